@@ -1,0 +1,151 @@
+package dev.atrium;
+
+import dev.atrium.admin.AdminModelsService;
+import dev.atrium.cli.AtriumCommand;
+import dev.atrium.config.ServerConfig;
+import dev.atrium.engine.EngineKind;
+import dev.atrium.engine.onnx.OnnxEngine;
+import dev.atrium.openai.OpenAiService;
+import dev.atrium.registry.ArtifactStore;
+import dev.atrium.registry.BundledModel;
+import dev.atrium.registry.ModelRegistry;
+import dev.atrium.registry.ResolvedModel;
+import dev.atrium.server.AtriumServer;
+import dev.atrium.server.Lifecycle;
+import dev.atrium.store.Database;
+import dev.atrium.v2.V2Service;
+import io.helidon.webserver.WebServer;
+import io.helidon.webserver.http.HttpService;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.time.Clock;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.slf4j.bridge.SLF4JBridgeHandler;
+
+/**
+ * The Atrium server and its composition root: {@link #start} wires the store, the registry, the engines and the
+ * HTTP services with plain constructors; {@link #close} drains and stops them in reverse order.
+ */
+public final class Atrium implements AutoCloseable {
+    public static final String VERSION = "0.1.0";
+    private static final Logger LOG = LoggerFactory.getLogger(Atrium.class);
+
+    private final ServerConfig config;
+    private final Database database;
+    private final OnnxEngine onnx;
+    private final ModelRegistry registry;
+    private final Lifecycle lifecycle;
+    private final WebServer server;
+    private final AtomicBoolean closed = new AtomicBoolean();
+    private final CountDownLatch stopped = new CountDownLatch(1);
+
+    private Atrium(ServerConfig config, Database database, OnnxEngine onnx, ModelRegistry registry,
+            Lifecycle lifecycle, WebServer server) {
+        this.config = config;
+        this.database = database;
+        this.onnx = onnx;
+        this.registry = registry;
+        this.lifecycle = lifecycle;
+        this.server = server;
+    }
+
+    public static void main(String[] args) {
+        SLF4JBridgeHandler.removeHandlersForRootLogger();
+        SLF4JBridgeHandler.install();
+        System.exit(AtriumCommand.commandLine().execute(args));
+    }
+
+    /** Opens the data directory, registers the bundled model on first use, and starts serving. */
+    public static Atrium start(ServerConfig config) {
+        try {
+            Files.createDirectories(config.dataDir());
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot create the data directory " + config.dataDir(), e);
+        }
+        Database database = Database.openSqlite(config.dataDir().resolve("atrium.db"));
+        OnnxEngine onnx = null;
+        try {
+            onnx = OnnxEngine.create(new OnnxEngine.Settings(config.engineThreads(), config.intraOpThreads(),
+                    config.cudaDevice(), config.queueCapacity()));
+            ArtifactStore artifacts = ArtifactStore.open(config.dataDir());
+            ModelRegistry registry = new ModelRegistry(database.jdbi(), artifacts, Map.of(EngineKind.ONNX, onnx),
+                    Clock.systemUTC());
+            registry.sweepArtifacts();
+            BundledModel.registerOnFirstStart(registry);
+            for (String reference : config.preload()) {
+                preload(registry, reference);
+            }
+
+            Lifecycle lifecycle = new Lifecycle();
+            Map<String, HttpService> services = new LinkedHashMap<>();
+            services.put("/v1", new OpenAiService(registry, config.maxRequestBytes(), config.truncateInputs()));
+            services.put("/v2", new V2Service(registry, lifecycle, config.maxRequestBytes(), VERSION));
+            services.put("/admin", new AdminModelsService(registry, config.maxRequestBytes(), config.maxUploadBytes()));
+            WebServer server = AtriumServer.start(config.bindAddress(), config.port(),
+                    AtriumServer.routing(lifecycle, services), config.drainTimeout());
+            lifecycle.markReady();
+            LOG.info("Atrium {} serving on http://{}:{} (data in {}, {} engine threads x {} intra-op threads)",
+                    VERSION, config.bindAddress(), server.port(), config.dataDir().toAbsolutePath(),
+                    config.engineThreads(), config.intraOpThreads());
+            return new Atrium(config, database, onnx, registry, lifecycle, server);
+        } catch (RuntimeException e) {
+            if (onnx != null) {
+                onnx.close();
+            }
+            database.close();
+            throw e;
+        }
+    }
+
+    private static void preload(ModelRegistry registry, String reference) {
+        try {
+            ResolvedModel resolved = registry.resolve(reference);
+            registry.engine(resolved.model()).load(resolved.deployment());
+        } catch (AtriumException e) {
+            LOG.warn("cannot preload {}: {}", reference, e.getMessage());
+        }
+    }
+
+    public int port() {
+        return server.port();
+    }
+
+    public ModelRegistry registry() {
+        return registry;
+    }
+
+    public ServerConfig config() {
+        return config;
+    }
+
+    /** Blocks until {@link #close} has finished. */
+    public void awaitStop() throws InterruptedException {
+        stopped.await();
+    }
+
+    /**
+     * Drains: readiness turns false and new requests get 503, requests in flight may finish within the drain
+     * timeout; then the listener stops and the engines and the store close.
+     */
+    @Override
+    public void close() {
+        if (!closed.compareAndSet(false, true)) {
+            return;
+        }
+        LOG.info("draining {} requests in flight", lifecycle.inFlight());
+        if (!lifecycle.drain(config.drainTimeout())) {
+            LOG.warn("{} requests still running after {}; stopping anyway", lifecycle.inFlight(), config.drainTimeout());
+        }
+        server.stop();
+        onnx.close();
+        database.close();
+        LOG.info("Atrium stopped");
+        stopped.countDown();
+    }
+}

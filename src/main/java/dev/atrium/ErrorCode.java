@@ -1,0 +1,53 @@
+package dev.atrium;
+
+/**
+ * Every way a request can fail, with the HTTP status and the OpenAI error {@code type} and {@code code}
+ * that each protocol adapter puts on the wire.
+ */
+public enum ErrorCode {
+    INVALID_REQUEST(400, "invalid_request_error", "invalid_request", Category.USER),
+    INVALID_JSON(400, "invalid_request_error", "invalid_json", Category.USER),
+    CONTEXT_LENGTH_EXCEEDED(400, "invalid_request_error", "context_length_exceeded", Category.USER),
+    UNSUPPORTED_BY_MODEL(400, "invalid_request_error", "unsupported_by_model", Category.USER),
+    NOT_FOUND(404, "invalid_request_error", "not_found", Category.USER),
+    MODEL_NOT_FOUND(404, "invalid_request_error", "model_not_found", Category.USER),
+    METHOD_NOT_ALLOWED(405, "invalid_request_error", "method_not_allowed", Category.USER),
+    CONFLICT(409, "invalid_request_error", "conflict", Category.USER),
+    PAYLOAD_TOO_LARGE(413, "invalid_request_error", "request_too_large", Category.USER),
+    UNSUPPORTED_MEDIA_TYPE(415, "invalid_request_error", "unsupported_media_type", Category.USER),
+    INVALID_ARTIFACT(422, "invalid_request_error", "invalid_artifact", Category.USER),
+    OVERLOADED(503, "server_error", "overloaded", Category.INSUFFICIENT_RESOURCES),
+    SHUTTING_DOWN(503, "server_error", "shutting_down", Category.INSUFFICIENT_RESOURCES),
+    INTERNAL(500, "server_error", "internal_error", Category.INTERNAL);
+
+    /** Who is at fault: decides logging and whether a client may retry. */
+    public enum Category { USER, INSUFFICIENT_RESOURCES, INTERNAL }
+
+    private final int httpStatus;
+    private final String openAiType;
+    private final String openAiCode;
+    private final Category category;
+
+    ErrorCode(int httpStatus, String openAiType, String openAiCode, Category category) {
+        this.httpStatus = httpStatus;
+        this.openAiType = openAiType;
+        this.openAiCode = openAiCode;
+        this.category = category;
+    }
+
+    public int httpStatus() {
+        return httpStatus;
+    }
+
+    public String openAiType() {
+        return openAiType;
+    }
+
+    public String openAiCode() {
+        return openAiCode;
+    }
+
+    public Category category() {
+        return category;
+    }
+}

@@ -1,0 +1,52 @@
+package dev.atrium.admin;
+
+import dev.atrium.engine.EmbeddingMetadata;
+import dev.atrium.engine.TensorSpec;
+import dev.atrium.registry.ArtifactFile;
+import dev.atrium.registry.Model;
+import dev.atrium.registry.ModelVersion;
+import dev.atrium.server.Json;
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+import tools.jackson.databind.JsonNode;
+
+/** The management API's JSON views of models and versions. */
+final class AdminModelView {
+    private AdminModelView() {}
+
+    record ModelView(String name, String task, String engine, String description, Instant createdAt,
+            List<Integer> versions, Map<String, Integer> aliases) {}
+
+    record ModelListView(List<ModelView> models) {}
+
+    record VersionView(String model, int version, Instant createdAt, ArtifactFile artifact, List<ArtifactFile> files,
+            List<TensorSpec> inputs, List<TensorSpec> outputs, EmbeddingView embedding, JsonNode config,
+            List<String> aliases, boolean loaded) {}
+
+    record VersionListView(List<VersionView> versions) {}
+
+    record EmbeddingView(boolean tokenizer, int maxSequenceLength, int dimension, int vocabularySize, String pooling,
+            boolean normalize, String output) {}
+
+    record AliasView(String model, String alias, int version) {}
+
+    static ModelView model(Model model, List<ModelVersion> versions, Map<String, Integer> aliases) {
+        return new ModelView(model.name(), model.task().wireName(), model.engine().wireName(), model.description(),
+                model.createdAt(), versions.stream().map(ModelVersion::version).toList(), aliases);
+    }
+
+    static VersionView version(ModelVersion version, Map<String, Integer> aliases, boolean loaded) {
+        EmbeddingMetadata embedding = version.metadata().embeddingMetadata().orElse(null);
+        List<String> pointing = aliases.entrySet().stream()
+                .filter(alias -> alias.getValue() == version.version())
+                .map(Map.Entry::getKey)
+                .toList();
+        return new VersionView(version.modelName(), version.version(), version.createdAt(), version.artifact(),
+                version.files(), version.metadata().inputs(), version.metadata().outputs(),
+                embedding == null ? null : new EmbeddingView(embedding.hasTokenizer(), embedding.maxSequenceLength(),
+                        embedding.dimension(), embedding.vocabularySize(), embedding.pooling().wireName(),
+                        embedding.normalize(), embedding.output()),
+                Json.MAPPER.readTree(version.config()), pointing, loaded);
+    }
+}

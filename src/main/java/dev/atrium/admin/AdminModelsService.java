@@ -1,0 +1,304 @@
+package dev.atrium.admin;
+
+import static java.util.Objects.requireNonNull;
+
+import dev.atrium.AtriumException;
+import dev.atrium.ErrorCode;
+import dev.atrium.engine.EmbeddingOptions;
+import dev.atrium.engine.EngineKind;
+import dev.atrium.engine.ModelTask;
+import dev.atrium.engine.Pooling;
+import dev.atrium.registry.ArtifactFile;
+import dev.atrium.registry.Model;
+import dev.atrium.registry.ModelRegistry;
+import dev.atrium.registry.ModelVersion;
+import dev.atrium.registry.ResolvedModel;
+import dev.atrium.registry.StagedArtifact;
+import dev.atrium.server.Json;
+import io.helidon.http.Status;
+import io.helidon.webserver.http.HttpRules;
+import io.helidon.webserver.http.HttpService;
+import io.helidon.webserver.http.ServerRequest;
+import io.helidon.webserver.http.ServerResponse;
+import java.io.IOException;
+import java.io.InputStream;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import org.apache.commons.fileupload2.core.FileItemInput;
+import org.apache.commons.fileupload2.core.FileItemInputIterator;
+import org.apache.commons.fileupload2.core.FileUploadSizeException;
+import tools.jackson.core.JacksonException;
+import tools.jackson.databind.JsonNode;
+
+/**
+ * The management API for the model registry: models, versions (multipart upload), aliases, load and unload.
+ */
+public final class AdminModelsService implements HttpService {
+    private static final int MAX_CONFIG_BYTES = 64 * 1024;
+    private static final Set<String> CONFIG_FIELDS = Set.of("pooling", "normalize", "max_length", "output");
+
+    private final ModelRegistry registry;
+    private final long maxRequestBytes;
+    private final long maxUploadBytes;
+
+    public AdminModelsService(ModelRegistry registry, long maxRequestBytes, long maxUploadBytes) {
+        this.registry = requireNonNull(registry, "registry is null");
+        this.maxRequestBytes = maxRequestBytes;
+        this.maxUploadBytes = maxUploadBytes;
+    }
+
+    @Override
+    public void routing(HttpRules rules) {
+        rules.post("/models", this::createModel)
+                .get("/models", this::listModels)
+                .get("/models/{name}", this::getModel)
+                .delete("/models/{name}", this::deleteModel)
+                .post("/models/{name}/versions", this::uploadVersion)
+                .get("/models/{name}/versions", this::listVersions)
+                .get("/models/{name}/versions/{version}", this::getVersion)
+                .delete("/models/{name}/versions/{version}", this::deleteVersion)
+                .post("/models/{name}/versions/{version}/load", this::loadVersion)
+                .post("/models/{name}/versions/{version}/unload", this::unloadVersion)
+                .put("/models/{name}/aliases/{alias}", this::setAlias)
+                .delete("/models/{name}/aliases/{alias}", this::deleteAlias);
+    }
+
+    // ---- models -------------------------------------------------------------------------------------------------
+
+    private void createModel(ServerRequest request, ServerResponse response) {
+        JsonNode body = Json.readObject(request, maxRequestBytes);
+        String name = requiredString(body, "name");
+        String taskName = requiredString(body, "task");
+        ModelTask task = ModelTask.fromWireName(taskName).orElseThrow(() -> AtriumException.invalidParam("task",
+                "unknown task '" + taskName + "'; use embedding or tensor"));
+        String engineName = optionalString(body, "engine").orElse(EngineKind.ONNX.wireName());
+        EngineKind engine = EngineKind.fromWireName(engineName).orElseThrow(() -> AtriumException.invalidParam(
+                "engine", "unknown engine '" + engineName + "'; use onnx"));
+        String description = optionalString(body, "description").orElse("");
+        Model model = registry.createModel(name, task, engine, description);
+        response.header("Location", "/admin/models/" + model.name());
+        Json.send(response, Status.CREATED_201, AdminModelView.model(model, List.of(), Map.of()));
+    }
+
+    private void listModels(ServerRequest request, ServerResponse response) {
+        List<AdminModelView.ModelView> models = registry.listModels().stream()
+                .map(model -> AdminModelView.model(model, registry.listVersions(model.name()),
+                        registry.aliases(model.name())))
+                .toList();
+        Json.send(response, Status.OK_200, new AdminModelView.ModelListView(models));
+    }
+
+    private void getModel(ServerRequest request, ServerResponse response) {
+        Model model = registry.model(name(request));
+        Json.send(response, Status.OK_200, AdminModelView.model(model, registry.listVersions(model.name()),
+                registry.aliases(model.name())));
+    }
+
+    private void deleteModel(ServerRequest request, ServerResponse response) {
+        registry.deleteModel(name(request));
+        Json.noContent(response);
+    }
+
+    // ---- versions -----------------------------------------------------------------------------------------------
+
+    private void uploadVersion(ServerRequest request, ServerResponse response) {
+        String name = name(request);
+        registry.model(name);
+        String contentType = request.headers().contentType().map(type -> type.mediaType().text()).orElse("");
+        if (!contentType.toLowerCase(Locale.ROOT).equals("multipart/form-data")) {
+            throw new AtriumException(ErrorCode.UNSUPPORTED_MEDIA_TYPE, "upload a version as multipart/form-data"
+                    + " with a part named 'onnx' (and optionally 'tokenizer' and 'config')");
+        }
+        if (request.headers().contentLength().orElse(-1) > maxUploadBytes) {
+            throw new AtriumException(ErrorCode.PAYLOAD_TOO_LARGE, "the upload is larger than the limit of "
+                    + maxUploadBytes + " bytes");
+        }
+        Map<String, StagedArtifact> staged = new LinkedHashMap<>();
+        String config = "{}";
+        EmbeddingOptions options = EmbeddingOptions.none();
+        boolean sawConfig = false;
+        try {
+            FileItemInputIterator parts = MultipartUpload.parts(request, maxUploadBytes);
+            while (parts.hasNext()) {
+                FileItemInput part = parts.next();
+                String field = part.getFieldName() == null ? "" : part.getFieldName();
+                switch (field) {
+                    case ArtifactFile.ONNX, ArtifactFile.TOKENIZER -> {
+                        if (staged.containsKey(field)) {
+                            throw AtriumException.invalidParam(field, "the upload has more than one '" + field + "' part");
+                        }
+                        try (InputStream in = part.getInputStream()) {
+                            staged.put(field, registry.artifacts().stage(in, maxUploadBytes));
+                        }
+                    }
+                    case "config" -> {
+                        if (sawConfig) {
+                            throw AtriumException.invalidParam("config", "the upload has more than one 'config' part");
+                        }
+                        sawConfig = true;
+                        byte[] bytes;
+                        try (InputStream in = part.getInputStream()) {
+                            bytes = in.readNBytes(MAX_CONFIG_BYTES + 1);
+                        }
+                        if (bytes.length > MAX_CONFIG_BYTES) {
+                            throw AtriumException.invalidParam("config", "the 'config' part is larger than 64 KiB");
+                        }
+                        JsonNode node = parseConfig(bytes);
+                        options = embeddingOptions(node);
+                        config = Json.MAPPER.writeValueAsString(node);
+                    }
+                    default -> throw AtriumException.invalidParam(field, "unknown part '" + field
+                            + "'; the parts are onnx, tokenizer and config");
+                }
+            }
+            if (!staged.containsKey(ArtifactFile.ONNX)) {
+                throw AtriumException.invalidParam(ArtifactFile.ONNX,
+                        "the upload needs a part named 'onnx' with the model file");
+            }
+        } catch (FileUploadSizeException e) {
+            discard(staged);
+            throw new AtriumException(ErrorCode.PAYLOAD_TOO_LARGE, "the upload is larger than the limit of "
+                    + maxUploadBytes + " bytes");
+        } catch (IOException | RuntimeException e) {
+            discard(staged);
+            if (e instanceof AtriumException atrium) {
+                throw atrium;
+            }
+            throw new AtriumException(ErrorCode.INVALID_REQUEST,
+                    "the multipart body is malformed or was cut off before it ended");
+        }
+        ModelVersion version = registry.addVersion(name, staged, options, config);
+        response.header("Location", "/admin/models/" + name + "/versions/" + version.version());
+        Json.send(response, Status.CREATED_201, AdminModelView.version(version, registry.aliases(name), false));
+    }
+
+    private void discard(Map<String, StagedArtifact> staged) {
+        staged.values().forEach(file -> registry.artifacts().discard(file.path()));
+    }
+
+    private static JsonNode parseConfig(byte[] bytes) {
+        JsonNode node;
+        try {
+            node = Json.MAPPER.readTree(bytes);
+        } catch (JacksonException e) {
+            throw AtriumException.invalidParam("config", "the 'config' part is not valid JSON: " + e.getOriginalMessage());
+        }
+        if (node == null || !node.isObject()) {
+            throw AtriumException.invalidParam("config", "the 'config' part must be a JSON object");
+        }
+        for (String field : node.propertyNames()) {
+            if (!CONFIG_FIELDS.contains(field)) {
+                throw AtriumException.invalidParam("config", "unknown config field '" + field
+                        + "'; the fields are pooling, normalize, max_length and output");
+            }
+        }
+        return node;
+    }
+
+    private static EmbeddingOptions embeddingOptions(JsonNode config) {
+        Optional<Pooling> pooling = optionalString(config, "pooling").map(text -> Pooling.fromWireName(text)
+                .orElseThrow(() -> AtriumException.invalidParam("config", "pooling must be mean, cls or none")));
+        JsonNode normalize = config.get("normalize");
+        if (normalize != null && !normalize.isBoolean()) {
+            throw AtriumException.invalidParam("config", "normalize must be true or false");
+        }
+        JsonNode maxLength = config.get("max_length");
+        if (maxLength != null && (!maxLength.isIntegralNumber() || !maxLength.canConvertToInt() || maxLength.intValue() < 2)) {
+            throw AtriumException.invalidParam("config", "max_length must be an integer of at least 2");
+        }
+        return new EmbeddingOptions(pooling,
+                Optional.ofNullable(normalize).map(JsonNode::booleanValue),
+                Optional.ofNullable(maxLength).map(JsonNode::intValue),
+                optionalString(config, "output"));
+    }
+
+    private void listVersions(ServerRequest request, ServerResponse response) {
+        String name = name(request);
+        Model model = registry.model(name);
+        Map<String, Integer> aliases = registry.aliases(name);
+        List<AdminModelView.VersionView> versions = registry.listVersions(name).stream()
+                .map(version -> AdminModelView.version(version, aliases, registry.isLoaded(model, version.version())))
+                .toList();
+        Json.send(response, Status.OK_200, new AdminModelView.VersionListView(versions));
+    }
+
+    private void getVersion(ServerRequest request, ServerResponse response) {
+        String name = name(request);
+        ModelVersion version = registry.version(name, versionNumber(request));
+        Json.send(response, Status.OK_200, AdminModelView.version(version, registry.aliases(name),
+                registry.isLoaded(registry.model(name), version.version())));
+    }
+
+    private void deleteVersion(ServerRequest request, ServerResponse response) {
+        registry.deleteVersion(name(request), versionNumber(request));
+        Json.noContent(response);
+    }
+
+    private void loadVersion(ServerRequest request, ServerResponse response) {
+        ResolvedModel resolved = registry.resolve(name(request) + ":" + versionNumber(request));
+        registry.engine(resolved.model()).load(resolved.deployment());
+        Json.send(response, Status.OK_200, AdminModelView.version(resolved.version(),
+                registry.aliases(resolved.model().name()), true));
+    }
+
+    private void unloadVersion(ServerRequest request, ServerResponse response) {
+        ResolvedModel resolved = registry.resolve(name(request) + ":" + versionNumber(request));
+        registry.engine(resolved.model()).unload(resolved.deployment().key());
+        Json.send(response, Status.OK_200, AdminModelView.version(resolved.version(),
+                registry.aliases(resolved.model().name()), false));
+    }
+
+    // ---- aliases ------------------------------------------------------------------------------------------------
+
+    private void setAlias(ServerRequest request, ServerResponse response) {
+        String name = name(request);
+        String alias = request.path().pathParameters().get("alias");
+        JsonNode body = Json.readObject(request, maxRequestBytes);
+        JsonNode version = body.get("version");
+        if (version == null || !version.isIntegralNumber() || !version.canConvertToInt() || version.intValue() < 1) {
+            throw AtriumException.invalidParam("version", "'version' must be a version number");
+        }
+        registry.setAlias(name, alias, version.intValue());
+        Json.send(response, Status.OK_200, new AdminModelView.AliasView(name, alias, version.intValue()));
+    }
+
+    private void deleteAlias(ServerRequest request, ServerResponse response) {
+        registry.deleteAlias(name(request), request.path().pathParameters().get("alias"));
+        Json.noContent(response);
+    }
+
+    // ---- request fields -----------------------------------------------------------------------------------------
+
+    private static String name(ServerRequest request) {
+        return request.path().pathParameters().get("name");
+    }
+
+    private static int versionNumber(ServerRequest request) {
+        String text = request.path().pathParameters().get("version");
+        if (text.isEmpty() || text.length() > 9 || !text.chars().allMatch(Character::isDigit)) {
+            throw new AtriumException(ErrorCode.NOT_FOUND, "'" + text + "' is not a version number");
+        }
+        return Integer.parseInt(text);
+    }
+
+    private static String requiredString(JsonNode body, String field) {
+        return optionalString(body, field).orElseThrow(() -> AtriumException.invalidParam(field,
+                "'" + field + "' is required"));
+    }
+
+    private static Optional<String> optionalString(JsonNode body, String field) {
+        JsonNode node = body.get(field);
+        if (node == null || node.isNull()) {
+            return Optional.empty();
+        }
+        if (!node.isString()) {
+            throw AtriumException.invalidParam(field, "'" + field + "' must be a string");
+        }
+        return Optional.of(node.stringValue());
+    }
+
+}

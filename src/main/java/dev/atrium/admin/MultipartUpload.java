@@ -1,0 +1,72 @@
+package dev.atrium.admin;
+
+import io.helidon.webserver.http.ServerRequest;
+import java.io.IOException;
+import java.io.InputStream;
+import java.util.List;
+import java.util.Map;
+import org.apache.commons.fileupload2.core.AbstractFileUpload;
+import org.apache.commons.fileupload2.core.DiskFileItem;
+import org.apache.commons.fileupload2.core.DiskFileItemFactory;
+import org.apache.commons.fileupload2.core.FileItemInputIterator;
+import org.apache.commons.fileupload2.core.FileUploadException;
+import org.apache.commons.fileupload2.core.RequestContext;
+
+/**
+ * Streams the parts of a {@code multipart/form-data} request body one at a time (Apache Commons FileUpload's
+ * streaming API), so that uploads go to disk as they arrive and are never held in memory.
+ */
+final class MultipartUpload extends AbstractFileUpload<RequestContext, DiskFileItem, DiskFileItemFactory> {
+
+    /** Iterates the parts of the request; each part's stream must be read before the next is taken. */
+    static FileItemInputIterator parts(ServerRequest request, long maxBytes) throws IOException {
+        MultipartUpload upload = new MultipartUpload();
+        upload.setMaxSize(maxBytes);
+        upload.setMaxFileCount(16);
+        return upload.getItemIterator(context(request));
+    }
+
+    private static RequestContext context(ServerRequest request) {
+        return new RequestContext() {
+            @Override
+            public String getCharacterEncoding() {
+                return null;
+            }
+
+            @Override
+            public long getContentLength() {
+                return request.headers().contentLength().orElse(-1);
+            }
+
+            @Override
+            public String getContentType() {
+                return request.headers().contentType().map(type -> type.text()).orElse(null);
+            }
+
+            @Override
+            public InputStream getInputStream() {
+                return request.content().inputStream();
+            }
+
+            @Override
+            public boolean isMultipartRelated() {
+                return false;
+            }
+        };
+    }
+
+    @Override
+    public FileItemInputIterator getItemIterator(RequestContext request) throws FileUploadException, IOException {
+        return super.getItemIterator(request);
+    }
+
+    @Override
+    public Map<String, List<DiskFileItem>> parseParameterMap(RequestContext request) throws FileUploadException {
+        throw new UnsupportedOperationException("uploads are streamed, never buffered");
+    }
+
+    @Override
+    public List<DiskFileItem> parseRequest(RequestContext request) throws FileUploadException {
+        throw new UnsupportedOperationException("uploads are streamed, never buffered");
+    }
+}

@@ -1,0 +1,125 @@
+package dev.atrium.cli;
+
+import java.io.IOException;
+import java.net.ConnectException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ThreadLocalRandom;
+import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.ObjectMapper;
+import tools.jackson.databind.json.JsonMapper;
+
+/** The CLI's HTTP client for a running server's management API. Failures carry the server's error message. */
+final class AtriumClient {
+    private static final ObjectMapper JSON = JsonMapper.builder().build();
+
+    /** A request the server refused, or a server that could not be reached. */
+    static final class ClientException extends RuntimeException {
+        ClientException(String message) {
+            super(message);
+        }
+    }
+
+    record Response(int status, JsonNode body) {}
+
+    private final URI server;
+    private final HttpClient http;
+
+    AtriumClient(String server) {
+        this.server = URI.create(server.endsWith("/") ? server.substring(0, server.length() - 1) : server);
+        this.http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).build();
+    }
+
+    Response get(String path) {
+        return send(request(path).GET().build());
+    }
+
+    Response delete(String path) {
+        return send(request(path).DELETE().build());
+    }
+
+    Response postJson(String path, Object body) {
+        return send(request(path).header("Content-Type", "application/json")
+                .POST(HttpRequest.BodyPublishers.ofByteArray(JSON.writeValueAsBytes(body))).build());
+    }
+
+    Response putJson(String path, Object body) {
+        return send(request(path).header("Content-Type", "application/json")
+                .PUT(HttpRequest.BodyPublishers.ofByteArray(JSON.writeValueAsBytes(body))).build());
+    }
+
+    /** Uploads files as multipart/form-data, one part per entry, streamed from disk. */
+    Response postFiles(String path, Map<String, Path> parts) {
+        String boundary = "atrium-" + HexFormat.of().formatHex(randomBytes());
+        List<HttpRequest.BodyPublisher> publishers = new ArrayList<>();
+        try {
+            for (Map.Entry<String, Path> part : parts.entrySet()) {
+                String header = "--" + boundary + "\r\nContent-Disposition: form-data; name=\"" + part.getKey()
+                        + "\"; filename=\"" + part.getValue().getFileName() + "\"\r\n"
+                        + "Content-Type: application/octet-stream\r\n\r\n";
+                publishers.add(HttpRequest.BodyPublishers.ofString(header, StandardCharsets.UTF_8));
+                publishers.add(HttpRequest.BodyPublishers.ofFile(part.getValue()));
+                publishers.add(HttpRequest.BodyPublishers.ofString("\r\n", StandardCharsets.UTF_8));
+            }
+        } catch (java.io.FileNotFoundException e) {
+            throw new ClientException("cannot read " + e.getMessage());
+        }
+        publishers.add(HttpRequest.BodyPublishers.ofString("--" + boundary + "--\r\n", StandardCharsets.UTF_8));
+        return send(request(path)
+                .header("Content-Type", "multipart/form-data; boundary=" + boundary)
+                .POST(HttpRequest.BodyPublishers.concat(publishers.toArray(HttpRequest.BodyPublisher[]::new)))
+                .build());
+    }
+
+    private static byte[] randomBytes() {
+        byte[] bytes = new byte[12];
+        ThreadLocalRandom.current().nextBytes(bytes);
+        return bytes;
+    }
+
+    private HttpRequest.Builder request(String path) {
+        return HttpRequest.newBuilder(server.resolve(path)).timeout(Duration.ofMinutes(30));
+    }
+
+    private Response send(HttpRequest request) {
+        HttpResponse<byte[]> response;
+        try {
+            response = http.send(request, HttpResponse.BodyHandlers.ofByteArray());
+        } catch (ConnectException e) {
+            throw new ClientException("cannot connect to " + server + "; is 'atrium serve' running there?"
+                    + " (set --server or ATRIUM_SERVER)");
+        } catch (IOException e) {
+            throw new ClientException("request to " + server + " failed: " + e.getMessage());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new ClientException("interrupted");
+        }
+        JsonNode body = response.body().length == 0 ? null : parse(response.body());
+        if (response.statusCode() >= 400) {
+            String message = body == null ? "" : body.path("error").path("message").asString(body.path("error").asString(""));
+            throw new ClientException("server answered " + response.statusCode() + ": " + message);
+        }
+        return new Response(response.statusCode(), body);
+    }
+
+    private static JsonNode parse(byte[] body) {
+        try {
+            return JSON.readTree(body);
+        } catch (RuntimeException e) {
+            throw new ClientException("the server's answer is not JSON");
+        }
+    }
+
+    static String pretty(JsonNode node) {
+        return JSON.writerWithDefaultPrettyPrinter().writeValueAsString(node);
+    }
+}

@@ -1,0 +1,36 @@
+package dev.atrium.cli;
+
+import dev.atrium.Atrium;
+import dev.atrium.config.ServerSetting;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.OptionSpec;
+
+/** The {@code atrium} command: {@code serve} runs the server; the other commands talk to a running one. */
+@Command(name = "atrium",
+        mixinStandardHelpOptions = true,
+        version = "Atrium " + Atrium.VERSION,
+        description = "Self-hosted AI models over OpenAI /v1 and Open Inference Protocol v2.",
+        subcommands = {ServeCommand.class, ModelsCommand.class, CommandLine.HelpCommand.class})
+public final class AtriumCommand implements Runnable {
+
+    /** The command line, with one {@code serve} flag per {@link ServerSetting}. */
+    public static CommandLine commandLine() {
+        CommandLine commandLine = new CommandLine(new AtriumCommand());
+        CommandLine serve = commandLine.getSubcommands().get("serve");
+        for (ServerSetting setting : ServerSetting.values()) {
+            serve.getCommandSpec().addOption(OptionSpec.builder("--" + setting.key())
+                    .paramLabel(setting.key().toUpperCase(java.util.Locale.ROOT).replace('-', '_'))
+                    .type(String.class)
+                    .description(setting.description() + " (env " + setting.environmentVariable()
+                            + ", default " + setting.defaultValue() + ")")
+                    .build());
+        }
+        return commandLine;
+    }
+
+    @Override
+    public void run() {
+        CommandLine.usage(this, System.out);
+    }
+}

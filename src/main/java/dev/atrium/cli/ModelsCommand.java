@@ -1,0 +1,189 @@
+package dev.atrium.cli;
+
+import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+import tools.jackson.databind.JsonNode;
+
+/** {@code atrium models ...}: the model registry of a running server, over its management API. */
+@Command(name = "models",
+        mixinStandardHelpOptions = true,
+        description = "Manage the models of a running server.",
+        subcommands = {
+                ModelsCommand.Push.class,
+                ModelsCommand.List.class,
+                ModelsCommand.Show.class,
+                ModelsCommand.Alias.class,
+                ModelsCommand.Remove.class})
+final class ModelsCommand implements Runnable {
+    @Spec
+    CommandSpec spec;
+
+    @Override
+    public void run() {
+        spec.commandLine().usage(spec.commandLine().getOut());
+    }
+
+    /** Options every command that talks to the server takes. */
+    static final class ServerOptions {
+        @Option(names = "--server", paramLabel = "URL", defaultValue = "${env:ATRIUM_SERVER:-http://127.0.0.1:8080}",
+                description = "server to talk to (env ATRIUM_SERVER, default ${DEFAULT-VALUE})")
+        String server;
+    }
+
+    /** Runs a command against the server, printing the server's refusal as one line on stderr. */
+    abstract static class ServerCommand implements Callable<Integer> {
+        @CommandLine.Mixin
+        ServerOptions options;
+
+        @Spec
+        CommandSpec spec;
+
+        @Override
+        public final Integer call() {
+            try {
+                run(new AtriumClient(options.server), spec.commandLine().getOut());
+                return 0;
+            } catch (AtriumClient.ClientException e) {
+                spec.commandLine().getErr().println("atrium: " + e.getMessage());
+                return 1;
+            }
+        }
+
+        abstract void run(AtriumClient client, PrintWriter out);
+    }
+
+    @Command(name = "push", mixinStandardHelpOptions = true,
+            description = "Upload a new version of a model, creating the model if it does not exist.")
+    static final class Push extends ServerCommand {
+        @Parameters(index = "0", paramLabel = "NAME", description = "model name")
+        String name;
+
+        @Option(names = "--onnx", required = true, paramLabel = "FILE", description = "the ONNX model file")
+        Path onnx;
+
+        @Option(names = "--tokenizer", paramLabel = "FILE", description = "a Hugging Face tokenizer.json (embedding models)")
+        Path tokenizer;
+
+        @Option(names = "--config", paramLabel = "FILE",
+                description = "JSON with pooling (mean|cls|none), normalize, max_length, output")
+        Path config;
+
+        @Option(names = "--task", paramLabel = "TASK",
+                description = "embedding or tensor, for a new model (default: embedding with a tokenizer, else tensor)")
+        String task;
+
+        @Option(names = "--description", paramLabel = "TEXT", description = "description, for a new model")
+        String description;
+
+        @Override
+        void run(AtriumClient client, PrintWriter out) {
+            Map<String, Path> parts = new LinkedHashMap<>();
+            parts.put("onnx", onnx);
+            if (tokenizer != null) {
+                parts.put("tokenizer", tokenizer);
+            }
+            if (config != null) {
+                parts.put("config", config);
+            }
+            for (Path file : parts.values()) {
+                if (!Files.isRegularFile(file)) {
+                    throw new AtriumClient.ClientException("no such file: " + file);
+                }
+            }
+            try {
+                client.get("/admin/models/" + name);
+            } catch (AtriumClient.ClientException e) {
+                Map<String, String> model = new LinkedHashMap<>();
+                model.put("name", name);
+                model.put("task", task != null ? task : tokenizer != null ? "embedding" : "tensor");
+                model.put("engine", "onnx");
+                model.put("description", description == null ? "" : description);
+                client.postJson("/admin/models", model);
+            }
+            JsonNode version = client.postFiles("/admin/models/" + name + "/versions", parts).body();
+            out.printf("pushed %s version %d (sha256 %s, %d bytes)%n", name, version.path("version").asInt(),
+                    version.path("artifact").path("sha256").asString(), version.path("artifact").path("size_bytes").asLong());
+        }
+    }
+
+    @Command(name = "ls", mixinStandardHelpOptions = true, description = "List models.")
+    static final class List extends ServerCommand {
+        @Override
+        void run(AtriumClient client, PrintWriter out) {
+            JsonNode models = client.get("/admin/models").body().path("models");
+            out.printf("%-32s %-10s %-6s %-12s %s%n", "NAME", "TASK", "ENGINE", "VERSIONS", "ALIASES");
+            for (JsonNode model : models) {
+                StringBuilder versions = new StringBuilder();
+                model.path("versions").forEach(v -> versions.append(versions.isEmpty() ? "" : ",").append(v.asInt()));
+                StringBuilder aliases = new StringBuilder();
+                for (Map.Entry<String, JsonNode> alias : model.path("aliases").properties()) {
+                    aliases.append(aliases.isEmpty() ? "" : " ").append(alias.getKey()).append("=")
+                            .append(alias.getValue().asInt());
+                }
+                out.printf("%-32s %-10s %-6s %-12s %s%n", model.path("name").asString(), model.path("task").asString(),
+                        model.path("engine").asString(), versions, aliases);
+            }
+        }
+    }
+
+    @Command(name = "show", mixinStandardHelpOptions = true, description = "Show a model, or one version as NAME:VERSION.")
+    static final class Show extends ServerCommand {
+        @Parameters(index = "0", paramLabel = "NAME[:VERSION]")
+        String reference;
+
+        @Override
+        void run(AtriumClient client, PrintWriter out) {
+            int colon = reference.indexOf(':');
+            String path = colon < 0 ? "/admin/models/" + reference
+                    : "/admin/models/" + reference.substring(0, colon) + "/versions/" + reference.substring(colon + 1);
+            out.println(AtriumClient.pretty(client.get(path).body()));
+        }
+    }
+
+    @Command(name = "alias", mixinStandardHelpOptions = true, description = "Point an alias at a version.")
+    static final class Alias extends ServerCommand {
+        @Parameters(index = "0", paramLabel = "NAME")
+        String name;
+
+        @Parameters(index = "1", paramLabel = "ALIAS")
+        String alias;
+
+        @Parameters(index = "2", paramLabel = "VERSION")
+        int version;
+
+        @Override
+        void run(AtriumClient client, PrintWriter out) {
+            client.putJson("/admin/models/" + name + "/aliases/" + alias, Map.of("version", version));
+            out.printf("%s:%s -> version %d%n", name, alias, version);
+        }
+    }
+
+    @Command(name = "rm", mixinStandardHelpOptions = true,
+            description = "Delete a model with all its versions, or one version as NAME:VERSION.")
+    static final class Remove extends ServerCommand {
+        @Parameters(index = "0", paramLabel = "NAME[:VERSION]")
+        String reference;
+
+        @Override
+        void run(AtriumClient client, PrintWriter out) {
+            int colon = reference.indexOf(':');
+            if (colon < 0) {
+                client.delete("/admin/models/" + reference);
+            } else {
+                client.delete("/admin/models/" + reference.substring(0, colon) + "/versions/"
+                        + reference.substring(colon + 1));
+            }
+            out.println("deleted " + reference);
+        }
+    }
+}

@@ -1,0 +1,48 @@
+package dev.atrium.config;
+
+/**
+ * One server setting: its flag and config-file key, its environment variable, its default and what it does.
+ * The serve command's help and the README's configuration reference are made from this list.
+ */
+public enum ServerSetting {
+    PORT("port", "8080", "HTTP port"),
+    BIND("bind", "127.0.0.1", "address to bind; 0.0.0.0 for every interface"),
+    DATA_DIR("data-dir", "./atrium-data", "directory for the database and model artifacts"),
+    ENGINE_THREADS("engine-threads", "auto", "concurrent inference executions (platform threads); auto = CPU cores"),
+    INTRA_OP_THREADS("intra-op-threads", "auto", "ONNX Runtime threads per execution; auto = cores / engine-threads"),
+    EXECUTION_PROVIDER("execution-provider", "cpu", "ONNX Runtime execution provider: cpu, cuda or cuda:DEVICE"),
+    PRELOAD("preload", "all-minilm-l6-v2", "model references to load at start (comma-separated), or none"),
+    TRUNCATE_INPUTS("truncate-inputs", "false", "cut embedding inputs longer than the model's maximum instead of answering 400"),
+    MAX_REQUEST_SIZE("max-request-size", "16m", "largest JSON request body (bytes; k, m, g suffixes)"),
+    MAX_UPLOAD_SIZE("max-upload-size", "4g", "largest model upload (bytes; k, m, g suffixes)"),
+    QUEUE_CAPACITY("queue-capacity", "1024", "inference tasks that may wait for an engine thread before 503"),
+    DRAIN_TIMEOUT("drain-timeout", "30s", "on SIGTERM, how long in-flight requests may take to finish");
+
+    private final String key;
+    private final String defaultValue;
+    private final String description;
+
+    ServerSetting(String key, String defaultValue, String description) {
+        this.key = key;
+        this.defaultValue = defaultValue;
+        this.description = description;
+    }
+
+    /** The flag without dashes and the key in a config file, e.g. {@code data-dir}. */
+    public String key() {
+        return key;
+    }
+
+    /** The environment variable, e.g. {@code ATRIUM_DATA_DIR}. */
+    public String environmentVariable() {
+        return "ATRIUM_" + key.toUpperCase(java.util.Locale.ROOT).replace('-', '_');
+    }
+
+    public String defaultValue() {
+        return defaultValue;
+    }
+
+    public String description() {
+        return description;
+    }
+}

@@ -1,0 +1,14 @@
+package dev.atrium.engine;
+
+import static java.util.Objects.requireNonNull;
+
+import java.nio.file.Path;
+import java.util.Optional;
+
+/** The files of one model version on local disk: the model itself and, for text models, its tokenizer. */
+public record ArtifactFiles(Path model, Optional<Path> tokenizer) {
+    public ArtifactFiles {
+        requireNonNull(model, "model is null");
+        requireNonNull(tokenizer, "tokenizer is null");
+    }
+}

@@ -1,0 +1,32 @@
+package dev.atrium.engine;
+
+/**
+ * A runtime that validates, loads and runs model versions. Implementations run inference on platform threads
+ * they own; the blocking methods here are called from request (virtual) threads, which wait for the result.
+ * Engines know nothing of HTTP, tenants or prices.
+ */
+public interface Engine extends AutoCloseable {
+
+    /**
+     * Checks that uploaded artifacts are a model this engine can serve for the task, and reads its metadata.
+     *
+     * @throws dev.atrium.AtriumException with {@code INVALID_ARTIFACT} when they are not
+     */
+    ModelMetadata inspect(ModelTask task, ArtifactFiles files, EmbeddingOptions options);
+
+    /** Loads the version if it is not loaded yet; returns once it can serve. */
+    void load(Deployment deployment);
+
+    boolean isLoaded(VersionKey key);
+
+    /** Releases the version's native memory once requests running on it finish. Does nothing if not loaded. */
+    void unload(VersionKey key);
+
+    EmbeddingResult embed(Deployment deployment, EmbeddingRequest request);
+
+    InferenceResult infer(Deployment deployment, InferenceRequest request);
+
+    /** Unloads every version and stops the engine's threads. */
+    @Override
+    void close();
+}

@@ -1,0 +1,27 @@
+package dev.atrium.engine;
+
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * What was read from a model version's artifacts when it was uploaded: its tensor signature and, for embedding
+ * models, how embeddings are made. Stored with the version, so it never changes.
+ */
+public record ModelMetadata(List<TensorSpec> inputs, List<TensorSpec> outputs, EmbeddingMetadata embedding) {
+    public ModelMetadata {
+        inputs = List.copyOf(inputs);
+        outputs = List.copyOf(outputs);
+    }
+
+    public Optional<EmbeddingMetadata> embeddingMetadata() {
+        return Optional.ofNullable(embedding);
+    }
+
+    public Optional<TensorSpec> input(String name) {
+        return inputs.stream().filter(spec -> spec.name().equals(name)).findFirst();
+    }
+
+    public Optional<TensorSpec> output(String name) {
+        return outputs.stream().filter(spec -> spec.name().equals(name)).findFirst();
+    }
+}

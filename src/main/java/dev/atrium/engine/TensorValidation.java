@@ -1,0 +1,60 @@
+package dev.atrium.engine;
+
+import dev.atrium.AtriumException;
+import java.util.Arrays;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+
+/** Checks an inference request against a model's signature, naming the tensor at fault. */
+public final class TensorValidation {
+    private TensorValidation() {}
+
+    public static void check(ModelMetadata metadata, InferenceRequest request) {
+        Set<String> seen = new HashSet<>();
+        for (Tensor tensor : request.inputs()) {
+            TensorSpec spec = metadata.input(tensor.name()).orElseThrow(() -> AtriumException.invalidParam("inputs",
+                    "unknown input tensor '" + tensor.name() + "'; the model's inputs are " + names(metadata.inputs())));
+            if (!seen.add(tensor.name())) {
+                throw AtriumException.invalidParam("inputs", "input tensor '" + tensor.name() + "' is given twice");
+            }
+            if (tensor.datatype() != spec.datatype()) {
+                throw AtriumException.invalidParam("inputs", "input tensor '" + tensor.name() + "' has datatype "
+                        + tensor.datatype() + ", but the model expects " + spec.datatype());
+            }
+            if (!fits(spec.shape(), tensor.shape())) {
+                throw AtriumException.invalidParam("inputs", "input tensor '" + tensor.name() + "' has shape "
+                        + Arrays.toString(tensor.shape()) + ", but the model expects " + spec.shape()
+                        + " (-1 is any size)");
+            }
+        }
+        for (TensorSpec spec : metadata.inputs()) {
+            if (!seen.contains(spec.name())) {
+                throw AtriumException.invalidParam("inputs", "input tensor '" + spec.name() + "' is missing");
+            }
+        }
+        for (String output : request.outputs()) {
+            if (metadata.output(output).isEmpty()) {
+                throw AtriumException.invalidParam("outputs", "unknown output tensor '" + output
+                        + "'; the model's outputs are " + names(metadata.outputs()));
+            }
+        }
+    }
+
+    private static boolean fits(List<Long> expected, long[] actual) {
+        if (expected.size() != actual.length) {
+            return false;
+        }
+        for (int i = 0; i < actual.length; i++) {
+            long dimension = expected.get(i);
+            if (actual[i] < 0 || (dimension >= 0 && dimension != actual[i])) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private static List<String> names(List<TensorSpec> specs) {
+        return specs.stream().map(TensorSpec::name).toList();
+    }
+}

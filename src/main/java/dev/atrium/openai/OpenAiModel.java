@@ -1,0 +1,26 @@
+package dev.atrium.openai;
+
+import dev.atrium.engine.EmbeddingMetadata;
+import dev.atrium.registry.ResolvedModel;
+
+/**
+ * A model in OpenAI's {@code /v1/models} shape, with Atrium's additions: task, engine, the version that plain
+ * requests reach, the context length (tokens per input) and the embedding dimension.
+ */
+record OpenAiModel(String id, String object, long created, String ownedBy, String task, String engine, int version,
+        Integer contextLength, Integer embeddingDimension) {
+
+    static OpenAiModel of(ResolvedModel resolved) {
+        EmbeddingMetadata embedding = resolved.version().metadata().embeddingMetadata().orElse(null);
+        return new OpenAiModel(
+                resolved.model().name(),
+                "model",
+                resolved.model().createdAt().getEpochSecond(),
+                "atrium",
+                resolved.model().task().wireName(),
+                resolved.model().engine().wireName(),
+                resolved.version().version(),
+                embedding == null ? null : embedding.maxSequenceLength(),
+                embedding == null ? null : embedding.dimension());
+    }
+}

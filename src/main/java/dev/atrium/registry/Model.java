@@ -1,0 +1,26 @@
+package dev.atrium.registry;
+
+import static java.util.Objects.requireNonNull;
+
+import dev.atrium.engine.EngineKind;
+import dev.atrium.engine.ModelTask;
+import java.time.Instant;
+import java.util.regex.Pattern;
+
+/** A named model: what it does and which engine serves it. Its artifacts live in its versions. */
+public record Model(long id, String name, ModelTask task, EngineKind engine, String description, Instant createdAt) {
+    private static final Pattern NAME = Pattern.compile("[a-z0-9][a-z0-9._-]{0,127}");
+
+    public Model {
+        requireNonNull(name, "name is null");
+        requireNonNull(task, "task is null");
+        requireNonNull(engine, "engine is null");
+        requireNonNull(description, "description is null");
+        requireNonNull(createdAt, "createdAt is null");
+    }
+
+    /** Lowercase letters, digits, '-', '.' and '_', starting with a letter or digit, at most 128 characters. */
+    public static boolean isValidName(String name) {
+        return name != null && NAME.matcher(name).matches();
+    }
+}

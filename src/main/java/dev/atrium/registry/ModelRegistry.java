@@ -1,0 +1,270 @@
+package dev.atrium.registry;
+
+import static java.util.Objects.requireNonNull;
+
+import dev.atrium.AtriumException;
+import dev.atrium.ErrorCode;
+import dev.atrium.engine.ArtifactFiles;
+import dev.atrium.engine.Deployment;
+import dev.atrium.engine.EmbeddingOptions;
+import dev.atrium.engine.Engine;
+import dev.atrium.engine.EngineKind;
+import dev.atrium.engine.ModelMetadata;
+import dev.atrium.engine.ModelTask;
+import dev.atrium.engine.VersionKey;
+import java.time.Clock;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.locks.ReentrantLock;
+import org.jdbi.v3.core.Jdbi;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Models, their immutable versions and aliases, and the rules that tie them to the artifact store and the
+ * engines: an upload becomes a version only once its files are validated by the engine and stored; deleting a
+ * version unloads it and removes files no other version uses.
+ */
+public final class ModelRegistry {
+    private static final Logger LOG = LoggerFactory.getLogger(ModelRegistry.class);
+
+    private final ModelStore store;
+    private final ArtifactStore artifacts;
+    private final Map<EngineKind, Engine> engines;
+    private final Clock clock;
+    /** Serializes committing and deleting files, so a sweep never removes a file an upload is committing. */
+    private final ReentrantLock fileLock = new ReentrantLock();
+
+    public ModelRegistry(Jdbi jdbi, ArtifactStore artifacts, Map<EngineKind, Engine> engines, Clock clock) {
+        this.store = new ModelStore(jdbi);
+        this.artifacts = requireNonNull(artifacts, "artifacts is null");
+        this.engines = Map.copyOf(engines);
+        this.clock = requireNonNull(clock, "clock is null");
+    }
+
+    public ArtifactStore artifacts() {
+        return artifacts;
+    }
+
+    // ---- models -------------------------------------------------------------------------------------------------
+
+    public Model createModel(String name, ModelTask task, EngineKind engine, String description) {
+        if (!Model.isValidName(name)) {
+            throw AtriumException.invalidParam("name", "model name '" + name + "' is not valid: use lowercase"
+                    + " letters, digits, '-', '.' and '_', starting with a letter or digit, at most 128 characters");
+        }
+        return store.insertModel(name, task, engine, description, clock.instant());
+    }
+
+    public List<Model> listModels() {
+        return store.listModels();
+    }
+
+    public Model model(String name) {
+        return store.findModel(name).orElseThrow(() -> modelNotFound(name));
+    }
+
+    public Optional<Model> findModel(String name) {
+        return store.findModel(name);
+    }
+
+    public void deleteModel(String name) {
+        Model model = model(name);
+        fileLock.lock();
+        try {
+            List<Integer> versions = store.deleteModel(model.id());
+            versions.forEach(version -> engine(model).unload(new VersionKey(model.id(), model.name(), version)));
+            sweepArtifacts();
+        } finally {
+            fileLock.unlock();
+        }
+        LOG.info("deleted model {}", name);
+    }
+
+    // ---- versions -----------------------------------------------------------------------------------------------
+
+    /**
+     * Makes staged uploads a new version: the engine validates them, then they are moved into the store and the
+     * version is committed. On any failure the staged files are removed and no version exists.
+     *
+     * @param staged uploaded files by role ({@code onnx}, {@code tokenizer})
+     * @param config the upload's config JSON as sent, or {@code {}}
+     */
+    public ModelVersion addVersion(String name, Map<String, StagedArtifact> staged, EmbeddingOptions options,
+            String config) {
+        try {
+            Model model = model(name);
+            StagedArtifact onnx = staged.get(ArtifactFile.ONNX);
+            if (onnx == null) {
+                throw AtriumException.invalidParam(ArtifactFile.ONNX, "the upload needs a part named 'onnx' with the model file");
+            }
+            Optional<StagedArtifact> tokenizer = Optional.ofNullable(staged.get(ArtifactFile.TOKENIZER));
+            ModelMetadata metadata = engine(model).inspect(model.task(),
+                    new ArtifactFiles(onnx.path(), tokenizer.map(StagedArtifact::path)), options);
+            List<ArtifactFile> files = new ArrayList<>();
+            files.add(new ArtifactFile(ArtifactFile.ONNX, onnx.sha256(), onnx.sizeBytes()));
+            tokenizer.ifPresent(t -> files.add(new ArtifactFile(ArtifactFile.TOKENIZER, t.sha256(), t.sizeBytes())));
+            fileLock.lock();
+            try {
+                staged.values().forEach(artifacts::commit);
+                try {
+                    ModelVersion version = store.insertVersion(model, files, metadata, config, clock.instant());
+                    LOG.info("added version {} of model {} (sha256 {})", version.version(), name, onnx.sha256());
+                    return version;
+                } catch (RuntimeException e) {
+                    sweepArtifacts();
+                    throw e;
+                }
+            } finally {
+                fileLock.unlock();
+            }
+        } finally {
+            staged.values().forEach(file -> artifacts.discard(file.path()));
+        }
+    }
+
+    public List<ModelVersion> listVersions(String name) {
+        return store.listVersions(model(name));
+    }
+
+    public ModelVersion version(String name, int version) {
+        Model model = model(name);
+        return store.findVersion(model, version).orElseThrow(() -> versionNotFound(model, version));
+    }
+
+    public void deleteVersion(String name, int version) {
+        Model model = model(name);
+        fileLock.lock();
+        try {
+            if (!store.deleteVersion(model, version)) {
+                throw versionNotFound(model, version);
+            }
+            engine(model).unload(new VersionKey(model.id(), model.name(), version));
+            sweepArtifacts();
+        } finally {
+            fileLock.unlock();
+        }
+        LOG.info("deleted version {} of model {}", version, name);
+    }
+
+    // ---- aliases ------------------------------------------------------------------------------------------------
+
+    public void setAlias(String name, String alias, int version) {
+        checkAlias(alias);
+        Model model = model(name);
+        store.setAlias(model, alias, version, clock.instant());
+        LOG.info("alias {}:{} now points at version {}", name, alias, version);
+    }
+
+    public void deleteAlias(String name, String alias) {
+        checkAlias(alias);
+        Model model = model(name);
+        if (!store.deleteAlias(model, alias)) {
+            throw new AtriumException(ErrorCode.NOT_FOUND, "model '" + name + "' has no alias '" + alias + "'");
+        }
+    }
+
+    /** Alias to version, sorted by alias; {@code latest} is included when the model has a version. */
+    public Map<String, Integer> aliases(String name) {
+        Model model = model(name);
+        Map<String, Integer> aliases = new LinkedHashMap<>(store.aliases(model));
+        store.latestVersion(model).ifPresent(latest -> aliases.put(ModelReference.LATEST, latest));
+        return aliases;
+    }
+
+    private static void checkAlias(String alias) {
+        if (!ModelReference.isValidAlias(alias)) {
+            throw AtriumException.invalidParam("alias", "alias '" + alias + "' is not valid: start with a"
+                    + " lowercase letter; use lowercase letters, digits, '-', '.' and '_'");
+        }
+        if (alias.equals(ModelReference.LATEST)) {
+            throw AtriumException.invalidParam("alias", "'latest' always means the newest version and cannot be set");
+        }
+    }
+
+    // ---- resolution ---------------------------------------------------------------------------------------------
+
+    /** Resolves a reference to one version: a version, an alias, or {@code production} if set, else the latest. */
+    public ResolvedModel resolve(ModelReference reference) {
+        Model model = store.findModel(reference.name()).orElseThrow(() -> modelNotFound(reference.toString()));
+        int version;
+        if (reference.version().isPresent()) {
+            version = reference.version().getAsInt();
+        } else {
+            String alias = reference.alias().orElse(ModelReference.PRODUCTION);
+            Integer target = alias.equals(ModelReference.LATEST) ? null : store.aliases(model).get(alias);
+            if (target != null) {
+                version = target;
+            } else if (reference.alias().isPresent() && !alias.equals(ModelReference.LATEST)) {
+                throw AtriumException.withParam(ErrorCode.MODEL_NOT_FOUND, "model",
+                        "model '" + model.name() + "' has no alias '" + alias + "'");
+            } else {
+                version = store.latestVersion(model).orElseThrow(() -> AtriumException.withParam(
+                        ErrorCode.MODEL_NOT_FOUND, "model", "model '" + model.name() + "' has no versions yet"));
+            }
+        }
+        ModelVersion found = store.findVersion(model, version).orElseThrow(() -> AtriumException.withParam(
+                ErrorCode.MODEL_NOT_FOUND, "model", "model '" + model.name() + "' has no version " + version));
+        return new ResolvedModel(model, found, deployment(model, found));
+    }
+
+    public ResolvedModel resolve(String reference) {
+        return resolve(ModelReference.parse(reference));
+    }
+
+    public Engine engine(Model model) {
+        Engine engine = engines.get(model.engine());
+        if (engine == null) {
+            throw new AtriumException(ErrorCode.UNSUPPORTED_BY_MODEL, "engine '" + model.engine().wireName()
+                    + "' of model '" + model.name() + "' is not available on this server");
+        }
+        return engine;
+    }
+
+    public boolean isLoaded(Model model, int version) {
+        return engine(model).isLoaded(new VersionKey(model.id(), model.name(), version));
+    }
+
+    private Deployment deployment(Model model, ModelVersion version) {
+        ArtifactFiles files = new ArtifactFiles(
+                artifacts.path(version.artifact().sha256()),
+                version.file(ArtifactFile.TOKENIZER).map(file -> artifacts.path(file.sha256())));
+        return new Deployment(new VersionKey(model.id(), model.name(), version.version()), model.task(), files,
+                version.metadata());
+    }
+
+    // ---- housekeeping -------------------------------------------------------------------------------------------
+
+    /** Removes stored files that no version references (after deletes, failed commits or a crash). */
+    public void sweepArtifacts() {
+        fileLock.lock();
+        try {
+            int deleted = artifacts.retainOnly(store.referencedHashes());
+            if (deleted > 0) {
+                LOG.info("removed {} unreferenced artifact files", deleted);
+            }
+        } finally {
+            fileLock.unlock();
+        }
+    }
+
+    /** Whether a one-time start-up step has been done in this data directory. */
+    public boolean isDone(String step) {
+        return store.state(step).isPresent();
+    }
+
+    public void markDone(String step) {
+        store.setState(step, clock.instant().toString());
+    }
+
+    private static AtriumException modelNotFound(String name) {
+        return AtriumException.withParam(ErrorCode.MODEL_NOT_FOUND, "model", "model '" + name + "' does not exist");
+    }
+
+    private static AtriumException versionNotFound(Model model, int version) {
+        return new AtriumException(ErrorCode.NOT_FOUND, "model '" + model.name() + "' has no version " + version);
+    }
+}

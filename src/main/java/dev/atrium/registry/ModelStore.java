@@ -1,0 +1,279 @@
+package dev.atrium.registry;
+
+import dev.atrium.AtriumException;
+import dev.atrium.ErrorCode;
+import dev.atrium.engine.EngineKind;
+import dev.atrium.engine.ModelMetadata;
+import dev.atrium.engine.ModelTask;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.OptionalInt;
+import java.util.Set;
+import org.jdbi.v3.core.Handle;
+import org.jdbi.v3.core.Jdbi;
+import tools.jackson.databind.ObjectMapper;
+import tools.jackson.databind.json.JsonMapper;
+
+/** The registry's tables: models, versions, their files and aliases. Rules live in {@link ModelRegistry}. */
+final class ModelStore {
+    private static final ObjectMapper JSON = JsonMapper.builder().build();
+
+    private final Jdbi jdbi;
+
+    ModelStore(Jdbi jdbi) {
+        this.jdbi = jdbi;
+    }
+
+    Model insertModel(String name, ModelTask task, EngineKind engine, String description, Instant now) {
+        return jdbi.inTransaction(handle -> {
+            if (findModel(handle, name).isPresent()) {
+                throw new AtriumException(ErrorCode.CONFLICT, "model '" + name + "' already exists");
+            }
+            long id = handle.createUpdate("""
+                    INSERT INTO models (name, task, engine, description, created_at)
+                    VALUES (:name, :task, :engine, :description, :created_at)""")
+                    .bind("name", name)
+                    .bind("task", task.wireName())
+                    .bind("engine", engine.wireName())
+                    .bind("description", description)
+                    .bind("created_at", now.toString())
+                    .executeAndReturnGeneratedKeys("id")
+                    .mapTo(Long.class)
+                    .one();
+            return new Model(id, name, task, engine, description, now);
+        });
+    }
+
+    Optional<Model> findModel(String name) {
+        return jdbi.withHandle(handle -> findModel(handle, name));
+    }
+
+    private static Optional<Model> findModel(Handle handle, String name) {
+        return handle.createQuery("SELECT * FROM models WHERE name = :name")
+                .bind("name", name)
+                .map((rs, ctx) -> model(rs))
+                .findOne();
+    }
+
+    List<Model> listModels() {
+        return jdbi.withHandle(handle -> handle.createQuery("SELECT * FROM models ORDER BY name")
+                .map((rs, ctx) -> model(rs))
+                .list());
+    }
+
+    /** Deletes a model with its versions and aliases; returns the versions it had. */
+    List<Integer> deleteModel(long modelId) {
+        return jdbi.inTransaction(handle -> {
+            List<Integer> versions = handle.createQuery("SELECT version FROM model_versions WHERE model_id = :id")
+                    .bind("id", modelId).mapTo(Integer.class).list();
+            handle.createUpdate("DELETE FROM model_aliases WHERE model_id = :id").bind("id", modelId).execute();
+            handle.createUpdate("DELETE FROM model_version_files WHERE model_id = :id").bind("id", modelId).execute();
+            handle.createUpdate("DELETE FROM model_versions WHERE model_id = :id").bind("id", modelId).execute();
+            handle.createUpdate("DELETE FROM models WHERE id = :id").bind("id", modelId).execute();
+            return versions;
+        });
+    }
+
+    /** Adds a version under the next number; numbers are never reused. */
+    ModelVersion insertVersion(Model model, List<ArtifactFile> files, ModelMetadata metadata, String config,
+            Instant now) {
+        String metadataJson = JSON.writeValueAsString(metadata);
+        return jdbi.inTransaction(handle -> {
+            int version = handle.createQuery("""
+                    UPDATE models SET next_version = next_version + 1 WHERE id = :id
+                    RETURNING next_version - 1""")
+                    .bind("id", model.id())
+                    .mapTo(Integer.class)
+                    .findOne()
+                    .orElseThrow(() -> new AtriumException(ErrorCode.MODEL_NOT_FOUND,
+                            "model '" + model.name() + "' was deleted during the upload"));
+            handle.createUpdate("""
+                    INSERT INTO model_versions (model_id, version, metadata, config, created_at)
+                    VALUES (:model_id, :version, :metadata, :config, :created_at)""")
+                    .bind("model_id", model.id())
+                    .bind("version", version)
+                    .bind("metadata", metadataJson)
+                    .bind("config", config)
+                    .bind("created_at", now.toString())
+                    .execute();
+            for (ArtifactFile file : files) {
+                handle.createUpdate("""
+                        INSERT INTO model_version_files (model_id, version, role, sha256, size_bytes)
+                        VALUES (:model_id, :version, :role, :sha256, :size_bytes)""")
+                        .bind("model_id", model.id())
+                        .bind("version", version)
+                        .bind("role", file.role())
+                        .bind("sha256", file.sha256())
+                        .bind("size_bytes", file.sizeBytes())
+                        .execute();
+            }
+            return new ModelVersion(model.id(), model.name(), version, files, metadata, config, now);
+        });
+    }
+
+    List<ModelVersion> listVersions(Model model) {
+        return jdbi.withHandle(handle -> {
+            Map<Integer, List<ArtifactFile>> files = new LinkedHashMap<>();
+            handle.createQuery("""
+                    SELECT version, role, sha256, size_bytes FROM model_version_files
+                    WHERE model_id = :id ORDER BY version, role""")
+                    .bind("id", model.id())
+                    .map((rs, ctx) -> {
+                        files.computeIfAbsent(rs.getInt("version"), v -> new ArrayList<>()).add(file(rs));
+                        return null;
+                    })
+                    .list();
+            return handle.createQuery("SELECT * FROM model_versions WHERE model_id = :id ORDER BY version")
+                    .bind("id", model.id())
+                    .map((rs, ctx) -> version(rs, model, files.getOrDefault(rs.getInt("version"), List.of())))
+                    .list();
+        });
+    }
+
+    Optional<ModelVersion> findVersion(Model model, int version) {
+        return jdbi.withHandle(handle -> findVersion(handle, model, version));
+    }
+
+    private static Optional<ModelVersion> findVersion(Handle handle, Model model, int version) {
+        List<ArtifactFile> files = handle.createQuery("""
+                SELECT role, sha256, size_bytes FROM model_version_files
+                WHERE model_id = :id AND version = :version ORDER BY role""")
+                .bind("id", model.id())
+                .bind("version", version)
+                .map((rs, ctx) -> file(rs))
+                .list();
+        return handle.createQuery("SELECT * FROM model_versions WHERE model_id = :id AND version = :version")
+                .bind("id", model.id())
+                .bind("version", version)
+                .map((rs, ctx) -> version(rs, model, files))
+                .findOne();
+    }
+
+    OptionalInt latestVersion(Model model) {
+        return jdbi.withHandle(handle -> handle.createQuery(
+                        "SELECT version FROM model_versions WHERE model_id = :id ORDER BY version DESC LIMIT 1")
+                .bind("id", model.id())
+                .mapTo(Integer.class)
+                .findOne()
+                .map(OptionalInt::of)
+                .orElse(OptionalInt.empty()));
+    }
+
+    /**
+     * Deletes one version.
+     *
+     * @return false if there was no such version
+     * @throws AtriumException {@code CONFLICT} when an alias points at it
+     */
+    boolean deleteVersion(Model model, int version) {
+        return jdbi.inTransaction(handle -> {
+            List<String> aliases = handle.createQuery("""
+                    SELECT alias FROM model_aliases WHERE model_id = :id AND version = :version ORDER BY alias""")
+                    .bind("id", model.id())
+                    .bind("version", version)
+                    .mapTo(String.class)
+                    .list();
+            if (!aliases.isEmpty()) {
+                throw new AtriumException(ErrorCode.CONFLICT, "version " + version + " of model '" + model.name()
+                        + "' is the target of alias " + String.join(", ", aliases) + "; move or delete the alias first");
+            }
+            handle.createUpdate("DELETE FROM model_version_files WHERE model_id = :id AND version = :version")
+                    .bind("id", model.id()).bind("version", version).execute();
+            return handle.createUpdate("DELETE FROM model_versions WHERE model_id = :id AND version = :version")
+                    .bind("id", model.id()).bind("version", version).execute() > 0;
+        });
+    }
+
+    /** Points an alias at a version, creating or moving it in one statement. */
+    void setAlias(Model model, String alias, int version, Instant now) {
+        jdbi.useTransaction(handle -> {
+            if (findVersion(handle, model, version).isEmpty()) {
+                throw new AtriumException(ErrorCode.NOT_FOUND, "model '" + model.name() + "' has no version " + version);
+            }
+            handle.createUpdate("""
+                    INSERT INTO model_aliases (model_id, alias, version, updated_at)
+                    VALUES (:model_id, :alias, :version, :updated_at)
+                    ON CONFLICT (model_id, alias) DO UPDATE SET version = excluded.version,
+                                                                updated_at = excluded.updated_at""")
+                    .bind("model_id", model.id())
+                    .bind("alias", alias)
+                    .bind("version", version)
+                    .bind("updated_at", now.toString())
+                    .execute();
+        });
+    }
+
+    boolean deleteAlias(Model model, String alias) {
+        return jdbi.withHandle(handle -> handle.createUpdate(
+                        "DELETE FROM model_aliases WHERE model_id = :id AND alias = :alias")
+                .bind("id", model.id())
+                .bind("alias", alias)
+                .execute() > 0);
+    }
+
+    /** Alias name to version, sorted by alias. */
+    Map<String, Integer> aliases(Model model) {
+        return jdbi.withHandle(handle -> {
+            Map<String, Integer> aliases = new LinkedHashMap<>();
+            handle.createQuery("SELECT alias, version FROM model_aliases WHERE model_id = :id ORDER BY alias")
+                    .bind("id", model.id())
+                    .map((rs, ctx) -> aliases.put(rs.getString("alias"), rs.getInt("version")))
+                    .list();
+            return aliases;
+        });
+    }
+
+    Set<String> referencedHashes() {
+        return jdbi.withHandle(handle -> new HashSet<>(handle.createQuery("SELECT DISTINCT sha256 FROM model_version_files")
+                .mapTo(String.class)
+                .list()));
+    }
+
+    Optional<String> state(String name) {
+        return jdbi.withHandle(handle -> handle.createQuery("SELECT value FROM server_state WHERE name = :name")
+                .bind("name", name)
+                .mapTo(String.class)
+                .findOne());
+    }
+
+    void setState(String name, String value) {
+        jdbi.useHandle(handle -> handle.createUpdate("""
+                INSERT INTO server_state (name, value) VALUES (:name, :value)
+                ON CONFLICT (name) DO UPDATE SET value = excluded.value""")
+                .bind("name", name)
+                .bind("value", value)
+                .execute());
+    }
+
+    private static Model model(ResultSet rs) throws SQLException {
+        return new Model(
+                rs.getLong("id"),
+                rs.getString("name"),
+                ModelTask.fromWireName(rs.getString("task")).orElseThrow(),
+                EngineKind.fromWireName(rs.getString("engine")).orElseThrow(),
+                rs.getString("description"),
+                Instant.parse(rs.getString("created_at")));
+    }
+
+    private static ArtifactFile file(ResultSet rs) throws SQLException {
+        return new ArtifactFile(rs.getString("role"), rs.getString("sha256"), rs.getLong("size_bytes"));
+    }
+
+    private static ModelVersion version(ResultSet rs, Model model, List<ArtifactFile> files) throws SQLException {
+        return new ModelVersion(
+                model.id(),
+                model.name(),
+                rs.getInt("version"),
+                files,
+                JSON.readValue(rs.getString("metadata"), ModelMetadata.class),
+                rs.getString("config"),
+                Instant.parse(rs.getString("created_at")));
+    }
+}

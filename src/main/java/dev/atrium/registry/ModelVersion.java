@@ -1,0 +1,33 @@
+package dev.atrium.registry;
+
+import static java.util.Objects.requireNonNull;
+
+import dev.atrium.engine.ModelMetadata;
+import java.time.Instant;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * An immutable version of a model: its files, the metadata read from them at upload, and the upload's config
+ * (raw JSON as sent, or {@code {}}).
+ */
+public record ModelVersion(long modelId, String modelName, int version, List<ArtifactFile> files,
+        ModelMetadata metadata, String config, Instant createdAt) {
+
+    public ModelVersion {
+        requireNonNull(modelName, "modelName is null");
+        files = List.copyOf(files);
+        requireNonNull(metadata, "metadata is null");
+        requireNonNull(config, "config is null");
+        requireNonNull(createdAt, "createdAt is null");
+    }
+
+    public Optional<ArtifactFile> file(String role) {
+        return files.stream().filter(file -> file.role().equals(role)).findFirst();
+    }
+
+    /** The main artifact: the model file itself. */
+    public ArtifactFile artifact() {
+        return file(ArtifactFile.ONNX).orElseThrow();
+    }
+}

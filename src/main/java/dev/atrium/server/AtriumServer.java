@@ -1,0 +1,42 @@
+package dev.atrium.server;
+
+import io.helidon.webserver.WebServer;
+import io.helidon.webserver.http.HttpRouting;
+import io.helidon.webserver.http.HttpService;
+import java.net.InetSocketAddress;
+import java.time.Duration;
+import java.util.Map;
+
+/**
+ * Builds the Helidon web server: the request filter, the protocol services under their prefixes, the error
+ * mapping, and a not-found answer in the right shape for everything else.
+ */
+public final class AtriumServer {
+    private AtriumServer() {}
+
+    /**
+     * @param services services by path prefix ({@code /v1}, {@code /v2}, {@code /admin}), registered in order
+     */
+    public static HttpRouting.Builder routing(Lifecycle lifecycle, Map<String, HttpService> services) {
+        HttpRouting.Builder routing = HttpRouting.builder().addFilter(new RequestFilter(lifecycle));
+        ErrorResponses.register(routing);
+        routing.get("/health", (request, response) -> Json.send(response, io.helidon.http.Status.OK_200,
+                new Health(lifecycle.isDraining() ? "draining" : "ok")));
+        services.forEach(routing::register);
+        routing.any(ErrorResponses::notFound);
+        return routing;
+    }
+
+    record Health(String status) {}
+
+    public static WebServer start(String bindAddress, int port, HttpRouting.Builder routing, Duration drainTimeout) {
+        return WebServer.builder()
+                .bindAddress(new InetSocketAddress(bindAddress, port))
+                .port(port)
+                .shutdownHook(false)
+                .shutdownGracePeriod(drainTimeout)
+                .routing(routing)
+                .build()
+                .start();
+    }
+}

@@ -1,0 +1,101 @@
+package dev.atrium.server;
+
+import dev.atrium.AtriumException;
+import dev.atrium.ErrorCode;
+import io.helidon.http.HeaderNames;
+import io.helidon.http.HeaderValues;
+import io.helidon.http.Status;
+import io.helidon.webserver.http.ServerRequest;
+import io.helidon.webserver.http.ServerResponse;
+import java.io.IOException;
+import java.io.InputStream;
+import java.util.Locale;
+import java.util.Optional;
+import tools.jackson.core.JacksonException;
+import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.ObjectMapper;
+import tools.jackson.databind.PropertyNamingStrategies;
+import tools.jackson.databind.json.JsonMapper;
+
+/** Reads JSON request bodies within a size limit and writes JSON responses; the one JSON mapper of the server. */
+public final class Json {
+    /** Immutable and thread-safe. */
+    public static final ObjectMapper MAPPER = JsonMapper.builder()
+            .propertyNamingStrategy(PropertyNamingStrategies.SNAKE_CASE)
+            .build();
+
+    private Json() {}
+
+    /**
+     * Reads the body as a JSON object.
+     *
+     * @throws AtriumException 415 for another content type, 413 past {@code maxBytes}, 400 for malformed JSON
+     */
+    public static JsonNode readObject(ServerRequest request, long maxBytes) {
+        Optional<String> contentType = request.headers().contentType().map(type -> type.mediaType().text());
+        if (contentType.isPresent() && !isJson(contentType.get().toLowerCase(Locale.ROOT))) {
+            throw new AtriumException(ErrorCode.UNSUPPORTED_MEDIA_TYPE,
+                    "the request body must be application/json, not " + contentType.get());
+        }
+        byte[] body = readBody(request, maxBytes);
+        if (body.length == 0) {
+            throw new AtriumException(ErrorCode.INVALID_JSON, "the request body is empty; send a JSON object");
+        }
+        JsonNode node;
+        try {
+            node = MAPPER.readTree(body);
+        } catch (JacksonException e) {
+            throw new AtriumException(ErrorCode.INVALID_JSON, "the request body is not valid JSON: "
+                    + e.getOriginalMessage());
+        }
+        if (node == null || !node.isObject()) {
+            throw new AtriumException(ErrorCode.INVALID_JSON, "the request body must be a JSON object");
+        }
+        return node;
+    }
+
+    private static boolean isJson(String mediaType) {
+        return mediaType.equals("application/json") || mediaType.endsWith("+json");
+    }
+
+    /** Reads the whole body, refusing more than {@code maxBytes}. */
+    public static byte[] readBody(ServerRequest request, long maxBytes) {
+        long declared = request.headers().contentLength().orElse(-1);
+        if (declared > maxBytes) {
+            throw tooLarge(maxBytes);
+        }
+        if (!request.content().hasEntity()) {
+            return new byte[0];
+        }
+        try (InputStream in = request.content().inputStream()) {
+            byte[] body = in.readNBytes((int) Math.min(Integer.MAX_VALUE - 8, maxBytes + 1));
+            if (body.length > maxBytes) {
+                throw tooLarge(maxBytes);
+            }
+            return body;
+        } catch (IOException | io.helidon.http.RequestException | java.io.UncheckedIOException e) {
+            throw new AtriumException(ErrorCode.INVALID_REQUEST, "the request body could not be read to its end");
+        }
+    }
+
+    private static AtriumException tooLarge(long maxBytes) {
+        return new AtriumException(ErrorCode.PAYLOAD_TOO_LARGE, "the request body is larger than the limit of "
+                + maxBytes + " bytes");
+    }
+
+    public static void send(ServerResponse response, Status status, Object body) {
+        send(response, status, MAPPER.writeValueAsBytes(body));
+    }
+
+    public static void send(ServerResponse response, Status status, byte[] json) {
+        response.status(status);
+        response.header(HeaderValues.CONTENT_TYPE_JSON);
+        response.send(json);
+    }
+
+    public static void noContent(ServerResponse response) {
+        response.status(Status.NO_CONTENT_204);
+        response.header(HeaderNames.CONTENT_LENGTH, "0");
+        response.send();
+    }
+}

@@ -1,0 +1,123 @@
+package dev.atrium.testing;
+
+import dev.atrium.server.Json;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import tools.jackson.databind.JsonNode;
+
+/** A small HTTP client for tests: JSON in, status, headers and JSON out. */
+public final class Http {
+    private static final HttpClient CLIENT = HttpClient.newBuilder()
+            .version(HttpClient.Version.HTTP_1_1)
+            .connectTimeout(Duration.ofSeconds(5))
+            .build();
+
+    private final String baseUrl;
+
+    public Http(String baseUrl) {
+        this.baseUrl = baseUrl;
+    }
+
+    /** A response: status, headers and the raw body, with its JSON when it is JSON. */
+    public record Reply(int status, HttpResponse<byte[]> raw) {
+        public JsonNode json() {
+            return Json.MAPPER.readTree(raw.body());
+        }
+
+        public String text() {
+            return new String(raw.body(), StandardCharsets.UTF_8);
+        }
+
+        public String header(String name) {
+            return raw.headers().firstValue(name).orElse(null);
+        }
+    }
+
+    public Reply get(String path) {
+        return send(request(path).GET().build());
+    }
+
+    public Reply delete(String path) {
+        return send(request(path).DELETE().build());
+    }
+
+    public Reply postJson(String path, Object body) {
+        byte[] bytes = body instanceof String text ? text.getBytes(StandardCharsets.UTF_8) : Json.MAPPER.writeValueAsBytes(body);
+        return post(path, "application/json", bytes);
+    }
+
+    public Reply putJson(String path, Object body) {
+        return send(request(path).header("Content-Type", "application/json")
+                .PUT(HttpRequest.BodyPublishers.ofByteArray(Json.MAPPER.writeValueAsBytes(body))).build());
+    }
+
+    public Reply post(String path, String contentType, byte[] body) {
+        HttpRequest.Builder builder = request(path).POST(HttpRequest.BodyPublishers.ofByteArray(body));
+        if (contentType != null) {
+            builder.header("Content-Type", contentType);
+        }
+        return send(builder.build());
+    }
+
+    public Reply send(HttpRequest request) {
+        try {
+            HttpResponse<byte[]> response = CLIENT.send(request, HttpResponse.BodyHandlers.ofByteArray());
+            return new Reply(response.statusCode(), response);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(e);
+        }
+    }
+
+    public HttpRequest.Builder request(String path) {
+        return HttpRequest.newBuilder(URI.create(baseUrl + path)).timeout(Duration.ofSeconds(60));
+    }
+
+    /** Uploads files as multipart/form-data, the way {@code curl -F role=@file} does. */
+    public Reply upload(String path, Map<String, Path> files) {
+        Map<String, byte[]> parts = new LinkedHashMap<>();
+        files.forEach((role, file) -> {
+            try {
+                parts.put(role, Files.readAllBytes(file));
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+        });
+        return post(path, "multipart/form-data; boundary=" + BOUNDARY, multipart(parts));
+    }
+
+    public static final String BOUNDARY = "atrium-test-boundary";
+
+    public static byte[] multipart(Map<String, byte[]> parts) {
+        List<byte[]> chunks = new ArrayList<>();
+        parts.forEach((name, bytes) -> {
+            chunks.add(("--" + BOUNDARY + "\r\nContent-Disposition: form-data; name=\"" + name + "\"; filename=\""
+                    + name + ".bin\"\r\nContent-Type: application/octet-stream\r\n\r\n").getBytes(StandardCharsets.UTF_8));
+            chunks.add(bytes);
+            chunks.add("\r\n".getBytes(StandardCharsets.UTF_8));
+        });
+        chunks.add(("--" + BOUNDARY + "--\r\n").getBytes(StandardCharsets.UTF_8));
+        int size = chunks.stream().mapToInt(chunk -> chunk.length).sum();
+        byte[] body = new byte[size];
+        int offset = 0;
+        for (byte[] chunk : chunks) {
+            System.arraycopy(chunk, 0, body, offset, chunk.length);
+            offset += chunk.length;
+        }
+        return body;
+    }
+}

@@ -1,0 +1,140 @@
+package dev.atrium.testing;
+
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Writes small ONNX models for tests, encoding the ONNX protobuf messages by hand (field numbers from
+ * onnx.proto), so that tests can make models of any signature without Python.
+ */
+public final class OnnxModelWriter {
+    /** ONNX TensorProto.DataType numbers. */
+    public enum ElementType {
+        FLOAT(1), UINT8(2), INT8(3), UINT16(4), INT16(5), INT32(6), INT64(7), STRING(8), BOOL(9), FLOAT16(10),
+        DOUBLE(11), UINT32(12), UINT64(13);
+
+        final int code;
+
+        ElementType(int code) {
+            this.code = code;
+        }
+    }
+
+    private record ValueInfo(String name, ElementType type, long[] shape) {}
+
+    private record Node(String opType, List<String> inputs, List<String> outputs) {}
+
+    private final List<ValueInfo> inputs = new ArrayList<>();
+    private final List<ValueInfo> outputs = new ArrayList<>();
+    private final List<Node> nodes = new ArrayList<>();
+
+    /** @param shape dimensions; -1 for a dynamic one */
+    public OnnxModelWriter input(String name, ElementType type, long... shape) {
+        inputs.add(new ValueInfo(name, type, shape));
+        return this;
+    }
+
+    public OnnxModelWriter output(String name, ElementType type, long... shape) {
+        outputs.add(new ValueInfo(name, type, shape));
+        return this;
+    }
+
+    public OnnxModelWriter node(String opType, List<String> nodeInputs, List<String> nodeOutputs) {
+        nodes.add(new Node(opType, nodeInputs, nodeOutputs));
+        return this;
+    }
+
+    /** A model that passes each input {@code x_T} to an output {@code y_T} through Identity. */
+    public static OnnxModelWriter identities(List<ElementType> types, long... shape) {
+        OnnxModelWriter writer = new OnnxModelWriter();
+        for (ElementType type : types) {
+            String suffix = type.name().toLowerCase(java.util.Locale.ROOT);
+            writer.input("x_" + suffix, type, shape)
+                    .output("y_" + suffix, type, shape)
+                    .node("Identity", List.of("x_" + suffix), List.of("y_" + suffix));
+        }
+        return writer;
+    }
+
+    public byte[] toBytes() {
+        Message graph = new Message();
+        int index = 0;
+        for (Node node : nodes) {
+            Message proto = new Message();
+            node.inputs().forEach(input -> proto.string(1, input));
+            node.outputs().forEach(output -> proto.string(2, output));
+            proto.string(3, "node" + index++);
+            proto.string(4, node.opType());
+            graph.message(1, proto);
+        }
+        graph.string(2, "test-graph");
+        inputs.forEach(input -> graph.message(11, valueInfo(input)));
+        outputs.forEach(output -> graph.message(12, valueInfo(output)));
+
+        Message opset = new Message().string(1, "").varint(2, 13);
+        return new Message()
+                .varint(1, 7) // ir_version
+                .string(2, "atrium-tests")
+                .message(7, graph)
+                .message(8, opset)
+                .bytes();
+    }
+
+    public Path write(Path file) throws IOException {
+        Files.write(file, toBytes());
+        return file;
+    }
+
+    private static Message valueInfo(ValueInfo info) {
+        Message shape = new Message();
+        for (long dimension : info.shape()) {
+            shape.message(1, dimension < 0 ? new Message().string(2, "d" + Math.abs(dimension))
+                    : new Message().varint(1, dimension));
+        }
+        Message tensor = new Message().varint(1, info.type().code).message(2, shape);
+        return new Message().string(1, info.name()).message(2, new Message().message(1, tensor));
+    }
+
+    /** A protobuf message being written: varints and length-delimited fields. */
+    private static final class Message {
+        private final ByteArrayOutputStream out = new ByteArrayOutputStream();
+
+        Message varint(int field, long value) {
+            writeVarint((long) field << 3);
+            writeVarint(value);
+            return this;
+        }
+
+        Message string(int field, String value) {
+            return lengthDelimited(field, value.getBytes(StandardCharsets.UTF_8));
+        }
+
+        Message message(int field, Message message) {
+            return lengthDelimited(field, message.bytes());
+        }
+
+        private Message lengthDelimited(int field, byte[] bytes) {
+            writeVarint(((long) field << 3) | 2);
+            writeVarint(bytes.length);
+            out.writeBytes(bytes);
+            return this;
+        }
+
+        private void writeVarint(long value) {
+            while ((value & ~0x7FL) != 0) {
+                out.write((int) ((value & 0x7F) | 0x80));
+                value >>>= 7;
+            }
+            out.write((int) value);
+        }
+
+        byte[] bytes() {
+            return out.toByteArray();
+        }
+    }
+}
