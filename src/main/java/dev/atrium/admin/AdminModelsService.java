@@ -30,7 +30,6 @@ import java.util.Optional;
 import java.util.Set;
 import org.apache.commons.fileupload2.core.FileItemInput;
 import org.apache.commons.fileupload2.core.FileItemInputIterator;
-import org.apache.commons.fileupload2.core.FileUploadSizeException;
 import tools.jackson.core.JacksonException;
 import tools.jackson.databind.JsonNode;
 
@@ -122,7 +121,8 @@ public final class AdminModelsService implements HttpService {
         EmbeddingOptions options = EmbeddingOptions.none();
         boolean sawConfig = false;
         try {
-            FileItemInputIterator parts = MultipartUpload.parts(request, maxUploadBytes);
+            FileItemInputIterator parts = MultipartUpload.parts(request);
+            long budget = maxUploadBytes;
             while (parts.hasNext()) {
                 FileItemInput part = parts.next();
                 String field = part.getFieldName() == null ? "" : part.getFieldName();
@@ -132,7 +132,9 @@ public final class AdminModelsService implements HttpService {
                             throw AtriumException.invalidParam(field, "the upload has more than one '" + field + "' part");
                         }
                         try (InputStream in = part.getInputStream()) {
-                            staged.put(field, registry.artifacts().stage(in, maxUploadBytes));
+                            StagedArtifact file = registry.artifacts().stage(in, budget);
+                            staged.put(field, file);
+                            budget -= file.sizeBytes();
                         }
                     }
                     case "config" -> {
@@ -159,10 +161,6 @@ public final class AdminModelsService implements HttpService {
                 throw AtriumException.invalidParam(ArtifactFile.ONNX,
                         "the upload needs a part named 'onnx' with the model file");
             }
-        } catch (FileUploadSizeException e) {
-            discard(staged);
-            throw new AtriumException(ErrorCode.PAYLOAD_TOO_LARGE, "the upload is larger than the limit of "
-                    + maxUploadBytes + " bytes");
         } catch (IOException | RuntimeException e) {
             discard(staged);
             if (e instanceof AtriumException atrium) {

@@ -18,10 +18,12 @@ import org.apache.commons.fileupload2.core.RequestContext;
  */
 final class MultipartUpload extends AbstractFileUpload<RequestContext, DiskFileItem, DiskFileItemFactory> {
 
-    /** Iterates the parts of the request; each part's stream must be read before the next is taken. */
-    static FileItemInputIterator parts(ServerRequest request, long maxBytes) throws IOException {
+    /**
+     * Iterates the parts of the request; each part's stream must be read before the next is taken. Sizes are
+     * limited by the caller while it stores each part, so that a too-large upload is told apart from a broken one.
+     */
+    static FileItemInputIterator parts(ServerRequest request) throws IOException {
         MultipartUpload upload = new MultipartUpload();
-        upload.setMaxSize(maxBytes);
         upload.setMaxFileCount(16);
         return upload.getItemIterator(context(request));
     }

@@ -130,7 +130,7 @@ class EmbeddingsEndToEndTest {
 
     private static List<float[]> embed(List<String> inputs) {
         Http.Reply reply = http.postJson("/v1/embeddings", Map.of("model", "all-minilm-l6-v2", "input", inputs));
-        assertThat(reply.status()).as(reply.text()).isEqualTo(200);
+        assertThat(reply.status()).as(reply.toString()).isEqualTo(200);
         List<float[]> vectors = new ArrayList<>();
         for (JsonNode item : reply.json().path("data")) {
             assertThat(item.path("index").asInt()).isEqualTo(vectors.size());

@@ -40,6 +40,13 @@ public final class Http {
             return new String(raw.body(), StandardCharsets.UTF_8);
         }
 
+        /** The body's start, for assertion messages. */
+        @Override
+        public String toString() {
+            String text = text();
+            return status + " " + (text.length() > 600 ? text.substring(0, 600) + "..." : text);
+        }
+
         public String header(String name) {
             return raw.headers().firstValue(name).orElse(null);
         }
