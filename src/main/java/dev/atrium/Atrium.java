@@ -124,6 +124,11 @@ public final class Atrium implements AutoCloseable {
         return config;
     }
 
+    /** Requests being served now. */
+    public int requestsInFlight() {
+        return lifecycle.inFlight();
+    }
+
     /** Blocks until {@link #close} has finished. */
     public void awaitStop() throws InterruptedException {
         stopped.await();

@@ -1,0 +1,114 @@
+package dev.atrium.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.atrium.config.ServerSetting;
+import dev.atrium.testing.BundledFiles;
+import dev.atrium.testing.TestServer;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Map;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import picocli.CommandLine;
+
+/** The CLI drives a running server over HTTP. */
+class CliTest {
+    @TempDir
+    Path files;
+
+    private TestServer server;
+
+    @BeforeEach
+    void start() {
+        server = TestServer.start(Map.of("preload", "none"));
+    }
+
+    @AfterEach
+    void stop() {
+        server.close();
+    }
+
+    record Run(int exitCode, String out, String err) {}
+
+    private Run atrium(String... args) {
+        StringWriter out = new StringWriter();
+        StringWriter err = new StringWriter();
+        CommandLine commandLine = AtriumCommand.commandLine();
+        commandLine.setOut(new PrintWriter(out, true));
+        commandLine.setErr(new PrintWriter(err, true));
+        int exitCode = commandLine.execute(args);
+        return new Run(exitCode, out.toString(), err.toString());
+    }
+
+    @Test
+    void models_pushListAliasShowRemove() throws Exception {
+        String url = server.baseUrl();
+        Path onnx = BundledFiles.onnx(files);
+        Path tokenizer = BundledFiles.tokenizer(files);
+        Path config = Files.writeString(files.resolve("config.json"), "{\"pooling\":\"cls\"}");
+
+        Run push = atrium("models", "push", "mini", "--onnx", onnx.toString(), "--tokenizer", tokenizer.toString(),
+                "--description", "pushed by the CLI", "--server", url);
+        assertThat(push.exitCode()).as(push.err()).isZero();
+        assertThat(push.out()).contains("pushed mini version 1");
+        Run second = atrium("models", "push", "mini", "--onnx", onnx.toString(), "--tokenizer", tokenizer.toString(),
+                "--config", config.toString(), "--server", url);
+        assertThat(second.out()).contains("pushed mini version 2");
+
+        Run alias = atrium("models", "alias", "mini", "production", "1", "--server", url);
+        assertThat(alias.exitCode()).isZero();
+        assertThat(server.http().get("/admin/models/mini").json().path("aliases").path("production").asInt()).isEqualTo(1);
+
+        Run list = atrium("models", "ls", "--server", url);
+        assertThat(list.out()).contains("mini").contains("embedding").contains("1,2").contains("production=1");
+
+        Run show = atrium("models", "show", "mini:2", "--server", url);
+        assertThat(show.out()).contains("\"pooling\" : \"cls\"");
+        assertThat(atrium("models", "show", "mini", "--server", url).out()).contains("pushed by the CLI");
+
+        Run refused = atrium("models", "rm", "mini:1", "--server", url);
+        assertThat(refused.exitCode()).isEqualTo(1);
+        assertThat(refused.err()).contains("409").contains("production");
+        assertThat(atrium("models", "rm", "mini:2", "--server", url).exitCode()).isZero();
+        assertThat(server.http().get("/admin/models/mini").json().path("versions").toString()).isEqualTo("[1]");
+        assertThat(atrium("models", "rm", "mini", "--server", url).exitCode()).isZero();
+        assertThat(server.http().get("/admin/models/mini").status()).isEqualTo(404);
+    }
+
+    @Test
+    void models_unreachableServer_saysSoInOneLine() {
+        Run run = atrium("models", "ls", "--server", "http://127.0.0.1:1");
+        assertThat(run.exitCode()).isEqualTo(1);
+        assertThat(run.err()).contains("cannot connect to http://127.0.0.1:1").doesNotContain("Exception");
+    }
+
+    @Test
+    void models_pushMissingFile_isReportedBeforeAnyRequest() {
+        Run run = atrium("models", "push", "x", "--onnx", files.resolve("missing.onnx").toString(), "--server", server.baseUrl());
+        assertThat(run.exitCode()).isEqualTo(1);
+        assertThat(run.err()).contains("no such file");
+        assertThat(server.http().get("/admin/models/x").status()).isEqualTo(404);
+    }
+
+    @Test
+    void serveHelp_listsEverySettingWithItsEnvironmentVariable() {
+        Run help = atrium("serve", "--help");
+        assertThat(help.exitCode()).isZero();
+        for (ServerSetting setting : ServerSetting.values()) {
+            assertThat(help.out()).contains("--" + setting.key()).contains(setting.environmentVariable());
+        }
+        assertThat(help.out()).contains("--config");
+    }
+
+    @Test
+    void serve_invalidSetting_isAUsageError() {
+        Run run = atrium("serve", "--port", "http");
+        assertThat(run.exitCode()).isEqualTo(2);
+        assertThat(run.err()).contains("ATRIUM_PORT");
+    }
+}

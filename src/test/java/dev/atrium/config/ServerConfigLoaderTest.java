@@ -1,0 +1,120 @@
+package dev.atrium.config;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class ServerConfigLoaderTest {
+    @TempDir
+    Path directory;
+
+    @Test
+    void load_nothingGiven_usesTheDefaults() {
+        ServerConfig config = ServerConfigLoader.load(Map.of(), Map.of());
+        int cores = Runtime.getRuntime().availableProcessors();
+        assertThat(config.port()).isEqualTo(8080);
+        assertThat(config.bindAddress()).isEqualTo("127.0.0.1");
+        assertThat(config.dataDir()).isEqualTo(Path.of("./atrium-data"));
+        assertThat(config.engineThreads()).isEqualTo(cores);
+        assertThat(config.intraOpThreads()).isEqualTo(Math.max(1, cores / cores));
+        assertThat(config.cudaDevice()).isEqualTo(-1);
+        assertThat(config.usesCuda()).isFalse();
+        assertThat(config.preload()).containsExactly("all-minilm-l6-v2");
+        assertThat(config.truncateInputs()).isFalse();
+        assertThat(config.maxRequestBytes()).isEqualTo(16L << 20);
+        assertThat(config.maxUploadBytes()).isEqualTo(4L << 30);
+        assertThat(config.queueCapacity()).isEqualTo(1024);
+        assertThat(config.drainTimeout()).isEqualTo(Duration.ofSeconds(30));
+    }
+
+    @Test
+    void load_everySettingFromFlags_mapsToTheConfig() {
+        Map<String, String> flags = Map.ofEntries(
+                Map.entry("port", "9001"),
+                Map.entry("bind", "0.0.0.0"),
+                Map.entry("data-dir", "/srv/atrium"),
+                Map.entry("engine-threads", "3"),
+                Map.entry("intra-op-threads", "2"),
+                Map.entry("execution-provider", "cuda:1"),
+                Map.entry("preload", "a, b:2 ,c:production"),
+                Map.entry("truncate-inputs", "true"),
+                Map.entry("max-request-size", "2m"),
+                Map.entry("max-upload-size", "512k"),
+                Map.entry("queue-capacity", "7"),
+                Map.entry("drain-timeout", "1500ms"));
+        assertThat(flags).hasSameSizeAs(ServerSetting.values());
+        ServerConfig config = ServerConfigLoader.load(flags, Map.of());
+        assertThat(config).isEqualTo(new ServerConfig("0.0.0.0", 9001, Path.of("/srv/atrium"), 3, 2, 1,
+                List.of("a", "b:2", "c:production"), true, 2L << 20, 512L << 10, 7, Duration.ofMillis(1500)));
+    }
+
+    @Test
+    void load_environmentVariables_areNamedAfterTheFlags() {
+        ServerConfig config = ServerConfigLoader.load(Map.of(), Map.of(
+                "ATRIUM_PORT", "9002",
+                "ATRIUM_DATA_DIR", "/var/lib/atrium",
+                "ATRIUM_ENGINE_THREADS", "4",
+                "ATRIUM_EXECUTION_PROVIDER", "cuda",
+                "ATRIUM_PRELOAD", "none",
+                "ATRIUM_DRAIN_TIMEOUT", "2m"));
+        assertThat(config.port()).isEqualTo(9002);
+        assertThat(config.dataDir()).isEqualTo(Path.of("/var/lib/atrium"));
+        assertThat(config.engineThreads()).isEqualTo(4);
+        assertThat(config.cudaDevice()).isZero();
+        assertThat(config.preload()).isEmpty();
+        assertThat(config.drainTimeout()).isEqualTo(Duration.ofMinutes(2));
+        assertThat(ServerSetting.MAX_UPLOAD_SIZE.environmentVariable()).isEqualTo("ATRIUM_MAX_UPLOAD_SIZE");
+    }
+
+    @Test
+    void load_precedence_flagOverEnvironmentOverFileOverDefault() throws Exception {
+        Path file = Files.writeString(directory.resolve("atrium.properties"), """
+                port=7000
+                bind=0.0.0.0
+                queue-capacity=5
+                truncate-inputs=yes
+                """);
+        ServerConfig config = ServerConfigLoader.load(
+                Map.of("port", "7002", "config", file.toString()),
+                Map.of("ATRIUM_PORT", "7001", "ATRIUM_BIND", "10.0.0.1"));
+        assertThat(config.port()).isEqualTo(7002);
+        assertThat(config.bindAddress()).isEqualTo("10.0.0.1");
+        assertThat(config.queueCapacity()).isEqualTo(5);
+        assertThat(config.truncateInputs()).isTrue();
+        assertThat(config.engineThreads()).isEqualTo(Runtime.getRuntime().availableProcessors());
+
+        ServerConfig fromEnvironmentFile = ServerConfigLoader.load(Map.of(), Map.of("ATRIUM_CONFIG", file.toString()));
+        assertThat(fromEnvironmentFile.port()).isEqualTo(7000);
+    }
+
+    @Test
+    void load_invalidValues_nameTheSettingAndItsVariable() {
+        assertThatThrownBy(() -> ServerConfigLoader.load(Map.of("port", "eighty"), Map.of()))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("port").hasMessageContaining("ATRIUM_PORT").hasMessageContaining("eighty");
+        assertThatThrownBy(() -> ServerConfigLoader.load(Map.of(), Map.of("ATRIUM_EXECUTION_PROVIDER", "tpu")))
+                .hasMessageContaining("execution-provider");
+        assertThatThrownBy(() -> ServerConfigLoader.load(Map.of("port", "70000"), Map.of()))
+                .hasMessageContaining("port");
+        assertThatThrownBy(() -> ServerConfigLoader.load(Map.of("engine-threads", "0"), Map.of()))
+                .hasMessageContaining("engine-threads");
+        assertThatThrownBy(() -> ServerConfigLoader.load(Map.of("truncate-inputs", "maybe"), Map.of()))
+                .hasMessageContaining("truncate-inputs");
+    }
+
+    @Test
+    void load_configFileProblems_areReported() throws Exception {
+        Path unknown = Files.writeString(directory.resolve("bad.properties"), "prot=8080\n");
+        assertThatThrownBy(() -> ServerConfigLoader.load(Map.of("config", unknown.toString()), Map.of()))
+                .hasMessageContaining("unknown setting 'prot'");
+        assertThatThrownBy(() -> ServerConfigLoader.load(Map.of("config", directory.resolve("missing").toString()), Map.of()))
+                .hasMessageContaining("cannot read config file");
+    }
+}
