@@ -24,7 +24,6 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
@@ -107,8 +106,7 @@ public final class AdminModelsService implements HttpService {
     private void uploadVersion(ServerRequest request, ServerResponse response) {
         String name = name(request);
         registry.model(name);
-        String contentType = request.headers().contentType().map(type -> type.mediaType().text()).orElse("");
-        if (!contentType.toLowerCase(Locale.ROOT).equals("multipart/form-data")) {
+        if (!Json.mediaType(request).orElse("").equals("multipart/form-data")) {
             throw new AtriumException(ErrorCode.UNSUPPORTED_MEDIA_TYPE, "upload a version as multipart/form-data"
                     + " with a part named 'onnx' (and optionally 'tokenizer' and 'config')");
         }

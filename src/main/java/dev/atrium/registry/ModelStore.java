@@ -125,11 +125,8 @@ final class ModelStore {
                     SELECT version, role, sha256, size_bytes FROM model_version_files
                     WHERE model_id = :id ORDER BY version, role""")
                     .bind("id", model.id())
-                    .map((rs, ctx) -> {
-                        files.computeIfAbsent(rs.getInt("version"), v -> new ArrayList<>()).add(file(rs));
-                        return null;
-                    })
-                    .list();
+                    .map((rs, ctx) -> Map.entry(rs.getInt("version"), file(rs)))
+                    .forEach(row -> files.computeIfAbsent(row.getKey(), v -> new ArrayList<>()).add(row.getValue()));
             return handle.createQuery("SELECT * FROM model_versions WHERE model_id = :id ORDER BY version")
                     .bind("id", model.id())
                     .map((rs, ctx) -> version(rs, model, files.getOrDefault(rs.getInt("version"), List.of())))
@@ -224,8 +221,8 @@ final class ModelStore {
             Map<String, Integer> aliases = new LinkedHashMap<>();
             handle.createQuery("SELECT alias, version FROM model_aliases WHERE model_id = :id ORDER BY alias")
                     .bind("id", model.id())
-                    .map((rs, ctx) -> aliases.put(rs.getString("alias"), rs.getInt("version")))
-                    .list();
+                    .map((rs, ctx) -> Map.entry(rs.getString("alias"), rs.getInt("version")))
+                    .forEach(row -> aliases.put(row.getKey(), row.getValue()));
             return aliases;
         });
     }

@@ -32,8 +32,8 @@ public final class Json {
      * @throws AtriumException 415 for another content type, 413 past {@code maxBytes}, 400 for malformed JSON
      */
     public static JsonNode readObject(ServerRequest request, long maxBytes) {
-        Optional<String> contentType = request.headers().contentType().map(type -> type.mediaType().text());
-        if (contentType.isPresent() && !isJson(contentType.get().toLowerCase(Locale.ROOT))) {
+        Optional<String> contentType = mediaType(request);
+        if (contentType.isPresent() && !isJson(contentType.get())) {
             throw new AtriumException(ErrorCode.UNSUPPORTED_MEDIA_TYPE,
                     "the request body must be application/json, not " + contentType.get());
         }
@@ -52,6 +52,19 @@ public final class Json {
             throw new AtriumException(ErrorCode.INVALID_JSON, "the request body must be a JSON object");
         }
         return node;
+    }
+
+    /**
+     * The request's media type in lowercase, without parameters.
+     *
+     * @throws AtriumException 415 when the Content-Type header cannot be parsed
+     */
+    public static Optional<String> mediaType(ServerRequest request) {
+        try {
+            return request.headers().contentType().map(type -> type.mediaType().text().toLowerCase(Locale.ROOT));
+        } catch (RuntimeException e) {
+            throw new AtriumException(ErrorCode.UNSUPPORTED_MEDIA_TYPE, "the Content-Type header cannot be parsed");
+        }
     }
 
     private static boolean isJson(String mediaType) {
@@ -73,7 +86,10 @@ public final class Json {
                 throw tooLarge(maxBytes);
             }
             return body;
-        } catch (IOException | io.helidon.http.RequestException | java.io.UncheckedIOException e) {
+        } catch (AtriumException e) {
+            throw e;
+        } catch (IOException | RuntimeException e) {
+            // the client went away or broke the framing mid-body
             throw new AtriumException(ErrorCode.INVALID_REQUEST, "the request body could not be read to its end");
         }
     }

@@ -105,6 +105,9 @@ class BadInputTest {
         cases.add(new Case("wrong content type", "/v1/embeddings", "text/plain",
                 ("{\"model\": \"" + MODEL + "\", \"input\": \"x\"}").getBytes(StandardCharsets.UTF_8), 415,
                 "unsupported_media_type", "application/json"));
+        cases.add(new Case("unparseable content type", "/v1/embeddings", ";;;garbage",
+                ("{\"model\": \"" + MODEL + "\", \"input\": \"x\"}").getBytes(StandardCharsets.UTF_8), 415,
+                "unsupported_media_type", "Content-Type"));
         cases.add(json("body over the size limit", "/v1/embeddings", body("\"" + "x".repeat(70_000) + "\""), 413,
                 "request_too_large", "65536"));
         cases.add(json("admin: invalid model name", "/admin/models", "{\"name\": \"Bad Name\", \"task\": \"tensor\"}", 400,

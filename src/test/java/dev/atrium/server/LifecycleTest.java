@@ -1,6 +1,7 @@
 package dev.atrium.server;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.atrium.testing.Http;
 import dev.atrium.testing.TestServer;
@@ -29,6 +30,14 @@ class LifecycleTest {
             assertThat(http.get("/v2/health/live").header("x-request-id"))
                     .isNotEqualTo(http.get("/v2/health/live").header("x-request-id"));
         }
+    }
+
+    @Test
+    void start_cudaWithoutTheGpuBuild_failsWithAClearMessage() {
+        assertThatThrownBy(() -> TestServer.start(Map.of("execution-provider", "cuda")))
+                .isInstanceOf(IllegalStateException.class)
+                .hasMessageContaining("cuda")
+                .hasMessageContaining("onnxruntime_gpu");
     }
 
     @Test

@@ -305,21 +305,53 @@ public final class OnnxEngine implements Engine {
             List<int[]> batches = planBatches(sequences);
             List<Future<float[][]>> results = new ArrayList<>(batches.size());
             boolean tokenTypes = model.hasInput("token_type_ids");
-            for (int[] batch : batches) {
-                List<long[]> batchSequences = Arrays.stream(batch).mapToObj(sequences::get).toList();
-                results.add(submit(() -> runEmbeddingBatch(model.session(), tokenTypes, metadata, batchSequences)));
-            }
-            float[][] vectors = new float[sequences.size()][];
-            for (int b = 0; b < batches.size(); b++) {
-                float[][] batchVectors = await(results.get(b));
-                int[] batch = batches.get(b);
-                for (int i = 0; i < batch.length; i++) {
-                    vectors[batch[i]] = batchVectors[i];
+            try {
+                for (int[] batch : batches) {
+                    List<long[]> batchSequences = Arrays.stream(batch).mapToObj(sequences::get).toList();
+                    results.add(submit(() -> runEmbeddingBatch(model.session(), tokenTypes, metadata, batchSequences)));
                 }
+                float[][] vectors = new float[sequences.size()][];
+                for (int b = 0; b < batches.size(); b++) {
+                    float[][] batchVectors = await(results.get(b));
+                    int[] batch = batches.get(b);
+                    for (int i = 0; i < batch.length; i++) {
+                        vectors[batch[i]] = batchVectors[i];
+                    }
+                }
+                return new EmbeddingResult(Arrays.asList(vectors), tokens);
+            } finally {
+                settle(results);
             }
-            return new EmbeddingResult(Arrays.asList(vectors), tokens);
         } finally {
             model.release();
+        }
+    }
+
+    /**
+     * Cancels batches that have not started and waits for running ones, so that no batch still uses the
+     * session when the lease is returned (an unloaded model closes its session on the last release).
+     */
+    private static void settle(List<? extends Future<?>> futures) {
+        for (Future<?> future : futures) {
+            if (!future.isDone()) {
+                future.cancel(false);
+            }
+        }
+        boolean interrupted = false;
+        for (Future<?> future : futures) {
+            while (true) {
+                try {
+                    future.get();
+                    break;
+                } catch (InterruptedException e) {
+                    interrupted = true;
+                } catch (ExecutionException | java.util.concurrent.CancellationException e) {
+                    break;
+                }
+            }
+        }
+        if (interrupted) {
+            Thread.currentThread().interrupt();
         }
     }
 
@@ -478,7 +510,12 @@ public final class OnnxEngine implements Engine {
             List<String> outputs = request.outputs().isEmpty()
                     ? deployment.metadata().outputs().stream().map(TensorSpec::name).toList()
                     : request.outputs();
-            return await(submit(() -> run(model, request.inputs(), outputs)));
+            Future<InferenceResult> result = submit(() -> run(model, request.inputs(), outputs));
+            try {
+                return await(result);
+            } finally {
+                settle(List.of(result));
+            }
         } finally {
             model.release();
         }
