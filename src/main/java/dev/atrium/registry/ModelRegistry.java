@@ -18,6 +18,8 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.ReentrantLock;
 import org.jdbi.v3.core.Jdbi;
 import org.slf4j.Logger;
@@ -37,6 +39,14 @@ public final class ModelRegistry {
     private final Clock clock;
     /** Serializes committing and deleting files, so a sweep never removes a file an upload is committing. */
     private final ReentrantLock fileLock = new ReentrantLock();
+    /**
+     * Resolutions of references that requests used, so that serving a request reads no table. Every change made
+     * through this registry clears it (after its commit) and bumps the generation, so a resolution read before a
+     * change is never kept after it. A change made by another node sharing the store is not seen here: the
+     * distributed mode will need a short time-to-live on top.
+     */
+    private final ConcurrentHashMap<ModelReference, ResolvedModel> resolutions = new ConcurrentHashMap<>();
+    private final AtomicLong generation = new AtomicLong();
 
     public ModelRegistry(Jdbi jdbi, ArtifactStore artifacts, Map<EngineKind, Engine> engines, Clock clock) {
         this.store = new ModelStore(jdbi);
@@ -56,7 +66,9 @@ public final class ModelRegistry {
             throw AtriumException.invalidParam("name", "model name '" + name + "' is not valid: use lowercase"
                     + " letters, digits, '-', '.' and '_', starting with a letter or digit, at most 128 characters");
         }
-        return store.insertModel(name, task, engine, description, clock.instant());
+        Model model = store.insertModel(name, task, engine, description, clock.instant());
+        changed();
+        return model;
     }
 
     public List<Model> listModels() {
@@ -76,6 +88,7 @@ public final class ModelRegistry {
         fileLock.lock();
         try {
             List<Integer> versions = store.deleteModel(model.id());
+            changed();
             versions.forEach(version -> engine(model).unload(new VersionKey(model.id(), model.name(), version)));
             sweepArtifacts();
         } finally {
@@ -112,6 +125,7 @@ public final class ModelRegistry {
                 staged.values().forEach(artifacts::commit);
                 try {
                     ModelVersion version = store.insertVersion(model, files, metadata, config, clock.instant());
+                    changed();
                     LOG.info("added version {} of model {} (sha256 {})", version.version(), name, onnx.sha256());
                     return version;
                 } catch (RuntimeException e) {
@@ -142,6 +156,7 @@ public final class ModelRegistry {
             if (!store.deleteVersion(model, version)) {
                 throw versionNotFound(model, version);
             }
+            changed();
             engine(model).unload(new VersionKey(model.id(), model.name(), version));
             sweepArtifacts();
         } finally {
@@ -156,6 +171,7 @@ public final class ModelRegistry {
         checkAlias(alias);
         Model model = model(name);
         store.setAlias(model, alias, version, clock.instant());
+        changed();
         LOG.info("alias {}:{} now points at version {}", name, alias, version);
     }
 
@@ -165,6 +181,7 @@ public final class ModelRegistry {
         if (!store.deleteAlias(model, alias)) {
             throw new AtriumException(ErrorCode.NOT_FOUND, "model '" + name + "' has no alias '" + alias + "'");
         }
+        changed();
     }
 
     /** Alias to version, sorted by alias; {@code latest} is included when the model has a version. */
@@ -189,6 +206,28 @@ public final class ModelRegistry {
 
     /** Resolves a reference to one version: a version, an alias, or {@code production} if set, else the latest. */
     public ResolvedModel resolve(ModelReference reference) {
+        ResolvedModel cached = resolutions.get(reference);
+        if (cached != null) {
+            return cached;
+        }
+        long seen = generation.get();
+        ResolvedModel resolved = resolveInStore(reference);
+        if (generation.get() == seen) {
+            resolutions.put(reference, resolved);
+            if (generation.get() != seen) {
+                resolutions.remove(reference, resolved);
+            }
+        }
+        return resolved;
+    }
+
+    /** Forgets every cached resolution; called after each committed change. */
+    private void changed() {
+        generation.incrementAndGet();
+        resolutions.clear();
+    }
+
+    private ResolvedModel resolveInStore(ModelReference reference) {
         Model model = store.findModel(reference.name()).orElseThrow(() -> modelNotFound(reference.toString()));
         int version;
         if (reference.version().isPresent()) {

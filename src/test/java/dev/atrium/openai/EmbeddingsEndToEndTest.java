@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.atrium.testing.Http;
 import dev.atrium.testing.TestServer;
+import dev.atrium.testing.Vectors;
 import dev.langchain4j.data.segment.TextSegment;
 import dev.langchain4j.model.embedding.onnx.allminilml6v2q.AllMiniLmL6V2QuantizedEmbeddingModel;
 import java.util.ArrayList;
@@ -47,7 +48,7 @@ class EmbeddingsEndToEndTest {
             float[] served = embed(List.of(sentence)).getFirst();
             float[] expected = reference.embed(sentence).content().vector();
             assertThat(served).hasSize(384);
-            assertThat(cosine(served, expected)).as(sentence).isGreaterThanOrEqualTo(0.9999);
+            assertThat(Vectors.cosine(served, expected)).as(sentence).isGreaterThanOrEqualTo(0.9999);
         }
     }
 
@@ -58,7 +59,7 @@ class EmbeddingsEndToEndTest {
         var expected = reference.embedAll(segments).content();
         assertThat(served).hasSize(SENTENCES.size());
         for (int i = 0; i < SENTENCES.size(); i++) {
-            assertThat(cosine(served.get(i), expected.get(i).vector())).as(SENTENCES.get(i)).isGreaterThanOrEqualTo(0.99);
+            assertThat(Vectors.cosine(served.get(i), expected.get(i).vector())).as(SENTENCES.get(i)).isGreaterThanOrEqualTo(0.99);
         }
     }
 
@@ -68,8 +69,8 @@ class EmbeddingsEndToEndTest {
                 "How do I reset my password?",
                 "What are the steps to change my password?",
                 "The weather in Lisbon is sunny today."));
-        double paraphrase = cosine(vectors.get(0), vectors.get(1));
-        double unrelated = cosine(vectors.get(0), vectors.get(2));
+        double paraphrase = Vectors.cosine(vectors.get(0), vectors.get(1));
+        double unrelated = Vectors.cosine(vectors.get(0), vectors.get(2));
         assertThat(paraphrase).isGreaterThan(unrelated + 0.3);
     }
 
@@ -83,9 +84,9 @@ class EmbeddingsEndToEndTest {
         assertThat(response.path("object").asString()).isEqualTo("list");
         assertThat(response.path("model").asString()).isEqualTo("all-minilm-l6-v2");
         for (JsonNode item : response.path("data")) {
-            float[] vector = vector(item.path("embedding"));
-            assertThat(cosine(vector, vector)).isCloseTo(1.0, org.assertj.core.data.Offset.offset(1e-5));
-            assertThat(norm(vector)).isCloseTo(1.0, org.assertj.core.data.Offset.offset(1e-4));
+            float[] vector = Vectors.of(item.path("embedding"));
+            assertThat(Vectors.cosine(vector, vector)).isCloseTo(1.0, org.assertj.core.data.Offset.offset(1e-5));
+            assertThat(Vectors.norm(vector)).isCloseTo(1.0, org.assertj.core.data.Offset.offset(1e-4));
         }
     }
 
@@ -97,8 +98,8 @@ class EmbeddingsEndToEndTest {
         JsonNode singleIds = http.postJson("/v1/embeddings", Map.of("model", "all-minilm-l6-v2",
                 "input", List.of(101, 7592, 2088, 102))).json();
         float[] byText = embed(List.of("hello world")).getFirst();
-        assertThat(cosine(vector(byIds.path("data").get(0).path("embedding")), byText)).isGreaterThan(0.9999);
-        assertThat(cosine(vector(singleIds.path("data").get(0).path("embedding")), byText)).isGreaterThan(0.9999);
+        assertThat(Vectors.cosine(Vectors.of(byIds.path("data").get(0).path("embedding")), byText)).isGreaterThan(0.9999);
+        assertThat(Vectors.cosine(Vectors.of(singleIds.path("data").get(0).path("embedding")), byText)).isGreaterThan(0.9999);
         assertThat(byIds.path("usage").path("prompt_tokens").asInt()).isEqualTo(4);
     }
 
@@ -109,7 +110,7 @@ class EmbeddingsEndToEndTest {
                 "encoding_format", "base64")).json();
         byte[] bytes = java.util.Base64.getDecoder().decode(base64.path("data").get(0).path("embedding").asString());
         java.nio.FloatBuffer decoded = java.nio.ByteBuffer.wrap(bytes).order(java.nio.ByteOrder.LITTLE_ENDIAN).asFloatBuffer();
-        float[] expected = vector(floats.path("data").get(0).path("embedding"));
+        float[] expected = Vectors.of(floats.path("data").get(0).path("embedding"));
         assertThat(decoded.remaining()).isEqualTo(384);
         for (int i = 0; i < expected.length; i++) {
             assertThat(decoded.get(i)).isEqualTo(expected[i]);
@@ -124,7 +125,7 @@ class EmbeddingsEndToEndTest {
         }
         List<float[]> batched = embed(inputs);
         for (int i : new int[] {0, 1, 2, 50, 99}) {
-            assertThat(cosine(batched.get(i), embed(List.of(inputs.get(i))).getFirst())).as("input " + i).isGreaterThan(0.99);
+            assertThat(Vectors.cosine(batched.get(i), embed(List.of(inputs.get(i))).getFirst())).as("input " + i).isGreaterThan(0.99);
         }
     }
 
@@ -134,32 +135,8 @@ class EmbeddingsEndToEndTest {
         List<float[]> vectors = new ArrayList<>();
         for (JsonNode item : reply.json().path("data")) {
             assertThat(item.path("index").asInt()).isEqualTo(vectors.size());
-            vectors.add(vector(item.path("embedding")));
+            vectors.add(Vectors.of(item.path("embedding")));
         }
         return vectors;
-    }
-
-    static float[] vector(JsonNode array) {
-        float[] vector = new float[array.size()];
-        for (int i = 0; i < vector.length; i++) {
-            vector[i] = array.get(i).floatValue();
-        }
-        return vector;
-    }
-
-    static double cosine(float[] a, float[] b) {
-        double dot = 0;
-        for (int i = 0; i < a.length; i++) {
-            dot += (double) a[i] * b[i];
-        }
-        return dot / (norm(a) * norm(b));
-    }
-
-    static double norm(float[] a) {
-        double sum = 0;
-        for (float value : a) {
-            sum += (double) value * value;
-        }
-        return Math.sqrt(sum);
     }
 }

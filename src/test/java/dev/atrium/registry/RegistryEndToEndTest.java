@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.atrium.testing.BundledFiles;
 import dev.atrium.testing.Http;
 import dev.atrium.testing.TestServer;
+import dev.atrium.testing.Vectors;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -61,7 +62,7 @@ class RegistryEndToEndTest {
 
         float[] meanPooled = embedding("minilm:1");
         float[] clsPooled = embedding("minilm:2");
-        assertThat(cosine(meanPooled, clsPooled)).isLessThan(0.99);
+        assertThat(Vectors.cosine(meanPooled, clsPooled)).isLessThan(0.99);
 
         // no production alias: plain name is the latest version
         assertThat(embedVersion("minilm")).isEqualTo(2);
@@ -185,12 +186,7 @@ class RegistryEndToEndTest {
     private float[] embedding(String model) {
         Http.Reply reply = http.postJson("/v1/embeddings", Map.of("model", model, "input", "Which version answers?"));
         assertThat(reply.status()).as(reply.toString()).isEqualTo(200);
-        JsonNode vector = reply.json().path("data").get(0).path("embedding");
-        float[] values = new float[vector.size()];
-        for (int i = 0; i < values.length; i++) {
-            values[i] = vector.get(i).floatValue();
-        }
-        return values;
+        return Vectors.of(reply.json().path("data").get(0).path("embedding"));
     }
 
     private int embedVersion(String model) {
@@ -211,17 +207,5 @@ class RegistryEndToEndTest {
         } catch (java.io.IOException e) {
             throw new java.io.UncheckedIOException(e);
         }
-    }
-
-    private static double cosine(float[] a, float[] b) {
-        double dot = 0;
-        double na = 0;
-        double nb = 0;
-        for (int i = 0; i < a.length; i++) {
-            dot += (double) a[i] * b[i];
-            na += (double) a[i] * a[i];
-            nb += (double) b[i] * b[i];
-        }
-        return dot / Math.sqrt(na * nb);
     }
 }

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.atrium.testing.Http;
 import dev.atrium.testing.TestServer;
+import dev.atrium.testing.Vectors;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -55,11 +56,11 @@ class OnnxEngineEndToEndTest {
                 for (int i = 0; i < inputs.size(); i++) {
                     // batched with others, a dynamically quantized model's vector moves a little (see the issue);
                     // what matters here is that each vector is its own input's, closer to it than to any other
-                    double own = cosine(vectors.get(i), alone.get(inputs.get(i)));
+                    double own = Vectors.cosine(vectors.get(i), alone.get(inputs.get(i)));
                     assertThat(own).as("request %d input %d", r, i).isGreaterThan(0.98);
                     for (Map.Entry<String, float[]> other : alone.entrySet()) {
                         if (!other.getKey().equals(inputs.get(i))) {
-                            assertThat(cosine(vectors.get(i), other.getValue())).as("request %d input %d", r, i)
+                            assertThat(Vectors.cosine(vectors.get(i), other.getValue())).as("request %d input %d", r, i)
                                     .isLessThan(own);
                         }
                     }
@@ -138,8 +139,8 @@ class OnnxEngineEndToEndTest {
             JsonNode cut = server.http().postJson("/v1/embeddings", Map.of("model", MODEL,
                     "input", "word ".repeat(254))).json();
             // exactly at the limit: [CLS] + 254 words + [SEP] = 256, the same as the cut input
-            assertThat(cosine(vector(cut.path("data").get(0).path("embedding")),
-                    vector(reply.json().path("data").get(0).path("embedding")))).isGreaterThan(0.9999);
+            assertThat(Vectors.cosine(Vectors.of(cut.path("data").get(0).path("embedding")),
+                    Vectors.of(reply.json().path("data").get(0).path("embedding")))).isGreaterThan(0.9999);
         }
     }
 
@@ -172,27 +173,7 @@ class OnnxEngineEndToEndTest {
         Http.Reply reply = http.postJson("/v1/embeddings", Map.of("model", MODEL, "input", inputs));
         assertThat(reply.status()).as(reply.toString()).isEqualTo(200);
         List<float[]> vectors = new ArrayList<>();
-        reply.json().path("data").forEach(item -> vectors.add(vector(item.path("embedding"))));
+        reply.json().path("data").forEach(item -> vectors.add(Vectors.of(item.path("embedding"))));
         return vectors;
-    }
-
-    private static float[] vector(JsonNode array) {
-        float[] vector = new float[array.size()];
-        for (int i = 0; i < vector.length; i++) {
-            vector[i] = array.get(i).floatValue();
-        }
-        return vector;
-    }
-
-    private static double cosine(float[] a, float[] b) {
-        double dot = 0;
-        double na = 0;
-        double nb = 0;
-        for (int i = 0; i < a.length; i++) {
-            dot += (double) a[i] * b[i];
-            na += (double) a[i] * a[i];
-            nb += (double) b[i] * b[i];
-        }
-        return dot / Math.sqrt(na * nb);
     }
 }
