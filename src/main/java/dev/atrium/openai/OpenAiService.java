@@ -14,7 +14,6 @@ import dev.atrium.registry.ResolvedModel;
 import dev.atrium.server.Json;
 import io.helidon.http.HeaderName;
 import io.helidon.http.HeaderNames;
-import io.helidon.http.HeaderValues;
 import io.helidon.http.Status;
 import io.helidon.webserver.http.HttpRules;
 import io.helidon.webserver.http.HttpService;

@@ -21,7 +21,7 @@ class BatchPlanTest {
         for (int i = 0; i < count; i++) {
             sequences.add(new long[1 + random.nextInt(random.nextBoolean() ? 16 : 512)]);
         }
-        List<int[]> batches = OnnxEngine.planBatches(sequences);
+        List<int[]> batches = EmbeddingPipeline.planBatches(sequences);
         Set<Integer> seen = new HashSet<>();
         for (int[] batch : batches) {
             assertThat(batch.length).isBetween(1, 32);
@@ -42,6 +42,6 @@ class BatchPlanTest {
         for (int i = 0; i < 64; i++) {
             sequences.add(new long[12]);
         }
-        assertThat(OnnxEngine.planBatches(sequences)).hasSize(2);
+        assertThat(EmbeddingPipeline.planBatches(sequences)).hasSize(2);
     }
 }

@@ -1,0 +1,158 @@
+package dev.atrium.engine.onnx;
+
+import ai.onnxruntime.NodeInfo;
+import ai.onnxruntime.OrtEnvironment;
+import ai.onnxruntime.OrtException;
+import ai.onnxruntime.OrtSession;
+import ai.onnxruntime.TensorInfo;
+import dev.atrium.AtriumException;
+import dev.atrium.ErrorCode;
+import dev.atrium.engine.ArtifactFiles;
+import dev.atrium.engine.DataType;
+import dev.atrium.engine.EmbeddingMetadata;
+import dev.atrium.engine.EmbeddingOptions;
+import dev.atrium.engine.ModelMetadata;
+import dev.atrium.engine.ModelTask;
+import dev.atrium.engine.Pooling;
+import dev.atrium.engine.TensorSpec;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Validates uploaded ONNX artifacts and reads their metadata: the model must load in ONNX Runtime with tensor
+ * inputs and outputs of types the engine exchanges; an embedding model must also have the inputs and output of
+ * an encoder, a tokenizer that parses, and run once on a probe input, which gives its dimension.
+ */
+final class OnnxInspector {
+    private static final int DEFAULT_MAX_SEQUENCE_LENGTH = 512;
+
+    private final OrtEnvironment environment;
+
+    OnnxInspector(OrtEnvironment environment) {
+        this.environment = environment;
+    }
+
+    ModelMetadata inspect(ModelTask task, ArtifactFiles files, EmbeddingOptions options) {
+        try (OrtSession.SessionOptions sessionOptions = inspectionOptions();
+                OrtSession session = openSession(files, sessionOptions)) {
+            List<TensorSpec> inputs = specs(session.getInputInfo(), "input");
+            List<TensorSpec> outputs = specs(session.getOutputInfo(), "output");
+            EmbeddingMetadata embedding = switch (task) {
+                case EMBEDDING -> inspectEmbedding(session, inputs, outputs, files, options);
+                case TENSOR -> {
+                    if (files.tokenizer().isPresent()) {
+                        throw invalidArtifact("a tokenizer is only used by embedding models, not by tensor models");
+                    }
+                    yield null;
+                }
+            };
+            return new ModelMetadata(inputs, outputs, embedding);
+        } catch (OrtException e) {
+            throw AtriumException.internal("inspecting the model failed", e);
+        }
+    }
+
+    private OrtSession openSession(ArtifactFiles files, OrtSession.SessionOptions sessionOptions) {
+        try {
+            return environment.createSession(files.model().toString(), sessionOptions);
+        } catch (OrtException e) {
+            throw invalidArtifact("the 'onnx' part is not a model ONNX Runtime can load: "
+                    + OnnxEngine.clientSafe(e.getMessage(), files.model().toString()));
+        }
+    }
+
+    private static OrtSession.SessionOptions inspectionOptions() throws OrtException {
+        OrtSession.SessionOptions options = new OrtSession.SessionOptions();
+        options.setIntraOpNumThreads(1);
+        options.setInterOpNumThreads(1);
+        return options;
+    }
+
+    private static List<TensorSpec> specs(Map<String, NodeInfo> nodes, String kind) {
+        List<TensorSpec> specs = new ArrayList<>();
+        for (NodeInfo node : nodes.values()) {
+            if (!(node.getInfo() instanceof TensorInfo info)) {
+                throw invalidArtifact(kind + " '" + node.getName() + "' is not a tensor; only tensor "
+                        + kind + "s are supported");
+            }
+            DataType type = OnnxTensors.dataType(info.onnxType).orElseThrow(() -> invalidArtifact(
+                    kind + " '" + node.getName() + "' has element type " + info.onnxType.name()
+                            .replace("ONNX_TENSOR_ELEMENT_DATA_TYPE_", "")
+                            + ", which the ONNX engine cannot exchange"));
+            specs.add(new TensorSpec(node.getName(), type, Arrays.stream(info.getShape()).boxed().toList()));
+        }
+        return specs;
+    }
+
+    private EmbeddingMetadata inspectEmbedding(OrtSession session, List<TensorSpec> inputs, List<TensorSpec> outputs,
+            ArtifactFiles files, EmbeddingOptions options) throws OrtException {
+        for (String name : List.of("input_ids", "attention_mask")) {
+            TensorSpec input = inputs.stream().filter(spec -> spec.name().equals(name)).findFirst()
+                    .orElseThrow(() -> invalidArtifact("an embedding model needs an '" + name + "' input"));
+            if (input.datatype() != DataType.INT64 || input.shape().size() != 2) {
+                throw invalidArtifact("input '" + name + "' must be INT64 of shape [batch, sequence]");
+            }
+        }
+        for (TensorSpec input : inputs) {
+            if (!List.of("input_ids", "attention_mask", "token_type_ids").contains(input.name())) {
+                throw invalidArtifact("an embedding model may only have the inputs input_ids, attention_mask and"
+                        + " token_type_ids, not '" + input.name() + "'");
+            }
+        }
+        String outputName = options.output()
+                .or(() -> outputs.stream().map(TensorSpec::name).filter("last_hidden_state"::equals).findFirst())
+                .orElse(outputs.getFirst().name());
+        TensorSpec output = outputs.stream().filter(spec -> spec.name().equals(outputName)).findFirst()
+                .orElseThrow(() -> invalidArtifact("the model has no output '" + outputName + "'"));
+        if (output.datatype() != DataType.FP32 || output.shape().size() < 2 || output.shape().size() > 3) {
+            throw invalidArtifact("output '" + outputName + "' must be FP32 of shape [batch, sequence, dimension]"
+                    + " or [batch, dimension]");
+        }
+        Pooling pooling = options.pooling().orElse(output.shape().size() == 3 ? Pooling.MEAN : Pooling.NONE);
+        if ((pooling == Pooling.NONE) != (output.shape().size() == 2)) {
+            throw invalidArtifact("pooling '" + pooling.wireName() + "' does not fit output '" + outputName
+                    + "' of rank " + output.shape().size());
+        }
+        TextTokenizer tokenizer = null;
+        try {
+            if (files.tokenizer().isPresent()) {
+                try {
+                    tokenizer = TextTokenizer.load(files.tokenizer().get());
+                } catch (IllegalArgumentException e) {
+                    throw invalidArtifact("the 'tokenizer' part is not a valid tokenizer.json: " + e.getMessage());
+                }
+            }
+            int maxLength = options.maxLength()
+                    .orElse(tokenizer != null && tokenizer.truncationLength().isPresent()
+                            ? tokenizer.truncationLength().getAsInt()
+                            : DEFAULT_MAX_SEQUENCE_LENGTH);
+            if (maxLength < 2) {
+                throw invalidArtifact("max_length must be at least 2");
+            }
+            int vocabulary = tokenizer == null ? 0 : tokenizer.vocabularySize();
+            long[] probe = tokenizer == null ? new long[] {0} : tokenizer.encode("probe");
+            EmbeddingMetadata draft = new EmbeddingMetadata(tokenizer != null, maxLength, 0, vocabulary, pooling,
+                    options.normalize().orElse(true), outputName);
+            float[][] vectors;
+            try {
+                vectors = EmbeddingPipeline.run(environment, session, session.getInputNames().contains("token_type_ids"), draft,
+                        List.of(probe));
+            } catch (OrtException e) {
+                throw invalidArtifact("the model does not run as an embedding model: "
+                        + OnnxEngine.clientSafe(e.getMessage(), files.model().toString()));
+            }
+            return new EmbeddingMetadata(tokenizer != null, maxLength, vectors[0].length, vocabulary, pooling,
+                    draft.normalize(), outputName);
+        } finally {
+            if (tokenizer != null) {
+                tokenizer.close();
+            }
+        }
+    }
+
+    private static AtriumException invalidArtifact(String message) {
+        return new AtriumException(ErrorCode.INVALID_ARTIFACT, message);
+    }
+}
