@@ -76,7 +76,8 @@ The load generator (\`bench/src/main/java/dev/atrium/bench/LoadGenerator.java\`,
 runs on the same machine as the server and takes CPU from it. The server runs with its defaults
 (engine threads = cores, one intra-op thread each); it batches the inputs of one request, not yet across
 requests (dynamic batching is issue 6), so the ratio compares single-input requests with the best batched
-ceiling.
+ceiling. At concurrency 1 only one execution runs at a time while the ceiling runs one per core, so that ratio
+is at most 1 / cores by construction.
 
 | text | concurrency | requests/s | ceiling inputs/s | ratio | p50 (ms) | p90 (ms) | p99 (ms) | p99.9 (ms) | errors |
 |---|---|---|---|---|---|---|---|---|---|
