@@ -1,18 +1,27 @@
 package dev.atrium;
 
+import dev.atrium.admin.AdminAuditService;
 import dev.atrium.admin.AdminModelsService;
+import dev.atrium.admin.AdminTenancyService;
+import dev.atrium.audit.AuditLog;
 import dev.atrium.cli.AtriumCommand;
 import dev.atrium.config.ServerConfig;
 import dev.atrium.engine.EngineKind;
 import dev.atrium.engine.onnx.OnnxEngine;
+import dev.atrium.gateway.GatewayFilter;
+import dev.atrium.gateway.LocalRateLimiter;
+import dev.atrium.gateway.RateLimiter;
 import dev.atrium.openai.OpenAiService;
 import dev.atrium.registry.ArtifactStore;
 import dev.atrium.registry.BundledModel;
 import dev.atrium.registry.ModelRegistry;
+import dev.atrium.registry.ModelScope;
 import dev.atrium.registry.ResolvedModel;
 import dev.atrium.server.AtriumServer;
 import dev.atrium.server.Lifecycle;
 import dev.atrium.store.Database;
+import dev.atrium.tenancy.AdminKeyBootstrap;
+import dev.atrium.tenancy.Tenancy;
 import dev.atrium.v2.V2Service;
 import io.helidon.webserver.WebServer;
 import io.helidon.webserver.http.HttpService;
@@ -21,6 +30,7 @@ import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.time.Clock;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -38,6 +48,7 @@ public final class Atrium implements AutoCloseable {
 
     private final ServerConfig config;
     private final Database database;
+    private final AuditLog audit;
     private final OnnxEngine onnx;
     private final ModelRegistry registry;
     private final Lifecycle lifecycle;
@@ -45,10 +56,11 @@ public final class Atrium implements AutoCloseable {
     private final AtomicBoolean closed = new AtomicBoolean();
     private final CountDownLatch stopped = new CountDownLatch(1);
 
-    private Atrium(ServerConfig config, Database database, OnnxEngine onnx, ModelRegistry registry,
+    private Atrium(ServerConfig config, Database database, AuditLog audit, OnnxEngine onnx, ModelRegistry registry,
             Lifecycle lifecycle, WebServer server) {
         this.config = config;
         this.database = database;
+        this.audit = audit;
         this.onnx = onnx;
         this.registry = registry;
         this.lifecycle = lifecycle;
@@ -69,13 +81,16 @@ public final class Atrium implements AutoCloseable {
             throw new UncheckedIOException("cannot create the data directory " + config.dataDir(), e);
         }
         Database database = Database.openSqlite(config.dataDir().resolve("atrium.db"));
+        Clock clock = Clock.systemUTC();
+        AuditLog audit = new AuditLog(database.jdbi());
         OnnxEngine onnx = null;
         try {
+            Tenancy tenancy = new Tenancy(database.jdbi(), clock);
+            AdminKeyBootstrap.run(tenancy, audit, clock, config);
             onnx = OnnxEngine.create(new OnnxEngine.Settings(config.engineThreads(), config.intraOpThreads(),
                     config.cudaDevice(), config.queueCapacity()));
             ArtifactStore artifacts = ArtifactStore.open(config.dataDir());
-            ModelRegistry registry = new ModelRegistry(database.jdbi(), artifacts, Map.of(EngineKind.ONNX, onnx),
-                    Clock.systemUTC());
+            ModelRegistry registry = new ModelRegistry(database.jdbi(), artifacts, Map.of(EngineKind.ONNX, onnx), clock);
             registry.sweepArtifacts();
             BundledModel.registerOnFirstStart(registry);
             for (String reference : config.preload()) {
@@ -83,21 +98,28 @@ public final class Atrium implements AutoCloseable {
             }
 
             Lifecycle lifecycle = new Lifecycle();
-            Map<String, HttpService> services = new LinkedHashMap<>();
-            services.put("/v1", new OpenAiService(registry, config.maxRequestBytes(), config.truncateInputs()));
-            services.put("/v2", new V2Service(registry, lifecycle, config.maxRequestBytes(), VERSION));
-            services.put("/admin", new AdminModelsService(registry, config.maxRequestBytes(), config.maxUploadBytes()));
+            RateLimiter limiter = new LocalRateLimiter(new LocalRateLimiter.Defaults(config.defaultRpm(),
+                    config.defaultTpm(), config.defaultMaxConcurrent(), config.rateLimitWindow()));
+            Map<String, List<HttpService>> services = new LinkedHashMap<>();
+            services.put("/v1", List.of(new OpenAiService(registry, config.maxRequestBytes(), config.truncateInputs())));
+            services.put("/v2", List.of(new V2Service(registry, lifecycle, config.maxRequestBytes(), VERSION)));
+            services.put("/admin", List.of(
+                    new AdminModelsService(registry, config.maxRequestBytes(), config.maxUploadBytes()),
+                    new AdminTenancyService(tenancy, registry, config.maxRequestBytes()),
+                    new AdminAuditService(audit)));
             WebServer server = AtriumServer.start(config.bindAddress(), config.port(),
-                    AtriumServer.routing(lifecycle, services), config.drainTimeout());
+                    AtriumServer.routing(lifecycle, new GatewayFilter(tenancy, limiter, audit, clock), services),
+                    config.drainTimeout());
             lifecycle.markReady();
             LOG.info("Atrium {} serving on http://{}:{} (data in {}, {} engine threads x {} intra-op threads)",
                     VERSION, config.bindAddress(), server.port(), config.dataDir().toAbsolutePath(),
                     config.engineThreads(), config.intraOpThreads());
-            return new Atrium(config, database, onnx, registry, lifecycle, server);
+            return new Atrium(config, database, audit, onnx, registry, lifecycle, server);
         } catch (RuntimeException e) {
             if (onnx != null) {
                 onnx.close();
             }
+            audit.close();
             database.close();
             throw e;
         }
@@ -105,7 +127,7 @@ public final class Atrium implements AutoCloseable {
 
     private static void preload(ModelRegistry registry, String reference) {
         try {
-            ResolvedModel resolved = registry.resolve(reference);
+            ResolvedModel resolved = registry.resolve(ModelScope.PLATFORM, reference);
             registry.engine(resolved.model()).load(resolved.deployment());
         } catch (AtriumException e) {
             LOG.warn("cannot preload {}: {}", reference, e.getMessage());
@@ -149,6 +171,7 @@ public final class Atrium implements AutoCloseable {
         }
         server.stop();
         onnx.close();
+        audit.close();
         database.close();
         LOG.info("Atrium stopped");
         stopped.countDown();

@@ -2,6 +2,8 @@ package dev.atrium;
 
 import static java.util.Objects.requireNonNull;
 
+import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalInt;
 
@@ -13,16 +15,28 @@ public final class AtriumException extends RuntimeException {
     private final ErrorCode code;
     private final String param;
     private final Integer retryAfterSeconds;
+    private final List<Map.Entry<String, String>> headers;
 
     public AtriumException(ErrorCode code, String message) {
         this(code, message, null, null, null);
     }
 
     private AtriumException(ErrorCode code, String message, String param, Integer retryAfterSeconds, Throwable cause) {
+        this(code, message, param, retryAfterSeconds, cause, List.of());
+    }
+
+    private AtriumException(ErrorCode code, String message, String param, Integer retryAfterSeconds, Throwable cause,
+            List<Map.Entry<String, String>> headers) {
         super(requireNonNull(message, "message is null"), cause);
         this.code = requireNonNull(code, "code is null");
         this.param = param;
         this.retryAfterSeconds = retryAfterSeconds;
+        this.headers = List.copyOf(headers);
+    }
+
+    /** The same failure, answered with these extra response headers (e.g. rate-limit state). */
+    public AtriumException withHeaders(List<Map.Entry<String, String>> extra) {
+        return new AtriumException(code, getMessage(), param, retryAfterSeconds, getCause(), extra);
     }
 
     /** A user error about one request field, named in OpenAI's {@code param}. */
@@ -50,6 +64,10 @@ public final class AtriumException extends RuntimeException {
 
     public Optional<String> param() {
         return Optional.ofNullable(param);
+    }
+
+    public List<Map.Entry<String, String>> headers() {
+        return headers;
     }
 
     public OptionalInt retryAfterSeconds() {

@@ -9,6 +9,8 @@ public enum ErrorCode {
     INVALID_JSON(400, "invalid_request_error", "invalid_json", Category.USER),
     CONTEXT_LENGTH_EXCEEDED(400, "invalid_request_error", "context_length_exceeded", Category.USER),
     UNSUPPORTED_BY_MODEL(400, "invalid_request_error", "unsupported_by_model", Category.USER),
+    UNAUTHENTICATED(401, "invalid_request_error", "invalid_api_key", Category.AUTH),
+    PERMISSION_DENIED(403, "invalid_request_error", "permission_denied", Category.AUTH),
     NOT_FOUND(404, "invalid_request_error", "not_found", Category.USER),
     MODEL_NOT_FOUND(404, "invalid_request_error", "model_not_found", Category.USER),
     METHOD_NOT_ALLOWED(405, "invalid_request_error", "method_not_allowed", Category.USER),
@@ -16,12 +18,14 @@ public enum ErrorCode {
     PAYLOAD_TOO_LARGE(413, "invalid_request_error", "request_too_large", Category.USER),
     UNSUPPORTED_MEDIA_TYPE(415, "invalid_request_error", "unsupported_media_type", Category.USER),
     INVALID_ARTIFACT(422, "invalid_request_error", "invalid_artifact", Category.USER),
+    RATE_LIMITED_REQUESTS(429, "requests", "rate_limit_exceeded", Category.LIMIT),
+    RATE_LIMITED_TOKENS(429, "tokens", "rate_limit_exceeded", Category.LIMIT),
     OVERLOADED(503, "server_error", "overloaded", Category.INSUFFICIENT_RESOURCES),
     SHUTTING_DOWN(503, "server_error", "shutting_down", Category.INSUFFICIENT_RESOURCES),
     INTERNAL(500, "server_error", "internal_error", Category.INTERNAL);
 
     /** Who is at fault: decides logging and whether a client may retry. */
-    public enum Category { USER, INSUFFICIENT_RESOURCES, INTERNAL }
+    public enum Category { USER, AUTH, LIMIT, INSUFFICIENT_RESOURCES, INTERNAL }
 
     private final int httpStatus;
     private final String openAiType;

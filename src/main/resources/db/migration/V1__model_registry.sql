@@ -1,13 +1,17 @@
 -- Models, their immutable versions, the files of each version, and aliases.
 CREATE TABLE models (
     id           INTEGER PRIMARY KEY AUTOINCREMENT,
-    name         TEXT    NOT NULL UNIQUE,
+    -- the tenant that owns the model, or '' for a public model (published by the platform admin)
+    owner        TEXT    NOT NULL DEFAULT '',
+    name         TEXT    NOT NULL,
     task         TEXT    NOT NULL,
     engine       TEXT    NOT NULL,
     description  TEXT    NOT NULL DEFAULT '',
     created_at   TEXT    NOT NULL,
     -- version numbers are never reused, even after a version is deleted
-    next_version INTEGER NOT NULL DEFAULT 1
+    next_version INTEGER NOT NULL DEFAULT 1,
+    -- names are unique within a tenant, so a name taken in one tenant says nothing to another
+    UNIQUE (owner, name)
 );
 
 CREATE TABLE model_versions (

@@ -28,22 +28,33 @@ class LauncherIT {
     void atriumServe_servesTheBundledModel_andDrainsOnSigterm() throws Exception {
         int port = freePort();
         Path log = dataDir.resolve("server.log");
+        Path data = dataDir.resolve("data");
         Process server = new ProcessBuilder("./atrium", "serve", "--port", Integer.toString(port),
-                "--data-dir", dataDir.resolve("data").toString(), "--drain-timeout", "30s")
+                "--data-dir", data.toString(), "--drain-timeout", "30s")
                 .redirectErrorStream(true)
                 .redirectOutput(log.toFile())
                 .start();
         try {
-            Http http = new Http("http://127.0.0.1:" + port);
-            awaitReady(http, server, log);
+            awaitReady(new Http("http://127.0.0.1:" + port, null), server, log);
+            // the first start made the platform admin key, printed it once, and saved it for the CLI
+            String adminKey = Files.readString(data.resolve("admin.key")).strip();
+            assertThat(Files.getPosixFilePermissions(data.resolve("admin.key")))
+                    .containsExactlyInAnyOrder(java.nio.file.attribute.PosixFilePermission.OWNER_READ,
+                            java.nio.file.attribute.PosixFilePermission.OWNER_WRITE);
+            assertThat(Files.readString(log)).contains(adminKey);
+            Http http = new Http("http://127.0.0.1:" + port, adminKey);
+            assertThat(http.withKey(null).get("/v1/models").status()).isEqualTo(401);
 
             Http.Reply models = http.get("/v1/models");
             assertThat(models.json().path("data").get(0).path("id").asString()).isEqualTo("all-minilm-l6-v2");
             Http.Reply embedding = http.postJson("/v1/embeddings", Map.of("model", "all-minilm-l6-v2", "input", "hello"));
             assertThat(embedding.status()).isEqualTo(200);
 
-            Process cli = new ProcessBuilder("./atrium", "models", "ls", "--server", "http://127.0.0.1:" + port)
-                    .redirectErrorStream(true).start();
+            ProcessBuilder cliBuilder = new ProcessBuilder("./atrium", "models", "ls", "--server", "http://127.0.0.1:" + port)
+                    .redirectErrorStream(true);
+            cliBuilder.environment().put("ATRIUM_DATA_DIR", data.toString());
+            cliBuilder.environment().remove("ATRIUM_API_KEY");
+            Process cli = cliBuilder.start();
             String listing = new String(cli.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
             assertThat(cli.waitFor(60, TimeUnit.SECONDS)).isTrue();
             assertThat(cli.exitValue()).as(listing).isZero();

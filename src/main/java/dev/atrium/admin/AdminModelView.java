@@ -15,7 +15,8 @@ import tools.jackson.databind.JsonNode;
 final class AdminModelView {
     private AdminModelView() {}
 
-    record ModelView(String name, String task, String engine, String description, Instant createdAt,
+    /** @param tenant the owning tenant, or null for a public model */
+    record ModelView(String name, String tenant, String task, String engine, String description, Instant createdAt,
             List<Integer> versions, Map<String, Integer> aliases) {}
 
     record ModelListView(List<ModelView> models) {}
@@ -32,7 +33,7 @@ final class AdminModelView {
     record AliasView(String model, String alias, int version) {}
 
     static ModelView model(Model model, List<ModelVersion> versions, Map<String, Integer> aliases) {
-        return new ModelView(model.name(), model.task().wireName(), model.engine().wireName(), model.description(),
+        return new ModelView(model.name(), model.isPublic() ? null : model.owner(), model.task().wireName(), model.engine().wireName(), model.description(),
                 model.createdAt(), versions.stream().map(ModelVersion::version).toList(), aliases);
     }
 

@@ -4,13 +4,16 @@ import static java.util.Objects.requireNonNull;
 
 import dev.atrium.AtriumException;
 import dev.atrium.ErrorCode;
+import dev.atrium.audit.AuditTrail;
 import dev.atrium.engine.EmbeddingOptions;
 import dev.atrium.engine.EngineKind;
 import dev.atrium.engine.ModelTask;
 import dev.atrium.engine.Pooling;
+import dev.atrium.gateway.Caller;
 import dev.atrium.registry.ArtifactFile;
 import dev.atrium.registry.Model;
 import dev.atrium.registry.ModelRegistry;
+import dev.atrium.registry.ModelScope;
 import dev.atrium.registry.ModelVersion;
 import dev.atrium.registry.ResolvedModel;
 import dev.atrium.registry.StagedArtifact;
@@ -68,36 +71,41 @@ public final class AdminModelsService implements HttpService {
     // ---- models -------------------------------------------------------------------------------------------------
 
     private void createModel(ServerRequest request, ServerResponse response) {
+        Caller caller = Caller.current();
+        caller.requireManages();
         JsonNode body = Json.readObject(request, maxRequestBytes);
-        String name = requiredString(body, "name");
-        String taskName = requiredString(body, "task");
+        String name = AdminJson.requiredString(body, "name");
+        String taskName = AdminJson.requiredString(body, "task");
         ModelTask task = ModelTask.fromWireName(taskName).orElseThrow(() -> AtriumException.invalidParam("task",
                 "unknown task '" + taskName + "'; use embedding or tensor"));
-        String engineName = optionalString(body, "engine").orElse(EngineKind.ONNX.wireName());
+        String engineName = AdminJson.optionalString(body, "engine").orElse(EngineKind.ONNX.wireName());
         EngineKind engine = EngineKind.fromWireName(engineName).orElseThrow(() -> AtriumException.invalidParam(
                 "engine", "unknown engine '" + engineName + "'; use onnx"));
-        String description = optionalString(body, "description").orElse("");
-        Model model = registry.createModel(name, task, engine, description);
+        String description = AdminJson.optionalString(body, "description").orElse("");
+        Model model = registry.createModel(caller.modelScope(), name, task, engine, description);
+        AuditTrail.note("model.create", model.name(), caller.key().tenantId());
         response.header("Location", "/admin/models/" + model.name());
         Json.send(response, Status.CREATED_201, AdminModelView.model(model, List.of(), Map.of()));
     }
 
     private void listModels(ServerRequest request, ServerResponse response) {
-        List<AdminModelView.ModelView> models = registry.listModels().stream()
-                .map(model -> AdminModelView.model(model, registry.listVersions(model.name()),
-                        registry.aliases(model.name())))
+        List<AdminModelView.ModelView> models = registry.listModels(Caller.current().modelScope()).stream()
+                .map(model -> AdminModelView.model(model, registry.listVersions(model), registry.aliases(model)))
                 .toList();
         Json.send(response, Status.OK_200, new AdminModelView.ModelListView(models));
     }
 
     private void getModel(ServerRequest request, ServerResponse response) {
-        Model model = registry.model(name(request));
-        Json.send(response, Status.OK_200, AdminModelView.model(model, registry.listVersions(model.name()),
-                registry.aliases(model.name())));
+        Model model = registry.model(Caller.current().modelScope(), name(request));
+        Json.send(response, Status.OK_200, AdminModelView.model(model, registry.listVersions(model),
+                registry.aliases(model)));
     }
 
     private void deleteModel(ServerRequest request, ServerResponse response) {
-        registry.deleteModel(name(request));
+        Caller caller = Caller.current();
+        caller.requireManages();
+        AuditTrail.note("model.delete", name(request), caller.key().tenantId());
+        registry.deleteModel(caller.modelScope(), name(request));
         Json.noContent(response);
     }
 
@@ -105,7 +113,10 @@ public final class AdminModelsService implements HttpService {
 
     private void uploadVersion(ServerRequest request, ServerResponse response) {
         String name = name(request);
-        registry.model(name);
+        Caller caller = Caller.current();
+        caller.requireManages();
+        AuditTrail.note("version.create", name, caller.key().tenantId());
+        registry.model(caller.modelScope(), name);
         if (!Json.mediaType(request).orElse("").equals("multipart/form-data")) {
             throw new AtriumException(ErrorCode.UNSUPPORTED_MEDIA_TYPE, "upload a version as multipart/form-data"
                     + " with a part named 'onnx' (and optionally 'tokenizer' and 'config')");
@@ -167,9 +178,11 @@ public final class AdminModelsService implements HttpService {
             throw new AtriumException(ErrorCode.INVALID_REQUEST,
                     "the multipart body is malformed or was cut off before it ended");
         }
-        ModelVersion version = registry.addVersion(name, staged, options, config);
+        ModelVersion version = registry.addVersion(caller.modelScope(), name, staged, options, config);
+        AuditTrail.note("version.create", name + ":" + version.version(), caller.key().tenantId());
         response.header("Location", "/admin/models/" + name + "/versions/" + version.version());
-        Json.send(response, Status.CREATED_201, AdminModelView.version(version, registry.aliases(name), false));
+        Json.send(response, Status.CREATED_201, AdminModelView.version(version,
+                registry.aliases(registry.model(caller.modelScope(), name)), false));
     }
 
     private void discard(Map<String, StagedArtifact> staged) {
@@ -196,7 +209,7 @@ public final class AdminModelsService implements HttpService {
     }
 
     private static EmbeddingOptions embeddingOptions(JsonNode config) {
-        Optional<Pooling> pooling = optionalString(config, "pooling").map(text -> Pooling.fromWireName(text)
+        Optional<Pooling> pooling = AdminJson.optionalString(config, "pooling").map(text -> Pooling.fromWireName(text)
                 .orElseThrow(() -> AtriumException.invalidParam("config", "pooling must be mean, cls or none")));
         JsonNode normalize = config.get("normalize");
         if (normalize != null && !normalize.isBoolean()) {
@@ -209,43 +222,55 @@ public final class AdminModelsService implements HttpService {
         return new EmbeddingOptions(pooling,
                 Optional.ofNullable(normalize).map(JsonNode::booleanValue),
                 Optional.ofNullable(maxLength).map(JsonNode::intValue),
-                optionalString(config, "output"));
+                AdminJson.optionalString(config, "output"));
     }
 
     private void listVersions(ServerRequest request, ServerResponse response) {
-        String name = name(request);
-        Model model = registry.model(name);
-        Map<String, Integer> aliases = registry.aliases(name);
-        List<AdminModelView.VersionView> versions = registry.listVersions(name).stream()
+        Model model = registry.model(Caller.current().modelScope(), name(request));
+        Map<String, Integer> aliases = registry.aliases(model);
+        List<AdminModelView.VersionView> versions = registry.listVersions(model).stream()
                 .map(version -> AdminModelView.version(version, aliases, registry.isLoaded(model, version.version())))
                 .toList();
         Json.send(response, Status.OK_200, new AdminModelView.VersionListView(versions));
     }
 
     private void getVersion(ServerRequest request, ServerResponse response) {
-        String name = name(request);
-        ModelVersion version = registry.version(name, versionNumber(request));
-        Json.send(response, Status.OK_200, AdminModelView.version(version, registry.aliases(name),
-                registry.isLoaded(registry.model(name), version.version())));
+        ModelScope scope = Caller.current().modelScope();
+        ModelVersion version = registry.version(scope, name(request), versionNumber(request));
+        Model model = registry.model(scope, name(request));
+        Json.send(response, Status.OK_200, AdminModelView.version(version, registry.aliases(model),
+                registry.isLoaded(model, version.version())));
     }
 
     private void deleteVersion(ServerRequest request, ServerResponse response) {
-        registry.deleteVersion(name(request), versionNumber(request));
+        Caller caller = Caller.current();
+        caller.requireManages();
+        AuditTrail.note("version.delete", name(request) + ":" + request.path().pathParameters().get("version"),
+                caller.key().tenantId());
+        registry.deleteVersion(caller.modelScope(), name(request), versionNumber(request));
         Json.noContent(response);
     }
 
     private void loadVersion(ServerRequest request, ServerResponse response) {
-        ResolvedModel resolved = registry.resolve(name(request) + ":" + versionNumber(request));
+        Caller caller = Caller.current();
+        caller.requireManages();
+        AuditTrail.note("version.load", name(request) + ":" + request.path().pathParameters().get("version"),
+                caller.key().tenantId());
+        ResolvedModel resolved = registry.manageableVersion(caller.modelScope(), name(request), versionNumber(request));
         registry.engine(resolved.model()).load(resolved.deployment());
         Json.send(response, Status.OK_200, AdminModelView.version(resolved.version(),
-                registry.aliases(resolved.model().name()), true));
+                registry.aliases(resolved.model()), true));
     }
 
     private void unloadVersion(ServerRequest request, ServerResponse response) {
-        ResolvedModel resolved = registry.resolve(name(request) + ":" + versionNumber(request));
+        Caller caller = Caller.current();
+        caller.requireManages();
+        AuditTrail.note("version.unload", name(request) + ":" + request.path().pathParameters().get("version"),
+                caller.key().tenantId());
+        ResolvedModel resolved = registry.manageableVersion(caller.modelScope(), name(request), versionNumber(request));
         registry.engine(resolved.model()).unload(resolved.deployment().key());
         Json.send(response, Status.OK_200, AdminModelView.version(resolved.version(),
-                registry.aliases(resolved.model().name()), false));
+                registry.aliases(resolved.model()), false));
     }
 
     // ---- aliases ------------------------------------------------------------------------------------------------
@@ -253,17 +278,24 @@ public final class AdminModelsService implements HttpService {
     private void setAlias(ServerRequest request, ServerResponse response) {
         String name = name(request);
         String alias = request.path().pathParameters().get("alias");
+        Caller caller = Caller.current();
+        caller.requireManages();
+        AuditTrail.note("alias.set", name + ":" + alias, caller.key().tenantId());
         JsonNode body = Json.readObject(request, maxRequestBytes);
         JsonNode version = body.get("version");
         if (version == null || !version.isIntegralNumber() || !version.canConvertToInt() || version.intValue() < 1) {
             throw AtriumException.invalidParam("version", "'version' must be a version number");
         }
-        registry.setAlias(name, alias, version.intValue());
+        registry.setAlias(caller.modelScope(), name, alias, version.intValue());
         Json.send(response, Status.OK_200, new AdminModelView.AliasView(name, alias, version.intValue()));
     }
 
     private void deleteAlias(ServerRequest request, ServerResponse response) {
-        registry.deleteAlias(name(request), request.path().pathParameters().get("alias"));
+        Caller caller = Caller.current();
+        caller.requireManages();
+        String alias = request.path().pathParameters().get("alias");
+        AuditTrail.note("alias.delete", name(request) + ":" + alias, caller.key().tenantId());
+        registry.deleteAlias(caller.modelScope(), name(request), alias);
         Json.noContent(response);
     }
 
@@ -280,21 +312,4 @@ public final class AdminModelsService implements HttpService {
         }
         return Integer.parseInt(text);
     }
-
-    private static String requiredString(JsonNode body, String field) {
-        return optionalString(body, field).orElseThrow(() -> AtriumException.invalidParam(field,
-                "'" + field + "' is required"));
-    }
-
-    private static Optional<String> optionalString(JsonNode body, String field) {
-        JsonNode node = body.get(field);
-        if (node == null || node.isNull()) {
-            return Optional.empty();
-        }
-        if (!node.isString()) {
-            throw AtriumException.invalidParam(field, "'" + field + "' must be a string");
-        }
-        return Optional.of(node.stringValue());
-    }
-
 }

@@ -32,10 +32,13 @@ final class AtriumClient {
     record Response(int status, JsonNode body) {}
 
     private final URI server;
+    private final String key;
     private final HttpClient http;
 
-    AtriumClient(String server) {
+    /** @param key the API key to send, or null to send none */
+    AtriumClient(String server, String key) {
         this.server = URI.create(server.endsWith("/") ? server.substring(0, server.length() - 1) : server);
+        this.key = key;
         this.http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).build();
     }
 
@@ -45,6 +48,11 @@ final class AtriumClient {
 
     Response delete(String path) {
         return send(request(path).DELETE().build());
+    }
+
+    Response patchJson(String path, Object body) {
+        return send(request(path).header("Content-Type", "application/json")
+                .method("PATCH", HttpRequest.BodyPublishers.ofByteArray(JSON.writeValueAsBytes(body))).build());
     }
 
     Response postJson(String path, Object body) {
@@ -87,7 +95,11 @@ final class AtriumClient {
     }
 
     private HttpRequest.Builder request(String path) {
-        return HttpRequest.newBuilder(server.resolve(path)).timeout(Duration.ofMinutes(30));
+        HttpRequest.Builder builder = HttpRequest.newBuilder(server.resolve(path)).timeout(Duration.ofMinutes(30));
+        if (key != null) {
+            builder.header("Authorization", "Bearer " + key);
+        }
+        return builder;
     }
 
     private Response send(HttpRequest request) {
@@ -106,7 +118,9 @@ final class AtriumClient {
         JsonNode body = response.body().length == 0 ? null : parse(response.body());
         if (response.statusCode() >= 400) {
             String message = body == null ? "" : body.path("error").path("message").asString(body.path("error").asString(""));
-            throw new ClientException("server answered " + response.statusCode() + ": " + message);
+            String hint = response.statusCode() == 401
+                    ? " (set --key or ATRIUM_API_KEY; by default the CLI reads admin.key from the data directory)" : "";
+            throw new ClientException("server answered " + response.statusCode() + ": " + message + hint);
         }
         return new Response(response.statusCode(), body);
     }

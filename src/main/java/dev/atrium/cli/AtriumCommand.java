@@ -11,7 +11,8 @@ import picocli.CommandLine.Model.OptionSpec;
         mixinStandardHelpOptions = true,
         version = "Atrium " + Atrium.VERSION,
         description = "Self-hosted AI models over OpenAI /v1 and Open Inference Protocol v2.",
-        subcommands = {ServeCommand.class, ModelsCommand.class, CommandLine.HelpCommand.class})
+        subcommands = {ServeCommand.class, ModelsCommand.class, TenantsCommand.class, KeysCommand.class,
+                CommandLine.HelpCommand.class})
 public final class AtriumCommand implements Runnable {
 
     /** The command line, with one {@code serve} flag per {@link ServerSetting}. */

@@ -5,8 +5,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Map;
-import java.util.concurrent.Callable;
-import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
@@ -31,35 +29,6 @@ final class ModelsCommand implements Runnable {
     @Override
     public void run() {
         spec.commandLine().usage(spec.commandLine().getOut());
-    }
-
-    /** Options every command that talks to the server takes. */
-    static final class ServerOptions {
-        @Option(names = "--server", paramLabel = "URL", defaultValue = "${env:ATRIUM_SERVER:-http://127.0.0.1:8080}",
-                description = "server to talk to (env ATRIUM_SERVER, default ${DEFAULT-VALUE})")
-        String server;
-    }
-
-    /** Runs a command against the server, printing the server's refusal as one line on stderr. */
-    abstract static class ServerCommand implements Callable<Integer> {
-        @CommandLine.Mixin
-        ServerOptions options;
-
-        @Spec
-        CommandSpec spec;
-
-        @Override
-        public final Integer call() {
-            try {
-                run(new AtriumClient(options.server), spec.commandLine().getOut());
-                return 0;
-            } catch (AtriumClient.ClientException e) {
-                spec.commandLine().getErr().println("atrium: " + e.getMessage());
-                return 1;
-            }
-        }
-
-        abstract void run(AtriumClient client, PrintWriter out);
     }
 
     @Command(name = "push", mixinStandardHelpOptions = true,

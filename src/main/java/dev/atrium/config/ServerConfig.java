@@ -13,6 +13,8 @@ import java.util.List;
  * @param intraOpThreads ONNX Runtime threads inside one execution
  * @param cudaDevice the CUDA device to run ONNX models on, or -1 for CPU
  * @param preload model references loaded at start
+ * @param defaultMaxConcurrent null for no limit
+ * @param adminKey the platform admin key's secret from ATRIUM_ADMIN_KEY, or null to generate one on first start
  */
 public record ServerConfig(
         String bindAddress,
@@ -26,7 +28,12 @@ public record ServerConfig(
         long maxRequestBytes,
         long maxUploadBytes,
         int queueCapacity,
-        Duration drainTimeout) {
+        Duration drainTimeout,
+        int defaultRpm,
+        int defaultTpm,
+        Integer defaultMaxConcurrent,
+        Duration rateLimitWindow,
+        String adminKey) {
 
     public ServerConfig {
         requireNonNull(bindAddress, "bindAddress is null");
@@ -42,18 +49,21 @@ public record ServerConfig(
         if (maxRequestBytes < 1024 || maxUploadBytes < 1024) {
             throw new IllegalArgumentException("max-request-size and max-upload-size must be at least 1k");
         }
+        if (defaultRpm < 1 || defaultTpm < 1 || (defaultMaxConcurrent != null && defaultMaxConcurrent < 1)) {
+            throw new IllegalArgumentException("default limits must be at least 1");
+        }
+        requireNonNull(rateLimitWindow, "rateLimitWindow is null");
+        if (rateLimitWindow.isNegative() || rateLimitWindow.isZero()) {
+            throw new IllegalArgumentException("rate-limit-window must be positive");
+        }
     }
 
-    /** The defaults, with another data directory and port: what tests and embedding applications start from. */
-    public static ServerConfig defaults(Path dataDir, int port) {
-        return ServerConfigLoader.load(java.util.Map.of(
-                ServerSetting.DATA_DIR.key(), dataDir.toString(),
-                ServerSetting.PORT.key(), Integer.toString(port)), java.util.Map.of());
-    }
-
-    public ServerConfig withPreload(List<String> references) {
-        return new ServerConfig(bindAddress, port, dataDir, engineThreads, intraOpThreads, cudaDevice, references,
-                truncateInputs, maxRequestBytes, maxUploadBytes, queueCapacity, drainTimeout);
+    /** Never shows the admin key. */
+    @Override
+    public String toString() {
+        return "ServerConfig[bind=" + bindAddress + ", port=" + port + ", dataDir=" + dataDir + ", engineThreads="
+                + engineThreads + ", intraOpThreads=" + intraOpThreads + ", cudaDevice=" + cudaDevice + ", preload="
+                + preload + ", adminKey=" + (adminKey == null ? "none" : "set") + "]";
     }
 
     public boolean usesCuda() {

@@ -19,6 +19,8 @@ import java.util.Properties;
 public final class ServerConfigLoader {
     public static final String CONFIG_FLAG = "config";
     public static final String CONFIG_ENVIRONMENT_VARIABLE = "ATRIUM_CONFIG";
+    /** The platform admin key's secret, from the environment only: never a flag (it would show in ps) or a file. */
+    public static final String ADMIN_KEY_ENVIRONMENT_VARIABLE = "ATRIUM_ADMIN_KEY";
 
     private ServerConfigLoader() {}
 
@@ -57,7 +59,13 @@ public final class ServerConfigLoader {
                     parse(values, ServerSetting.MAX_REQUEST_SIZE, ServerConfigLoader::parseSize),
                     parse(values, ServerSetting.MAX_UPLOAD_SIZE, ServerConfigLoader::parseSize),
                     parse(values, ServerSetting.QUEUE_CAPACITY, Integer::parseInt),
-                    parse(values, ServerSetting.DRAIN_TIMEOUT, ServerConfigLoader::parseDuration));
+                    parse(values, ServerSetting.DRAIN_TIMEOUT, ServerConfigLoader::parseDuration),
+                    parse(values, ServerSetting.DEFAULT_RPM, Integer::parseInt),
+                    parse(values, ServerSetting.DEFAULT_TPM, Integer::parseInt),
+                    parse(values, ServerSetting.DEFAULT_MAX_CONCURRENT,
+                            v -> v.equalsIgnoreCase("none") ? null : Integer.valueOf(v)),
+                    parse(values, ServerSetting.RATE_LIMIT_WINDOW, ServerConfigLoader::parseDuration),
+                    environment.get(ADMIN_KEY_ENVIRONMENT_VARIABLE));
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException("invalid configuration: " + e.getMessage(), e);
         }

@@ -16,7 +16,12 @@ public enum ServerSetting {
     MAX_REQUEST_SIZE("max-request-size", "16m", "largest JSON request body (bytes; k, m, g suffixes)"),
     MAX_UPLOAD_SIZE("max-upload-size", "4g", "largest model upload (bytes; k, m, g suffixes)"),
     QUEUE_CAPACITY("queue-capacity", "1024", "inference tasks that may wait for an engine thread before 503"),
-    DRAIN_TIMEOUT("drain-timeout", "30s", "on SIGTERM, how long in-flight requests may take to finish");
+    DRAIN_TIMEOUT("drain-timeout", "30s", "on SIGTERM, how long in-flight requests may take to finish"),
+    DEFAULT_RPM("default-rpm", "10000", "requests per window for keys that set no rpm of their own"),
+    DEFAULT_TPM("default-tpm", "10000000", "tokens per window for keys that set no tpm of their own"),
+    DEFAULT_MAX_CONCURRENT("default-max-concurrent", "none",
+            "requests at once for keys that set no max_concurrent of their own, or none"),
+    RATE_LIMIT_WINDOW("rate-limit-window", "1m", "the window of rpm and tpm limits (a minute; shorter for tests)");
 
     private final String key;
     private final String defaultValue;

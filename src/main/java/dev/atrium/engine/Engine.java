@@ -22,7 +22,15 @@ public interface Engine extends AutoCloseable {
     /** Releases the version's native memory once requests running on it finish. Does nothing if not loaded. */
     void unload(VersionKey key);
 
-    EmbeddingResult embed(Deployment deployment, EmbeddingRequest request);
+    /**
+     * Tokenizes and checks an embedding request without running the model, so its tokens can be admitted first.
+     *
+     * @throws dev.atrium.AtriumException 400 for an input the model cannot take (too long, unknown token ids)
+     */
+    PreparedEmbedding prepare(Deployment deployment, EmbeddingRequest request);
+
+    /** Runs a prepared request: one vector per input, in order. */
+    EmbeddingResult embed(PreparedEmbedding prepared);
 
     InferenceResult infer(Deployment deployment, InferenceRequest request);
 

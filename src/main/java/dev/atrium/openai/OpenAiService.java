@@ -6,10 +6,15 @@ import dev.atrium.AtriumException;
 import dev.atrium.ErrorCode;
 import dev.atrium.engine.EmbeddingRequest;
 import dev.atrium.engine.EmbeddingResult;
+import dev.atrium.engine.Engine;
 import dev.atrium.engine.ModelTask;
+import dev.atrium.engine.PreparedEmbedding;
+import dev.atrium.gateway.Admission;
+import dev.atrium.gateway.Caller;
 import dev.atrium.registry.Model;
 import dev.atrium.registry.ModelReference;
 import dev.atrium.registry.ModelRegistry;
+import dev.atrium.registry.ModelScope;
 import dev.atrium.registry.ResolvedModel;
 import dev.atrium.server.Json;
 import io.helidon.http.HeaderName;
@@ -51,11 +56,12 @@ public final class OpenAiService implements HttpService {
     }
 
     private void listModels(ServerRequest request, ServerResponse response) {
+        ModelScope scope = Caller.current().modelScope();
         List<OpenAiModel> models = new ArrayList<>();
-        for (Model model : registry.listModels()) {
+        for (Model model : registry.listModels(scope)) {
             ResolvedModel resolved;
             try {
-                resolved = registry.resolve(new ModelReference(model.name(), java.util.OptionalInt.empty(),
+                resolved = registry.resolve(scope, new ModelReference(model.name(), java.util.OptionalInt.empty(),
                         java.util.Optional.empty()));
             } catch (AtriumException e) {
                 continue; // no version yet, or deleted meanwhile: not callable, so not listed
@@ -66,15 +72,18 @@ public final class OpenAiService implements HttpService {
     }
 
     private void getModel(ServerRequest request, ServerResponse response) {
-        ResolvedModel resolved = registry.resolve(request.path().pathParameters().get("model"));
+        ResolvedModel resolved = registry.resolve(Caller.current().modelScope(),
+                request.path().pathParameters().get("model"));
         response.header(MODEL_VERSION, Integer.toString(resolved.version().version()));
         Json.send(response, Status.OK_200, OpenAiModel.of(resolved));
     }
 
     private void embeddings(ServerRequest request, ServerResponse response) {
+        Caller caller = Caller.current();
+        caller.requireCallsModels();
         JsonNode body = Json.readObject(request, maxRequestBytes);
         OpenAiEmbeddingsRequest call = OpenAiEmbeddingsRequest.parse(body);
-        ResolvedModel resolved = registry.resolve(call.model());
+        ResolvedModel resolved = registry.resolve(caller.modelScope(), call.model());
         if (resolved.model().task() != ModelTask.EMBEDDING) {
             throw AtriumException.withParam(ErrorCode.UNSUPPORTED_BY_MODEL, "model", "model '"
                     + resolved.model().name() + "' is a " + resolved.model().task().wireName()
@@ -85,8 +94,10 @@ public final class OpenAiService implements HttpService {
                     + resolved.model().name() + "' does not support 'dimensions'; its embeddings always have "
                     + resolved.version().metadata().embeddingMetadata().orElseThrow().dimension() + " dimensions");
         }
-        EmbeddingResult result = registry.engine(resolved.model())
-                .embed(resolved.deployment(), new EmbeddingRequest(call.inputs(), truncateInputs));
+        Engine engine = registry.engine(resolved.model());
+        PreparedEmbedding prepared = engine.prepare(resolved.deployment(), new EmbeddingRequest(call.inputs(), truncateInputs));
+        Admission.takeTokens(prepared.tokens());
+        EmbeddingResult result = engine.embed(prepared);
         response.header(MODEL_VERSION, Integer.toString(resolved.version().version()));
         Json.send(response, Status.OK_200, encode(result, resolved.model().name(), call.base64()));
     }

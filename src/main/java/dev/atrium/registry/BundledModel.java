@@ -16,7 +16,8 @@ import org.slf4j.LoggerFactory;
 /**
  * all-MiniLM-L6-v2 (quantized ONNX and its tokenizer.json, shipped in LangChain4j's Maven artifact), registered
  * as {@code all-minilm-l6-v2} version 1 the first time a data directory is used, so the quick start needs no
- * download. Once registered it is an ordinary model: deleting it is respected across restarts.
+ * download. It is public: every tenant sees it. Once registered it is an ordinary model: deleting it is respected
+ * across restarts.
  */
 public final class BundledModel {
     public static final String NAME = "all-minilm-l6-v2";
@@ -33,17 +34,17 @@ public final class BundledModel {
         if (registry.isDone(STEP)) {
             return;
         }
-        if (registry.findModel(NAME).isEmpty()) {
-            registry.createModel(NAME, ModelTask.EMBEDDING, EngineKind.ONNX,
+        if (registry.findModel(ModelScope.PLATFORM, NAME).isEmpty()) {
+            registry.createModel(ModelScope.PLATFORM, NAME, ModelTask.EMBEDDING, EngineKind.ONNX,
                     "all-MiniLM-L6-v2 sentence embeddings (384 dimensions), int8-quantized; bundled with Atrium");
         }
-        if (registry.listVersions(NAME).isEmpty()) {
+        if (registry.listVersions(registry.model(ModelScope.PLATFORM, NAME)).isEmpty()) {
             Map<String, StagedArtifact> staged = new LinkedHashMap<>();
             staged.put(ArtifactFile.ONNX, stage(registry, ONNX_RESOURCE));
             staged.put(ArtifactFile.TOKENIZER, stage(registry, TOKENIZER_RESOURCE));
             EmbeddingOptions options = new EmbeddingOptions(Optional.of(Pooling.MEAN), Optional.of(true),
                     Optional.of(MAX_LENGTH), Optional.empty());
-            registry.addVersion(NAME, staged, options,
+            registry.addVersion(ModelScope.PLATFORM, NAME, staged, options,
                     "{\"pooling\":\"mean\",\"normalize\":true,\"max_length\":" + MAX_LENGTH + "}");
             LOG.info("registered the bundled model {}", NAME);
         }

@@ -45,7 +45,9 @@ public final class ModelRegistry {
      * change is never kept after it. A change made by another node sharing the store is not seen here: the
      * distributed mode will need a short time-to-live on top.
      */
-    private final ConcurrentHashMap<ModelReference, ResolvedModel> resolutions = new ConcurrentHashMap<>();
+    private final ConcurrentHashMap<ResolutionKey, ResolvedModel> resolutions = new ConcurrentHashMap<>();
+
+    private record ResolutionKey(String owner, ModelReference reference) {}
     private final AtomicLong generation = new AtomicLong();
 
     public ModelRegistry(Jdbi jdbi, ArtifactStore artifacts, Map<EngineKind, Engine> engines, Clock clock) {
@@ -61,30 +63,69 @@ public final class ModelRegistry {
 
     // ---- models -------------------------------------------------------------------------------------------------
 
-    public Model createModel(String name, ModelTask task, EngineKind engine, String description) {
+    /**
+     * Creates a model owned by the scope: its tenant's, or a public one for the platform. A tenant cannot take
+     * the name of a public model it sees.
+     */
+    public Model createModel(ModelScope scope, String name, ModelTask task, EngineKind engine, String description) {
         if (!Model.isValidName(name)) {
             throw AtriumException.invalidParam("name", "model name '" + name + "' is not valid: use lowercase"
                     + " letters, digits, '-', '.' and '_', starting with a letter or digit, at most 128 characters");
         }
-        Model model = store.insertModel(name, task, engine, description, clock.instant());
+        if (scope.tenantId() != null && store.findModel(Model.PUBLIC, name).isPresent()) {
+            throw new AtriumException(ErrorCode.CONFLICT, "model '" + name + "' already exists as a public model");
+        }
+        Model model = store.insertModel(scope.owner(), name, task, engine, description, clock.instant());
         changed();
         return model;
     }
 
-    public List<Model> listModels() {
-        return store.listModels();
+    /** The models the scope sees, by name; a tenant's own model hides a public one of the same name. */
+    public List<Model> listModels(ModelScope scope) {
+        Map<String, Model> byName = new LinkedHashMap<>();
+        for (Model model : store.listModels(scope.owner())) {
+            if (scope.allowed().test(model.name())) {
+                byName.putIfAbsent(model.name(), model);
+            }
+        }
+        return List.copyOf(byName.values());
     }
 
-    public Model model(String name) {
-        return store.findModel(name).orElseThrow(() -> modelNotFound(name));
+    /** A model the scope sees, or 404: another tenant's model answers exactly like one that does not exist. */
+    public Model model(ModelScope scope, String name) {
+        return findModel(scope, name).orElseThrow(() -> modelNotFound(name));
     }
 
-    public Optional<Model> findModel(String name) {
-        return store.findModel(name);
+    public Optional<Model> findModel(ModelScope scope, String name) {
+        if (!Model.isValidName(name) || !scope.allowed().test(name)) {
+            return Optional.empty();
+        }
+        return store.findModel(scope.owner(), name).or(() -> store.findModel(Model.PUBLIC, name));
     }
 
-    public void deleteModel(String name) {
-        Model model = model(name);
+    /** A model the scope may change: its own (a tenant's, or a public one for the platform); 403 if only seen. */
+    private Model manageable(ModelScope scope, String name) {
+        Model model = model(scope, name);
+        if (!model.owner().equals(scope.owner())) {
+            throw new AtriumException(ErrorCode.PERMISSION_DENIED, "model '" + name
+                    + "' is public; only the platform admin can change it");
+        }
+        return model;
+    }
+
+    public void deleteModel(ModelScope scope, String name) {
+        Model model = manageable(scope, name);
+        deleteModel(model);
+    }
+
+    /** Deletes every model a tenant owns, when the tenant is deleted. */
+    public void deleteModelsOf(String tenantId) {
+        for (Model model : store.listOwnedModels(tenantId)) {
+            deleteModel(model);
+        }
+    }
+
+    private void deleteModel(Model model) {
         fileLock.lock();
         try {
             List<Integer> versions = store.deleteModel(model.id());
@@ -94,7 +135,7 @@ public final class ModelRegistry {
         } finally {
             fileLock.unlock();
         }
-        LOG.info("deleted model {}", name);
+        LOG.info("deleted model {}", model.name());
     }
 
     // ---- versions -----------------------------------------------------------------------------------------------
@@ -106,10 +147,10 @@ public final class ModelRegistry {
      * @param staged uploaded files by role ({@code onnx}, {@code tokenizer})
      * @param config the upload's config JSON as sent, or {@code {}}
      */
-    public ModelVersion addVersion(String name, Map<String, StagedArtifact> staged, EmbeddingOptions options,
-            String config) {
+    public ModelVersion addVersion(ModelScope scope, String name, Map<String, StagedArtifact> staged,
+            EmbeddingOptions options, String config) {
         try {
-            Model model = model(name);
+            Model model = manageable(scope, name);
             StagedArtifact onnx = staged.get(ArtifactFile.ONNX);
             if (onnx == null) {
                 throw AtriumException.invalidParam(ArtifactFile.ONNX, "the upload needs a part named 'onnx' with the model file");
@@ -140,17 +181,24 @@ public final class ModelRegistry {
         }
     }
 
-    public List<ModelVersion> listVersions(String name) {
-        return store.listVersions(model(name));
+    public List<ModelVersion> listVersions(Model model) {
+        return store.listVersions(model);
     }
 
-    public ModelVersion version(String name, int version) {
-        Model model = model(name);
+    public ModelVersion version(ModelScope scope, String name, int version) {
+        Model model = model(scope, name);
         return store.findVersion(model, version).orElseThrow(() -> versionNotFound(model, version));
     }
 
-    public void deleteVersion(String name, int version) {
-        Model model = model(name);
+    /** A version of a model the scope may change, ready to load or unload. */
+    public ResolvedModel manageableVersion(ModelScope scope, String name, int version) {
+        Model model = manageable(scope, name);
+        ModelVersion found = store.findVersion(model, version).orElseThrow(() -> versionNotFound(model, version));
+        return new ResolvedModel(model, found, deployment(model, found));
+    }
+
+    public void deleteVersion(ModelScope scope, String name, int version) {
+        Model model = manageable(scope, name);
         fileLock.lock();
         try {
             if (!store.deleteVersion(model, version)) {
@@ -167,17 +215,17 @@ public final class ModelRegistry {
 
     // ---- aliases ------------------------------------------------------------------------------------------------
 
-    public void setAlias(String name, String alias, int version) {
+    public void setAlias(ModelScope scope, String name, String alias, int version) {
         checkAlias(alias);
-        Model model = model(name);
+        Model model = manageable(scope, name);
         store.setAlias(model, alias, version, clock.instant());
         changed();
         LOG.info("alias {}:{} now points at version {}", name, alias, version);
     }
 
-    public void deleteAlias(String name, String alias) {
+    public void deleteAlias(ModelScope scope, String name, String alias) {
         checkAlias(alias);
-        Model model = model(name);
+        Model model = manageable(scope, name);
         if (!store.deleteAlias(model, alias)) {
             throw new AtriumException(ErrorCode.NOT_FOUND, "model '" + name + "' has no alias '" + alias + "'");
         }
@@ -185,8 +233,7 @@ public final class ModelRegistry {
     }
 
     /** Alias to version, sorted by alias; {@code latest} is included when the model has a version. */
-    public Map<String, Integer> aliases(String name) {
-        Model model = model(name);
+    public Map<String, Integer> aliases(Model model) {
         Map<String, Integer> aliases = new LinkedHashMap<>(store.aliases(model));
         store.latestVersion(model).ifPresent(latest -> aliases.put(ModelReference.LATEST, latest));
         return aliases;
@@ -205,17 +252,21 @@ public final class ModelRegistry {
     // ---- resolution ---------------------------------------------------------------------------------------------
 
     /** Resolves a reference to one version: a version, an alias, or {@code production} if set, else the latest. */
-    public ResolvedModel resolve(ModelReference reference) {
-        ResolvedModel cached = resolutions.get(reference);
+    public ResolvedModel resolve(ModelScope scope, ModelReference reference) {
+        if (!scope.allowed().test(reference.name())) {
+            throw modelNotFound(reference.toString());
+        }
+        ResolutionKey key = new ResolutionKey(scope.owner(), reference);
+        ResolvedModel cached = resolutions.get(key);
         if (cached != null) {
             return cached;
         }
         long seen = generation.get();
-        ResolvedModel resolved = resolveInStore(reference);
+        ResolvedModel resolved = resolveInStore(scope, reference);
         if (generation.get() == seen) {
-            resolutions.put(reference, resolved);
+            resolutions.put(key, resolved);
             if (generation.get() != seen) {
-                resolutions.remove(reference, resolved);
+                resolutions.remove(key, resolved);
             }
         }
         return resolved;
@@ -227,8 +278,8 @@ public final class ModelRegistry {
         resolutions.clear();
     }
 
-    private ResolvedModel resolveInStore(ModelReference reference) {
-        Model model = store.findModel(reference.name()).orElseThrow(() -> modelNotFound(reference.toString()));
+    private ResolvedModel resolveInStore(ModelScope scope, ModelReference reference) {
+        Model model = findModel(scope, reference.name()).orElseThrow(() -> modelNotFound(reference.toString()));
         int version;
         if (reference.version().isPresent()) {
             version = reference.version().getAsInt();
@@ -250,8 +301,8 @@ public final class ModelRegistry {
         return new ResolvedModel(model, found, deployment(model, found));
     }
 
-    public ResolvedModel resolve(String reference) {
-        return resolve(ModelReference.parse(reference));
+    public ResolvedModel resolve(ModelScope scope, String reference) {
+        return resolve(scope, ModelReference.parse(reference));
     }
 
     public Engine engine(Model model) {

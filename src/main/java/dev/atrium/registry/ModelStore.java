@@ -31,14 +31,15 @@ final class ModelStore {
         this.jdbi = jdbi;
     }
 
-    Model insertModel(String name, ModelTask task, EngineKind engine, String description, Instant now) {
+    Model insertModel(String owner, String name, ModelTask task, EngineKind engine, String description, Instant now) {
         return jdbi.inTransaction(handle -> {
-            if (findModel(handle, name).isPresent()) {
+            if (findModel(handle, owner, name).isPresent()) {
                 throw new AtriumException(ErrorCode.CONFLICT, "model '" + name + "' already exists");
             }
             long id = handle.createUpdate("""
-                    INSERT INTO models (name, task, engine, description, created_at)
-                    VALUES (:name, :task, :engine, :description, :created_at)""")
+                    INSERT INTO models (owner, name, task, engine, description, created_at)
+                    VALUES (:owner, :name, :task, :engine, :description, :created_at)""")
+                    .bind("owner", owner)
                     .bind("name", name)
                     .bind("task", task.wireName())
                     .bind("engine", engine.wireName())
@@ -47,23 +48,35 @@ final class ModelStore {
                     .executeAndReturnGeneratedKeys("id")
                     .mapTo(Long.class)
                     .one();
-            return new Model(id, name, task, engine, description, now);
+            return new Model(id, owner, name, task, engine, description, now);
         });
     }
 
-    Optional<Model> findModel(String name) {
-        return jdbi.withHandle(handle -> findModel(handle, name));
+    Optional<Model> findModel(String owner, String name) {
+        return jdbi.withHandle(handle -> findModel(handle, owner, name));
     }
 
-    private static Optional<Model> findModel(Handle handle, String name) {
-        return handle.createQuery("SELECT * FROM models WHERE name = :name")
+    private static Optional<Model> findModel(Handle handle, String owner, String name) {
+        return handle.createQuery("SELECT * FROM models WHERE owner = :owner AND name = :name")
+                .bind("owner", owner)
                 .bind("name", name)
                 .map((rs, ctx) -> model(rs))
                 .findOne();
     }
 
-    List<Model> listModels() {
-        return jdbi.withHandle(handle -> handle.createQuery("SELECT * FROM models ORDER BY name")
+    /** The models of one owner and the public ones, by name. */
+    List<Model> listModels(String owner) {
+        return jdbi.withHandle(handle -> handle.createQuery(
+                        "SELECT * FROM models WHERE owner = :owner OR owner = '' ORDER BY name, owner DESC")
+                .bind("owner", owner)
+                .map((rs, ctx) -> model(rs))
+                .list());
+    }
+
+    /** The models of one owner. */
+    List<Model> listOwnedModels(String owner) {
+        return jdbi.withHandle(handle -> handle.createQuery("SELECT * FROM models WHERE owner = :owner ORDER BY name")
+                .bind("owner", owner)
                 .map((rs, ctx) -> model(rs))
                 .list());
     }
@@ -252,6 +265,7 @@ final class ModelStore {
     private static Model model(ResultSet rs) throws SQLException {
         return new Model(
                 rs.getLong("id"),
+                rs.getString("owner"),
                 rs.getString("name"),
                 ModelTask.fromWireName(rs.getString("task")).orElseThrow(),
                 EngineKind.fromWireName(rs.getString("engine")).orElseThrow(),

@@ -1,10 +1,12 @@
 package dev.atrium.server;
 
 import io.helidon.webserver.WebServer;
+import io.helidon.webserver.http.Filter;
 import io.helidon.webserver.http.HttpRouting;
 import io.helidon.webserver.http.HttpService;
 import java.net.InetSocketAddress;
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -15,14 +17,17 @@ public final class AtriumServer {
     private AtriumServer() {}
 
     /**
+     * @param gateway the filter that authenticates, admits and audits, after the request id is set
      * @param services services by path prefix ({@code /v1}, {@code /v2}, {@code /admin}), registered in order
      */
-    public static HttpRouting.Builder routing(Lifecycle lifecycle, Map<String, HttpService> services) {
-        HttpRouting.Builder routing = HttpRouting.builder().addFilter(new RequestFilter(lifecycle));
+    public static HttpRouting.Builder routing(Lifecycle lifecycle, Filter gateway, Map<String, List<HttpService>> services) {
+        HttpRouting.Builder routing = HttpRouting.builder()
+                .addFilter(new RequestFilter(lifecycle))
+                .addFilter(gateway);
         ErrorResponses.register(routing);
         routing.get("/health", (request, response) -> Json.send(response, io.helidon.http.Status.OK_200,
                 new Health(lifecycle.isDraining() ? "draining" : "ok")));
-        services.forEach(routing::register);
+        services.forEach((prefix, list) -> routing.register(prefix, list.toArray(HttpService[]::new)));
         routing.any(ErrorResponses::notFound);
         return routing;
     }

@@ -45,6 +45,7 @@ public final class ErrorResponses {
             return;
         }
         e.retryAfterSeconds().ifPresent(seconds -> response.header(HeaderNames.RETRY_AFTER, Integer.toString(seconds)));
+        e.headers().forEach(header -> response.header(header.getKey(), header.getValue()));
         Object body = request.path().absolute().path().startsWith("/v2")
                 ? new V2Error(message)
                 : new OpenAiErrorBody(new OpenAiError(message, code.openAiType(), e.param().orElse(null), code.openAiCode()));

@@ -11,7 +11,9 @@ import dev.atrium.engine.TensorSpec;
 import dev.atrium.engine.TensorValidation;
 import dev.atrium.registry.Model;
 import dev.atrium.registry.ModelReference;
+import dev.atrium.gateway.Caller;
 import dev.atrium.registry.ModelRegistry;
+import dev.atrium.registry.ModelScope;
 import dev.atrium.registry.ModelVersion;
 import dev.atrium.registry.ResolvedModel;
 import dev.atrium.server.Json;
@@ -78,10 +80,11 @@ public final class V2Service implements HttpService {
 
     /** The model named by the path: {@code /models/{model}} (a reference) or {@code .../versions/{version}}. */
     private ResolvedModel resolve(ServerRequest request) {
+        ModelScope scope = Caller.current().modelScope();
         String model = request.path().pathParameters().get("model");
         var version = request.path().pathParameters().first("version");
         if (version.isEmpty()) {
-            return registry.resolve(model);
+            return registry.resolve(scope, model);
         }
         if (model.contains(":")) {
             throw AtriumException.withParam(ErrorCode.MODEL_NOT_FOUND, "model",
@@ -91,13 +94,13 @@ public final class V2Service implements HttpService {
         if (text.isEmpty() || text.length() > 9 || !text.chars().allMatch(Character::isDigit)) {
             throw new AtriumException(ErrorCode.MODEL_NOT_FOUND, "model '" + model + "' has no version '" + text + "'");
         }
-        return registry.resolve(ModelReference.parse(model + ":" + Integer.parseInt(text)));
+        return registry.resolve(scope, ModelReference.parse(model + ":" + Integer.parseInt(text)));
     }
 
     private void metadata(ServerRequest request, ServerResponse response) {
         ResolvedModel resolved = resolve(request);
         Model model = resolved.model();
-        List<String> versions = registry.listVersions(model.name()).stream()
+        List<String> versions = registry.listVersions(model).stream()
                 .map(ModelVersion::version).map(String::valueOf).toList();
         Json.send(response, Status.OK_200, new ModelMetadataResponse(model.name(), versions, PLATFORM,
                 resolved.version().metadata().inputs(), resolved.version().metadata().outputs()));
@@ -112,6 +115,7 @@ public final class V2Service implements HttpService {
     }
 
     private void infer(ServerRequest request, ServerResponse response) {
+        Caller.current().requireCallsModels();
         ResolvedModel resolved = resolve(request);
         JsonNode body = Json.readObject(request, maxRequestBytes);
         InferenceRequest inference = parseInfer(body);

@@ -48,6 +48,7 @@ class UploadTest {
         try (Socket socket = new Socket("127.0.0.1", server.atrium().port())) {
             OutputStream out = socket.getOutputStream();
             out.write(("POST /admin/models/target/versions HTTP/1.1\r\nHost: localhost\r\n"
+                    + "Authorization: Bearer " + server.adminKey() + "\r\n"
                     + "Content-Type: multipart/form-data; boundary=" + Http.BOUNDARY + "\r\n"
                     + "Content-Length: " + body.length + "\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
             out.write(Arrays.copyOf(body, body.length / 2));

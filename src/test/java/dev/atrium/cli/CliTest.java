@@ -35,7 +35,15 @@ class CliTest {
 
     record Run(int exitCode, String out, String err) {}
 
+    /** Runs the CLI with the admin key, as if read from admin.key. */
     private Run atrium(String... args) {
+        String[] withKey = java.util.Arrays.copyOf(args, args.length + 2);
+        withKey[args.length] = "--key";
+        withKey[args.length + 1] = server.adminKey();
+        return atriumWithoutKey(args[0].equals("serve") ? args : withKey);
+    }
+
+    private Run atriumWithoutKey(String... args) {
         StringWriter out = new StringWriter();
         StringWriter err = new StringWriter();
         CommandLine commandLine = AtriumCommand.commandLine();

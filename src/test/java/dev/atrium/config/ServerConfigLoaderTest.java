@@ -32,6 +32,11 @@ class ServerConfigLoaderTest {
         assertThat(config.maxUploadBytes()).isEqualTo(4L << 30);
         assertThat(config.queueCapacity()).isEqualTo(1024);
         assertThat(config.drainTimeout()).isEqualTo(Duration.ofSeconds(30));
+        assertThat(config.defaultRpm()).isEqualTo(10_000);
+        assertThat(config.defaultTpm()).isEqualTo(10_000_000);
+        assertThat(config.defaultMaxConcurrent()).isNull();
+        assertThat(config.rateLimitWindow()).isEqualTo(Duration.ofMinutes(1));
+        assertThat(config.adminKey()).isNull();
     }
 
     @Test
@@ -48,11 +53,16 @@ class ServerConfigLoaderTest {
                 Map.entry("max-request-size", "2m"),
                 Map.entry("max-upload-size", "512k"),
                 Map.entry("queue-capacity", "7"),
-                Map.entry("drain-timeout", "1500ms"));
+                Map.entry("drain-timeout", "1500ms"),
+                Map.entry("default-rpm", "60"),
+                Map.entry("default-tpm", "6000"),
+                Map.entry("default-max-concurrent", "4"),
+                Map.entry("rate-limit-window", "2s"));
         assertThat(flags).hasSameSizeAs(ServerSetting.values());
         ServerConfig config = ServerConfigLoader.load(flags, Map.of());
         assertThat(config).isEqualTo(new ServerConfig("0.0.0.0", 9001, Path.of("/srv/atrium"), 3, 2, 1,
-                List.of("a", "b:2", "c:production"), true, 2L << 20, 512L << 10, 7, Duration.ofMillis(1500)));
+                List.of("a", "b:2", "c:production"), true, 2L << 20, 512L << 10, 7, Duration.ofMillis(1500),
+                60, 6000, 4, Duration.ofSeconds(2), null));
     }
 
     @Test
@@ -71,6 +81,13 @@ class ServerConfigLoaderTest {
         assertThat(config.preload()).isEmpty();
         assertThat(config.drainTimeout()).isEqualTo(Duration.ofMinutes(2));
         assertThat(ServerSetting.MAX_UPLOAD_SIZE.environmentVariable()).isEqualTo("ATRIUM_MAX_UPLOAD_SIZE");
+    }
+
+    @Test
+    void load_adminKey_comesFromTheEnvironmentOnly_andNeverShows() {
+        ServerConfig config = ServerConfigLoader.load(Map.of(), Map.of("ATRIUM_ADMIN_KEY", "atr-" + "k".repeat(43)));
+        assertThat(config.adminKey()).isEqualTo("atr-" + "k".repeat(43));
+        assertThat(config.toString()).doesNotContain("kkkk").contains("adminKey=set");
     }
 
     @Test

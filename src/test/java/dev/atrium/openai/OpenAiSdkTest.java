@@ -28,7 +28,7 @@ class OpenAiSdkTest {
         server = TestServer.start();
         client = OpenAIOkHttpClient.builder()
                 .baseUrl(server.baseUrl() + "/v1")
-                .apiKey("not-checked-yet")
+                .apiKey(server.adminKey())
                 .maxRetries(0)
                 .build();
     }

@@ -25,9 +25,17 @@ public final class Http {
             .build();
 
     private final String baseUrl;
+    private final String key;
 
-    public Http(String baseUrl) {
+    /** @param key the API key to send as a bearer token, or null for none */
+    public Http(String baseUrl, String key) {
         this.baseUrl = baseUrl;
+        this.key = key;
+    }
+
+    /** The same server, with another key (or none). */
+    public Http withKey(String otherKey) {
+        return new Http(baseUrl, otherKey);
     }
 
     /** A response: status, headers and the raw body, with its JSON when it is JSON. */
@@ -91,7 +99,16 @@ public final class Http {
     }
 
     public HttpRequest.Builder request(String path) {
-        return HttpRequest.newBuilder(URI.create(baseUrl + path)).timeout(Duration.ofSeconds(60));
+        HttpRequest.Builder builder = HttpRequest.newBuilder(URI.create(baseUrl + path)).timeout(Duration.ofSeconds(60));
+        if (key != null) {
+            builder.header("Authorization", "Bearer " + key);
+        }
+        return builder;
+    }
+
+    public Reply patchJson(String path, Object body) {
+        return send(request(path).header("Content-Type", "application/json")
+                .method("PATCH", HttpRequest.BodyPublishers.ofByteArray(Json.MAPPER.writeValueAsBytes(body))).build());
     }
 
     /** Uploads files as multipart/form-data, the way {@code curl -F role=@file} does. */

@@ -14,11 +14,13 @@ import java.util.Map;
 public final class TestServer implements AutoCloseable {
     private final Path dataDir;
     private final Map<String, String> settings;
+    private final Map<String, String> environment;
     private Atrium atrium;
 
-    private TestServer(Path dataDir, Map<String, String> settings) {
+    private TestServer(Path dataDir, Map<String, String> settings, Map<String, String> environment) {
         this.dataDir = dataDir;
         this.settings = settings;
+        this.environment = environment;
     }
 
     public static TestServer start() {
@@ -28,12 +30,17 @@ public final class TestServer implements AutoCloseable {
     /** @param settings server settings by flag name, over the defaults */
     public static TestServer start(Map<String, String> settings) {
         try {
-            TestServer server = new TestServer(Files.createTempDirectory("atrium-test-"), new HashMap<>(settings));
-            server.restart();
-            return server;
+            return start(Files.createTempDirectory("atrium-test-"), settings, Map.of());
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
+    }
+
+    /** A server over a given data directory (another node sharing the store, say), with an environment. */
+    public static TestServer start(Path dataDir, Map<String, String> settings, Map<String, String> environment) {
+        TestServer server = new TestServer(dataDir, new HashMap<>(settings), Map.copyOf(environment));
+        server.restart();
+        return server;
     }
 
     /** Stops the server if running and starts a new one on the same data directory. */
@@ -45,7 +52,7 @@ public final class TestServer implements AutoCloseable {
         flags.put("data-dir", dataDir.toString());
         flags.putIfAbsent("port", "0");
         flags.putIfAbsent("drain-timeout", "10s");
-        ServerConfig config = ServerConfigLoader.load(flags, Map.of());
+        ServerConfig config = ServerConfigLoader.load(flags, environment);
         atrium = Atrium.start(config);
     }
 
@@ -61,8 +68,18 @@ public final class TestServer implements AutoCloseable {
         return "http://127.0.0.1:" + atrium.port();
     }
 
+    /** A client that sends the platform admin key. */
     public Http http() {
-        return new Http(baseUrl());
+        return new Http(baseUrl(), adminKey());
+    }
+
+    /** The platform admin key the server wrote on its first start. */
+    public String adminKey() {
+        try {
+            return Files.readString(dataDir.resolve("admin.key")).strip();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
     }
 
     @Override

@@ -21,6 +21,7 @@ import dev.atrium.engine.InferenceRequest;
 import dev.atrium.engine.InferenceResult;
 import dev.atrium.engine.ModelMetadata;
 import dev.atrium.engine.ModelTask;
+import dev.atrium.engine.PreparedEmbedding;
 import dev.atrium.engine.Tensor;
 import dev.atrium.engine.TensorSpec;
 import dev.atrium.engine.VersionKey;
@@ -168,21 +169,34 @@ public final class OnnxEngine implements Engine {
     // ---- embeddings ---------------------------------------------------------------------------------------------
 
     @Override
-    public EmbeddingResult embed(Deployment deployment, EmbeddingRequest request) {
-        EmbeddingMetadata metadata = deployment.metadata().embeddingMetadata().orElseThrow(() -> new AtriumException(
-                ErrorCode.UNSUPPORTED_BY_MODEL, "model '" + deployment.key().modelName() + "' is not an embedding model"));
+    public PreparedEmbedding prepare(Deployment deployment, EmbeddingRequest request) {
+        EmbeddingMetadata metadata = embeddingMetadata(deployment);
         OnnxModel model = lease(deployment);
         try {
-            List<long[]> sequences = EmbeddingPipeline.encode(model.tokenizer(), model.deployment().key().modelName(),
+            List<long[]> sequences = EmbeddingPipeline.encode(model.tokenizer(), deployment.key().modelName(),
                     metadata, request);
             long tokens = sequences.stream().mapToLong(sequence -> sequence.length).sum();
+            return new PreparedEmbedding(deployment, sequences, tokens);
+        } finally {
+            model.release();
+        }
+    }
+
+    @Override
+    public EmbeddingResult embed(PreparedEmbedding prepared) {
+        Deployment deployment = prepared.deployment();
+        EmbeddingMetadata metadata = embeddingMetadata(deployment);
+        List<long[]> sequences = prepared.sequences();
+        OnnxModel model = lease(deployment);
+        try {
             List<int[]> batches = EmbeddingPipeline.planBatches(sequences);
             List<Future<float[][]>> results = new ArrayList<>(batches.size());
             boolean tokenTypes = model.hasInput("token_type_ids");
             try {
                 for (int[] batch : batches) {
                     List<long[]> batchSequences = Arrays.stream(batch).mapToObj(sequences::get).toList();
-                    results.add(submit(() -> EmbeddingPipeline.run(environment, model.session(), tokenTypes, metadata, batchSequences)));
+                    results.add(submit(() -> EmbeddingPipeline.run(environment, model.session(), tokenTypes, metadata,
+                            batchSequences)));
                 }
                 float[][] vectors = new float[sequences.size()][];
                 for (int b = 0; b < batches.size(); b++) {
@@ -192,13 +206,18 @@ public final class OnnxEngine implements Engine {
                         vectors[batch[i]] = batchVectors[i];
                     }
                 }
-                return new EmbeddingResult(Arrays.asList(vectors), tokens);
+                return new EmbeddingResult(Arrays.asList(vectors), prepared.tokens());
             } finally {
                 settle(results);
             }
         } finally {
             model.release();
         }
+    }
+
+    private static EmbeddingMetadata embeddingMetadata(Deployment deployment) {
+        return deployment.metadata().embeddingMetadata().orElseThrow(() -> new AtriumException(
+                ErrorCode.UNSUPPORTED_BY_MODEL, "model '" + deployment.key().modelName() + "' is not an embedding model"));
     }
 
     /**

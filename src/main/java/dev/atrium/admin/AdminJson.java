@@ -1,0 +1,71 @@
+package dev.atrium.admin;
+
+import dev.atrium.AtriumException;
+import java.time.Instant;
+import java.time.format.DateTimeParseException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import tools.jackson.databind.JsonNode;
+
+/** Typed fields of management request bodies, each refusal naming the field. */
+final class AdminJson {
+    private AdminJson() {}
+
+    static String requiredString(JsonNode body, String field) {
+        return optionalString(body, field).orElseThrow(() -> AtriumException.invalidParam(field,
+                "'" + field + "' is required"));
+    }
+
+    static Optional<String> optionalString(JsonNode body, String field) {
+        JsonNode node = body.get(field);
+        if (node == null || node.isNull()) {
+            return Optional.empty();
+        }
+        if (!node.isString()) {
+            throw AtriumException.invalidParam(field, "'" + field + "' must be a string");
+        }
+        return Optional.of(node.stringValue());
+    }
+
+    /** A positive integer, or null when absent or null. */
+    static Integer positiveInteger(JsonNode body, String field) {
+        JsonNode node = body.get(field);
+        if (node == null || node.isNull()) {
+            return null;
+        }
+        if (!node.isIntegralNumber() || !node.canConvertToInt() || node.intValue() < 1) {
+            throw AtriumException.invalidParam(field, "'" + field + "' must be a positive integer");
+        }
+        return node.intValue();
+    }
+
+    static Optional<Instant> instant(JsonNode body, String field) {
+        return optionalString(body, field).map(text -> {
+            try {
+                return Instant.parse(text);
+            } catch (DateTimeParseException e) {
+                throw AtriumException.invalidParam(field, "'" + field + "' must be an ISO-8601 instant such as"
+                        + " 2027-01-31T00:00:00Z");
+            }
+        });
+    }
+
+    static List<String> strings(JsonNode body, String field) {
+        JsonNode node = body.get(field);
+        if (node == null || node.isNull()) {
+            return List.of();
+        }
+        if (!node.isArray()) {
+            throw AtriumException.invalidParam(field, "'" + field + "' must be an array of strings");
+        }
+        List<String> values = new ArrayList<>();
+        for (JsonNode item : node) {
+            if (!item.isString()) {
+                throw AtriumException.invalidParam(field, "'" + field + "' must be an array of strings");
+            }
+            values.add(item.stringValue());
+        }
+        return values;
+    }
+}

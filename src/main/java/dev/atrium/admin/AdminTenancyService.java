@@ -1,0 +1,225 @@
+package dev.atrium.admin;
+
+import static java.util.Objects.requireNonNull;
+
+import dev.atrium.AtriumException;
+import dev.atrium.audit.AuditTrail;
+import dev.atrium.gateway.Caller;
+import dev.atrium.registry.ModelRegistry;
+import dev.atrium.server.Json;
+import dev.atrium.tenancy.ApiKey;
+import dev.atrium.tenancy.CreatedKey;
+import dev.atrium.tenancy.KeySpec;
+import dev.atrium.tenancy.Limits;
+import dev.atrium.tenancy.Role;
+import dev.atrium.tenancy.Tenancy;
+import dev.atrium.tenancy.Tenant;
+import io.helidon.http.Status;
+import io.helidon.webserver.http.HttpRules;
+import io.helidon.webserver.http.HttpService;
+import io.helidon.webserver.http.ServerRequest;
+import io.helidon.webserver.http.ServerResponse;
+import java.time.Instant;
+import java.util.List;
+import java.util.Optional;
+import java.util.Set;
+import tools.jackson.databind.JsonNode;
+
+/** The management API for tenants and API keys. Secrets appear once, in the answer to the key's creation. */
+public final class AdminTenancyService implements HttpService {
+    private static final Set<String> KEY_FIELDS = Set.of("tenant", "role", "name", "models", "rpm", "tpm",
+            "max_concurrent", "expires_at");
+    private static final Set<String> PATCHABLE_FIELDS = Set.of("name", "models", "rpm", "tpm", "max_concurrent",
+            "expires_at");
+
+    private final Tenancy tenancy;
+    private final ModelRegistry registry;
+    private final long maxRequestBytes;
+
+    public AdminTenancyService(Tenancy tenancy, ModelRegistry registry, long maxRequestBytes) {
+        this.tenancy = requireNonNull(tenancy, "tenancy is null");
+        this.registry = requireNonNull(registry, "registry is null");
+        this.maxRequestBytes = maxRequestBytes;
+    }
+
+    record LimitsView(Integer rpm, Integer tpm, Integer maxConcurrent) {
+        static LimitsView of(Limits limits) {
+            return new LimitsView(limits.rpm(), limits.tpm(), limits.maxConcurrent());
+        }
+    }
+
+    record TenantView(String id, String name, LimitsView limits, Instant createdAt) {
+        static TenantView of(Tenant tenant) {
+            return new TenantView(tenant.id(), tenant.name(), LimitsView.of(tenant.limits()), tenant.createdAt());
+        }
+    }
+
+    record TenantListView(List<TenantView> tenants) {}
+
+    record KeyView(String id, String name, String tenant, String role, String prefix, List<String> models,
+            LimitsView limits, Instant expiresAt, Instant createdAt, Instant lastUsedAt, boolean revoked,
+            Instant revokedAt) {
+        static KeyView of(ApiKey key) {
+            return new KeyView(key.id(), key.name(), key.tenantId(), key.role().wireName(), key.prefix(), key.models(),
+                    LimitsView.of(key.limits()), key.expiresAt(), key.createdAt(), key.lastUsedAt(), key.isRevoked(),
+                    key.revokedAt());
+        }
+    }
+
+    /** The answer to a key's creation: the key's view and, this once, its secret. */
+    record CreatedKeyView(String id, String key, String name, String tenant, String role, String prefix,
+            List<String> models, LimitsView limits, Instant expiresAt, Instant createdAt) {
+        static CreatedKeyView of(CreatedKey created) {
+            ApiKey key = created.key();
+            return new CreatedKeyView(key.id(), created.secret(), key.name(), key.tenantId(), key.role().wireName(),
+                    key.prefix(), key.models(), LimitsView.of(key.limits()), key.expiresAt(), key.createdAt());
+        }
+
+        @Override
+        public String toString() {
+            return "CreatedKeyView[" + id + "]";
+        }
+    }
+
+    record KeyListView(List<KeyView> keys) {}
+
+    @Override
+    public void routing(HttpRules rules) {
+        rules.post("/tenants", this::createTenant)
+                .get("/tenants", this::listTenants)
+                .get("/tenants/{id}", this::getTenant)
+                .delete("/tenants/{id}", this::deleteTenant)
+                .post("/keys", this::createKey)
+                .get("/keys", this::listKeys)
+                .get("/keys/{id}", this::getKey)
+                .patch("/keys/{id}", this::updateKey)
+                .delete("/keys/{id}", this::revokeKey);
+    }
+
+    // ---- tenants ------------------------------------------------------------------------------------------------
+
+    private void createTenant(ServerRequest request, ServerResponse response) {
+        Caller caller = Caller.current();
+        requireAdmin(caller);
+        JsonNode body = Json.readObject(request, maxRequestBytes);
+        String name = AdminJson.requiredString(body, "name");
+        Tenant tenant = tenancy.createTenant(caller.key(), name, limits(body));
+        AuditTrail.note("tenant.create", tenant.id(), tenant.id());
+        response.header("Location", "/admin/tenants/" + tenant.id());
+        Json.send(response, Status.CREATED_201, TenantView.of(tenant));
+    }
+
+    private void listTenants(ServerRequest request, ServerResponse response) {
+        List<TenantView> tenants = tenancy.listTenants(Caller.current().key()).stream().map(TenantView::of).toList();
+        Json.send(response, Status.OK_200, new TenantListView(tenants));
+    }
+
+    private void getTenant(ServerRequest request, ServerResponse response) {
+        Tenant tenant = tenancy.tenant(Caller.current().key(), id(request));
+        Json.send(response, Status.OK_200, TenantView.of(tenant));
+    }
+
+    /** Deletes the tenant's private models, then the tenant, revoking its keys. */
+    private void deleteTenant(ServerRequest request, ServerResponse response) {
+        Caller caller = Caller.current();
+        requireAdmin(caller);
+        AuditTrail.note("tenant.delete", id(request), id(request));
+        Tenant tenant = tenancy.tenant(caller.key(), id(request));
+        registry.deleteModelsOf(tenant.id());
+        tenancy.deleteTenant(caller.key(), tenant.id());
+        Json.noContent(response);
+    }
+
+    // ---- keys ---------------------------------------------------------------------------------------------------
+
+    private void createKey(ServerRequest request, ServerResponse response) {
+        Caller caller = Caller.current();
+        caller.requireManages();
+        JsonNode body = Json.readObject(request, maxRequestBytes);
+        rejectUnknown(body, KEY_FIELDS);
+        String roleName = AdminJson.requiredString(body, "role");
+        Role role = Role.fromWireName(roleName).orElseThrow(() -> AtriumException.invalidParam("role",
+                "unknown role '" + roleName + "'; use admin, owner, member or reader"));
+        KeySpec spec = new KeySpec(AdminJson.optionalString(body, "tenant"), role,
+                AdminJson.optionalString(body, "name").orElse(role.wireName() + " key"),
+                AdminJson.strings(body, "models"), limits(body), AdminJson.instant(body, "expires_at"));
+        CreatedKey created = tenancy.createKey(caller.key(), spec);
+        AuditTrail.note("key.create", created.key().id(), created.key().tenantId());
+        response.header("Location", "/admin/keys/" + created.key().id());
+        Json.send(response, Status.CREATED_201, CreatedKeyView.of(created));
+    }
+
+    private void listKeys(ServerRequest request, ServerResponse response) {
+        Optional<String> tenant = request.query().first("tenant").asOptional();
+        List<KeyView> keys = tenancy.listKeys(Caller.current().key(), tenant).stream().map(KeyView::of).toList();
+        Json.send(response, Status.OK_200, new KeyListView(keys));
+    }
+
+    private void getKey(ServerRequest request, ServerResponse response) {
+        Json.send(response, Status.OK_200, KeyView.of(tenancy.key(Caller.current().key(), id(request))));
+    }
+
+    /** Changes name, models, limits or expiry; a field sent as null is cleared, a field left out is kept. */
+    private void updateKey(ServerRequest request, ServerResponse response) {
+        Caller caller = Caller.current();
+        caller.requireManages();
+        AuditTrail.note("key.update", id(request), null);
+        JsonNode body = Json.readObject(request, maxRequestBytes);
+        for (String field : body.propertyNames()) {
+            if (!PATCHABLE_FIELDS.contains(field)) {
+                throw AtriumException.invalidParam(field, "'" + field + "' cannot be changed; a key's tenant and"
+                        + " role are fixed at creation, and only name, models, rpm, tpm, max_concurrent and"
+                        + " expires_at can change");
+            }
+        }
+        ApiKey current = tenancy.key(caller.key(), id(request));
+        AuditTrail.note("key.update", current.id(), current.tenantId());
+        Limits limits = new Limits(
+                body.has("rpm") ? AdminJson.positiveInteger(body, "rpm") : current.limits().rpm(),
+                body.has("tpm") ? AdminJson.positiveInteger(body, "tpm") : current.limits().tpm(),
+                body.has("max_concurrent") ? AdminJson.positiveInteger(body, "max_concurrent")
+                        : current.limits().maxConcurrent());
+        ApiKey changed = new ApiKey(current.id(), current.tenantId(), current.role(),
+                body.has("name") ? AdminJson.requiredString(body, "name") : current.name(),
+                current.prefix(),
+                body.has("models") ? AdminJson.strings(body, "models") : current.models(),
+                limits,
+                body.has("expires_at") ? AdminJson.instant(body, "expires_at").orElse(null) : current.expiresAt(),
+                current.createdAt(), current.lastUsedAt(), current.revokedAt());
+        Json.send(response, Status.OK_200, KeyView.of(tenancy.updateKey(caller.key(), changed)));
+    }
+
+    private void revokeKey(ServerRequest request, ServerResponse response) {
+        Caller caller = Caller.current();
+        caller.requireManages();
+        AuditTrail.note("key.revoke", id(request), null);
+        ApiKey revoked = tenancy.revokeKey(caller.key(), id(request));
+        AuditTrail.note("key.revoke", revoked.id(), revoked.tenantId());
+        Json.send(response, Status.OK_200, KeyView.of(revoked));
+    }
+
+    // ---- request fields -----------------------------------------------------------------------------------------
+
+    private static Limits limits(JsonNode body) {
+        return new Limits(AdminJson.positiveInteger(body, "rpm"), AdminJson.positiveInteger(body, "tpm"),
+                AdminJson.positiveInteger(body, "max_concurrent"));
+    }
+
+    private static void rejectUnknown(JsonNode body, Set<String> known) {
+        for (String field : body.propertyNames()) {
+            if (!known.contains(field)) {
+                throw AtriumException.invalidParam(field, "unknown field '" + field + "'");
+            }
+        }
+    }
+
+    private static void requireAdmin(Caller caller) {
+        if (!caller.isAdmin()) {
+            throw new AtriumException(dev.atrium.ErrorCode.PERMISSION_DENIED, "only a platform admin can manage tenants");
+        }
+    }
+
+    private static String id(ServerRequest request) {
+        return request.path().pathParameters().get("id");
+    }
+}

@@ -1,0 +1,180 @@
+package dev.atrium.audit;
+
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.Condition;
+import java.util.concurrent.locks.ReentrantLock;
+import org.jdbi.v3.core.Jdbi;
+import org.jdbi.v3.core.statement.PreparedBatch;
+import org.jdbi.v3.core.statement.Query;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The append-only audit log. Events are queued and written by one thread in batches (one commit for many), so
+ * a flood of failed logins costs one fsync per batch, not per attempt; a full queue makes callers wait rather
+ * than lose events. Reads first wait for everything queued before them to be written.
+ */
+public final class AuditLog implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(AuditLog.class);
+    private static final int MAX_BATCH = 500;
+
+    private final Jdbi jdbi;
+    private final BlockingQueue<AuditEvent> queue = new LinkedBlockingQueue<>(10_000);
+    private final ReentrantLock lock = new ReentrantLock();
+    private final Condition written = lock.newCondition();
+    private final Thread writer;
+    private long enqueued;
+    private long committed;
+    private volatile boolean closing;
+
+    public AuditLog(Jdbi jdbi) {
+        this.jdbi = jdbi;
+        this.writer = Thread.ofPlatform().name("audit-writer").daemon(true).start(this::writeLoop);
+    }
+
+    /** Appends an event; returns once it is queued. */
+    public void record(AuditEvent event) {
+        try {
+            lock.lock();
+            try {
+                enqueued++;
+            } finally {
+                lock.unlock();
+            }
+            queue.put(event);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    /** Waits until every event queued before this call is committed (or 10 s pass). */
+    public void flush() {
+        lock.lock();
+        try {
+            long target = enqueued;
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+            while (committed < target) {
+                long left = deadline - System.nanoTime();
+                if (left <= 0) {
+                    LOG.warn("audit log flush timed out with {} events pending", target - committed);
+                    return;
+                }
+                written.await(left, TimeUnit.NANOSECONDS);
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    public List<AuditEvent> query(AuditQuery query) {
+        flush();
+        StringBuilder sql = new StringBuilder("SELECT * FROM audit_log WHERE 1 = 1");
+        query.tenantId().ifPresent(t -> sql.append(" AND tenant_id = :tenant"));
+        query.actorKeyId().ifPresent(a -> sql.append(" AND actor_key_id = :actor"));
+        query.action().ifPresent(a -> sql.append(" AND action = :action"));
+        query.from().ifPresent(f -> sql.append(" AND time >= :from"));
+        query.to().ifPresent(t -> sql.append(" AND time < :to"));
+        query.before().ifPresent(b -> sql.append(" AND id < :before"));
+        sql.append(" ORDER BY id DESC LIMIT :limit");
+        return jdbi.withHandle(handle -> {
+            Query statement = handle.createQuery(sql.toString()).bind("limit", query.limit());
+            query.tenantId().ifPresent(t -> statement.bind("tenant", t));
+            query.actorKeyId().ifPresent(a -> statement.bind("actor", a));
+            query.action().ifPresent(a -> statement.bind("action", a));
+            query.from().ifPresent(f -> statement.bind("from", f.toString()));
+            query.to().ifPresent(t -> statement.bind("to", t.toString()));
+            query.before().ifPresent(b -> statement.bind("before", b));
+            return statement.map((rs, ctx) -> event(rs)).list();
+        });
+    }
+
+    private void writeLoop() {
+        List<AuditEvent> batch = new ArrayList<>(MAX_BATCH);
+        while (!closing || !queue.isEmpty()) {
+            try {
+                AuditEvent first = queue.poll(200, TimeUnit.MILLISECONDS);
+                if (first == null) {
+                    continue;
+                }
+                batch.add(first);
+                queue.drainTo(batch, MAX_BATCH - 1);
+                write(batch);
+            } catch (InterruptedException e) {
+                if (!closing) {
+                    Thread.currentThread().interrupt();
+                    return;
+                }
+            } catch (RuntimeException e) {
+                LOG.error("writing {} audit events failed; retrying", batch.size(), e);
+                sleepQuietly();
+                continue;
+            }
+            lock.lock();
+            try {
+                committed += batch.size();
+                written.signalAll();
+            } finally {
+                lock.unlock();
+            }
+            batch.clear();
+        }
+    }
+
+    private void write(List<AuditEvent> batch) {
+        jdbi.useTransaction(handle -> {
+            PreparedBatch insert = handle.prepareBatch("""
+                    INSERT INTO audit_log (time, actor_key_id, actor_prefix, tenant_id, action, target,
+                                           source_address, outcome, status)
+                    VALUES (:time, :actor_key_id, :actor_prefix, :tenant_id, :action, :target,
+                            :source_address, :outcome, :status)""");
+            for (AuditEvent event : batch) {
+                insert.bind("time", event.time().toString())
+                        .bind("actor_key_id", event.actorKeyId())
+                        .bind("actor_prefix", event.actorPrefix())
+                        .bind("tenant_id", event.tenantId())
+                        .bind("action", event.action())
+                        .bind("target", event.target())
+                        .bind("source_address", event.sourceAddress())
+                        .bind("outcome", event.outcome())
+                        .bind("status", event.status())
+                        .add();
+            }
+            insert.execute();
+        });
+    }
+
+    private static void sleepQuietly() {
+        try {
+            Thread.sleep(500);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    private static AuditEvent event(ResultSet rs) throws SQLException {
+        return new AuditEvent(rs.getLong("id"), Instant.parse(rs.getString("time")), rs.getString("actor_key_id"),
+                rs.getString("actor_prefix"), rs.getString("tenant_id"), rs.getString("action"), rs.getString("target"),
+                rs.getString("source_address"), rs.getString("outcome"), rs.getInt("status"));
+    }
+
+    /** Writes what is queued, then stops the writer. */
+    @Override
+    public void close() {
+        flush();
+        closing = true;
+        try {
+            writer.join(5_000);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+}

@@ -1,0 +1,124 @@
+package dev.atrium.gateway;
+
+import static java.util.Objects.requireNonNull;
+
+import dev.atrium.AtriumException;
+import dev.atrium.ErrorCode;
+import dev.atrium.audit.AuditEvent;
+import dev.atrium.audit.AuditLog;
+import dev.atrium.audit.AuditTrail;
+import dev.atrium.tenancy.ApiKey;
+import dev.atrium.tenancy.KeySecrets;
+import dev.atrium.tenancy.Tenancy;
+import io.helidon.http.HeaderName;
+import io.helidon.http.HeaderNames;
+import io.helidon.http.Method;
+import io.helidon.webserver.http.Filter;
+import io.helidon.webserver.http.FilterChain;
+import io.helidon.webserver.http.RoutingRequest;
+import io.helidon.webserver.http.RoutingResponse;
+import java.time.Clock;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+
+/**
+ * The gateway in front of every endpoint but the health checks: authenticates the key
+ * ({@code Authorization: Bearer}, or {@code api-key}), binds the {@link Caller}, admits model calls through the
+ * {@link RateLimiter} with OpenAI's {@code x-ratelimit-*} headers, and appends management actions and
+ * authentication failures to the audit log.
+ *
+ * <p>Every authentication failure gets the same 401, whatever was wrong with the key, so that a probe learns
+ * nothing about which keys exist.
+ */
+public final class GatewayFilter implements Filter {
+    public static final String UNAUTHENTICATED_MESSAGE =
+            "missing or invalid API key: send it as 'Authorization: Bearer atr-...'";
+    private static final HeaderName API_KEY = HeaderNames.create("api-key");
+    private static final Set<String> OPEN_PATHS = Set.of("/health", "/v2/health/live", "/v2/health/ready");
+
+    private final Tenancy tenancy;
+    private final RateLimiter limiter;
+    private final AuditLog audit;
+    private final Clock clock;
+
+    public GatewayFilter(Tenancy tenancy, RateLimiter limiter, AuditLog audit, Clock clock) {
+        this.tenancy = requireNonNull(tenancy, "tenancy is null");
+        this.limiter = requireNonNull(limiter, "limiter is null");
+        this.audit = requireNonNull(audit, "audit is null");
+        this.clock = requireNonNull(clock, "clock is null");
+    }
+
+    @Override
+    public void filter(FilterChain chain, RoutingRequest request, RoutingResponse response) {
+        String path = request.path().absolute().path();
+        if (OPEN_PATHS.contains(path)) {
+            chain.proceed();
+            return;
+        }
+        Optional<String> secret = secret(request);
+        Optional<ApiKey> key = secret.flatMap(tenancy::authenticate);
+        if (key.isEmpty()) {
+            audit.record(new AuditEvent(0, clock.instant(), null,
+                    secret.filter(KeySecrets::isWellFormed).map(KeySecrets::prefix).orElse(null), null,
+                    "auth.failed", request.prologue().method().text() + " " + path, source(request),
+                    "denied", 401));
+            throw new AtriumException(ErrorCode.UNAUTHENTICATED, UNAUTHENTICATED_MESSAGE);
+        }
+        Caller caller = new Caller(key.get(), tenancy.tenantOf(key.get()));
+        ScopedValue.Carrier scope = ScopedValue.where(Caller.CURRENT, caller);
+
+        Method method = request.prologue().method();
+        if (path.startsWith("/admin/") && !method.equals(Method.GET) && !method.equals(Method.HEAD)) {
+            AuditTrail trail = new AuditTrail(method.text().toLowerCase(Locale.ROOT) + " " + path, path,
+                    caller.key().tenantId());
+            scope = scope.where(AuditTrail.CURRENT, trail);
+            response.beforeSend(() -> {
+                int status = response.status().code();
+                audit.record(new AuditEvent(0, clock.instant(), caller.key().id(), caller.key().prefix(),
+                        trail.tenantId(), trail.action(), trail.target(), source(request), AuditEvent.outcome(status),
+                        status));
+            });
+        }
+
+        if (!path.startsWith("/v1/") && !path.startsWith("/v2/")) {
+            scope.run(chain::proceed);
+            return;
+        }
+        RateLimiter.Permit permit = limiter.admit(caller);
+        try {
+            setHeaders(response, permit.status());
+            response.beforeSend(() -> setHeaders(response, permit.status()));
+            scope.where(Admission.PERMIT, permit).run(chain::proceed);
+        } finally {
+            permit.close();
+        }
+    }
+
+    private static void setHeaders(RoutingResponse response, RateLimitStatus status) {
+        for (Map.Entry<String, String> header : status.headers()) {
+            response.header(header.getKey(), header.getValue());
+        }
+    }
+
+    private static Optional<String> secret(RoutingRequest request) {
+        Optional<String> authorization = request.headers().first(HeaderNames.AUTHORIZATION);
+        if (authorization.isPresent()) {
+            String value = authorization.get().strip();
+            if (value.length() > 7 && value.regionMatches(true, 0, "Bearer ", 0, 7)) {
+                return Optional.of(value.substring(7).strip());
+            }
+            return Optional.empty();
+        }
+        return request.headers().first(API_KEY).map(String::strip);
+    }
+
+    private static String source(RoutingRequest request) {
+        try {
+            return request.remotePeer().host();
+        } catch (RuntimeException e) {
+            return null;
+        }
+    }
+}

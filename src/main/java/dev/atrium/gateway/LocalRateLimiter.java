@@ -1,0 +1,227 @@
+package dev.atrium.gateway;
+
+import static java.util.Objects.requireNonNull;
+
+import dev.atrium.AtriumException;
+import dev.atrium.ErrorCode;
+import dev.atrium.tenancy.Limits;
+import io.github.bucket4j.Bucket;
+import io.github.bucket4j.ConsumptionProbe;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * Rate limits in this process, with Bucket4j. Each key and each tenant with limits has a meter: a request
+ * bucket and a token bucket refilled whole once per window (so what remains never rises within a window),
+ * and a count of requests at once. A request must pass every meter it belongs to; what one meter took is
+ * given back when a later one refuses.
+ */
+public final class LocalRateLimiter implements RateLimiter {
+
+    /**
+     * Limits for keys that set none of their own.
+     *
+     * @param maxConcurrent null for no limit
+     * @param window the length of a rate window (one minute; shorter in tests)
+     */
+    public record Defaults(int rpm, int tpm, Integer maxConcurrent, Duration window) {
+        public Defaults {
+            requireNonNull(window, "window is null");
+        }
+    }
+
+    private final Defaults defaults;
+    private final ConcurrentHashMap<String, Meter> meters = new ConcurrentHashMap<>();
+
+    public LocalRateLimiter(Defaults defaults) {
+        this.defaults = requireNonNull(defaults, "defaults is null");
+    }
+
+    /** One key's or tenant's counters, made for one set of limits. */
+    private static final class Meter {
+        final Limits limits;
+        final Bucket requests;
+        final Bucket tokens;
+        final AtomicInteger inFlight = new AtomicInteger();
+
+        Meter(Limits limits, Duration window) {
+            this.limits = limits;
+            this.requests = limits.rpm() == null ? null : bucket(limits.rpm(), window);
+            this.tokens = limits.tpm() == null ? null : bucket(limits.tpm(), window);
+        }
+
+        private static Bucket bucket(long capacity, Duration window) {
+            return Bucket.builder()
+                    .addLimit(limit -> limit.capacity(capacity).refillIntervally(capacity, window))
+                    .build();
+        }
+    }
+
+    @Override
+    public Permit admit(Caller caller) {
+        List<Meter> applicable = new ArrayList<>(2);
+        Limits keyLimits = caller.key().limits();
+        applicable.add(meter("key:" + caller.key().id(), new Limits(
+                Objects.requireNonNullElse(keyLimits.rpm(), defaults.rpm()),
+                Objects.requireNonNullElse(keyLimits.tpm(), defaults.tpm()),
+                keyLimits.maxConcurrent() != null ? keyLimits.maxConcurrent() : defaults.maxConcurrent())));
+        caller.tenant().filter(tenant -> !tenant.limits().equals(Limits.NONE))
+                .ifPresent(tenant -> applicable.add(meter("tenant:" + tenant.id(), tenant.limits())));
+
+        int entered = 0;
+        try {
+            for (Meter meter : applicable) {
+                entered++;
+                Integer max = meter.limits.maxConcurrent();
+                if (max != null && meter.inFlight.incrementAndGet() > max) {
+                    throw AtriumException.retryable(ErrorCode.RATE_LIMITED_REQUESTS,
+                            "too many requests at once: the limit is " + max, 1);
+                }
+            }
+            for (int i = 0; i < applicable.size(); i++) {
+                Bucket bucket = applicable.get(i).requests;
+                if (bucket == null) {
+                    continue;
+                }
+                ConsumptionProbe probe = bucket.tryConsumeAndReturnRemaining(1);
+                if (!probe.isConsumed()) {
+                    refund(applicable.subList(0, i), meter -> meter.requests, 1);
+                    throw refused(ErrorCode.RATE_LIMITED_REQUESTS, "rate limit reached: "
+                            + applicable.get(i).limits.rpm() + " requests per " + window(), probe, applicable);
+                }
+            }
+        } catch (AtriumException e) {
+            leave(applicable.subList(0, entered));
+            throw e;
+        }
+        return new LocalPermit(applicable);
+    }
+
+    private final class LocalPermit implements Permit {
+        private final List<Meter> meters;
+        private final AtomicBoolean closed = new AtomicBoolean();
+
+        LocalPermit(List<Meter> meters) {
+            this.meters = meters;
+        }
+
+        @Override
+        public void takeTokens(long tokens) {
+            if (tokens <= 0) {
+                return;
+            }
+            for (Meter meter : meters) {
+                if (meter.tokens != null && tokens > meter.limits.tpm()) {
+                    throw AtriumException.invalidParam("input", "this request needs " + tokens + " tokens, more than"
+                            + " the " + meter.limits.tpm() + " tokens per " + window() + " its key or tenant may use;"
+                            + " split it into smaller requests").withHeaders(status().headers());
+                }
+            }
+            for (int i = 0; i < meters.size(); i++) {
+                Bucket bucket = meters.get(i).tokens;
+                if (bucket == null) {
+                    continue;
+                }
+                ConsumptionProbe probe = bucket.tryConsumeAndReturnRemaining(tokens);
+                if (!probe.isConsumed()) {
+                    refund(meters.subList(0, i), meter -> meter.tokens, tokens);
+                    throw refused(ErrorCode.RATE_LIMITED_TOKENS, "rate limit reached: " + meters.get(i).limits.tpm()
+                            + " tokens per " + window() + ", and this request needs " + tokens, probe, meters);
+                }
+            }
+        }
+
+        @Override
+        public RateLimitStatus status() {
+            return LocalRateLimiter.status(meters);
+        }
+
+        @Override
+        public void close() {
+            if (closed.compareAndSet(false, true)) {
+                leave(meters);
+            }
+        }
+    }
+
+    private Meter meter(String id, Limits limits) {
+        return meters.compute(id, (key, existing) ->
+                existing != null && existing.limits.equals(limits) ? existing : new Meter(limits, defaults.window()));
+    }
+
+    private static void leave(List<Meter> entered) {
+        for (Meter meter : entered) {
+            if (meter.limits.maxConcurrent() != null) {
+                meter.inFlight.decrementAndGet();
+            }
+        }
+    }
+
+    private static void refund(List<Meter> taken, java.util.function.Function<Meter, Bucket> which, long amount) {
+        for (Meter meter : taken) {
+            Bucket bucket = which.apply(meter);
+            if (bucket != null) {
+                bucket.addTokens(amount);
+            }
+        }
+    }
+
+    private static AtriumException refused(ErrorCode code, String message, ConsumptionProbe probe, List<Meter> meters) {
+        int seconds = (int) Math.max(1, (probe.getNanosToWaitForRefill() + 999_999_999L) / 1_000_000_000L);
+        List<java.util.Map.Entry<String, String>> headers = new ArrayList<>(status(meters).headers());
+        headers.add(java.util.Map.entry("retry-after-ms", Long.toString(Math.max(1, probe.getNanosToWaitForRefill() / 1_000_000))));
+        return AtriumException.retryable(code, message + "; retry in " + seconds + " s", seconds).withHeaders(headers);
+    }
+
+    /** The tightest standing of the meters: the one with the fewest requests (and tokens) left. */
+    private static RateLimitStatus status(List<Meter> meters) {
+        Bucket requests = tightest(meters, meter -> meter.requests);
+        Bucket tokens = tightest(meters, meter -> meter.tokens);
+        Meter requestMeter = owner(meters, requests, true);
+        Meter tokenMeter = owner(meters, tokens, false);
+        return new RateLimitStatus(
+                requestMeter == null ? 0 : requestMeter.limits.rpm(),
+                requests == null ? 0 : requests.getAvailableTokens(),
+                reset(requests, requestMeter == null ? 0 : requestMeter.limits.rpm()),
+                tokenMeter == null ? 0 : tokenMeter.limits.tpm(),
+                tokens == null ? 0 : tokens.getAvailableTokens(),
+                reset(tokens, tokenMeter == null ? 0 : tokenMeter.limits.tpm()));
+    }
+
+    private static Bucket tightest(List<Meter> meters, java.util.function.Function<Meter, Bucket> which) {
+        Bucket tightest = null;
+        for (Meter meter : meters) {
+            Bucket bucket = which.apply(meter);
+            if (bucket != null && (tightest == null || bucket.getAvailableTokens() < tightest.getAvailableTokens())) {
+                tightest = bucket;
+            }
+        }
+        return tightest;
+    }
+
+    private static Meter owner(List<Meter> meters, Bucket bucket, boolean requests) {
+        for (Meter meter : meters) {
+            if (bucket != null && (requests ? meter.requests : meter.tokens) == bucket) {
+                return meter;
+            }
+        }
+        return null;
+    }
+
+    private static Duration reset(Bucket bucket, long capacity) {
+        if (bucket == null || capacity == 0) {
+            return Duration.ZERO;
+        }
+        return Duration.ofNanos(bucket.estimateAbilityToConsume(capacity).getNanosToWaitForRefill());
+    }
+
+    private String window() {
+        Duration window = defaults.window();
+        return window.equals(Duration.ofMinutes(1)) ? "minute" : RateLimitStatus.format(window);
+    }
+}

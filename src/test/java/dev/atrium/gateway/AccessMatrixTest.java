@@ -1,0 +1,249 @@
+package dev.atrium.gateway;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.atrium.testing.Http;
+import dev.atrium.testing.OnnxModelWriter;
+import dev.atrium.testing.TestServer;
+import dev.atrium.testing.Tenants;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Two tenants, every role, every endpoint that takes a model name or an id, every verb: no tenant reaches
+ * another's objects, a foreign object answers exactly like a missing one, lists hold nothing foreign, and
+ * members and readers can do nothing only an owner may.
+ */
+class AccessMatrixTest {
+    private static final String MISSING_MODEL = "zz-missing-model";
+    private static final String MISSING_KEY = "key_000000000000000000000000";
+    private static final String MISSING_TENANT = "ten_000000000000000000000000";
+
+    /** One request, with {model}, {key} and {tenant} standing for the target's names. */
+    record Template(String method, String path, String contentType, String body, boolean mutates) {
+        Http.Reply send(Http http, Map<String, String> target) {
+            String resolvedPath = fill(path, target);
+            byte[] payload = contentType != null && contentType.startsWith("multipart/") ? upload
+                    : body == null ? new byte[0] : fill(body, target).getBytes(StandardCharsets.UTF_8);
+            var builder = http.request(resolvedPath);
+            if (contentType != null) {
+                builder.header("Content-Type", contentType);
+            }
+            return http.send(builder.method(method, java.net.http.HttpRequest.BodyPublishers.ofByteArray(payload)).build());
+        }
+
+        @Override
+        public String toString() {
+            return method + " " + path;
+        }
+    }
+
+    private static TestServer server;
+    private static Http admin;
+    private static final Map<String, Map<String, String>> OBJECTS = new LinkedHashMap<>();
+    private static final Map<String, List<Tenants.Key>> ACTORS = new LinkedHashMap<>();
+    private static byte[] upload;
+
+    @BeforeAll
+    static void start() throws Exception {
+        server = TestServer.start(Map.of("preload", "none"));
+        admin = server.http();
+        Tenants tenants = new Tenants(admin);
+        Path model = new OnnxModelWriter()
+                .input("x", OnnxModelWriter.ElementType.FLOAT, -1, 2)
+                .output("y", OnnxModelWriter.ElementType.FLOAT, -1, 2)
+                .node("Identity", List.of("x"), List.of("y"))
+                .write(server.dataDir().resolve("identity.onnx"));
+        upload = Http.multipart(Map.of("onnx", Files.readAllBytes(model)));
+        for (String name : List.of("a", "b")) {
+            String tenant = tenants.tenant("tenant-" + name);
+            Tenants.Key owner = tenants.key(tenant, "owner");
+            List<Tenants.Key> actors = List.of(owner, tenants.key(tenant, "member"), tenants.key(tenant, "reader"));
+            ACTORS.put(name, actors);
+            Http ownerHttp = admin.withKey(owner.secret());
+            String modelName = name + "-model";
+            assertThat(ownerHttp.postJson("/admin/models", Map.of("name", modelName, "task", "tensor")).status()).isEqualTo(201);
+            assertThat(ownerHttp.post("/admin/models/" + modelName + "/versions",
+                    "multipart/form-data; boundary=" + Http.BOUNDARY, upload).status()).isEqualTo(201);
+            assertThat(ownerHttp.putJson("/admin/models/" + modelName + "/aliases/production", Map.of("version", 1))
+                    .status()).isEqualTo(200);
+            Http.Reply key = ownerHttp.postJson("/admin/keys", Map.of("role", "member", "name", "target"));
+            assertThat(key.status()).as(key.toString()).isEqualTo(201);
+            OBJECTS.put(name, Map.of("model", modelName, "key", key.json().path("id").asString(), "tenant", tenant,
+                    "prefix", key.json().path("prefix").asString()));
+        }
+    }
+
+    @AfterAll
+    static void stop() {
+        server.close();
+    }
+
+    static List<Template> templates() {
+        String json = "application/json";
+        String multipart = "multipart/form-data; boundary=" + Http.BOUNDARY;
+        String tensor = "{\"inputs\": [{\"name\": \"x\", \"shape\": [1, 2], \"datatype\": \"FP32\", \"data\": [1, 2]}]}";
+        List<Template> templates = new ArrayList<>();
+        templates.add(new Template("GET", "/v1/models/{model}", null, null, false));
+        templates.add(new Template("POST", "/v1/embeddings", json, "{\"model\": \"{model}\", \"input\": \"x\"}", false));
+        templates.add(new Template("POST", "/v1/embeddings", json, "{\"model\": \"{model}:production\", \"input\": \"x\"}", false));
+        templates.add(new Template("GET", "/v2/models/{model}", null, null, false));
+        templates.add(new Template("GET", "/v2/models/{model}/versions/1", null, null, false));
+        templates.add(new Template("GET", "/v2/models/{model}/ready", null, null, false));
+        templates.add(new Template("POST", "/v2/models/{model}/infer", json, tensor, false));
+        templates.add(new Template("POST", "/v2/models/{model}:1/infer", json, tensor, false));
+        templates.add(new Template("POST", "/v2/models/{model}/versions/1/infer", json, tensor, false));
+        templates.add(new Template("GET", "/admin/models/{model}", null, null, false));
+        templates.add(new Template("DELETE", "/admin/models/{model}", null, null, true));
+        templates.add(new Template("GET", "/admin/models/{model}/versions", null, null, false));
+        templates.add(new Template("POST", "/admin/models/{model}/versions", multipart, null, true));
+        templates.add(new Template("GET", "/admin/models/{model}/versions/1", null, null, false));
+        templates.add(new Template("DELETE", "/admin/models/{model}/versions/1", null, null, true));
+        templates.add(new Template("POST", "/admin/models/{model}/versions/1/load", null, null, true));
+        templates.add(new Template("POST", "/admin/models/{model}/versions/1/unload", null, null, true));
+        templates.add(new Template("PUT", "/admin/models/{model}/aliases/staging", json, "{\"version\": 1}", true));
+        templates.add(new Template("DELETE", "/admin/models/{model}/aliases/production", null, null, true));
+        templates.add(new Template("GET", "/admin/keys/{key}", null, null, false));
+        templates.add(new Template("PATCH", "/admin/keys/{key}", json, "{\"name\": \"taken\"}", true));
+        templates.add(new Template("DELETE", "/admin/keys/{key}", null, null, true));
+        templates.add(new Template("GET", "/admin/keys?tenant={tenant}", null, null, false));
+        templates.add(new Template("POST", "/admin/keys", json, "{\"tenant\": \"{tenant}\", \"role\": \"member\"}", true));
+        templates.add(new Template("GET", "/admin/tenants/{tenant}", null, null, false));
+        templates.add(new Template("DELETE", "/admin/tenants/{tenant}", null, null, true));
+        templates.add(new Template("GET", "/admin/audit?tenant={tenant}", null, null, false));
+        return templates;
+    }
+
+    @Test
+    void foreignObjects_answerExactlyLikeMissingOnes_andNeverSucceed() {
+        Map<String, String> missing = Map.of("model", MISSING_MODEL, "key", MISSING_KEY, "tenant", MISSING_TENANT);
+        int checked = 0;
+        for (String own : List.of("a", "b")) {
+            Map<String, String> foreign = OBJECTS.get(own.equals("a") ? "b" : "a");
+            for (Tenants.Key actor : ACTORS.get(own)) {
+                Http http = admin.withKey(actor.secret());
+                for (Template template : templates()) {
+                    Http.Reply toForeign = template.send(http, foreign);
+                    Http.Reply toMissing = template.send(http, missing);
+                    String what = actor.role() + " of tenant " + own + ": " + template;
+                    assertThat(toForeign.status()).as(what + " -> " + toForeign).isGreaterThanOrEqualTo(400);
+                    assertThat(toForeign.status()).as(what).isEqualTo(toMissing.status());
+                    assertThat(normalize(toForeign.text(), foreign)).as(what)
+                            .isEqualTo(normalize(toMissing.text(), missing));
+                    checked++;
+                }
+            }
+        }
+        assertThat(checked).isEqualTo(2 * 3 * templates().size());
+        // nothing foreign changed
+        for (String name : List.of("a", "b")) {
+            Map<String, String> objects = OBJECTS.get(name);
+            Http.Reply model = admin.withKey(ACTORS.get(name).getFirst().secret()).get("/admin/models/" + objects.get("model"));
+            assertThat(model.json().path("versions").toString()).isEqualTo("[1]");
+            assertThat(model.json().path("aliases").path("production").asInt()).isEqualTo(1);
+            Http.Reply key = admin.get("/admin/keys/" + objects.get("key"));
+            assertThat(key.json().path("revoked").asBoolean()).isFalse();
+            assertThat(key.json().path("name").asString()).isEqualTo("target");
+        }
+    }
+
+    @Test
+    void lists_showNothingForeign() {
+        for (String own : List.of("a", "b")) {
+            Map<String, String> foreign = OBJECTS.get(own.equals("a") ? "b" : "a");
+            for (Tenants.Key actor : ACTORS.get(own)) {
+                Http http = admin.withKey(actor.secret());
+                for (String path : List.of("/v1/models", "/admin/models", "/admin/keys", "/admin/audit",
+                        "/admin/audit?limit=1000", "/admin/tenants")) {
+                    String body = http.get(path).text();
+                    for (String value : foreign.values()) {
+                        assertThat(body).as(actor.role() + " " + path).doesNotContain(value);
+                    }
+                }
+            }
+        }
+        // the lists do show the tenant's own objects to those allowed to see them
+        Http ownerA = admin.withKey(ACTORS.get("a").getFirst().secret());
+        assertThat(ownerA.get("/v1/models").text()).contains("a-model").contains("\"id\"");
+        assertThat(ownerA.get("/admin/keys").text()).contains(OBJECTS.get("a").get("key"));
+        assertThat(ownerA.get("/admin/audit").text()).contains("key.create");
+    }
+
+    @Test
+    void membersAndReaders_canDoNothingOnlyAnOwnerMay() {
+        for (String own : List.of("a", "b")) {
+            Map<String, String> objects = OBJECTS.get(own);
+            for (Tenants.Key actor : ACTORS.get(own).subList(1, 3)) {
+                Http http = admin.withKey(actor.secret());
+                for (Template template : templates()) {
+                    if (!template.mutates()) {
+                        continue;
+                    }
+                    Http.Reply reply = template.send(http, objects);
+                    assertThat(reply.status()).as(actor.role() + " " + template + " -> " + reply).isEqualTo(403);
+                    assertThat(reply.json().path("error").path("code").asString()).isEqualTo("permission_denied");
+                }
+                Http.Reply models = http.get("/admin/models/" + objects.get("model"));
+                assertThat(models.json().path("versions").toString()).isEqualTo("[1]");
+            }
+        }
+        // a reader calls nothing, a member may
+        Http reader = admin.withKey(ACTORS.get("a").get(2).secret());
+        Http member = admin.withKey(ACTORS.get("a").get(1).secret());
+        String infer = "{\"inputs\": [{\"name\": \"x\", \"shape\": [1, 2], \"datatype\": \"FP32\", \"data\": [1, 2]}]}";
+        assertThat(reader.postJson("/v2/models/a-model/infer", infer).status()).isEqualTo(403);
+        assertThat(member.postJson("/v2/models/a-model/infer", infer).status()).isEqualTo(200);
+        assertThat(reader.get("/v1/models").status()).isEqualTo(200);
+        assertThat(reader.get("/admin/models/a-model").status()).isEqualTo(200);
+    }
+
+    @Test
+    void keys_cannotBeMovedToAnotherTenantOrRaised() {
+        Http ownerA = admin.withKey(ACTORS.get("a").getFirst().secret());
+        String keyA = OBJECTS.get("a").get("key");
+        String tenantB = OBJECTS.get("b").get("tenant");
+        for (String patch : List.of("{\"tenant\": \"" + tenantB + "\"}", "{\"role\": \"owner\"}", "{\"role\": \"admin\"}",
+                "{\"tenant_id\": \"" + tenantB + "\"}", "{\"id\": \"key_x\"}", "{\"name\": \"ok\", \"role\": \"owner\"}")) {
+            for (Http actor : List.of(ownerA, admin)) {
+                Http.Reply reply = actor.send(actor.request("/admin/keys/" + keyA).header("Content-Type", "application/json")
+                        .method("PATCH", java.net.http.HttpRequest.BodyPublishers.ofString(patch)).build());
+                assertThat(reply.status()).as(patch + " -> " + reply).isEqualTo(400);
+            }
+        }
+        Http.Reply key = admin.get("/admin/keys/" + keyA);
+        assertThat(key.json().path("tenant").asString()).isEqualTo(OBJECTS.get("a").get("tenant"));
+        assertThat(key.json().path("role").asString()).isEqualTo("member");
+        assertThat(key.json().path("name").asString()).isEqualTo("target");
+
+        assertThat(ownerA.postJson("/admin/keys", Map.of("role", "admin")).status()).isEqualTo(403);
+        assertThat(ownerA.postJson("/admin/keys", Map.of("role", "member", "tenant", tenantB)).status()).isEqualTo(404);
+        Http.Reply own = ownerA.postJson("/admin/keys", Map.of("role", "reader"));
+        assertThat(own.status()).isEqualTo(201);
+        assertThat(own.json().path("tenant").asString()).isEqualTo(OBJECTS.get("a").get("tenant"));
+    }
+
+    /** Replaces the target's names with placeholders, so that two answers can be compared. */
+    private static String normalize(String body, Map<String, String> target) {
+        String normalized = body;
+        for (Map.Entry<String, String> name : target.entrySet()) {
+            normalized = normalized.replace(name.getValue(), "{" + name.getKey() + "}");
+        }
+        return normalized;
+    }
+
+    static String fill(String text, Map<String, String> target) {
+        String filled = text;
+        for (Map.Entry<String, String> name : target.entrySet()) {
+            filled = filled.replace("{" + name.getKey() + "}", name.getValue());
+        }
+        return filled;
+    }
+}
