@@ -16,7 +16,9 @@ java=("$JAVA_HOME/bin/java" --enable-native-access=ALL-UNNAMED -cp "$bench_cp")
 
 data="$(mktemp -d)"
 port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])' 2>/dev/null || echo 18480)"
-./atrium serve --port "$port" --data-dir "$data" > "$data/server.log" 2>&1 &
+# limits high enough never to be what is measured
+./atrium serve --port "$port" --data-dir "$data" --default-rpm 1000000000 --default-tpm 1000000000 \
+  > "$data/server.log" 2>&1 &
 server=$!
 stop_server() { kill "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true; rm -rf "$data"; }
 trap stop_server EXIT
@@ -40,6 +42,7 @@ for text in sentence paragraph; do
   ceiling[$text]="$best"
 done
 
+export ATRIUM_API_KEY="$(cat "$data/admin.key")"
 rows=""
 for text in sentence paragraph; do
   for concurrency in 1 8 32 128; do
@@ -73,8 +76,9 @@ execution per core, at the better of batch 1 and batch 8:
 ## The server: \`POST /v1/embeddings\`, one input per request, closed loop
 
 The load generator (\`bench/src/main/java/dev/atrium/bench/LoadGenerator.java\`, virtual threads, HdrHistogram)
-runs on the same machine as the server and takes CPU from it. The server runs with its defaults
-(engine threads = cores, one intra-op thread each); it batches the inputs of one request, not yet across
+runs on the same machine as the server and takes CPU from it. Every request is authenticated and admitted
+(limits set too high to refuse anything). The server runs with its defaults (engine threads = cores, one
+intra-op thread each); it batches the inputs of one request, not yet across
 requests (dynamic batching is issue 6), so the ratio compares single-input requests with the best batched
 ceiling. At concurrency 1 only one execution runs at a time while the ceiling runs one per core, so that ratio
 is at most 1 / cores by construction.

@@ -89,6 +89,48 @@ class CliTest {
     }
 
     @Test
+    void tenantsAndKeys_createListShowRevoke() {
+        String url = server.baseUrl();
+        Run tenant = atrium("tenants", "create", "acme", "--rpm", "600", "--server", url);
+        assertThat(tenant.exitCode()).as(tenant.err()).isZero();
+        assertThat(tenant.out()).contains("created tenant acme (ten_");
+        assertThat(atrium("tenants", "ls", "--server", url).out()).contains("acme").contains("600");
+
+        Run key = atrium("keys", "create", "--tenant", "acme", "--role", "member", "--models", "all-minilm-*",
+                "--rpm", "600", "--tpm", "200000", "--expires", "30d", "--name", "ci", "--server", url);
+        assertThat(key.exitCode()).as(key.err()).isZero();
+        String secret = key.out().lines().filter(line -> line.startsWith("atr-")).findFirst().orElseThrow();
+        String id = key.out().replaceAll("(?s).*created member key (key_[0-9a-f]+).*", "$1");
+        assertThat(server.http().withKey(secret).get("/v1/models").status()).isEqualTo(200);
+
+        Run list = atrium("keys", "ls", "--tenant", "acme", "--server", url);
+        assertThat(list.out()).contains(id).contains("member").contains("active").doesNotContain(secret);
+        Run show = atrium("keys", "show", id, "--server", url);
+        assertThat(show.out()).contains("\"all-minilm-*\"").contains("\"rpm\" : 600").contains("\"tpm\" : 200000")
+                .doesNotContain(secret);
+
+        // the new key is a member: it may not manage keys, and the CLI says so in one line
+        Run denied = atriumWithoutKey("keys", "ls", "--server", url, "--key", secret);
+        assertThat(denied.exitCode()).isEqualTo(1);
+        assertThat(denied.err()).contains("403");
+
+        assertThat(atrium("keys", "revoke", id, "--server", url).exitCode()).isZero();
+        assertThat(server.http().withKey(secret).get("/v1/models").status()).isEqualTo(401);
+        assertThat(atrium("keys", "ls", "--server", url).out()).contains("revoked");
+
+        String tenantId = tenant.out().replaceAll("(?s).*\\((ten_[0-9a-f]+)\\).*", "$1");
+        assertThat(atrium("tenants", "rm", tenantId, "--server", url).exitCode()).isZero();
+        assertThat(atrium("tenants", "ls", "--server", url).out()).doesNotContain("acme");
+    }
+
+    @Test
+    void commands_withoutAKey_explainWhereTheKeyComesFrom() {
+        Run run = atriumWithoutKey("models", "ls", "--server", server.baseUrl(), "--key", "atr-" + "x".repeat(43));
+        assertThat(run.exitCode()).isEqualTo(1);
+        assertThat(run.err()).contains("401").contains("ATRIUM_API_KEY").contains("admin.key");
+    }
+
+    @Test
     void models_unreachableServer_saysSoInOneLine() {
         Run run = atrium("models", "ls", "--server", "http://127.0.0.1:1");
         assertThat(run.exitCode()).isEqualTo(1);

@@ -16,7 +16,8 @@ import org.HdrHistogram.Recorder;
  * request after another for SECONDS (after a warm-up), recording every latency in an HdrHistogram. Prints one
  * line of key=value results; any non-200 answer is counted as an error.
  *
- * <p>Usage: {@code LoadGenerator URL MODEL CONCURRENCY SECONDS sentence|paragraph}
+ * <p>Usage: {@code LoadGenerator URL MODEL CONCURRENCY SECONDS sentence|paragraph}, with the API key in
+ * {@code ATRIUM_API_KEY}.
  */
 public final class LoadGenerator {
     public static void main(String[] args) throws Exception {
@@ -29,6 +30,7 @@ public final class LoadGenerator {
         for (String text : texts) {
             bodies.add(("{\"model\":\"" + model + "\",\"input\":\"" + text + "\"}").getBytes(java.nio.charset.StandardCharsets.UTF_8));
         }
+        String key = System.getenv("ATRIUM_API_KEY");
         HttpClient client = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
                 .connectTimeout(Duration.ofSeconds(5)).build();
         Recorder latencies = new Recorder(3);
@@ -48,6 +50,7 @@ public final class LoadGenerator {
                     }
                     HttpRequest request = HttpRequest.newBuilder(url)
                             .header("Content-Type", "application/json")
+                            .header("Authorization", "Bearer " + key)
                             .POST(HttpRequest.BodyPublishers.ofByteArray(bodies.get(next++ % bodies.size())))
                             .timeout(Duration.ofSeconds(60))
                             .build();
