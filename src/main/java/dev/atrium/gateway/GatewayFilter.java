@@ -88,7 +88,7 @@ public final class GatewayFilter implements Filter {
         }
         RateLimiter.Permit permit = limiter.admit(caller);
         try {
-            setHeaders(response, permit.status());
+            // written as the response goes out, error or not, so they count the tokens the request took
             response.beforeSend(() -> setHeaders(response, permit.status()));
             scope.where(Admission.PERMIT, permit).run(chain::proceed);
         } finally {
