@@ -1,6 +1,7 @@
 package dev.atrium;
 
 import dev.atrium.admin.AdminAuditService;
+import dev.atrium.admin.AdminMeteringService;
 import dev.atrium.admin.AdminModelsService;
 import dev.atrium.admin.AdminTenancyService;
 import dev.atrium.audit.AuditLog;
@@ -9,6 +10,10 @@ import dev.atrium.config.ServerConfig;
 import dev.atrium.engine.EngineKind;
 import dev.atrium.engine.onnx.OnnxEngine;
 import dev.atrium.gateway.GatewayFilter;
+import dev.atrium.metering.Budgets;
+import dev.atrium.metering.Metering;
+import dev.atrium.metering.PriceBook;
+import dev.atrium.metering.UsageLedger;
 import dev.atrium.gateway.LocalRateLimiter;
 import dev.atrium.gateway.RateLimiter;
 import dev.atrium.openai.OpenAiService;
@@ -49,6 +54,7 @@ public final class Atrium implements AutoCloseable {
     private final ServerConfig config;
     private final Database database;
     private final AuditLog audit;
+    private final UsageLedger ledger;
     private final OnnxEngine onnx;
     private final ModelRegistry registry;
     private final Lifecycle lifecycle;
@@ -56,11 +62,12 @@ public final class Atrium implements AutoCloseable {
     private final AtomicBoolean closed = new AtomicBoolean();
     private final CountDownLatch stopped = new CountDownLatch(1);
 
-    private Atrium(ServerConfig config, Database database, AuditLog audit, OnnxEngine onnx, ModelRegistry registry,
-            Lifecycle lifecycle, WebServer server) {
+    private Atrium(ServerConfig config, Database database, AuditLog audit, UsageLedger ledger, OnnxEngine onnx,
+            ModelRegistry registry, Lifecycle lifecycle, WebServer server) {
         this.config = config;
         this.database = database;
         this.audit = audit;
+        this.ledger = ledger;
         this.onnx = onnx;
         this.registry = registry;
         this.lifecycle = lifecycle;
@@ -83,6 +90,7 @@ public final class Atrium implements AutoCloseable {
         Database database = Database.openSqlite(config.dataDir().resolve("atrium.db"));
         Clock clock = Clock.systemUTC();
         AuditLog audit = new AuditLog(database.jdbi());
+        UsageLedger ledger = new UsageLedger(database.jdbi());
         OnnxEngine onnx = null;
         try {
             Tenancy tenancy = new Tenancy(database.jdbi(), clock);
@@ -97,15 +105,18 @@ public final class Atrium implements AutoCloseable {
                 preload(registry, reference);
             }
 
+            Metering metering = new Metering(new PriceBook(database.jdbi(), clock), ledger,
+                    new Budgets(database.jdbi(), ledger, clock), audit, clock);
             Lifecycle lifecycle = new Lifecycle();
             RateLimiter limiter = new LocalRateLimiter(new LocalRateLimiter.Defaults(config.defaultRpm(),
                     config.defaultTpm(), config.defaultMaxConcurrent(), config.rateLimitWindow()));
             Map<String, List<HttpService>> services = new LinkedHashMap<>();
-            services.put("/v1", List.of(new OpenAiService(registry, config.maxRequestBytes(), config.truncateInputs())));
-            services.put("/v2", List.of(new V2Service(registry, lifecycle, config.maxRequestBytes(), VERSION)));
+            services.put("/v1", List.of(new OpenAiService(registry, metering, config.maxRequestBytes(), config.truncateInputs())));
+            services.put("/v2", List.of(new V2Service(registry, metering, lifecycle, config.maxRequestBytes(), VERSION)));
             services.put("/admin", List.of(
                     new AdminModelsService(registry, config.maxRequestBytes(), config.maxUploadBytes()),
                     new AdminTenancyService(tenancy, registry, config.maxRequestBytes()),
+                    new AdminMeteringService(metering, tenancy, config.maxRequestBytes()),
                     new AdminAuditService(audit)));
             WebServer server = AtriumServer.start(config.bindAddress(), config.port(),
                     AtriumServer.routing(lifecycle, new GatewayFilter(tenancy, limiter, audit, clock), services),
@@ -114,11 +125,12 @@ public final class Atrium implements AutoCloseable {
             LOG.info("Atrium {} serving on http://{}:{} (data in {}, {} engine threads x {} intra-op threads)",
                     VERSION, config.bindAddress(), server.port(), config.dataDir().toAbsolutePath(),
                     config.engineThreads(), config.intraOpThreads());
-            return new Atrium(config, database, audit, onnx, registry, lifecycle, server);
+            return new Atrium(config, database, audit, ledger, onnx, registry, lifecycle, server);
         } catch (RuntimeException e) {
             if (onnx != null) {
                 onnx.close();
             }
+            ledger.close();
             audit.close();
             database.close();
             throw e;
@@ -171,6 +183,7 @@ public final class Atrium implements AutoCloseable {
         }
         server.stop();
         onnx.close();
+        ledger.close();
         audit.close();
         database.close();
         LOG.info("Atrium stopped");

@@ -20,6 +20,7 @@ public enum ErrorCode {
     INVALID_ARTIFACT(422, "invalid_request_error", "invalid_artifact", Category.USER),
     RATE_LIMITED_REQUESTS(429, "requests", "rate_limit_exceeded", Category.LIMIT),
     RATE_LIMITED_TOKENS(429, "tokens", "rate_limit_exceeded", Category.LIMIT),
+    INSUFFICIENT_QUOTA(429, "insufficient_quota", "insufficient_quota", Category.LIMIT),
     OVERLOADED(503, "server_error", "overloaded", Category.INSUFFICIENT_RESOURCES),
     SHUTTING_DOWN(503, "server_error", "shutting_down", Category.INSUFFICIENT_RESOURCES),
     INTERNAL(500, "server_error", "internal_error", Category.INTERNAL);

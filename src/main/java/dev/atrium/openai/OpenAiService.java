@@ -4,6 +4,7 @@ import static java.util.Objects.requireNonNull;
 
 import dev.atrium.AtriumException;
 import dev.atrium.ErrorCode;
+import dev.atrium.admin.AdminMeteringService;
 import dev.atrium.engine.EmbeddingRequest;
 import dev.atrium.engine.EmbeddingResult;
 import dev.atrium.engine.Engine;
@@ -11,6 +12,9 @@ import dev.atrium.engine.ModelTask;
 import dev.atrium.engine.PreparedEmbedding;
 import dev.atrium.gateway.Admission;
 import dev.atrium.gateway.Caller;
+import dev.atrium.gateway.Metered;
+import dev.atrium.metering.Metering;
+import dev.atrium.metering.Usage;
 import dev.atrium.registry.Model;
 import dev.atrium.registry.ModelReference;
 import dev.atrium.registry.ModelRegistry;
@@ -39,11 +43,13 @@ public final class OpenAiService implements HttpService {
     static final HeaderName MODEL_VERSION = HeaderNames.create("x-atrium-model-version");
 
     private final ModelRegistry registry;
+    private final Metering metering;
     private final long maxRequestBytes;
     private final boolean truncateInputs;
 
-    public OpenAiService(ModelRegistry registry, long maxRequestBytes, boolean truncateInputs) {
+    public OpenAiService(ModelRegistry registry, Metering metering, long maxRequestBytes, boolean truncateInputs) {
         this.registry = requireNonNull(registry, "registry is null");
+        this.metering = requireNonNull(metering, "metering is null");
         this.maxRequestBytes = maxRequestBytes;
         this.truncateInputs = truncateInputs;
     }
@@ -52,7 +58,8 @@ public final class OpenAiService implements HttpService {
     public void routing(HttpRules rules) {
         rules.get("/models", this::listModels)
                 .get("/models/{model}", this::getModel)
-                .post("/embeddings", this::embeddings);
+                .post("/embeddings", this::embeddings)
+                .get("/usage", this::usage);
     }
 
     private void listModels(ServerRequest request, ServerResponse response) {
@@ -97,9 +104,29 @@ public final class OpenAiService implements HttpService {
         Engine engine = registry.engine(resolved.model());
         PreparedEmbedding prepared = engine.prepare(resolved.deployment(), new EmbeddingRequest(call.inputs(), truncateInputs));
         Admission.takeTokens(prepared.tokens());
-        EmbeddingResult result = engine.embed(prepared);
+        Metering.Meter meter = Metered.start(metering, resolved, "/v1/embeddings");
+        meter.reserve(Metered.worstCase(prepared.tokens()));
+        EmbeddingResult result;
+        try {
+            result = engine.embed(prepared);
+        } catch (RuntimeException e) {
+            meter.finish(new Usage(0, 0, 1, 0), "error");
+            throw e;
+        }
+        meter.finish(new Usage(result.promptTokens(), 0, 1, Metered.millis(result.computeNanos())), "ok");
+        Metered.alertHeaders(response, meter);
         response.header(MODEL_VERSION, Integer.toString(resolved.version().version()));
         Json.send(response, Status.OK_200, encode(result, resolved.model().name(), call.base64()));
+    }
+
+    /** The caller's tenant's usage (the platform's own for an admin key); members call models and see none. */
+    private void usage(ServerRequest request, ServerResponse response) {
+        Caller caller = Caller.current();
+        if (caller.role() == dev.atrium.tenancy.Role.MEMBER) {
+            throw new AtriumException(ErrorCode.PERMISSION_DENIED, "a member key cannot read usage");
+        }
+        Json.send(response, Status.OK_200, AdminMeteringService.usageView(request, caller.key().tenantId(), false,
+                metering.ledger()));
     }
 
     /** Streams the response with Jackson's generator: vectors are the bulk of it. */

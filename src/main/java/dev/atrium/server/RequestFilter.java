@@ -29,11 +29,13 @@ final class RequestFilter implements Filter {
 
     @Override
     public void filter(FilterChain chain, RoutingRequest request, RoutingResponse response) {
-        String requestId = request.headers().first(REQUEST_ID)
+        String serverId = newRequestId();
+        String clientId = request.headers().first(REQUEST_ID)
                 .filter(id -> WELL_FORMED_ID.matcher(id).matches())
-                .orElseGet(RequestFilter::newRequestId);
+                .orElse(null);
+        String requestId = clientId == null ? serverId : clientId;
         response.header(REQUEST_ID, requestId);
-        ScopedValue.where(RequestContext.CURRENT, new RequestContext(requestId)).run(() -> {
+        ScopedValue.where(RequestContext.CURRENT, new RequestContext(requestId, serverId, clientId)).run(() -> {
             if (!lifecycle.enter()) {
                 ErrorResponses.handle(request, response, AtriumException.retryable(ErrorCode.SHUTTING_DOWN,
                         "the server is shutting down; retry on another replica", 1));

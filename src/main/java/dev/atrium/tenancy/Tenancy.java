@@ -104,6 +104,11 @@ public final class Tenancy {
         return store.findTenant(id).orElseThrow(() -> tenantNotFound(id));
     }
 
+    /** A tenant by id or name, for the platform's own use (no caller, no rules). */
+    public Optional<Tenant> findTenant(String reference) {
+        return store.findTenant(reference).or(() -> store.findTenantByName(reference));
+    }
+
     /** The tenant a key belongs to, for admission (cached like keys); empty for platform keys. */
     public Optional<Tenant> tenantOf(ApiKey key) {
         if (key.tenantId() == null) {

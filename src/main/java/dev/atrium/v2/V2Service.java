@@ -12,6 +12,9 @@ import dev.atrium.engine.TensorValidation;
 import dev.atrium.registry.Model;
 import dev.atrium.registry.ModelReference;
 import dev.atrium.gateway.Caller;
+import dev.atrium.gateway.Metered;
+import dev.atrium.metering.Metering;
+import dev.atrium.metering.Usage;
 import dev.atrium.registry.ModelRegistry;
 import dev.atrium.registry.ModelScope;
 import dev.atrium.registry.ModelVersion;
@@ -37,12 +40,15 @@ public final class V2Service implements HttpService {
     static final String PLATFORM = "onnxruntime_onnx";
 
     private final ModelRegistry registry;
+    private final Metering metering;
     private final Lifecycle lifecycle;
     private final long maxRequestBytes;
     private final String serverVersion;
 
-    public V2Service(ModelRegistry registry, Lifecycle lifecycle, long maxRequestBytes, String serverVersion) {
+    public V2Service(ModelRegistry registry, Metering metering, Lifecycle lifecycle, long maxRequestBytes,
+            String serverVersion) {
         this.registry = requireNonNull(registry, "registry is null");
+        this.metering = requireNonNull(metering, "metering is null");
         this.lifecycle = requireNonNull(lifecycle, "lifecycle is null");
         this.maxRequestBytes = maxRequestBytes;
         this.serverVersion = requireNonNull(serverVersion, "serverVersion is null");
@@ -120,7 +126,17 @@ public final class V2Service implements HttpService {
         JsonNode body = Json.readObject(request, maxRequestBytes);
         InferenceRequest inference = parseInfer(body);
         TensorValidation.check(resolved.version().metadata(), inference);
-        InferenceResult result = registry.engine(resolved.model()).infer(resolved.deployment(), inference);
+        Metering.Meter meter = Metered.start(metering, resolved, "/v2/infer");
+        meter.reserve(Metered.worstCase(0));
+        InferenceResult result;
+        try {
+            result = registry.engine(resolved.model()).infer(resolved.deployment(), inference);
+        } catch (RuntimeException e) {
+            meter.finish(new Usage(0, 0, 1, 0), "error");
+            throw e;
+        }
+        meter.finish(new Usage(0, 0, 1, Metered.millis(result.computeNanos())), "ok");
+        Metered.alertHeaders(response, meter);
 
         ByteArrayOutputStream out = new ByteArrayOutputStream(1024);
         try (JsonGenerator json = Json.MAPPER.createGenerator(out)) {

@@ -192,11 +192,18 @@ public final class OnnxEngine implements Engine {
             List<int[]> batches = EmbeddingPipeline.planBatches(sequences);
             List<Future<float[][]>> results = new ArrayList<>(batches.size());
             boolean tokenTypes = model.hasInput("token_type_ids");
+            java.util.concurrent.atomic.AtomicLong computeNanos = new java.util.concurrent.atomic.AtomicLong();
             try {
                 for (int[] batch : batches) {
                     List<long[]> batchSequences = Arrays.stream(batch).mapToObj(sequences::get).toList();
-                    results.add(submit(() -> EmbeddingPipeline.run(environment, model.session(), tokenTypes, metadata,
-                            batchSequences)));
+                    results.add(submit(() -> {
+                        long start = System.nanoTime();
+                        try {
+                            return EmbeddingPipeline.run(environment, model.session(), tokenTypes, metadata, batchSequences);
+                        } finally {
+                            computeNanos.addAndGet(System.nanoTime() - start);
+                        }
+                    }));
                 }
                 float[][] vectors = new float[sequences.size()][];
                 for (int b = 0; b < batches.size(); b++) {
@@ -206,7 +213,7 @@ public final class OnnxEngine implements Engine {
                         vectors[batch[i]] = batchVectors[i];
                     }
                 }
-                return new EmbeddingResult(Arrays.asList(vectors), prepared.tokens());
+                return new EmbeddingResult(Arrays.asList(vectors), prepared.tokens(), computeNanos.get());
             } finally {
                 settle(results);
             }
@@ -275,19 +282,21 @@ public final class OnnxEngine implements Engine {
                 inputs.put(tensor.name(), OnnxTensors.toOnnx(environment, tensor));
             }
             OrtSession.Result result;
+            long start = System.nanoTime();
             try {
                 result = model.session().run(inputs, new LinkedHashSet<>(outputs));
             } catch (OrtException e) {
                 throw AtriumException.invalidParam("inputs", "the model could not run on these inputs: "
                         + clientSafe(e.getMessage(), model.deployment().files().model().toString()));
             }
+            long computeNanos = System.nanoTime() - start;
             try (result) {
                 List<Tensor> values = new ArrayList<>(outputs.size());
                 for (String name : outputs) {
                     Optional<OnnxValue> value = result.get(name);
                     values.add(OnnxTensors.fromOnnx(name, (OnnxTensor) value.orElseThrow()));
                 }
-                return new InferenceResult(values);
+                return new InferenceResult(values, computeNanos);
             }
         } finally {
             inputs.values().forEach(OnnxTensor::close);

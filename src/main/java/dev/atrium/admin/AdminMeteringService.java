@@ -1,0 +1,323 @@
+package dev.atrium.admin;
+
+import static java.util.Objects.requireNonNull;
+
+import dev.atrium.AtriumException;
+import dev.atrium.ErrorCode;
+import dev.atrium.audit.AuditTrail;
+import dev.atrium.gateway.Caller;
+import dev.atrium.metering.Budget;
+import dev.atrium.metering.Invoice;
+import dev.atrium.metering.Metering;
+import dev.atrium.metering.Price;
+import dev.atrium.metering.RecordQuery;
+import dev.atrium.metering.UsageLedger;
+import dev.atrium.metering.UsageReport;
+import dev.atrium.server.Json;
+import dev.atrium.tenancy.Tenancy;
+import io.helidon.http.HeaderValues;
+import io.helidon.http.Status;
+import io.helidon.webserver.http.HttpRules;
+import io.helidon.webserver.http.HttpService;
+import io.helidon.webserver.http.ServerRequest;
+import io.helidon.webserver.http.ServerResponse;
+import java.math.BigDecimal;
+import java.nio.charset.StandardCharsets;
+import java.time.Instant;
+import java.time.YearMonth;
+import java.time.format.DateTimeParseException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import tools.jackson.databind.JsonNode;
+
+/**
+ * The management API for money: prices, budgets, usage (summed and raw) and invoices. The platform admin sees
+ * every tenant; an owner sees its own tenant and sets its keys' budgets.
+ */
+public final class AdminMeteringService implements HttpService {
+    private final Metering metering;
+    private final Tenancy tenancy;
+    private final long maxRequestBytes;
+
+    public AdminMeteringService(Metering metering, Tenancy tenancy, long maxRequestBytes) {
+        this.metering = requireNonNull(metering, "metering is null");
+        this.tenancy = requireNonNull(tenancy, "tenancy is null");
+        this.maxRequestBytes = maxRequestBytes;
+    }
+
+    record PriceView(long id, String model, String tenant, String inputPer1m, String outputPer1m, String perRequest,
+            String perComputeSecond, String currency, Instant effectiveFrom, Instant createdAt) {
+        static PriceView of(Price price) {
+            return new PriceView(price.id(), price.model(), price.tenantId(), price.inputPer1m().toPlainString(),
+                    price.outputPer1m().toPlainString(), price.perRequest().toPlainString(),
+                    price.perComputeSecond().toPlainString(), price.currency(), price.effectiveFrom(), price.createdAt());
+        }
+    }
+
+    record PriceListView(List<PriceView> prices) {}
+
+    record BudgetView(String tenant, String key, String monthlyLimit, String currency, List<String> alertAt,
+            String spent, String reserved, Instant updatedAt) {}
+
+    record BudgetListView(List<BudgetView> budgets) {}
+
+    record RecordView(long position, String requestId, String clientRequestId, Instant startedAt, Instant endedAt,
+            String tenant, String key, String model, int version, String endpoint, String outcome, long inputTokens,
+            long outputTokens, long requests, long computeMs, String currency, Long priceId, String charge) {}
+
+    record RecordPage(List<RecordView> data, Long next) {}
+
+    record UsageRowView(Instant start, String group, long requests, long inputTokens, long outputTokens,
+            long computeMs, Map<String, String> cost) {}
+
+    record UsageView(String bucket, String groupBy, Instant from, Instant to, List<UsageRowView> data,
+            Map<String, String> totalCost) {}
+
+    record InvoiceLineView(String model, String meter, String quantity, String unit, String unitPrice, String currency,
+            String amount) {}
+
+    record InvoiceView(String tenant, String month, List<InvoiceLineView> lines, Map<String, String> subtotals) {}
+
+    @Override
+    public void routing(HttpRules rules) {
+        rules.post("/prices", this::setPrice)
+                .get("/prices", this::listPrices)
+                .post("/budgets", this::setBudget)
+                .get("/budgets", this::listBudgets)
+                .get("/usage", this::usage)
+                .get("/usage/records", this::records)
+                .get("/invoices", this::invoice);
+    }
+
+    // ---- prices -------------------------------------------------------------------------------------------------
+
+    private void setPrice(ServerRequest request, ServerResponse response) {
+        Caller caller = Caller.current();
+        requireAdmin(caller);
+        JsonNode body = Json.readObject(request, maxRequestBytes);
+        String model = AdminJson.requiredString(body, "model");
+        Optional<String> tenant = AdminJson.optionalString(body, "tenant").map(this::tenantId);
+        AuditTrail.note("price.set", model, tenant.orElse(null));
+        Price price;
+        try {
+            price = metering.prices().set(model, tenant.orElse(null), amount(body, "input_per_1m"),
+                    amount(body, "output_per_1m"), amount(body, "per_request"), amount(body, "per_compute_second"),
+                    AdminJson.requiredString(body, "currency"), AdminJson.instant(body, "effective_from"));
+        } catch (IllegalArgumentException e) {
+            throw AtriumException.invalidParam("price", e.getMessage());
+        }
+        Json.send(response, Status.CREATED_201, PriceView.of(price));
+    }
+
+    private void listPrices(ServerRequest request, ServerResponse response) {
+        Caller caller = Caller.current();
+        Optional<String> model = parameter(request, "model");
+        List<Price> prices = metering.prices().list(model, Optional.empty()).stream()
+                .filter(price -> caller.isAdmin() || price.tenantId() == null
+                        || price.tenantId().equals(caller.key().tenantId()))
+                .toList();
+        Json.send(response, Status.OK_200, new PriceListView(prices.stream().map(PriceView::of).toList()));
+    }
+
+    private static BigDecimal amount(JsonNode body, String field) {
+        JsonNode node = body.get(field);
+        if (node == null || node.isNull()) {
+            return BigDecimal.ZERO;
+        }
+        if (!node.isString()) {
+            throw AtriumException.invalidParam(field, "'" + field + "' must be a decimal string such as \"0.02\"");
+        }
+        try {
+            return new BigDecimal(node.stringValue());
+        } catch (NumberFormatException e) {
+            throw AtriumException.invalidParam(field, "'" + field + "' must be a decimal string such as \"0.02\"");
+        }
+    }
+
+    // ---- budgets ------------------------------------------------------------------------------------------------
+
+    /** A tenant's budget (admin), or one of its keys' (admin, or the tenant's owner). */
+    private void setBudget(ServerRequest request, ServerResponse response) {
+        Caller caller = Caller.current();
+        caller.requireManages();
+        JsonNode body = Json.readObject(request, maxRequestBytes);
+        Optional<String> keyId = AdminJson.optionalString(body, "key");
+        String tenantId;
+        if (keyId.isPresent()) {
+            tenantId = tenancy.key(caller.key(), keyId.get()).tenantId();
+            if (tenantId == null) {
+                throw AtriumException.invalidParam("key", "platform admin keys have no budget");
+            }
+        } else {
+            requireAdmin(caller);
+            tenantId = tenantId(AdminJson.requiredString(body, "tenant"));
+        }
+        AuditTrail.note("budget.set", keyId.orElse(tenantId), tenantId);
+        List<BigDecimal> alerts = new ArrayList<>();
+        for (String fraction : AdminJson.strings(body, "alert_at")) {
+            try {
+                alerts.add(new BigDecimal(fraction));
+            } catch (NumberFormatException e) {
+                throw AtriumException.invalidParam("alert_at", "'alert_at' holds decimal strings such as \"0.8\"");
+            }
+        }
+        Budget budget;
+        try {
+            budget = metering.budgets().set(tenantId, keyId.orElse(null), amount(body, "monthly_limit"),
+                    AdminJson.requiredString(body, "currency"), alerts);
+        } catch (IllegalArgumentException e) {
+            throw AtriumException.invalidParam("budget", e.getMessage());
+        }
+        Json.send(response, Status.OK_200, view(budget));
+    }
+
+    private void listBudgets(ServerRequest request, ServerResponse response) {
+        Caller caller = Caller.current();
+        caller.requireManages();
+        Optional<String> tenant = caller.isAdmin() ? parameter(request, "tenant").map(this::tenantId)
+                : Optional.of(caller.key().tenantId());
+        List<BudgetView> budgets = metering.budgets().list(tenant).stream().map(this::view).toList();
+        Json.send(response, Status.OK_200, new BudgetListView(budgets));
+    }
+
+    private BudgetView view(Budget budget) {
+        var standing = metering.budgets().standing(budget.scope()).orElseThrow();
+        return new BudgetView(budget.tenantId(), budget.keyId(), budget.monthlyLimit().toPlainString(), budget.currency(),
+                budget.alertAt().stream().map(BigDecimal::toPlainString).toList(), standing.spent().toPlainString(),
+                standing.reserved().toPlainString(), budget.updatedAt());
+    }
+
+    // ---- usage --------------------------------------------------------------------------------------------------
+
+    private void usage(ServerRequest request, ServerResponse response) {
+        Caller caller = Caller.current();
+        requireAdmin(caller);
+        Optional<String> tenant = parameter(request, "tenant").map(this::tenantId);
+        Json.send(response, Status.OK_200, usageView(request, tenant.orElse(null), tenant.isEmpty()));
+    }
+
+    /** Usage of one tenant (or of every tenant), summed by bucket and group, as {@code /v1/usage} shows it. */
+    public static UsageView usageView(ServerRequest request, String tenantId, boolean allTenants, UsageLedger ledger) {
+        UsageReport.Bucket bucket = parameter(request, "bucket").map(text -> UsageReport.Bucket.fromWireName(text)
+                .orElseThrow(() -> AtriumException.invalidParam("bucket", "'bucket' is minute, hour or day")))
+                .orElse(UsageReport.Bucket.DAY);
+        UsageReport.GroupBy groupBy = parameter(request, "group_by").map(text -> UsageReport.GroupBy.fromWireName(text)
+                .filter(g -> allTenants || g != UsageReport.GroupBy.TENANT)
+                .orElseThrow(() -> AtriumException.invalidParam("group_by", "'group_by' is model, key or endpoint")))
+                .orElse(UsageReport.GroupBy.MODEL);
+        Instant to = parameter(request, "to").map(text -> instant(text, "to")).orElse(Instant.now());
+        Instant from = parameter(request, "from").map(text -> instant(text, "from"))
+                .orElse(YearMonth.now(java.time.ZoneOffset.UTC).atDay(1).atStartOfDay().toInstant(java.time.ZoneOffset.UTC));
+        List<UsageReport.Row> rows = UsageReport.of(ledger, tenantId, allTenants, from, to, bucket, groupBy);
+        Map<String, BigDecimal> total = new java.util.TreeMap<>();
+        rows.forEach(row -> row.cost().forEach((currency, amount) -> total.merge(currency, amount, BigDecimal::add)));
+        return new UsageView(bucket.name().toLowerCase(java.util.Locale.ROOT),
+                groupBy.name().toLowerCase(java.util.Locale.ROOT), from, to,
+                rows.stream().map(row -> new UsageRowView(row.start(), row.group(), row.requests(), row.inputTokens(),
+                        row.outputTokens(), row.computeMillis(), plain(row.cost()))).toList(), plain(total));
+    }
+
+    private UsageView usageView(ServerRequest request, String tenantId, boolean allTenants) {
+        return usageView(request, tenantId, allTenants, metering.ledger());
+    }
+
+    private void records(ServerRequest request, ServerResponse response) {
+        Caller caller = Caller.current();
+        caller.requireManages();
+        Optional<String> tenant = caller.isAdmin() ? parameter(request, "tenant").map(this::tenantId)
+                : Optional.of(caller.key().tenantId());
+        int limit = parameter(request, "limit").map(text -> (int) number(text, "limit")).orElse(100);
+        if (limit < 1 || limit > 1000) {
+            throw AtriumException.invalidParam("limit", "'limit' must be 1 to 1000");
+        }
+        RecordQuery query = new RecordQuery(tenant, parameter(request, "key"), parameter(request, "model"),
+                parameter(request, "request_id"), parameter(request, "from").map(text -> instant(text, "from")),
+                parameter(request, "to").map(text -> instant(text, "to")),
+                parameter(request, "before").map(text -> number(text, "before")), limit);
+        List<UsageLedger.Positioned> records = metering.ledger().records(query);
+        List<RecordView> views = records.stream().map(positioned -> {
+            var record = positioned.record();
+            return new RecordView(positioned.position(), record.requestId(), record.clientRequestId(),
+                    record.startedAt(), record.endedAt(), record.tenantId(), record.keyId(), record.model(),
+                    record.version(), record.endpoint(), record.outcome(), record.usage().inputTokens(),
+                    record.usage().outputTokens(), record.usage().requests(), record.usage().computeMillis(),
+                    record.charge().currency(), record.charge().priceId(), record.charge().total().toPlainString());
+        }).toList();
+        Long next = records.size() == limit ? records.getLast().position() : null;
+        Json.send(response, Status.OK_200, new RecordPage(views, next));
+    }
+
+    // ---- invoices -----------------------------------------------------------------------------------------------
+
+    private void invoice(ServerRequest request, ServerResponse response) {
+        Caller caller = Caller.current();
+        caller.requireManages();
+        String tenant = caller.isAdmin()
+                ? tenantId(parameter(request, "tenant").orElseThrow(() -> AtriumException.invalidParam("tenant",
+                        "'tenant' is required")))
+                : caller.key().tenantId();
+        if (!caller.isAdmin() && parameter(request, "tenant").filter(t -> !t.equals(tenant)).isPresent()) {
+            throw new AtriumException(ErrorCode.NOT_FOUND, "tenant '" + parameter(request, "tenant").get()
+                    + "' does not exist");
+        }
+        YearMonth month = parameter(request, "month").map(text -> {
+            try {
+                return YearMonth.parse(text);
+            } catch (DateTimeParseException e) {
+                throw AtriumException.invalidParam("month", "'month' must look like 2026-11");
+            }
+        }).orElse(YearMonth.now(java.time.ZoneOffset.UTC));
+        Invoice invoice = Invoice.of(metering.ledger(), metering.prices(), tenant, month);
+        if (parameter(request, "format").filter("csv"::equals).isPresent()) {
+            response.header(HeaderValues.create("Content-Type", "text/csv; charset=utf-8"));
+            response.send(invoice.toCsv().getBytes(StandardCharsets.UTF_8));
+            return;
+        }
+        Json.send(response, Status.OK_200, new InvoiceView(tenant, month.toString(), invoice.lines().stream()
+                .map(line -> new InvoiceLineView(line.model(), line.meter(), line.quantity().toPlainString(), line.unit(),
+                        line.unitPrice().toPlainString(), line.currency(), line.amount().toPlainString()))
+                .toList(), plain(invoice.subtotals())));
+    }
+
+    // ---- request fields -----------------------------------------------------------------------------------------
+
+    /** A tenant id from an id or a name; 404 when there is none (only an admin gets here with a free choice). */
+    private String tenantId(String reference) {
+        return tenancy.findTenant(reference).orElseThrow(() -> new AtriumException(ErrorCode.NOT_FOUND,
+                "tenant '" + reference + "' does not exist")).id();
+    }
+
+    private static Map<String, String> plain(Map<String, BigDecimal> amounts) {
+        Map<String, String> plain = new java.util.TreeMap<>();
+        amounts.forEach((currency, amount) -> plain.put(currency, amount.toPlainString()));
+        return plain;
+    }
+
+    private static void requireAdmin(Caller caller) {
+        if (!caller.isAdmin()) {
+            throw new AtriumException(ErrorCode.PERMISSION_DENIED, "only a platform admin can do this");
+        }
+    }
+
+    private static Optional<String> parameter(ServerRequest request, String name) {
+        return request.query().first(name).asOptional().filter(value -> !value.isEmpty());
+    }
+
+    private static long number(String text, String name) {
+        try {
+            return Long.parseLong(text);
+        } catch (NumberFormatException e) {
+            throw AtriumException.invalidParam(name, "'" + name + "' must be a number");
+        }
+    }
+
+    private static Instant instant(String text, String name) {
+        try {
+            return Instant.parse(text);
+        } catch (DateTimeParseException e) {
+            throw AtriumException.invalidParam(name, "'" + name + "' must be an ISO-8601 instant");
+        }
+    }
+}

@@ -1,0 +1,233 @@
+package dev.atrium.metering;
+
+import static java.util.Objects.requireNonNull;
+
+import dev.atrium.AtriumException;
+import dev.atrium.ErrorCode;
+import java.math.BigDecimal;
+import java.time.Clock;
+import java.time.Instant;
+import java.time.YearMonth;
+import java.time.ZoneOffset;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.jdbi.v3.core.Jdbi;
+import tools.jackson.core.type.TypeReference;
+import tools.jackson.databind.ObjectMapper;
+import tools.jackson.databind.json.JsonMapper;
+
+/**
+ * Monthly budgets of tenants and keys, enforced by reservation: before a request runs, its worst-case cost is
+ * reserved against every budget it falls under; after, the reservation becomes the real charge. A reservation
+ * that does not fit is refused (429 {@code insufficient_quota}), so concurrent requests can never spend past a
+ * budget together. A request that dies releases its reservation; after a restart, spending is read back from
+ * the ledger, and reservations (which only live in memory) are gone with the requests that held them.
+ */
+public final class Budgets {
+    private static final ObjectMapper JSON = JsonMapper.builder().build();
+    private static final TypeReference<List<BigDecimal>> DECIMALS = new TypeReference<>() {};
+
+    private final Jdbi jdbi;
+    private final UsageLedger ledger;
+    private final Clock clock;
+    private final ConcurrentHashMap<String, Optional<Budget>> budgets = new ConcurrentHashMap<>();
+    private final ConcurrentHashMap<String, Account> accounts = new ConcurrentHashMap<>();
+
+    public Budgets(Jdbi jdbi, UsageLedger ledger, Clock clock) {
+        this.jdbi = requireNonNull(jdbi, "jdbi is null");
+        this.ledger = requireNonNull(ledger, "ledger is null");
+        this.clock = requireNonNull(clock, "clock is null");
+    }
+
+    /** One budget's month: what is spent and what is reserved, guarded by its own lock. */
+    private static final class Account {
+        final Budget budget;
+        final YearMonth month;
+        BigDecimal spent;
+        BigDecimal reserved = BigDecimal.ZERO;
+        final List<BigDecimal> alerted = new ArrayList<>();
+
+        Account(Budget budget, YearMonth month, BigDecimal spent) {
+            this.budget = budget;
+            this.month = month;
+            this.spent = spent;
+            for (BigDecimal fraction : budget.alertAt()) {
+                if (spent.compareTo(budget.monthlyLimit().multiply(fraction)) >= 0) {
+                    alerted.add(fraction);
+                }
+            }
+        }
+    }
+
+    // ---- budgets ------------------------------------------------------------------------------------------------
+
+    public Budget set(String tenantId, String keyId, BigDecimal monthlyLimit, String currency, List<BigDecimal> alertAt) {
+        Budget budget = new Budget(tenantId, keyId, monthlyLimit, currency, alertAt, clock.instant());
+        jdbi.useHandle(handle -> handle.createUpdate("""
+                INSERT INTO budgets (scope, tenant_id, monthly_limit, currency, alert_at, updated_at)
+                VALUES (:scope, :tenant_id, :monthly_limit, :currency, :alert_at, :updated_at)
+                ON CONFLICT (scope) DO UPDATE SET monthly_limit = excluded.monthly_limit,
+                    currency = excluded.currency, alert_at = excluded.alert_at, updated_at = excluded.updated_at""")
+                .bind("scope", budget.scope())
+                .bind("tenant_id", tenantId)
+                .bind("monthly_limit", monthlyLimit.toPlainString())
+                .bind("currency", currency)
+                .bind("alert_at", JSON.writeValueAsString(alertAt.stream().map(BigDecimal::toPlainString).toList()))
+                .bind("updated_at", budget.updatedAt().toString())
+                .execute());
+        budgets.remove(budget.scope());
+        accounts.remove(budget.scope());
+        return budget;
+    }
+
+    public List<Budget> list(Optional<String> tenantId) {
+        return jdbi.withHandle(handle -> handle.createQuery(
+                        "SELECT * FROM budgets WHERE (:tenant IS NULL OR tenant_id = :tenant) ORDER BY scope")
+                .bind("tenant", tenantId.orElse(null))
+                .map((rs, ctx) -> budget(rs))
+                .list());
+    }
+
+    private Optional<Budget> budget(String scope) {
+        return budgets.computeIfAbsent(scope, key -> jdbi.withHandle(handle -> handle.createQuery(
+                        "SELECT * FROM budgets WHERE scope = :scope")
+                .bind("scope", key)
+                .map((rs, ctx) -> budget(rs))
+                .findOne()));
+    }
+
+    private static Budget budget(java.sql.ResultSet rs) throws java.sql.SQLException {
+        String scope = rs.getString("scope");
+        return new Budget(rs.getString("tenant_id"), scope.startsWith("key:") ? scope.substring(4) : null,
+                new BigDecimal(rs.getString("monthly_limit")), rs.getString("currency"),
+                JSON.readValue(rs.getString("alert_at"), new TypeReference<List<String>>() {}).stream()
+                        .map(BigDecimal::new).toList(),
+                Instant.parse(rs.getString("updated_at")));
+    }
+
+    // ---- reservations -------------------------------------------------------------------------------------------
+
+    /**
+     * Reserves a request's worst-case charge against its tenant's and key's budgets.
+     *
+     * @throws AtriumException 429 {@code insufficient_quota} when a budget cannot take it
+     */
+    public Reservation reserve(String tenantId, String keyId, Charge worstCase) {
+        List<Account> applicable = new ArrayList<>(2);
+        if (tenantId != null) {
+            account("tenant:" + tenantId).ifPresent(applicable::add);
+            account("key:" + keyId).ifPresent(applicable::add);
+        }
+        BigDecimal amount = worstCase.total();
+        List<Account> taken = new ArrayList<>(applicable.size());
+        for (Account account : applicable) {
+            if (!account.budget.currency().equals(worstCase.currency()) && amount.signum() > 0) {
+                continue;
+            }
+            synchronized (account) {
+                BigDecimal after = account.spent.add(account.reserved).add(amount);
+                if (after.compareTo(account.budget.monthlyLimit()) > 0) {
+                    release(taken, amount);
+                    throw new AtriumException(ErrorCode.INSUFFICIENT_QUOTA, "this request could cost up to "
+                            + amount.stripTrailingZeros().toPlainString() + " " + worstCase.currency() + ", more than is"
+                            + " left of the " + (account.budget.keyId() == null ? "tenant's" : "key's") + " monthly budget of "
+                            + account.budget.monthlyLimit().stripTrailingZeros().toPlainString() + " "
+                            + account.budget.currency());
+                }
+                account.reserved = account.reserved.add(amount);
+                taken.add(account);
+            }
+        }
+        return new Reservation(taken, amount);
+    }
+
+    private static void release(List<Account> accounts, BigDecimal amount) {
+        for (Account account : accounts) {
+            synchronized (account) {
+                account.reserved = account.reserved.subtract(amount);
+            }
+        }
+    }
+
+    /** The budget's account for this month, read from the ledger when first needed. */
+    private Optional<Account> account(String scope) {
+        Optional<Budget> budget = budget(scope);
+        if (budget.isEmpty()) {
+            return Optional.empty();
+        }
+        YearMonth month = YearMonth.now(clock.withZone(ZoneOffset.UTC));
+        Account account = accounts.compute(scope, (key, existing) -> {
+            if (existing != null && existing.month.equals(month) && existing.budget.equals(budget.get())) {
+                return existing;
+            }
+            Instant from = month.atDay(1).atStartOfDay().toInstant(ZoneOffset.UTC);
+            Instant to = month.plusMonths(1).atDay(1).atStartOfDay().toInstant(ZoneOffset.UTC);
+            Budget b = budget.get();
+            BigDecimal spent = ledger.spent(Optional.of(b.tenantId()), Optional.ofNullable(b.keyId()), b.currency(), from, to);
+            return new Account(b, month, spent);
+        });
+        return Optional.of(account);
+    }
+
+    /** A reserved amount; settle it to the real charge, or release it. */
+    public static final class Reservation {
+        private final List<Account> accounts;
+        private final BigDecimal amount;
+        private final AtomicBoolean open = new AtomicBoolean(true);
+
+        private Reservation(List<Account> accounts, BigDecimal amount) {
+            this.accounts = accounts;
+            this.amount = amount;
+        }
+
+        /**
+         * Turns the reservation into the real charge.
+         *
+         * @return the alert fractions this charge crossed, by scope ({@code tenant:…}, {@code key:…})
+         */
+        public Map<String, List<BigDecimal>> settle(Charge actual) {
+            Map<String, List<BigDecimal>> crossed = new java.util.LinkedHashMap<>();
+            if (!open.compareAndSet(true, false)) {
+                return crossed;
+            }
+            for (Account account : accounts) {
+                synchronized (account) {
+                    account.reserved = account.reserved.subtract(amount);
+                    if (actual.currency().equals(account.budget.currency())) {
+                        account.spent = account.spent.add(actual.total());
+                    }
+                    for (BigDecimal fraction : account.budget.alertAt()) {
+                        if (!account.alerted.contains(fraction)
+                                && account.spent.compareTo(account.budget.monthlyLimit().multiply(fraction)) >= 0) {
+                            account.alerted.add(fraction);
+                            crossed.computeIfAbsent(account.budget.scope(), s -> new ArrayList<>()).add(fraction);
+                        }
+                    }
+                }
+            }
+            return crossed;
+        }
+
+        /** Gives the reservation back (the request never ran, or failed). */
+        public void release() {
+            if (open.compareAndSet(true, false)) {
+                Budgets.release(accounts, amount);
+            }
+        }
+    }
+
+    /** Where a budget stands this month. */
+    public record Standing(Budget budget, BigDecimal spent, BigDecimal reserved) {}
+
+    public Optional<Standing> standing(String scope) {
+        return account(scope).map(account -> {
+            synchronized (account) {
+                return new Standing(account.budget, account.spent, account.reserved);
+            }
+        });
+    }
+}

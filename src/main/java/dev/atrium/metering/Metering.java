@@ -1,0 +1,115 @@
+package dev.atrium.metering;
+
+import static java.util.Objects.requireNonNull;
+
+import dev.atrium.audit.AuditEvent;
+import dev.atrium.audit.AuditLog;
+import java.math.BigDecimal;
+import java.time.Clock;
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * Meters requests that reach an engine: reserves their worst case against budgets before they run, then
+ * prices what they really used (with the price in effect at that moment), writes their usage record durably,
+ * and settles the reservation, all before the response goes out.
+ */
+public final class Metering {
+    private final PriceBook prices;
+    private final UsageLedger ledger;
+    private final Budgets budgets;
+    private final AuditLog audit;
+    private final Clock clock;
+
+    public Metering(PriceBook prices, UsageLedger ledger, Budgets budgets, AuditLog audit, Clock clock) {
+        this.prices = requireNonNull(prices, "prices is null");
+        this.ledger = requireNonNull(ledger, "ledger is null");
+        this.budgets = requireNonNull(budgets, "budgets is null");
+        this.audit = requireNonNull(audit, "audit is null");
+        this.clock = requireNonNull(clock, "clock is null");
+    }
+
+    public PriceBook prices() {
+        return prices;
+    }
+
+    public UsageLedger ledger() {
+        return ledger;
+    }
+
+    public Budgets budgets() {
+        return budgets;
+    }
+
+    /** Who asked for what, for one request's record. */
+    public record Subject(String requestId, String clientRequestId, String tenantId, String keyId, String model,
+            int version, String endpoint) {}
+
+    public Meter start(Subject subject) {
+        return new Meter(subject, clock.instant());
+    }
+
+    /** One request's metering, from reservation to record. */
+    public final class Meter {
+        private final Subject subject;
+        private final Instant startedAt;
+        private Budgets.Reservation reservation;
+        private Map<String, List<BigDecimal>> alerts = Map.of();
+
+        private Meter(Subject subject, Instant startedAt) {
+            this.subject = subject;
+            this.startedAt = startedAt;
+        }
+
+        /**
+         * Reserves the most this request can cost.
+         *
+         * @throws dev.atrium.AtriumException 429 {@code insufficient_quota} when a budget cannot take it
+         */
+        public void reserve(Usage worstCase) {
+            reservation = budgets.reserve(subject.tenantId(), subject.keyId(), charge(worstCase, startedAt));
+        }
+
+        /** Records what the request used, durably, and settles its reservation. */
+        public UsageRecord finish(Usage usage, String outcome) {
+            Instant endedAt = clock.instant();
+            Charge charge = outcome.equals("error") ? Charge.free() : charge(usage, endedAt);
+            UsageRecord record = new UsageRecord(subject.requestId(), subject.clientRequestId(), startedAt, endedAt,
+                    subject.tenantId(), subject.keyId(), subject.model(), subject.version(), subject.endpoint(),
+                    outcome, usage, charge);
+            try {
+                ledger.record(record);
+            } catch (RuntimeException e) {
+                release();
+                throw e;
+            }
+            if (reservation != null) {
+                alerts = reservation.settle(charge);
+                alerts.forEach((scope, fractions) -> fractions.forEach(fraction -> audit.record(new AuditEvent(0,
+                        endedAt, subject.keyId(), null, subject.tenantId(), "budget.alert",
+                        scope + " reached " + fraction.movePointRight(2).stripTrailingZeros().toPlainString() + "%",
+                        null, "ok", 200))));
+            }
+            return record;
+        }
+
+        /** Gives back the reservation of a request that did not reach the engine. */
+        public void release() {
+            if (reservation != null) {
+                reservation.release();
+            }
+        }
+
+        /** The budget alert fractions the request's charge crossed, by scope. */
+        public Map<String, List<BigDecimal>> alerts() {
+            return alerts;
+        }
+
+        private Charge charge(Usage usage, Instant at) {
+            Optional<Price> price = prices.effective(subject.model(), subject.tenantId(), at);
+            return price.map(p -> Charge.of(p, usage)).orElseGet(Charge::free);
+        }
+    }
+}

@@ -1,0 +1,39 @@
+package dev.atrium.metering;
+
+import static java.util.Objects.requireNonNull;
+
+import java.math.BigDecimal;
+import java.time.Instant;
+import java.util.regex.Pattern;
+
+/**
+ * A price of a model, for everyone or (with a tenant) as that tenant's override, in effect from a time on.
+ * Amounts are exact decimals in the currency's major unit.
+ *
+ * @param tenantId null for the model's price
+ */
+public record Price(long id, String model, String tenantId, BigDecimal inputPer1m, BigDecimal outputPer1m,
+        BigDecimal perRequest, BigDecimal perComputeSecond, String currency, Instant effectiveFrom, Instant createdAt) {
+
+    private static final Pattern CURRENCY = Pattern.compile("[A-Z]{3}");
+
+    public Price {
+        requireNonNull(model, "model is null");
+        requireAmount("input_per_1m", inputPer1m);
+        requireAmount("output_per_1m", outputPer1m);
+        requireAmount("per_request", perRequest);
+        requireAmount("per_compute_second", perComputeSecond);
+        if (currency == null || !CURRENCY.matcher(currency).matches()) {
+            throw new IllegalArgumentException("currency must be a three-letter ISO 4217 code such as USD");
+        }
+        requireNonNull(effectiveFrom, "effectiveFrom is null");
+        requireNonNull(createdAt, "createdAt is null");
+    }
+
+    private static void requireAmount(String name, BigDecimal amount) {
+        if (amount == null || amount.signum() < 0 || amount.scale() > 12 || amount.precision() - amount.scale() > 12) {
+            throw new IllegalArgumentException(name + " must be a non-negative decimal with at most 12 digits before"
+                    + " and 12 after the point");
+        }
+    }
+}

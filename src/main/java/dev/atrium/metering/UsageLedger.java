@@ -1,0 +1,209 @@
+package dev.atrium.metering;
+
+import java.math.BigDecimal;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
+import org.jdbi.v3.core.Jdbi;
+import org.jdbi.v3.core.statement.PreparedBatch;
+import org.jdbi.v3.core.statement.Query;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The usage ledger: one row per request that reached an engine, durable before the response completes.
+ *
+ * <p>Design: group commit. Request threads hand their record to one writer thread and wait; the writer takes
+ * everything waiting, inserts it in one transaction (one fsync: the store runs with {@code synchronous=FULL}),
+ * then releases the waiters. Under load many requests share a commit; alone, a request waits for one. Rows are
+ * inserted with {@code INSERT OR IGNORE} on the request id, so writing a record twice keeps one row.
+ */
+public final class UsageLedger implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(UsageLedger.class);
+    private static final int MAX_BATCH = 1000;
+
+    private record Pending(UsageRecord record, CompletableFuture<Void> committed) {}
+
+    private final Jdbi jdbi;
+    private final BlockingQueue<Pending> queue = new LinkedBlockingQueue<>(100_000);
+    private final Thread writer;
+    private volatile boolean closing;
+
+    public UsageLedger(Jdbi jdbi) {
+        this.jdbi = jdbi;
+        this.writer = Thread.ofPlatform().name("usage-ledger").daemon(true).start(this::writeLoop);
+    }
+
+    /** Writes a record and returns once it is committed. */
+    public void record(UsageRecord record) {
+        CompletableFuture<Void> committed = new CompletableFuture<>();
+        try {
+            queue.put(new Pending(record, committed));
+            committed.get();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while the usage record was written", e);
+        } catch (ExecutionException e) {
+            throw new IllegalStateException("the usage record could not be written", e.getCause());
+        }
+    }
+
+    private void writeLoop() {
+        List<Pending> batch = new ArrayList<>(MAX_BATCH);
+        while (!closing || !queue.isEmpty()) {
+            try {
+                Pending first = queue.poll(100, TimeUnit.MILLISECONDS);
+                if (first == null) {
+                    continue;
+                }
+                batch.add(first);
+                queue.drainTo(batch, MAX_BATCH - 1);
+                write(batch);
+                batch.forEach(pending -> pending.committed().complete(null));
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                batch.forEach(pending -> pending.committed().completeExceptionally(e));
+                return;
+            } catch (RuntimeException e) {
+                LOG.error("committing {} usage records failed", batch.size(), e);
+                batch.forEach(pending -> pending.committed().completeExceptionally(e));
+            }
+            batch.clear();
+        }
+    }
+
+    private void write(List<Pending> batch) {
+        jdbi.useTransaction(handle -> {
+            PreparedBatch insert = handle.prepareBatch("""
+                    INSERT OR IGNORE INTO usage_records (request_id, client_request_id, started_at, ended_at,
+                        tenant_id, key_id, model, version, endpoint, outcome, input_tokens, output_tokens, requests,
+                        compute_ms, price_id, currency, input_charge, output_charge, request_charge,
+                        compute_charge, charge)
+                    VALUES (:request_id, :client_request_id, :started_at, :ended_at, :tenant_id, :key_id, :model,
+                        :version, :endpoint, :outcome, :input_tokens, :output_tokens, :requests, :compute_ms,
+                        :price_id, :currency, :input_charge, :output_charge, :request_charge, :compute_charge,
+                        :charge)""");
+            for (Pending pending : batch) {
+                UsageRecord record = pending.record();
+                Charge charge = record.charge();
+                insert.bind("request_id", record.requestId())
+                        .bind("client_request_id", record.clientRequestId())
+                        .bind("started_at", record.startedAt().toString())
+                        .bind("ended_at", record.endedAt().toString())
+                        .bind("tenant_id", record.tenantId())
+                        .bind("key_id", record.keyId())
+                        .bind("model", record.model())
+                        .bind("version", record.version())
+                        .bind("endpoint", record.endpoint())
+                        .bind("outcome", record.outcome())
+                        .bind("input_tokens", record.usage().inputTokens())
+                        .bind("output_tokens", record.usage().outputTokens())
+                        .bind("requests", record.usage().requests())
+                        .bind("compute_ms", record.usage().computeMillis())
+                        .bind("price_id", charge.priceId())
+                        .bind("currency", charge.currency())
+                        .bind("input_charge", charge.input().toPlainString())
+                        .bind("output_charge", charge.output().toPlainString())
+                        .bind("request_charge", charge.request().toPlainString())
+                        .bind("compute_charge", charge.compute().toPlainString())
+                        .bind("charge", charge.total().toPlainString())
+                        .add();
+            }
+            insert.execute();
+        });
+    }
+
+    /**
+     * Records matching a query, newest first.
+     *
+     * @param before only records older than this position (the previous page's last {@code position})
+     */
+    public List<Positioned> records(RecordQuery query) {
+        StringBuilder sql = new StringBuilder("SELECT rowid AS position, * FROM usage_records WHERE 1 = 1");
+        query.tenantId().ifPresent(t -> sql.append(" AND tenant_id = :tenant"));
+        query.keyId().ifPresent(k -> sql.append(" AND key_id = :key"));
+        query.model().ifPresent(m -> sql.append(" AND model = :model"));
+        query.requestId().ifPresent(r -> sql.append(" AND (request_id = :request OR client_request_id = :request)"));
+        query.from().ifPresent(f -> sql.append(" AND started_at >= :from"));
+        query.to().ifPresent(t -> sql.append(" AND started_at < :to"));
+        query.before().ifPresent(b -> sql.append(" AND rowid < :before"));
+        sql.append(" ORDER BY rowid DESC LIMIT :limit");
+        return jdbi.withHandle(handle -> {
+            Query statement = handle.createQuery(sql.toString()).bind("limit", query.limit());
+            query.tenantId().ifPresent(t -> statement.bind("tenant", t));
+            query.keyId().ifPresent(k -> statement.bind("key", k));
+            query.model().ifPresent(m -> statement.bind("model", m));
+            query.requestId().ifPresent(r -> statement.bind("request", r));
+            query.from().ifPresent(f -> statement.bind("from", f.toString()));
+            query.to().ifPresent(t -> statement.bind("to", t.toString()));
+            query.before().ifPresent(b -> statement.bind("before", b));
+            return statement.map((rs, ctx) -> new Positioned(rs.getLong("position"), record(rs))).list();
+        });
+    }
+
+    /** A record and its position in the ledger, for paging. */
+    public record Positioned(long position, UsageRecord record) {}
+
+    /** Streams every record of a tenant (all tenants when null) started in [from, to), oldest first. */
+    public void forEach(String tenantId, Instant from, Instant to, Consumer<UsageRecord> consumer) {
+        jdbi.useHandle(handle -> handle.createQuery("""
+                        SELECT * FROM usage_records
+                        WHERE (:tenant IS NULL OR tenant_id = :tenant) AND started_at >= :from AND started_at < :to
+                        ORDER BY started_at, request_id""")
+                .bind("tenant", tenantId)
+                .bind("from", from.toString())
+                .bind("to", to.toString())
+                .map((rs, ctx) -> record(rs))
+                .forEach(consumer));
+    }
+
+    /** The sum of charges in a currency of a tenant's or key's records started in [from, to). */
+    public BigDecimal spent(Optional<String> tenantId, Optional<String> keyId, String currency, Instant from, Instant to) {
+        List<String> charges = jdbi.withHandle(handle -> handle.createQuery("""
+                        SELECT charge FROM usage_records
+                        WHERE (:tenant IS NULL OR tenant_id = :tenant) AND (:key IS NULL OR key_id = :key)
+                          AND currency = :currency AND started_at >= :from AND started_at < :to""")
+                .bind("tenant", tenantId.orElse(null))
+                .bind("key", keyId.orElse(null))
+                .bind("currency", currency)
+                .bind("from", from.toString())
+                .bind("to", to.toString())
+                .mapTo(String.class)
+                .list());
+        return charges.stream().map(BigDecimal::new).reduce(BigDecimal.ZERO, BigDecimal::add);
+    }
+
+    static UsageRecord record(ResultSet rs) throws SQLException {
+        long priceId = rs.getLong("price_id");
+        Long price = rs.wasNull() ? null : priceId;
+        return new UsageRecord(rs.getString("request_id"), rs.getString("client_request_id"),
+                Instant.parse(rs.getString("started_at")), Instant.parse(rs.getString("ended_at")),
+                rs.getString("tenant_id"), rs.getString("key_id"), rs.getString("model"), rs.getInt("version"),
+                rs.getString("endpoint"), rs.getString("outcome"),
+                new Usage(rs.getLong("input_tokens"), rs.getLong("output_tokens"), rs.getLong("requests"),
+                        rs.getLong("compute_ms")),
+                new Charge(rs.getString("currency"), price, new BigDecimal(rs.getString("input_charge")),
+                        new BigDecimal(rs.getString("output_charge")), new BigDecimal(rs.getString("request_charge")),
+                        new BigDecimal(rs.getString("compute_charge"))));
+    }
+
+    /** Commits what is queued, then stops the writer. */
+    @Override
+    public void close() {
+        closing = true;
+        try {
+            writer.join(10_000);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+}
