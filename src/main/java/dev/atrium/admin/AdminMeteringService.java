@@ -176,8 +176,7 @@ public final class AdminMeteringService implements HttpService {
     private void listBudgets(ServerRequest request, ServerResponse response) {
         Caller caller = Caller.current();
         caller.requireManages();
-        Optional<String> tenant = caller.isAdmin() ? parameter(request, "tenant").map(this::tenantId)
-                : Optional.of(caller.key().tenantId());
+        Optional<String> tenant = tenantScope(caller, request);
         List<BudgetView> budgets = metering.budgets().list(tenant).stream().map(this::view).toList();
         Json.send(response, Status.OK_200, new BudgetListView(budgets));
     }
@@ -226,8 +225,7 @@ public final class AdminMeteringService implements HttpService {
     private void records(ServerRequest request, ServerResponse response) {
         Caller caller = Caller.current();
         caller.requireManages();
-        Optional<String> tenant = caller.isAdmin() ? parameter(request, "tenant").map(this::tenantId)
-                : Optional.of(caller.key().tenantId());
+        Optional<String> tenant = tenantScope(caller, request);
         int limit = parameter(request, "limit").map(text -> (int) number(text, "limit")).orElse(100);
         if (limit < 1 || limit > 1000) {
             throw AtriumException.invalidParam("limit", "'limit' must be 1 to 1000");
@@ -254,14 +252,8 @@ public final class AdminMeteringService implements HttpService {
     private void invoice(ServerRequest request, ServerResponse response) {
         Caller caller = Caller.current();
         caller.requireManages();
-        String tenant = caller.isAdmin()
-                ? tenantId(parameter(request, "tenant").orElseThrow(() -> AtriumException.invalidParam("tenant",
-                        "'tenant' is required")))
-                : caller.key().tenantId();
-        if (!caller.isAdmin() && parameter(request, "tenant").filter(t -> !t.equals(tenant)).isPresent()) {
-            throw new AtriumException(ErrorCode.NOT_FOUND, "tenant '" + parameter(request, "tenant").get()
-                    + "' does not exist");
-        }
+        String tenant = tenantScope(caller, request).orElseThrow(() -> AtriumException.invalidParam("tenant",
+                "'tenant' is required"));
         YearMonth month = parameter(request, "month").map(text -> {
             try {
                 return YearMonth.parse(text);
@@ -282,6 +274,23 @@ public final class AdminMeteringService implements HttpService {
     }
 
     // ---- request fields -----------------------------------------------------------------------------------------
+
+    /**
+     * The tenant a query is about: any (or none, for all) for the admin; for an owner its own, and a {@code tenant}
+     * parameter naming another answers 404, as if it did not exist.
+     */
+    private Optional<String> tenantScope(Caller caller, ServerRequest request) {
+        Optional<String> asked = parameter(request, "tenant");
+        if (caller.isAdmin()) {
+            return asked.map(this::tenantId);
+        }
+        String own = caller.key().tenantId();
+        if (asked.isPresent() && !asked.get().equals(own)
+                && !tenancy.findTenant(own).map(t -> t.name()).equals(asked)) {
+            throw new AtriumException(ErrorCode.NOT_FOUND, "tenant '" + asked.get() + "' does not exist");
+        }
+        return Optional.of(own);
+    }
 
     /** A tenant id from an id or a name; 404 when there is none (only an admin gets here with a free choice). */
     private String tenantId(String reference) {

@@ -75,6 +75,11 @@ class AccessMatrixTest {
                     "multipart/form-data; boundary=" + Http.BOUNDARY, upload).status()).isEqualTo(201);
             assertThat(ownerHttp.putJson("/admin/models/" + modelName + "/aliases/production", Map.of("version", 1))
                     .status()).isEqualTo(200);
+            // usage of its own, for the usage views to hold
+            Http member = admin.withKey(actors.get(1).secret());
+            assertThat(member.postJson("/v2/models/" + modelName + "/infer",
+                    "{\"inputs\": [{\"name\": \"x\", \"shape\": [1, 2], \"datatype\": \"FP32\", \"data\": [1, 2]}]}")
+                    .status()).isEqualTo(200);
             Http.Reply key = ownerHttp.postJson("/admin/keys", Map.of("role", "member", "name", "target"));
             assertThat(key.status()).as(key.toString()).isEqualTo(201);
             OBJECTS.put(name, Map.of("model", modelName, "key", key.json().path("id").asString(), "tenant", tenant,
@@ -119,6 +124,12 @@ class AccessMatrixTest {
         templates.add(new Template("GET", "/admin/tenants/{tenant}", null, null, false));
         templates.add(new Template("DELETE", "/admin/tenants/{tenant}", null, null, true));
         templates.add(new Template("GET", "/admin/audit?tenant={tenant}", null, null, false));
+        templates.add(new Template("GET", "/admin/usage/records?tenant={tenant}", null, null, false));
+        templates.add(new Template("GET", "/admin/invoices?tenant={tenant}", null, null, false));
+        templates.add(new Template("GET", "/admin/budgets?tenant={tenant}", null, null, false));
+        templates.add(new Template("GET", "/admin/usage?tenant={tenant}", null, null, false));
+        templates.add(new Template("POST", "/admin/budgets", json,
+                "{\"key\": \"{key}\", \"monthly_limit\": \"1\", \"currency\": \"USD\"}", true));
         return templates;
     }
 
@@ -176,7 +187,9 @@ class AccessMatrixTest {
             Map<String, String> foreign = OBJECTS.get(own.equals("a") ? "b" : "a");
             for (Tenants.Key actor : ACTORS.get(own)) {
                 Http http = admin.withKey(actor.secret());
-                for (String path : List.of("/v1/models", "/admin/models", "/admin/keys", "/admin/tenants")) {
+                for (String path : List.of("/v1/models", "/admin/models", "/admin/keys", "/admin/tenants", "/v1/usage",
+                        "/v1/usage?group_by=key", "/admin/usage/records?limit=1000", "/admin/invoices",
+                        "/admin/budgets", "/admin/prices")) {
                     String body = http.get(path).text();
                     for (String value : foreign.values()) {
                         assertThat(body).as(actor.role() + " " + path).doesNotContain(value);
