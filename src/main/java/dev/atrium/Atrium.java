@@ -9,6 +9,7 @@ import dev.atrium.cli.AtriumCommand;
 import dev.atrium.config.ServerConfig;
 import dev.atrium.engine.EngineKind;
 import dev.atrium.engine.onnx.OnnxEngine;
+import dev.atrium.gateway.Caller;
 import dev.atrium.gateway.GatewayFilter;
 import dev.atrium.metering.Budgets;
 import dev.atrium.metering.Metering;
@@ -16,6 +17,8 @@ import dev.atrium.metering.PriceBook;
 import dev.atrium.metering.UsageLedger;
 import dev.atrium.gateway.LocalRateLimiter;
 import dev.atrium.gateway.RateLimiter;
+import dev.atrium.observe.AtriumMetrics;
+import dev.atrium.observe.MetricsService;
 import dev.atrium.openai.OpenAiService;
 import dev.atrium.registry.ArtifactStore;
 import dev.atrium.registry.BundledModel;
@@ -90,7 +93,8 @@ public final class Atrium implements AutoCloseable {
         Database database = Database.openSqlite(config.dataDir().resolve("atrium.db"));
         Clock clock = Clock.systemUTC();
         AuditLog audit = new AuditLog(database.jdbi());
-        UsageLedger ledger = new UsageLedger(database.jdbi());
+        AtriumMetrics metrics = new AtriumMetrics();
+        UsageLedger ledger = new UsageLedger(database.jdbi(), metrics);
         OnnxEngine onnx = null;
         try {
             Tenancy tenancy = new Tenancy(database.jdbi(), clock);
@@ -106,11 +110,15 @@ public final class Atrium implements AutoCloseable {
             }
 
             Metering metering = new Metering(new PriceBook(database.jdbi(), clock), ledger,
-                    new Budgets(database.jdbi(), ledger, clock), audit, clock);
+                    new Budgets(database.jdbi(), ledger, clock), audit, metrics, clock);
+            OnnxEngine engine = onnx;
+            metrics.queueDepth("onnx", engine::queueDepth);
             Lifecycle lifecycle = new Lifecycle();
             RateLimiter limiter = new LocalRateLimiter(new LocalRateLimiter.Defaults(config.defaultRpm(),
                     config.defaultTpm(), config.defaultMaxConcurrent(), config.rateLimitWindow()));
             Map<String, List<HttpService>> services = new LinkedHashMap<>();
+            services.put("/", List.of(new MetricsService(metrics, () -> config.metricsOpen()
+                    || (Caller.CURRENT.isBound() && Caller.current().isAdmin()))));
             services.put("/v1", List.of(new OpenAiService(registry, metering, config.maxRequestBytes(), config.truncateInputs())));
             services.put("/v2", List.of(new V2Service(registry, metering, lifecycle, config.maxRequestBytes(), VERSION)));
             services.put("/admin", List.of(
@@ -119,7 +127,8 @@ public final class Atrium implements AutoCloseable {
                     new AdminMeteringService(metering, tenancy, config.maxRequestBytes()),
                     new AdminAuditService(audit)));
             WebServer server = AtriumServer.start(config.bindAddress(), config.port(),
-                    AtriumServer.routing(lifecycle, new GatewayFilter(tenancy, limiter, audit, clock), services),
+                    AtriumServer.routing(lifecycle, new GatewayFilter(tenancy, limiter, audit, metrics,
+                            config.metricsOpen(), clock), services),
                     config.drainTimeout());
             lifecycle.markReady();
             LOG.info("Atrium {} serving on http://{}:{} (data in {}, {} engine threads x {} intra-op threads)",

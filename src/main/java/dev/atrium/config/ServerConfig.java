@@ -33,6 +33,7 @@ public record ServerConfig(
         int defaultTpm,
         Integer defaultMaxConcurrent,
         Duration rateLimitWindow,
+        boolean metricsOpen,
         String adminKey) {
 
     public ServerConfig {

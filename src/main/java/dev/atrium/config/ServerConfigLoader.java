@@ -65,6 +65,7 @@ public final class ServerConfigLoader {
                     parse(values, ServerSetting.DEFAULT_MAX_CONCURRENT,
                             v -> v.equalsIgnoreCase("none") ? null : Integer.valueOf(v)),
                     parse(values, ServerSetting.RATE_LIMIT_WINDOW, ServerConfigLoader::parseDuration),
+                    parse(values, ServerSetting.METRICS_OPEN, ServerConfigLoader::parseBoolean),
                     environment.get(ADMIN_KEY_ENVIRONMENT_VARIABLE));
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException("invalid configuration: " + e.getMessage(), e);

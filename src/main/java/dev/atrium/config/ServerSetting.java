@@ -21,7 +21,8 @@ public enum ServerSetting {
     DEFAULT_TPM("default-tpm", "10000000", "tokens per window for keys that set no tpm of their own"),
     DEFAULT_MAX_CONCURRENT("default-max-concurrent", "none",
             "requests at once for keys that set no max_concurrent of their own, or none"),
-    RATE_LIMIT_WINDOW("rate-limit-window", "1m", "the window of rpm and tpm limits (a minute; shorter for tests)");
+    RATE_LIMIT_WINDOW("rate-limit-window", "1m", "the window of rpm and tpm limits (a minute; shorter for tests)"),
+    METRICS_OPEN("metrics-open", "false", "serve /metrics without a key; otherwise it needs a platform admin key");
 
     private final String key;
     private final String defaultValue;

@@ -7,6 +7,7 @@ import dev.atrium.ErrorCode;
 import dev.atrium.audit.AuditEvent;
 import dev.atrium.audit.AuditLog;
 import dev.atrium.audit.AuditTrail;
+import dev.atrium.observe.AtriumMetrics;
 import dev.atrium.tenancy.ApiKey;
 import dev.atrium.tenancy.KeySecrets;
 import dev.atrium.tenancy.Tenancy;
@@ -41,19 +42,29 @@ public final class GatewayFilter implements Filter {
     private final Tenancy tenancy;
     private final RateLimiter limiter;
     private final AuditLog audit;
+    private final AtriumMetrics metrics;
+    private final boolean metricsOpen;
     private final Clock clock;
 
-    public GatewayFilter(Tenancy tenancy, RateLimiter limiter, AuditLog audit, Clock clock) {
+    /**
+     * @param metricsOpen whether {@code /metrics} needs no key (otherwise it needs a platform admin key)
+     */
+    public GatewayFilter(Tenancy tenancy, RateLimiter limiter, AuditLog audit, AtriumMetrics metrics,
+            boolean metricsOpen, Clock clock) {
         this.tenancy = requireNonNull(tenancy, "tenancy is null");
         this.limiter = requireNonNull(limiter, "limiter is null");
         this.audit = requireNonNull(audit, "audit is null");
+        this.metrics = requireNonNull(metrics, "metrics is null");
+        this.metricsOpen = metricsOpen;
         this.clock = requireNonNull(clock, "clock is null");
     }
 
     @Override
     public void filter(FilterChain chain, RoutingRequest request, RoutingResponse response) {
         String path = request.path().absolute().path();
-        if (OPEN_PATHS.contains(path)) {
+        long start = System.nanoTime();
+        response.whenSent(() -> metrics.request(endpoint(path), response.status().code(), System.nanoTime() - start));
+        if (OPEN_PATHS.contains(path) || (metricsOpen && path.equals("/metrics"))) {
             chain.proceed();
             return;
         }
@@ -86,14 +97,45 @@ public final class GatewayFilter implements Filter {
             scope.run(chain::proceed);
             return;
         }
-        RateLimiter.Permit permit = limiter.admit(caller);
+        RateLimiter.Permit permit;
+        try {
+            permit = limiter.admit(caller);
+        } catch (AtriumException e) {
+            metrics.refused("rate_limit");
+            throw e;
+        }
         try {
             // written as the response goes out, error or not, so they count the tokens the request took
             response.beforeSend(() -> setHeaders(response, permit.status()));
             scope.where(Admission.PERMIT, permit).run(chain::proceed);
+        } catch (AtriumException e) {
+            if (e.code() == ErrorCode.RATE_LIMITED_TOKENS) {
+                metrics.refused("rate_limit");
+            }
+            throw e;
         } finally {
             permit.close();
         }
+    }
+
+    /** A low-cardinality name for a path: model names, ids and unknown paths are folded. */
+    static String endpoint(String path) {
+        if (path.startsWith("/v2/models/")) {
+            return path.endsWith("/infer") ? "/v2/models/{model}/infer"
+                    : path.endsWith("/ready") ? "/v2/models/{model}/ready" : "/v2/models/{model}";
+        }
+        if (path.startsWith("/v1/models/")) {
+            return "/v1/models/{model}";
+        }
+        if (path.startsWith("/admin/")) {
+            int next = path.indexOf('/', "/admin/".length());
+            return next < 0 ? path : path.substring(0, next) + "/{id}";
+        }
+        return switch (path) {
+            case "/v1/models", "/v1/embeddings", "/v1/usage", "/v2", "/v2/health/live", "/v2/health/ready", "/health",
+                 "/metrics" -> path;
+            default -> "other";
+        };
     }
 
     private static void setHeaders(RoutingResponse response, RateLimitStatus status) {

@@ -4,6 +4,7 @@ import static java.util.Objects.requireNonNull;
 
 import dev.atrium.audit.AuditEvent;
 import dev.atrium.audit.AuditLog;
+import dev.atrium.observe.AtriumMetrics;
 import java.math.BigDecimal;
 import java.time.Clock;
 import java.time.Instant;
@@ -21,13 +22,16 @@ public final class Metering {
     private final UsageLedger ledger;
     private final Budgets budgets;
     private final AuditLog audit;
+    private final AtriumMetrics metrics;
     private final Clock clock;
 
-    public Metering(PriceBook prices, UsageLedger ledger, Budgets budgets, AuditLog audit, Clock clock) {
+    public Metering(PriceBook prices, UsageLedger ledger, Budgets budgets, AuditLog audit, AtriumMetrics metrics,
+            Clock clock) {
         this.prices = requireNonNull(prices, "prices is null");
         this.ledger = requireNonNull(ledger, "ledger is null");
         this.budgets = requireNonNull(budgets, "budgets is null");
         this.audit = requireNonNull(audit, "audit is null");
+        this.metrics = requireNonNull(metrics, "metrics is null");
         this.clock = requireNonNull(clock, "clock is null");
     }
 
@@ -69,7 +73,12 @@ public final class Metering {
          * @throws dev.atrium.AtriumException 429 {@code insufficient_quota} when a budget cannot take it
          */
         public void reserve(Usage worstCase) {
-            reservation = budgets.reserve(subject.tenantId(), subject.keyId(), charge(worstCase, startedAt));
+            try {
+                reservation = budgets.reserve(subject.tenantId(), subject.keyId(), charge(worstCase, startedAt));
+            } catch (RuntimeException e) {
+                metrics.refused("budget");
+                throw e;
+            }
         }
 
         /** Records what the request used, durably, and settles its reservation. */
@@ -85,6 +94,8 @@ public final class Metering {
                 release();
                 throw e;
             }
+            metrics.served(subject.model(), subject.endpoint(), outcome, usage.inputTokens(), usage.outputTokens(),
+                    usage.computeMillis());
             if (reservation != null) {
                 alerts = reservation.settle(charge);
                 alerts.forEach((scope, fractions) -> fractions.forEach(fraction -> audit.record(new AuditEvent(0,

@@ -13,6 +13,7 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
+import dev.atrium.observe.AtriumMetrics;
 import org.jdbi.v3.core.Jdbi;
 import org.jdbi.v3.core.statement.PreparedBatch;
 import org.jdbi.v3.core.statement.Query;
@@ -34,12 +35,14 @@ public final class UsageLedger implements AutoCloseable {
     private record Pending(UsageRecord record, CompletableFuture<Void> committed) {}
 
     private final Jdbi jdbi;
+    private final AtriumMetrics metrics;
     private final BlockingQueue<Pending> queue = new LinkedBlockingQueue<>(100_000);
     private final Thread writer;
     private volatile boolean closing;
 
-    public UsageLedger(Jdbi jdbi) {
+    public UsageLedger(Jdbi jdbi, AtriumMetrics metrics) {
         this.jdbi = jdbi;
+        this.metrics = metrics;
         this.writer = Thread.ofPlatform().name("usage-ledger").daemon(true).start(this::writeLoop);
     }
 
@@ -67,7 +70,9 @@ public final class UsageLedger implements AutoCloseable {
                 }
                 batch.add(first);
                 queue.drainTo(batch, MAX_BATCH - 1);
+                long start = System.nanoTime();
                 write(batch);
+                metrics.ledgerCommit(System.nanoTime() - start, batch.size());
                 batch.forEach(pending -> pending.committed().complete(null));
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();

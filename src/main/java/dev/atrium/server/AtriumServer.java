@@ -18,7 +18,8 @@ public final class AtriumServer {
 
     /**
      * @param gateway the filter that authenticates, admits and audits, after the request id is set
-     * @param services services by path prefix ({@code /v1}, {@code /v2}, {@code /admin}), registered in order
+     * @param services services by path prefix ({@code /v1}, {@code /v2}, {@code /admin}; {@code /} for services
+     *     that route full paths), registered in order
      */
     public static HttpRouting.Builder routing(Lifecycle lifecycle, Filter gateway, Map<String, List<HttpService>> services) {
         HttpRouting.Builder routing = HttpRouting.builder()
@@ -27,7 +28,13 @@ public final class AtriumServer {
         ErrorResponses.register(routing);
         routing.get("/health", (request, response) -> Json.send(response, io.helidon.http.Status.OK_200,
                 new Health(lifecycle.isDraining() ? "draining" : "ok")));
-        services.forEach((prefix, list) -> routing.register(prefix, list.toArray(HttpService[]::new)));
+        services.forEach((prefix, list) -> {
+            if (prefix.equals("/")) {
+                routing.register(list.toArray(HttpService[]::new));
+            } else {
+                routing.register(prefix, list.toArray(HttpService[]::new));
+            }
+        });
         routing.any(ErrorResponses::notFound);
         return routing;
     }

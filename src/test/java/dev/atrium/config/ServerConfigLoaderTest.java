@@ -36,6 +36,7 @@ class ServerConfigLoaderTest {
         assertThat(config.defaultTpm()).isEqualTo(10_000_000);
         assertThat(config.defaultMaxConcurrent()).isNull();
         assertThat(config.rateLimitWindow()).isEqualTo(Duration.ofMinutes(1));
+        assertThat(config.metricsOpen()).isFalse();
         assertThat(config.adminKey()).isNull();
     }
 
@@ -57,12 +58,13 @@ class ServerConfigLoaderTest {
                 Map.entry("default-rpm", "60"),
                 Map.entry("default-tpm", "6000"),
                 Map.entry("default-max-concurrent", "4"),
-                Map.entry("rate-limit-window", "2s"));
+                Map.entry("rate-limit-window", "2s"),
+                Map.entry("metrics-open", "true"));
         assertThat(flags).hasSameSizeAs(ServerSetting.values());
         ServerConfig config = ServerConfigLoader.load(flags, Map.of());
         assertThat(config).isEqualTo(new ServerConfig("0.0.0.0", 9001, Path.of("/srv/atrium"), 3, 2, 1,
                 List.of("a", "b:2", "c:production"), true, 2L << 20, 512L << 10, 7, Duration.ofMillis(1500),
-                60, 6000, 4, Duration.ofSeconds(2), null));
+                60, 6000, 4, Duration.ofSeconds(2), true, null));
     }
 
     @Test

@@ -23,7 +23,8 @@ import org.slf4j.LoggerFactory;
 
 /**
  * A canary key, in a canary tenant, goes through everything a key can go through; then its secret is looked
- * for in the logs, every response, the audit log and the database files. Only its hash may be found.
+ * for in the logs, every response (usage records and metrics included), the audit log and the database files.
+ * Only its hash may be found.
  */
 class CanaryKeyTest {
     @Test
@@ -66,6 +67,8 @@ class CanaryKeyTest {
             replies.add(admin.patchJson("/admin/keys/" + canary.id(), Map.of("rpm", 100)));
             replies.add(admin.delete("/admin/keys/" + canary.id()));
             replies.add(http.get("/v1/models"));
+            replies.add(admin.get("/admin/usage/records?limit=1000"));
+            replies.add(admin.get("/metrics"));
             replies.add(admin.get("/admin/audit?limit=1000"));
             for (Http.Reply reply : replies) {
                 seen.add(reply.status() + " " + reply.raw().headers().map() + " " + reply.text());

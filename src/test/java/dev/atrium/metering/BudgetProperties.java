@@ -33,7 +33,7 @@ class BudgetProperties {
     static void open() throws Exception {
         Path directory = Files.createTempDirectory("atrium-budgets-");
         database = Database.openSqlite(directory.resolve("atrium.db"));
-        ledger = new UsageLedger(database.jdbi());
+        ledger = new UsageLedger(database.jdbi(), new dev.atrium.observe.AtriumMetrics());
         budgets = new Budgets(database.jdbi(), ledger, Clock.systemUTC());
     }
 

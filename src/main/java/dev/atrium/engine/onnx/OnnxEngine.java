@@ -112,6 +112,11 @@ public final class OnnxEngine implements Engine {
         model.release();
     }
 
+    /** Inference tasks waiting for an engine thread. */
+    public int queueDepth() {
+        return executor.getQueue().size();
+    }
+
     @Override
     public boolean isLoaded(VersionKey key) {
         CompletableFuture<OnnxModel> future = models.get(key);

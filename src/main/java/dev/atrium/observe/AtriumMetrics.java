@@ -1,0 +1,75 @@
+package dev.atrium.observe;
+
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.DistributionSummary;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import java.time.Duration;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Supplier;
+
+/**
+ * The server's metrics, kept in a Micrometer registry and scraped in Prometheus text format at {@code /metrics}:
+ * requests by endpoint and status with latency histograms, model requests and tokens in and out, engine compute
+ * time and queue depth, ledger commit latency and batch size, and admission refusals.
+ */
+public final class AtriumMetrics {
+    private final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+
+    public MeterRegistry registry() {
+        return registry;
+    }
+
+    /** One HTTP request, by a low-cardinality endpoint name. */
+    public void request(String endpoint, int status, long nanos) {
+        Timer.builder("atrium.http.requests")
+                .description("HTTP requests by endpoint and status")
+                .tag("endpoint", endpoint)
+                .tag("status", Integer.toString(status))
+                .publishPercentileHistogram()
+                .serviceLevelObjectives(Duration.ofMillis(5), Duration.ofMillis(50), Duration.ofMillis(500))
+                .register(registry)
+                .record(nanos, TimeUnit.NANOSECONDS);
+    }
+
+    /** A request that reached a model: its outcome, tokens and engine compute time. */
+    public void served(String model, String endpoint, String outcome, long inputTokens, long outputTokens,
+            long computeMillis) {
+        Counter.builder("atrium.model.requests").description("requests that reached a model")
+                .tag("model", model).tag("endpoint", endpoint).tag("outcome", outcome)
+                .register(registry).increment();
+        Counter.builder("atrium.model.tokens").description("tokens read and written by models")
+                .tag("model", model).tag("direction", "in").register(registry).increment(inputTokens);
+        Counter.builder("atrium.model.tokens").description("tokens read and written by models")
+                .tag("model", model).tag("direction", "out").register(registry).increment(outputTokens);
+        Timer.builder("atrium.engine.compute").description("engine compute time per request")
+                .tag("model", model).publishPercentileHistogram()
+                .register(registry).record(computeMillis, TimeUnit.MILLISECONDS);
+    }
+
+    public void ledgerCommit(long nanos, int batchSize) {
+        Timer.builder("atrium.ledger.commit").description("usage ledger group commits")
+                .publishPercentileHistogram().register(registry).record(nanos, TimeUnit.NANOSECONDS);
+        DistributionSummary.builder("atrium.ledger.batch.size").description("records per ledger commit")
+                .publishPercentileHistogram().register(registry).record(batchSize);
+    }
+
+    /** A request refused by admission: {@code rate_limit} or {@code budget}. */
+    public void refused(String reason) {
+        Counter.builder("atrium.admission.refusals").description("requests refused by rate limits and budgets")
+                .tag("reason", reason).register(registry).increment();
+    }
+
+    public void queueDepth(String engine, Supplier<Number> depth) {
+        Gauge.builder("atrium.engine.queue.depth", depth).description("inference tasks waiting for an engine thread")
+                .tag("engine", engine).register(registry);
+    }
+
+    /** The registry in Prometheus text format. */
+    public String scrape() {
+        return registry.scrape();
+    }
+}
