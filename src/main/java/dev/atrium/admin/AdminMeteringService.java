@@ -2,6 +2,7 @@ package dev.atrium.admin;
 
 import static java.util.Objects.requireNonNull;
 
+import com.fasterxml.jackson.annotation.JsonProperty;
 import dev.atrium.AtriumException;
 import dev.atrium.ErrorCode;
 import dev.atrium.audit.AuditTrail;
@@ -47,8 +48,9 @@ public final class AdminMeteringService implements HttpService {
         this.maxRequestBytes = maxRequestBytes;
     }
 
-    record PriceView(long id, String model, String tenant, String inputPer1m, String outputPer1m, String perRequest,
-            String perComputeSecond, String currency, Instant effectiveFrom, Instant createdAt) {
+    record PriceView(long id, String model, String tenant, @JsonProperty("input_per_1m") String inputPer1m,
+            @JsonProperty("output_per_1m") String outputPer1m, String perRequest, String perComputeSecond,
+            String currency, Instant effectiveFrom, Instant createdAt) {
         static PriceView of(Price price) {
             return new PriceView(price.id(), price.model(), price.tenantId(), price.inputPer1m().toPlainString(),
                     price.outputPer1m().toPlainString(), price.perRequest().toPlainString(),

@@ -46,6 +46,25 @@ final class AtriumClient {
         return send(request(path).GET().build());
     }
 
+    /** A GET whose answer is text (CSV), not JSON. */
+    String getText(String path) {
+        HttpResponse<byte[]> response;
+        try {
+            response = http.send(request(path).GET().build(), HttpResponse.BodyHandlers.ofByteArray());
+        } catch (IOException e) {
+            throw new ClientException("request to " + server + " failed: " + e.getMessage());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new ClientException("interrupted");
+        }
+        if (response.statusCode() >= 400) {
+            JsonNode body = parse(response.body());
+            throw new ClientException("server answered " + response.statusCode() + ": "
+                    + body.path("error").path("message").asString(""));
+        }
+        return new String(response.body(), StandardCharsets.UTF_8);
+    }
+
     Response delete(String path) {
         return send(request(path).DELETE().build());
     }

@@ -124,6 +124,30 @@ class CliTest {
     }
 
     @Test
+    void pricesUsageAndInvoice() {
+        String url = server.baseUrl();
+        String tenant = new dev.atrium.testing.Tenants(server.http()).tenant("billed");
+        Run price = atrium("prices", "set", "all-minilm-l6-v2", "--tenant", "billed", "--input-per-1m", "0.02",
+                "--per-request", "0.001", "--currency", "EUR", "--server", url);
+        assertThat(price.exitCode()).as(price.err()).isZero();
+        assertThat(price.out()).contains("0.02/1M in").contains("EUR");
+        assertThat(atrium("prices", "ls", "--model", "all-minilm-l6-v2", "--server", url).out()).contains(tenant)
+                .contains("0.001");
+
+        String member = new dev.atrium.testing.Tenants(server.http()).key(tenant, "member").secret();
+        assertThat(server.http().withKey(member).postJson("/v1/embeddings",
+                Map.of("model", "all-minilm-l6-v2", "input", "bill me")).status()).isEqualTo(200);
+
+        Run usage = atrium("usage", "--tenant", "billed", "--group-by", "model", "--server", url);
+        assertThat(usage.exitCode()).as(usage.err()).isZero();
+        assertThat(usage.out()).contains("all-minilm-l6-v2").contains("EUR");
+        Run invoice = atrium("invoice", "--tenant", "billed", "--server", url);
+        assertThat(invoice.out()).contains("input_tokens").contains("requests").contains("subtotal:").contains("EUR");
+        Run csv = atrium("invoice", "--tenant", "billed", "--csv", "--server", url);
+        assertThat(csv.out()).startsWith("model,meter,quantity,unit,unit_price,currency,amount").contains("subtotal,,,,,EUR,");
+    }
+
+    @Test
     void commands_withoutAKey_explainWhereTheKeyComesFrom() {
         Run run = atriumWithoutKey("models", "ls", "--server", server.baseUrl(), "--key", "atr-" + "x".repeat(43));
         assertThat(run.exitCode()).isEqualTo(1);
