@@ -77,7 +77,8 @@ execution per core, at the better of batch 1 and batch 8:
 
 The load generator (\`bench/src/main/java/dev/atrium/bench/LoadGenerator.java\`, virtual threads, HdrHistogram)
 runs on the same machine as the server and takes CPU from it. Every request is authenticated and admitted
-(limits set too high to refuse anything). The server runs with its defaults (engine threads = cores, one
+(limits set too high to refuse anything), and waits for its usage record to be committed to the ledger
+(group commit: one fsync per batch of concurrent requests, so a lone request pays a whole fsync). The server runs with its defaults (engine threads = cores, one
 intra-op thread each); it batches the inputs of one request, not yet across
 requests (dynamic batching is issue 6), so the ratio compares single-input requests with the best batched
 ceiling. At concurrency 1 only one execution runs at a time while the ceiling runs one per core, so that ratio
