@@ -31,6 +31,8 @@ import org.slf4j.LoggerFactory;
 public final class UsageLedger implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(UsageLedger.class);
     private static final int MAX_BATCH = 1000;
+    /** A request that cannot get its record committed in this time fails rather than waits for ever. */
+    private static final long COMMIT_TIMEOUT_SECONDS = 30;
 
     private record Pending(UsageRecord record, CompletableFuture<Void> committed) {}
 
@@ -50,13 +52,17 @@ public final class UsageLedger implements AutoCloseable {
     public void record(UsageRecord record) {
         CompletableFuture<Void> committed = new CompletableFuture<>();
         try {
-            queue.put(new Pending(record, committed));
-            committed.get();
+            if (closing || !queue.offer(new Pending(record, committed), COMMIT_TIMEOUT_SECONDS, TimeUnit.SECONDS)) {
+                throw new IllegalStateException("the usage ledger takes no more records");
+            }
+            committed.get(COMMIT_TIMEOUT_SECONDS, TimeUnit.SECONDS);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new IllegalStateException("interrupted while the usage record was written", e);
         } catch (ExecutionException e) {
             throw new IllegalStateException("the usage record could not be written", e.getCause());
+        } catch (java.util.concurrent.TimeoutException e) {
+            throw new IllegalStateException("the usage record was not committed in time", e);
         }
     }
 
