@@ -8,6 +8,7 @@ import dev.atrium.audit.AuditLog;
 import dev.atrium.cli.AtriumCommand;
 import dev.atrium.config.ServerConfig;
 import dev.atrium.engine.EngineKind;
+import dev.atrium.engine.llama.LlamaEngine;
 import dev.atrium.engine.onnx.OnnxEngine;
 import dev.atrium.gateway.Caller;
 import dev.atrium.gateway.GatewayFilter;
@@ -19,6 +20,7 @@ import dev.atrium.gateway.LocalRateLimiter;
 import dev.atrium.gateway.RateLimiter;
 import dev.atrium.observe.AtriumMetrics;
 import dev.atrium.observe.MetricsService;
+import dev.atrium.openai.OpenAiGenerationService;
 import dev.atrium.openai.OpenAiService;
 import dev.atrium.registry.ArtifactStore;
 import dev.atrium.registry.BundledModel;
@@ -59,6 +61,7 @@ public final class Atrium implements AutoCloseable {
     private final AuditLog audit;
     private final UsageLedger ledger;
     private final OnnxEngine onnx;
+    private final LlamaEngine llama;
     private final ModelRegistry registry;
     private final Lifecycle lifecycle;
     private final WebServer server;
@@ -66,12 +69,13 @@ public final class Atrium implements AutoCloseable {
     private final CountDownLatch stopped = new CountDownLatch(1);
 
     private Atrium(ServerConfig config, Database database, AuditLog audit, UsageLedger ledger, OnnxEngine onnx,
-            ModelRegistry registry, Lifecycle lifecycle, WebServer server) {
+            LlamaEngine llama, ModelRegistry registry, Lifecycle lifecycle, WebServer server) {
         this.config = config;
         this.database = database;
         this.audit = audit;
         this.ledger = ledger;
         this.onnx = onnx;
+        this.llama = llama;
         this.registry = registry;
         this.lifecycle = lifecycle;
         this.server = server;
@@ -102,7 +106,10 @@ public final class Atrium implements AutoCloseable {
             onnx = OnnxEngine.create(new OnnxEngine.Settings(config.engineThreads(), config.intraOpThreads(),
                     config.cudaDevice(), config.queueCapacity()));
             ArtifactStore artifacts = ArtifactStore.open(config.dataDir());
-            ModelRegistry registry = new ModelRegistry(database.jdbi(), artifacts, Map.of(EngineKind.ONNX, onnx), clock);
+            LlamaEngine llama = new LlamaEngine(new LlamaEngine.Settings(
+                    Math.max(1, Runtime.getRuntime().availableProcessors()), 4));
+            ModelRegistry registry = new ModelRegistry(database.jdbi(), artifacts,
+                    Map.of(EngineKind.ONNX, onnx, EngineKind.LLAMA, llama), clock);
             registry.sweepArtifacts();
             BundledModel.registerOnFirstStart(registry);
             for (String reference : config.preload()) {
@@ -119,7 +126,8 @@ public final class Atrium implements AutoCloseable {
             Map<String, List<HttpService>> services = new LinkedHashMap<>();
             services.put("/", List.of(new MetricsService(metrics, () -> config.metricsOpen()
                     || (Caller.CURRENT.isBound() && Caller.current().isAdmin()))));
-            services.put("/v1", List.of(new OpenAiService(registry, metering, config.maxRequestBytes(), config.truncateInputs())));
+            services.put("/v1", List.of(new OpenAiService(registry, metering, config.maxRequestBytes(), config.truncateInputs()),
+                    new OpenAiGenerationService(registry, metering, config.maxRequestBytes())));
             services.put("/v2", List.of(new V2Service(registry, metering, lifecycle, config.maxRequestBytes(), VERSION)));
             services.put("/admin", List.of(
                     new AdminModelsService(registry, config.maxRequestBytes(), config.maxUploadBytes()),
@@ -134,7 +142,7 @@ public final class Atrium implements AutoCloseable {
             LOG.info("Atrium {} serving on http://{}:{} (data in {}, {} engine threads x {} intra-op threads)",
                     VERSION, config.bindAddress(), server.port(), config.dataDir().toAbsolutePath(),
                     config.engineThreads(), config.intraOpThreads());
-            return new Atrium(config, database, audit, ledger, onnx, registry, lifecycle, server);
+            return new Atrium(config, database, audit, ledger, onnx, llama, registry, lifecycle, server);
         } catch (RuntimeException e) {
             if (onnx != null) {
                 onnx.close();
@@ -192,6 +200,7 @@ public final class Atrium implements AutoCloseable {
         }
         server.stop();
         onnx.close();
+        llama.close();
         ledger.close();
         audit.close();
         database.close();

@@ -5,7 +5,7 @@ import static java.util.Objects.requireNonNull;
 import dev.atrium.AtriumException;
 import dev.atrium.ErrorCode;
 import dev.atrium.audit.AuditTrail;
-import dev.atrium.engine.EmbeddingOptions;
+import dev.atrium.engine.ModelOptions;
 import dev.atrium.engine.EngineKind;
 import dev.atrium.engine.ModelTask;
 import dev.atrium.engine.Pooling;
@@ -40,7 +40,8 @@ import tools.jackson.databind.JsonNode;
  */
 public final class AdminModelsService implements HttpService {
     private static final int MAX_CONFIG_BYTES = 64 * 1024;
-    private static final Set<String> CONFIG_FIELDS = Set.of("pooling", "normalize", "max_length", "output");
+    private static final Set<String> CONFIG_FIELDS = Set.of("pooling", "normalize", "max_length", "output", "slots",
+            "context_per_slot");
 
     private final ModelRegistry registry;
     private final long maxRequestBytes;
@@ -77,10 +78,10 @@ public final class AdminModelsService implements HttpService {
         String name = AdminJson.requiredString(body, "name");
         String taskName = AdminJson.requiredString(body, "task");
         ModelTask task = ModelTask.fromWireName(taskName).orElseThrow(() -> AtriumException.invalidParam("task",
-                "unknown task '" + taskName + "'; use embedding or tensor"));
+                "unknown task '" + taskName + "'; use embedding, tensor, chat or completion"));
         String engineName = AdminJson.optionalString(body, "engine").orElse(EngineKind.ONNX.wireName());
         EngineKind engine = EngineKind.fromWireName(engineName).orElseThrow(() -> AtriumException.invalidParam(
-                "engine", "unknown engine '" + engineName + "'; use onnx"));
+                "engine", "unknown engine '" + engineName + "'; use onnx or llama"));
         String description = AdminJson.optionalString(body, "description").orElse("");
         Model model = registry.createModel(caller.modelScope(), name, task, engine, description);
         AuditTrail.note("model.create", model.name(), caller.key().tenantId());
@@ -127,7 +128,7 @@ public final class AdminModelsService implements HttpService {
         }
         Map<String, StagedArtifact> staged = new LinkedHashMap<>();
         String config = "{}";
-        EmbeddingOptions options = EmbeddingOptions.none();
+        ModelOptions options = ModelOptions.none();
         boolean sawConfig = false;
         try {
             FileItemInputIterator parts = MultipartUpload.parts(request);
@@ -136,7 +137,7 @@ public final class AdminModelsService implements HttpService {
                 FileItemInput part = parts.next();
                 String field = part.getFieldName() == null ? "" : part.getFieldName();
                 switch (field) {
-                    case ArtifactFile.ONNX, ArtifactFile.TOKENIZER -> {
+                    case ArtifactFile.ONNX, ArtifactFile.GGUF, ArtifactFile.TOKENIZER -> {
                         if (staged.containsKey(field)) {
                             throw AtriumException.invalidParam(field, "the upload has more than one '" + field + "' part");
                         }
@@ -163,12 +164,12 @@ public final class AdminModelsService implements HttpService {
                         config = Json.MAPPER.writeValueAsString(node);
                     }
                     default -> throw AtriumException.invalidParam(field, "unknown part '" + field
-                            + "'; the parts are onnx, tokenizer and config");
+                            + "'; the parts are onnx or gguf, tokenizer and config");
                 }
             }
-            if (!staged.containsKey(ArtifactFile.ONNX)) {
+            if (!staged.containsKey(ArtifactFile.ONNX) && !staged.containsKey(ArtifactFile.GGUF)) {
                 throw AtriumException.invalidParam(ArtifactFile.ONNX,
-                        "the upload needs a part named 'onnx' with the model file");
+                        "the upload needs a part named 'onnx' (or 'gguf') with the model file");
             }
         } catch (IOException | RuntimeException e) {
             discard(staged);
@@ -202,13 +203,13 @@ public final class AdminModelsService implements HttpService {
         for (String field : node.propertyNames()) {
             if (!CONFIG_FIELDS.contains(field)) {
                 throw AtriumException.invalidParam("config", "unknown config field '" + field
-                        + "'; the fields are pooling, normalize, max_length and output");
+                        + "'; the fields are pooling, normalize, max_length, output, slots and context_per_slot");
             }
         }
         return node;
     }
 
-    private static EmbeddingOptions embeddingOptions(JsonNode config) {
+    private static ModelOptions embeddingOptions(JsonNode config) {
         Optional<Pooling> pooling = AdminJson.optionalString(config, "pooling").map(text -> Pooling.fromWireName(text)
                 .orElseThrow(() -> AtriumException.invalidParam("config", "pooling must be mean, cls or none")));
         JsonNode normalize = config.get("normalize");
@@ -219,10 +220,12 @@ public final class AdminModelsService implements HttpService {
         if (maxLength != null && (!maxLength.isIntegralNumber() || !maxLength.canConvertToInt() || maxLength.intValue() < 2)) {
             throw AtriumException.invalidParam("config", "max_length must be an integer of at least 2");
         }
-        return new EmbeddingOptions(pooling,
+        return new ModelOptions(pooling,
                 Optional.ofNullable(normalize).map(JsonNode::booleanValue),
                 Optional.ofNullable(maxLength).map(JsonNode::intValue),
-                AdminJson.optionalString(config, "output"));
+                AdminJson.optionalString(config, "output"),
+                Optional.ofNullable(AdminJson.positiveInteger(config, "slots")),
+                Optional.ofNullable(AdminJson.positiveInteger(config, "context_per_slot")));
     }
 
     private void listVersions(ServerRequest request, ServerResponse response) {

@@ -37,8 +37,11 @@ final class ModelsCommand implements Runnable {
         @Parameters(index = "0", paramLabel = "NAME", description = "model name")
         String name;
 
-        @Option(names = "--onnx", required = true, paramLabel = "FILE", description = "the ONNX model file")
+        @Option(names = "--onnx", paramLabel = "FILE", description = "an ONNX model file (embedding or tensor models)")
         Path onnx;
+
+        @Option(names = "--gguf", paramLabel = "FILE", description = "a GGUF model file (chat or completion models)")
+        Path gguf;
 
         @Option(names = "--tokenizer", paramLabel = "FILE", description = "a Hugging Face tokenizer.json (embedding models)")
         Path tokenizer;
@@ -48,7 +51,8 @@ final class ModelsCommand implements Runnable {
         Path config;
 
         @Option(names = "--task", paramLabel = "TASK",
-                description = "embedding or tensor, for a new model (default: embedding with a tokenizer, else tensor)")
+                description = "embedding, tensor, chat or completion, for a new model (default: chat for GGUF,"
+                        + " embedding with a tokenizer, else tensor)")
         String task;
 
         @Option(names = "--description", paramLabel = "TEXT", description = "description, for a new model")
@@ -56,8 +60,11 @@ final class ModelsCommand implements Runnable {
 
         @Override
         void run(AtriumClient client, PrintWriter out) {
+            if ((onnx == null) == (gguf == null)) {
+                throw new AtriumClient.ClientException("give either --onnx or --gguf");
+            }
             Map<String, Path> parts = new LinkedHashMap<>();
-            parts.put("onnx", onnx);
+            parts.put(onnx != null ? "onnx" : "gguf", onnx != null ? onnx : gguf);
             if (tokenizer != null) {
                 parts.put("tokenizer", tokenizer);
             }
@@ -74,8 +81,8 @@ final class ModelsCommand implements Runnable {
             } catch (AtriumClient.ClientException e) {
                 Map<String, String> model = new LinkedHashMap<>();
                 model.put("name", name);
-                model.put("task", task != null ? task : tokenizer != null ? "embedding" : "tensor");
-                model.put("engine", "onnx");
+                model.put("task", task != null ? task : gguf != null ? "chat" : tokenizer != null ? "embedding" : "tensor");
+                model.put("engine", gguf != null ? "llama" : "onnx");
                 model.put("description", description == null ? "" : description);
                 client.postJson("/admin/models", model);
             }

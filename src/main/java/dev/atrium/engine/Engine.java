@@ -12,7 +12,7 @@ public interface Engine extends AutoCloseable {
      *
      * @throws dev.atrium.AtriumException with {@code INVALID_ARTIFACT} when they are not
      */
-    ModelMetadata inspect(ModelTask task, ArtifactFiles files, EmbeddingOptions options);
+    ModelMetadata inspect(ModelTask task, ArtifactFiles files, ModelOptions options);
 
     /** Loads the version if it is not loaded yet; returns once it can serve. */
     void load(Deployment deployment);

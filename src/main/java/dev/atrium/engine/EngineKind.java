@@ -4,9 +4,29 @@ import java.util.Arrays;
 import java.util.Locale;
 import java.util.Optional;
 
-/** The runtimes that can serve a model. */
+/** The runtimes that can serve a model, each with the upload part that holds its model file. */
 public enum EngineKind {
-    ONNX;
+    /** ONNX Runtime: embedding and tensor models, from an {@code onnx} part. */
+    ONNX("onnx", java.util.Set.of(ModelTask.EMBEDDING, ModelTask.TENSOR)),
+    /** llama.cpp: chat and completion models, from a {@code gguf} part. */
+    LLAMA("gguf", java.util.Set.of(ModelTask.CHAT, ModelTask.COMPLETION));
+
+    private final String artifactRole;
+    private final java.util.Set<ModelTask> tasks;
+
+    EngineKind(String artifactRole, java.util.Set<ModelTask> tasks) {
+        this.artifactRole = artifactRole;
+        this.tasks = tasks;
+    }
+
+    /** The name of the upload part (and artifact role) of the model file. */
+    public String artifactRole() {
+        return artifactRole;
+    }
+
+    public boolean serves(ModelTask task) {
+        return tasks.contains(task);
+    }
 
     public String wireName() {
         return name().toLowerCase(Locale.ROOT);

@@ -5,9 +5,11 @@ import java.util.Optional;
 
 /**
  * What was read from a model version's artifacts when it was uploaded: its tensor signature and, for embedding
- * models, how embeddings are made. Stored with the version, so it never changes.
+ * models, how embeddings are made; for language models, what the GGUF file says of itself. Stored with the
+ * version, so it never changes.
  */
-public record ModelMetadata(List<TensorSpec> inputs, List<TensorSpec> outputs, EmbeddingMetadata embedding) {
+public record ModelMetadata(List<TensorSpec> inputs, List<TensorSpec> outputs, EmbeddingMetadata embedding,
+        LanguageMetadata language) {
     public ModelMetadata {
         inputs = List.copyOf(inputs);
         outputs = List.copyOf(outputs);
@@ -15,6 +17,10 @@ public record ModelMetadata(List<TensorSpec> inputs, List<TensorSpec> outputs, E
 
     public Optional<EmbeddingMetadata> embeddingMetadata() {
         return Optional.ofNullable(embedding);
+    }
+
+    public Optional<LanguageMetadata> languageMetadata() {
+        return Optional.ofNullable(language);
     }
 
     public Optional<TensorSpec> input(String name) {

@@ -9,7 +9,11 @@ public enum ModelTask {
     /** Text in, one vector per input out: {@code /v1/embeddings} and v2 infer. */
     EMBEDDING,
     /** Tensors in, tensors out: v2 infer only. */
-    TENSOR;
+    TENSOR,
+    /** Messages in, a reply out: {@code /v1/chat/completions} (and {@code /v1/completions}). */
+    CHAT,
+    /** A prompt in, its continuation out: {@code /v1/completions}. */
+    COMPLETION;
 
     public String wireName() {
         return name().toLowerCase(Locale.ROOT);

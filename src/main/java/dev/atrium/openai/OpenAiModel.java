@@ -12,6 +12,8 @@ record OpenAiModel(String id, String object, long created, String ownedBy, Strin
 
     static OpenAiModel of(ResolvedModel resolved) {
         EmbeddingMetadata embedding = resolved.version().metadata().embeddingMetadata().orElse(null);
+        Integer context = embedding != null ? Integer.valueOf(embedding.maxSequenceLength())
+                : resolved.version().metadata().languageMetadata().map(language -> language.contextPerSlot()).orElse(null);
         return new OpenAiModel(
                 resolved.model().name(),
                 "model",
@@ -20,7 +22,7 @@ record OpenAiModel(String id, String object, long created, String ownedBy, Strin
                 resolved.model().task().wireName(),
                 resolved.model().engine().wireName(),
                 resolved.version().version(),
-                embedding == null ? null : embedding.maxSequenceLength(),
+                context,
                 embedding == null ? null : embedding.dimension());
     }
 }

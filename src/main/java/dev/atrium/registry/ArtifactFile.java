@@ -6,6 +6,7 @@ import static java.util.Objects.requireNonNull;
 public record ArtifactFile(String role, String sha256, long sizeBytes) {
     public static final String ONNX = "onnx";
     public static final String TOKENIZER = "tokenizer";
+    public static final String GGUF = "gguf";
 
     public ArtifactFile {
         requireNonNull(role, "role is null");

@@ -1,6 +1,6 @@
 package dev.atrium.registry;
 
-import dev.atrium.engine.EmbeddingOptions;
+import dev.atrium.engine.ModelOptions;
 import dev.atrium.engine.EngineKind;
 import dev.atrium.engine.ModelTask;
 import dev.atrium.engine.Pooling;
@@ -42,8 +42,8 @@ public final class BundledModel {
             Map<String, StagedArtifact> staged = new LinkedHashMap<>();
             staged.put(ArtifactFile.ONNX, stage(registry, ONNX_RESOURCE));
             staged.put(ArtifactFile.TOKENIZER, stage(registry, TOKENIZER_RESOURCE));
-            EmbeddingOptions options = new EmbeddingOptions(Optional.of(Pooling.MEAN), Optional.of(true),
-                    Optional.of(MAX_LENGTH), Optional.empty());
+            ModelOptions options = new ModelOptions(Optional.of(Pooling.MEAN), Optional.of(true),
+                    Optional.of(MAX_LENGTH), Optional.empty(), Optional.empty(), Optional.empty());
             registry.addVersion(ModelScope.PLATFORM, NAME, staged, options,
                     "{\"pooling\":\"mean\",\"normalize\":true,\"max_length\":" + MAX_LENGTH + "}");
             LOG.info("registered the bundled model {}", NAME);

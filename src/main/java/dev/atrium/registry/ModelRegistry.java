@@ -6,7 +6,7 @@ import dev.atrium.AtriumException;
 import dev.atrium.ErrorCode;
 import dev.atrium.engine.ArtifactFiles;
 import dev.atrium.engine.Deployment;
-import dev.atrium.engine.EmbeddingOptions;
+import dev.atrium.engine.ModelOptions;
 import dev.atrium.engine.Engine;
 import dev.atrium.engine.EngineKind;
 import dev.atrium.engine.ModelMetadata;
@@ -71,6 +71,10 @@ public final class ModelRegistry {
         if (!Model.isValidName(name)) {
             throw AtriumException.invalidParam("name", "model name '" + name + "' is not valid: use lowercase"
                     + " letters, digits, '-', '.' and '_', starting with a letter or digit, at most 128 characters");
+        }
+        if (!engine.serves(task)) {
+            throw AtriumException.invalidParam("engine", "engine '" + engine.wireName() + "' does not serve "
+                    + task.wireName() + " models");
         }
         if (scope.tenantId() != null && store.findModel(Model.PUBLIC, name).isPresent()) {
             throw new AtriumException(ErrorCode.CONFLICT, "model '" + name + "' already exists as a public model");
@@ -148,18 +152,26 @@ public final class ModelRegistry {
      * @param config the upload's config JSON as sent, or {@code {}}
      */
     public ModelVersion addVersion(ModelScope scope, String name, Map<String, StagedArtifact> staged,
-            EmbeddingOptions options, String config) {
+            ModelOptions options, String config) {
         try {
             Model model = manageable(scope, name);
-            StagedArtifact onnx = staged.get(ArtifactFile.ONNX);
-            if (onnx == null) {
-                throw AtriumException.invalidParam(ArtifactFile.ONNX, "the upload needs a part named 'onnx' with the model file");
+            String role = model.engine().artifactRole();
+            StagedArtifact main = staged.get(role);
+            if (main == null) {
+                throw AtriumException.invalidParam(role, "the upload needs a part named '" + role
+                        + "' with the model file (engine " + model.engine().wireName() + ")");
+            }
+            for (String part : staged.keySet()) {
+                if (!part.equals(role) && !part.equals(ArtifactFile.TOKENIZER)) {
+                    throw AtriumException.invalidParam(part, "a model of engine " + model.engine().wireName()
+                            + " takes no '" + part + "' part");
+                }
             }
             Optional<StagedArtifact> tokenizer = Optional.ofNullable(staged.get(ArtifactFile.TOKENIZER));
             ModelMetadata metadata = engine(model).inspect(model.task(),
-                    new ArtifactFiles(onnx.path(), tokenizer.map(StagedArtifact::path)), options);
+                    new ArtifactFiles(main.path(), tokenizer.map(StagedArtifact::path)), options);
             List<ArtifactFile> files = new ArrayList<>();
-            files.add(new ArtifactFile(ArtifactFile.ONNX, onnx.sha256(), onnx.sizeBytes()));
+            files.add(new ArtifactFile(role, main.sha256(), main.sizeBytes()));
             tokenizer.ifPresent(t -> files.add(new ArtifactFile(ArtifactFile.TOKENIZER, t.sha256(), t.sizeBytes())));
             fileLock.lock();
             try {
@@ -167,7 +179,7 @@ public final class ModelRegistry {
                 try {
                     ModelVersion version = store.insertVersion(model, files, metadata, config, clock.instant());
                     changed();
-                    LOG.info("added version {} of model {} (sha256 {})", version.version(), name, onnx.sha256());
+                    LOG.info("added version {} of model {} (sha256 {})", version.version(), name, main.sha256());
                     return version;
                 } catch (RuntimeException e) {
                     sweepArtifacts();

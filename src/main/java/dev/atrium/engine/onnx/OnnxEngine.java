@@ -13,7 +13,7 @@ import dev.atrium.ErrorCode;
 import dev.atrium.engine.ArtifactFiles;
 import dev.atrium.engine.Deployment;
 import dev.atrium.engine.EmbeddingMetadata;
-import dev.atrium.engine.EmbeddingOptions;
+import dev.atrium.engine.ModelOptions;
 import dev.atrium.engine.EmbeddingRequest;
 import dev.atrium.engine.EmbeddingResult;
 import dev.atrium.engine.Engine;
@@ -100,7 +100,7 @@ public final class OnnxEngine implements Engine {
     }
 
     @Override
-    public ModelMetadata inspect(ModelTask task, ArtifactFiles files, EmbeddingOptions options) {
+    public ModelMetadata inspect(ModelTask task, ArtifactFiles files, ModelOptions options) {
         return inspector.inspect(task, files, options);
     }
 

@@ -10,7 +10,7 @@ import dev.atrium.ErrorCode;
 import dev.atrium.engine.ArtifactFiles;
 import dev.atrium.engine.DataType;
 import dev.atrium.engine.EmbeddingMetadata;
-import dev.atrium.engine.EmbeddingOptions;
+import dev.atrium.engine.ModelOptions;
 import dev.atrium.engine.ModelMetadata;
 import dev.atrium.engine.ModelTask;
 import dev.atrium.engine.Pooling;
@@ -34,7 +34,7 @@ final class OnnxInspector {
         this.environment = environment;
     }
 
-    ModelMetadata inspect(ModelTask task, ArtifactFiles files, EmbeddingOptions options) {
+    ModelMetadata inspect(ModelTask task, ArtifactFiles files, ModelOptions options) {
         try (OrtSession.SessionOptions sessionOptions = inspectionOptions();
                 OrtSession session = openSession(files, sessionOptions)) {
             List<TensorSpec> inputs = specs(session.getInputInfo(), "input");
@@ -47,8 +47,10 @@ final class OnnxInspector {
                     }
                     yield null;
                 }
+                case CHAT, COMPLETION -> throw new IllegalArgumentException("the ONNX engine serves no " + task.wireName()
+                        + " models");
             };
-            return new ModelMetadata(inputs, outputs, embedding);
+            return new ModelMetadata(inputs, outputs, embedding, null);
         } catch (OrtException e) {
             throw AtriumException.internal("inspecting the model failed", e);
         }
@@ -87,7 +89,7 @@ final class OnnxInspector {
     }
 
     private EmbeddingMetadata inspectEmbedding(OrtSession session, List<TensorSpec> inputs, List<TensorSpec> outputs,
-            ArtifactFiles files, EmbeddingOptions options) throws OrtException {
+            ArtifactFiles files, ModelOptions options) throws OrtException {
         for (String name : List.of("input_ids", "attention_mask")) {
             TensorSpec input = inputs.stream().filter(spec -> spec.name().equals(name)).findFirst()
                     .orElseThrow(() -> invalidArtifact("an embedding model needs an '" + name + "' input"));

@@ -1,0 +1,220 @@
+package dev.atrium.engine.llama;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.openai.client.OpenAIClient;
+import com.openai.client.okhttp.OpenAIOkHttpClient;
+import com.openai.core.http.StreamResponse;
+import com.openai.models.chat.completions.ChatCompletion;
+import com.openai.models.chat.completions.ChatCompletionChunk;
+import com.openai.models.chat.completions.ChatCompletionCreateParams;
+import com.openai.models.chat.completions.ChatCompletionStreamOptions;
+import com.openai.models.completions.Completion;
+import com.openai.models.completions.CompletionCreateParams;
+import dev.atrium.testing.Http;
+import dev.atrium.testing.TestServer;
+import dev.atrium.testing.Tenants;
+import java.io.InputStream;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import tools.jackson.databind.JsonNode;
+
+/** A real GGUF model (aidreams260K, from ../shared/models) served through /v1 chat and completions. */
+class LlamaEndToEndTest {
+    private static final Path MODEL = Path.of("../shared/models/aidreams260K-f32.gguf");
+    private static TestServer server;
+    private static Http member;
+    private static String memberKey;
+    private static OpenAIClient client;
+
+    @BeforeAll
+    static void start() {
+        server = TestServer.start(Map.of("preload", "none"));
+        Http admin = server.http();
+        assertThat(admin.postJson("/admin/models", Map.of("name", "dreams", "task", "chat", "engine", "llama")).status())
+                .isEqualTo(201);
+        Http.Reply upload = admin.post("/admin/models/dreams/versions", "multipart/form-data; boundary=" + Http.BOUNDARY,
+                Http.multipart(Map.of("gguf", read(MODEL), "config",
+                        "{\"slots\": 4, \"context_per_slot\": 128}".getBytes(StandardCharsets.UTF_8))));
+        assertThat(upload.status()).as(upload.toString()).isEqualTo(201);
+        Tenants tenants = new Tenants(admin);
+        memberKey = tenants.key(tenants.tenant("dreamers"), "member").secret();
+        member = admin.withKey(memberKey);
+        client = OpenAIOkHttpClient.builder().baseUrl(server.baseUrl() + "/v1").apiKey(memberKey).maxRetries(0).build();
+    }
+
+    @AfterAll
+    static void stop() {
+        client.close();
+        server.close();
+    }
+
+    @Test
+    void upload_readsTheGgufMetadata() {
+        JsonNode version = server.http().get("/admin/models/dreams/versions/1").json();
+        assertThat(version.path("artifact").path("role").asString()).isEqualTo("gguf");
+        assertThat(member.get("/v1/models/dreams").json().path("context_length").asInt()).isEqualTo(128);
+        Http.Reply notGguf = server.http().post("/admin/models/dreams/versions", "multipart/form-data; boundary="
+                + Http.BOUNDARY, Http.multipart(Map.of("gguf", "not a model".getBytes(StandardCharsets.UTF_8))));
+        assertThat(notGguf.status()).isEqualTo(422);
+        assertThat(notGguf.json().path("error").path("message").asString()).contains("GGUF");
+    }
+
+    @Test
+    void chat_plainAndStreamed_giveTheSameText_andUsageCountsTheTokens() {
+        ChatCompletionCreateParams params = ChatCompletionCreateParams.builder()
+                .model("dreams")
+                .addUserMessage("Tell me about your dream.")
+                .maxCompletionTokens(20)
+                .temperature(0.0)
+                .seed(7)
+                .build();
+        ChatCompletion plain = client.chat().completions().create(params);
+        String text = plain.choices().getFirst().message().content().orElseThrow();
+        long completionTokens = plain.usage().orElseThrow().completionTokens();
+        assertThat(completionTokens).isBetween(1L, 20L);
+        assertThat(plain.usage().orElseThrow().totalTokens())
+                .isEqualTo(plain.usage().orElseThrow().promptTokens() + completionTokens);
+
+        StringBuilder streamed = new StringBuilder();
+        int chunks = 0;
+        Long streamedTokens = null;
+        String finish = null;
+        try (StreamResponse<ChatCompletionChunk> stream = client.chat().completions().createStreaming(params.toBuilder()
+                .streamOptions(ChatCompletionStreamOptions.builder().includeUsage(true).build()).build())) {
+            for (ChatCompletionChunk chunk : (Iterable<ChatCompletionChunk>) stream.stream()::iterator) {
+                if (!chunk.choices().isEmpty()) {
+                    var choice = chunk.choices().getFirst();
+                    choice.delta().content().filter(c -> !c.isEmpty()).ifPresent(streamed::append);
+                    if (choice.delta().content().filter(c -> !c.isEmpty()).isPresent()) {
+                        // counted below: one text chunk per token
+                    }
+                    if (choice.finishReason().isPresent()) {
+                        finish = choice.finishReason().get().asString();
+                    }
+                }
+                if (chunk.usage().isPresent()) {
+                    streamedTokens = chunk.usage().get().completionTokens();
+                }
+                chunks++;
+            }
+        }
+        assertThat(streamed.toString()).isEqualTo(text);
+        assertThat(streamedTokens).isEqualTo(completionTokens);
+        assertThat(finish).isEqualTo(plain.choices().getFirst().finishReason().asString());
+        assertThat(chunks).isGreaterThan(2);
+    }
+
+    @Test
+    void completions_plainAndStreamed_andTheLedgerHasThem() throws Exception {
+        CompletionCreateParams params = CompletionCreateParams.builder().model("dreams").prompt("Once upon a time")
+                .maxTokens(12).temperature(0.0).seed(3).build();
+        Completion plain = client.completions().create(params);
+        String text = plain.choices().getFirst().text();
+        assertThat(text).isNotEmpty();
+        StringBuilder streamed = new StringBuilder();
+        try (var stream = client.completions().createStreaming(params)) {
+            stream.stream().forEach(chunk -> chunk.choices().forEach(choice -> streamed.append(choice.text())));
+        }
+        assertThat(streamed.toString()).isEqualTo(text);
+        assertThat(plain.usage().orElseThrow().completionTokens()).isEqualTo(12);
+        assertThat(plain.choices().getFirst().finishReason().asString()).isEqualTo("length");
+
+        JsonNode records = server.http().get("/admin/usage/records?model=dreams&limit=1000").json().path("data");
+        assertThat(records.size()).isGreaterThanOrEqualTo(2);
+        JsonNode record = records.get(0);
+        assertThat(record.path("endpoint").asString()).isEqualTo("/v1/completions");
+        assertThat(record.path("output_tokens").asLong()).isEqualTo(12);
+        assertThat(record.path("input_tokens").asLong()).isEqualTo(plain.usage().orElseThrow().promptTokens());
+    }
+
+    @Test
+    void overLongPromptOrMaxTokens_is400NamingTheLimit() {
+        Http.Reply longPrompt = member.postJson("/v1/completions", Map.of("model", "dreams", "prompt",
+                "once upon a time ".repeat(100), "max_tokens", 4));
+        assertThat(longPrompt.status()).isEqualTo(400);
+        assertThat(longPrompt.json().path("error").path("code").asString()).isEqualTo("context_length_exceeded");
+        assertThat(longPrompt.json().path("error").path("message").asString()).contains("128");
+        Http.Reply tooMany = member.postJson("/v1/completions", Map.of("model", "dreams", "prompt", "hi",
+                "max_tokens", 500));
+        assertThat(tooMany.status()).isEqualTo(400);
+        assertThat(tooMany.json().path("error").path("param").asString()).isEqualTo("max_tokens");
+        assertThat(tooMany.json().path("error").path("message").asString()).contains("128");
+        assertThat(member.postJson("/v1/chat/completions", Map.of("model", "dreams", "messages", List.of(),
+                "max_tokens", 4)).status()).isEqualTo(400);
+        assertThat(member.postJson("/v1/chat/completions", Map.of("model", "dreams", "n", 2, "messages",
+                List.of(Map.of("role", "user", "content", "hi")))).status()).isEqualTo(400);
+        assertThat(member.postJson("/v1/chat/completions", Map.of("model", "all-minilm-l6-v2", "messages",
+                List.of(Map.of("role", "user", "content", "hi")))).status()).isEqualTo(400);
+    }
+
+    @Test
+    void eightStreamsOnFourSlots_allComplete() throws Exception {
+        try (ExecutorService threads = Executors.newVirtualThreadPerTaskExecutor()) {
+            List<Future<Http.Reply>> streams = new ArrayList<>();
+            for (int i = 0; i < 8; i++) {
+                int n = i;
+                streams.add(threads.submit(() -> member.postJson("/v1/completions", Map.of("model", "dreams",
+                        "prompt", "Dream number " + n, "max_tokens", 40, "stream", true))));
+            }
+            for (Future<Http.Reply> stream : streams) {
+                Http.Reply reply = stream.get();
+                assertThat(reply.status()).isEqualTo(200);
+                assertThat(reply.text()).endsWith("data: [DONE]\n\n");
+            }
+        }
+    }
+
+    @Test
+    void clientGoingAwayMidStream_stopsTheGeneration_andItsPartialUsageIsRecorded() throws Exception {
+        HttpRequest request = member.request("/v1/completions").header("Content-Type", "application/json")
+                .header("X-Request-Id", "goes-away")
+                .POST(HttpRequest.BodyPublishers.ofString("{\"model\": \"dreams\", \"prompt\": \"Once\","
+                        + " \"max_tokens\": 100, \"stream\": true, \"temperature\": 0}"))
+                .build();
+        HttpResponse<InputStream> response = java.net.http.HttpClient.newHttpClient()
+                .send(request, HttpResponse.BodyHandlers.ofInputStream());
+        long closedAt;
+        try (InputStream body = response.body()) {
+            byte[] first = body.readNBytes(200);
+            assertThat(new String(first, StandardCharsets.UTF_8)).startsWith("data: ");
+            closedAt = System.nanoTime();
+        }
+        JsonNode record = null;
+        long deadline = System.nanoTime() + 10_000_000_000L;
+        while (record == null && System.nanoTime() < deadline) {
+            JsonNode data = server.http().get("/admin/usage/records?request_id=goes-away").json().path("data");
+            record = data.isEmpty() ? null : data.get(0);
+            if (record == null) {
+                Thread.sleep(2);
+            }
+        }
+        long freedMillis = (System.nanoTime() - closedAt) / 1_000_000;
+        System.out.println("slot freed and usage recorded " + freedMillis + " ms after the client went away");
+        assertThat(record).as("a record of the abandoned stream").isNotNull();
+        assertThat(record.path("outcome").asString()).isEqualTo("client_cancelled");
+        assertThat(record.path("output_tokens").asLong()).isBetween(1L, 99L);
+        assertThat(freedMillis).isLessThan(1000);
+        // the slots are free again: four streams still run at once
+        eightStreamsOnFourSlots_allComplete();
+    }
+
+    private static byte[] read(Path file) {
+        try {
+            return java.nio.file.Files.readAllBytes(file);
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+    }
+}
