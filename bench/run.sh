@@ -54,6 +54,25 @@ for text in sentence paragraph; do
   done
 done
 
+# ---- language models: the same generation through the server and in-process ----------------------------------
+llm_model="$root/../shared/models/random-15M-q8_0.gguf"
+llm_rows=""
+if [ -f "$llm_model" ]; then
+  printf '{"slots": 16, "context_per_slot": 256}' > "$data/llm-config.json"
+  ./atrium models push rand --gguf "$llm_model" --task completion --config "$data/llm-config.json" \
+    --server "http://127.0.0.1:$port" >&2
+  curl -sf -X POST -H "Authorization: Bearer $ATRIUM_API_KEY" "http://127.0.0.1:$port/admin/models/rand/versions/1/load" >/dev/null
+  rounds=$(( seconds >= 10 ? 3 : 1 ))
+  for streams in 1 4 16; do
+    inproc="$("${java[@]}" dev.atrium.bench.LlmCeiling "$llm_model" "$streams" 128 "$rounds" 256 16 2>/dev/null | tail -n 1)"
+    served="$("${java[@]}" dev.atrium.bench.LlmLoadGenerator "http://127.0.0.1:$port" rand "$streams" 128 "$rounds" | tail -n 1)"
+    echo "llm in-process: $inproc" >&2
+    echo "llm server: $served" >&2
+    ratio="$(awk "BEGIN{printf \"%.2f\", $(value tokens_per_s "$served") / $(value tokens_per_s "$inproc")}")"
+    llm_rows+="| $streams | $(value tokens_per_s "$served") | $(value tokens_per_s "$inproc") | $ratio | $(value ttft_p50_ms "$served") | $(value ttft_p99_ms "$served") | $(value ttft_p50_ms "$inproc") | $(value ttft_p99_ms "$inproc") | $(value errors "$served") |"$'\n'
+  done
+fi
+
 cpu="$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)"
 mkdir -p docs
 cat > docs/benchmarks.md <<MD
@@ -100,25 +119,6 @@ text event; time to first token is from sending the request to the first text ev
 ${llm_rows:-| (the model file was not found beside the project) | | | | | | | | |
 }
 MD
-# ---- language models: the same generation through the server and in-process ----------------------------------
-llm_model="$root/../shared/models/random-15M-q8_0.gguf"
-llm_rows=""
-if [ -f "$llm_model" ]; then
-  printf '{"slots": 16, "context_per_slot": 256}' > "$data/llm-config.json"
-  ./atrium models push rand --gguf "$llm_model" --task completion --config "$data/llm-config.json" \
-    --server "http://127.0.0.1:$port" >&2
-  curl -sf -X POST -H "Authorization: Bearer $ATRIUM_API_KEY" "http://127.0.0.1:$port/admin/models/rand/versions/1/load" >/dev/null
-  rounds=$(( seconds >= 10 ? 3 : 1 ))
-  for streams in 1 4 16; do
-    inproc="$("${java[@]}" dev.atrium.bench.LlmCeiling "$llm_model" "$streams" 128 "$rounds" 256 16 2>/dev/null | tail -n 1)"
-    served="$("${java[@]}" dev.atrium.bench.LlmLoadGenerator "http://127.0.0.1:$port" rand "$streams" 128 "$rounds" | tail -n 1)"
-    echo "llm in-process: $inproc" >&2
-    echo "llm server: $served" >&2
-    ratio="$(awk "BEGIN{printf \"%.2f\", $(value tokens_per_s "$served") / $(value tokens_per_s "$inproc")}")"
-    llm_rows+="| $streams | $(value tokens_per_s "$served") | $(value tokens_per_s "$inproc") | $ratio | $(value ttft_p50_ms "$served") | $(value ttft_p99_ms "$served") | $(value ttft_p50_ms "$inproc") | $(value ttft_p99_ms "$inproc") | $(value errors "$served") |"$'\n'
-  done
-fi
-
 trap - EXIT
 stop_server
 echo "wrote docs/benchmarks.md" >&2

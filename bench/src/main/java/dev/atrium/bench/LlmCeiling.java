@@ -27,8 +27,10 @@ public final class LlmCeiling {
         int contextPerSlot = Integer.parseInt(args[4]);
         int slots = Integer.parseInt(args[5]);
         LlamaModel.setLogger(LogFormat.TEXT, (level, message) -> { });
-        try (LlamaModel model = new LlamaModel(new ModelParameters().setModel(file).setParallel(slots)
-                .setCtxSize(slots * contextPerSlot).setThreads(Runtime.getRuntime().availableProcessors()))) {
+        // never closed: the binding's close() can hang and leaks anyway; the process ends right after
+        LlamaModel model = new LlamaModel(new ModelParameters().setModel(file).setParallel(slots)
+                .setCtxSize(slots * contextPerSlot).setThreads(Runtime.getRuntime().availableProcessors()));
+        {
             Recorder ttft = new Recorder(3);
             AtomicLong tokens = new AtomicLong();
             long start = System.nanoTime();
@@ -62,5 +64,6 @@ public final class LlmCeiling {
                     tokens.get() / seconds, histogram.getValueAtPercentile(50) / 1e6,
                     histogram.getValueAtPercentile(99) / 1e6, tokens.get());
         }
+        System.exit(0);
     }
 }
