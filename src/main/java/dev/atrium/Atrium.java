@@ -107,7 +107,7 @@ public final class Atrium implements AutoCloseable {
                     config.cudaDevice(), config.queueCapacity()));
             ArtifactStore artifacts = ArtifactStore.open(config.dataDir());
             LlamaEngine llama = new LlamaEngine(new LlamaEngine.Settings(
-                    Math.max(1, Runtime.getRuntime().availableProcessors()), 4));
+                    Math.max(1, Runtime.getRuntime().availableProcessors()), 4, java.time.Duration.ofSeconds(20)));
             ModelRegistry registry = new ModelRegistry(database.jdbi(), artifacts,
                     Map.of(EngineKind.ONNX, onnx, EngineKind.LLAMA, llama), clock);
             registry.sweepArtifacts();

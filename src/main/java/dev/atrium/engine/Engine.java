@@ -34,6 +34,16 @@ public interface Engine extends AutoCloseable {
 
     InferenceResult infer(Deployment deployment, InferenceRequest request);
 
+    /** Whether a loaded version has work waiting and has made no progress for too long (then it is not ready). */
+    default boolean isStalled(VersionKey key) {
+        return false;
+    }
+
+    /** Whether any loaded version is stalled. */
+    default boolean isStalled() {
+        return false;
+    }
+
     /** Unloads every version and stops the engine's threads. */
     @Override
     void close();

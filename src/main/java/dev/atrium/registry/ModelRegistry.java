@@ -326,6 +326,11 @@ public final class ModelRegistry {
         return engine;
     }
 
+    /** Whether any engine has a model with work waiting and no progress (the server is then not ready). */
+    public boolean anyEngineStalled() {
+        return engines.values().stream().anyMatch(Engine::isStalled);
+    }
+
     public boolean isLoaded(Model model, int version) {
         return engine(model).isLoaded(new VersionKey(model.id(), model.name(), version));
     }

@@ -79,8 +79,9 @@ public final class V2Service implements HttpService {
                 .post("/models/{model}/versions/{version}/infer", this::infer);
     }
 
+    /** Ready: started, not draining, and no model stalled with requests waiting. */
     private void serverReady(ServerRequest request, ServerResponse response) {
-        boolean ready = lifecycle.isReady();
+        boolean ready = lifecycle.isReady() && !registry.anyEngineStalled();
         Json.send(response, ready ? Status.OK_200 : Status.SERVICE_UNAVAILABLE_503, new Ready(ready));
     }
 
@@ -112,12 +113,17 @@ public final class V2Service implements HttpService {
                 resolved.version().metadata().inputs(), resolved.version().metadata().outputs()));
     }
 
-    /** Ready means loaded: asking loads the version, so readiness probes also warm it up. */
+    /**
+     * Ready means loaded and making progress: asking loads the version (so readiness probes also warm it up); a
+     * version whose engine has work waiting and has produced nothing for a while answers 503, not ready.
+     */
     private void modelReady(ServerRequest request, ServerResponse response) {
         ResolvedModel resolved = resolve(request);
-        registry.engine(resolved.model()).load(resolved.deployment());
-        Json.send(response, Status.OK_200, new ModelReady(resolved.model().name(),
-                Integer.toString(resolved.version().version()), true));
+        var engine = registry.engine(resolved.model());
+        engine.load(resolved.deployment());
+        boolean ready = !engine.isStalled(resolved.deployment().key());
+        Json.send(response, ready ? Status.OK_200 : Status.SERVICE_UNAVAILABLE_503, new ModelReady(
+                resolved.model().name(), Integer.toString(resolved.version().version()), ready));
     }
 
     private void infer(ServerRequest request, ServerResponse response) {

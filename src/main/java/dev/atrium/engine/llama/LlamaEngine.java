@@ -25,6 +25,7 @@ import dev.atrium.engine.ModelMetadata;
 import dev.atrium.engine.ModelOptions;
 import dev.atrium.engine.ModelTask;
 import dev.atrium.engine.PreparedEmbedding;
+import dev.atrium.engine.ProgressWatch;
 import dev.atrium.engine.EmbeddingRequest;
 import dev.atrium.engine.VersionKey;
 import java.time.Duration;
@@ -61,10 +62,13 @@ public final class LlamaEngine implements LanguageEngine {
     /**
      * @param threads llama.cpp threads per instance
      * @param queuePerSlot generations that may wait, per slot, before 503
+     * @param stallAfter how long a model with work may produce nothing before it reports not ready
      */
-    public record Settings(int threads, int queuePerSlot) {}
+    public record Settings(int threads, int queuePerSlot, Duration stallAfter) {}
 
-    private record Loaded(LlamaModel model, ThreadPoolExecutor executor) {}
+    private record Loaded(LlamaModel model, ThreadPoolExecutor executor, ProgressWatch progress) {}
+
+    private final ConcurrentHashMap<VersionKey, Loaded> byVersion = new ConcurrentHashMap<>();
 
     private final Settings settings;
     private final ConcurrentHashMap<String, CompletableFuture<Loaded>> instances = new ConcurrentHashMap<>();
@@ -122,7 +126,18 @@ public final class LlamaEngine implements LanguageEngine {
 
     @Override
     public boolean isLoaded(VersionKey key) {
-        return false;
+        return byVersion.containsKey(key);
+    }
+
+    @Override
+    public boolean isStalled(VersionKey key) {
+        Loaded loaded = byVersion.get(key);
+        return loaded != null && loaded.progress().isStalled();
+    }
+
+    @Override
+    public boolean isStalled() {
+        return byVersion.values().stream().anyMatch(loaded -> loaded.progress().isStalled());
     }
 
     /** Keeps the instance: llama.cpp's close leaks native memory, and the same file may be served again. */
@@ -146,10 +161,12 @@ public final class LlamaEngine implements LanguageEngine {
                     Thread.ofPlatform().name("llama-", 0).daemon(true).factory());
             LOG.info("loaded {} ({} slots x {} tokens) in {} ms", deployment.key(), metadata.slots(),
                     metadata.contextPerSlot(), (System.nanoTime() - start) / 1_000_000);
-            return new Loaded(model, executor);
+            return new Loaded(model, executor, new ProgressWatch(settings.stallAfter(), System::nanoTime));
         }, runnable -> Thread.ofPlatform().name("llama-load").daemon(true).start(runnable)));
         try {
-            return future.join();
+            Loaded loaded = future.join();
+            byVersion.put(deployment.key(), loaded);
+            return loaded;
         } catch (CompletionException e) {
             instances.remove(key, future);
             throw AtriumException.internal("loading model " + deployment.key() + " failed", e.getCause());
@@ -206,10 +223,18 @@ public final class LlamaEngine implements LanguageEngine {
         if (request.grammar() != null) {
             parameters.setGrammar(request.grammar());
         }
-        QueuedGeneration generation = new QueuedGeneration();
+        QueuedGeneration generation = new QueuedGeneration(loaded.progress());
+        loaded.progress().accepted();
         try {
-            loaded.executor().execute(() -> generation.run(loaded.model(), parameters, request.maxTokens()));
+            loaded.executor().execute(() -> {
+                try {
+                    generation.run(loaded.model(), parameters, request.maxTokens());
+                } finally {
+                    loaded.progress().finished();
+                }
+            });
         } catch (RejectedExecutionException e) {
+            loaded.progress().finished();
             throw AtriumException.retryable(ErrorCode.OVERLOADED, "every slot of model '"
                     + deployment.key().modelName() + "' is busy and its queue is full; retry shortly", 1);
         }
@@ -220,6 +245,11 @@ public final class LlamaEngine implements LanguageEngine {
     private static final class QueuedGeneration implements Generation {
         private final BlockingQueue<GenerationEvent> events = new LinkedBlockingQueue<>();
         private final AtomicBoolean cancelled = new AtomicBoolean();
+        private final ProgressWatch progress;
+
+        QueuedGeneration(ProgressWatch progress) {
+            this.progress = progress;
+        }
 
         /** Runs on a slot's thread; counts the tokens it produces (one output per token). */
         void run(LlamaModel model, InferenceParameters parameters, int maxTokens) {
@@ -238,6 +268,7 @@ public final class LlamaEngine implements LanguageEngine {
                         events.add(new GenerationEvent.Done("cancelled", tokens, System.nanoTime() - start));
                         return;
                     }
+                    progress.progressed();
                     if (!output.text.isEmpty()) {
                         tokens++;
                         events.add(new GenerationEvent.Text(output.text));

@@ -33,6 +33,8 @@ import tools.jackson.databind.JsonNode;
 /** A real GGUF model (aidreams260K, from ../shared/models) served through /v1 chat and completions. */
 class LlamaEndToEndTest {
     private static final Path MODEL = Path.of("../shared/models/aidreams260K-f32.gguf");
+    /** Random weights, but a context of 512 and slower tokens: long enough streams to leave in the middle of. */
+    private static final Path LONG_MODEL = Path.of("../shared/models/random-15M-q8_0.gguf");
     private static TestServer server;
     private static Http member;
     private static String memberKey;
@@ -41,8 +43,9 @@ class LlamaEndToEndTest {
     @BeforeAll
     static void start() {
         // the model file lives in the workspace's shared/models beside the project (as in CI), not in git
-        org.junit.jupiter.api.Assumptions.assumeTrue(java.nio.file.Files.isRegularFile(MODEL),
-                "needs " + MODEL.toAbsolutePath().normalize() + " (the shared models beside the project)");
+        org.junit.jupiter.api.Assumptions.assumeTrue(java.nio.file.Files.isRegularFile(MODEL)
+                        && java.nio.file.Files.isRegularFile(LONG_MODEL),
+                "needs " + MODEL.toAbsolutePath().normalize().getParent() + " (the shared models beside the project)");
         server = TestServer.start(Map.of("preload", "none"));
         Http admin = server.http();
         assertThat(admin.postJson("/admin/models", Map.of("name", "dreams", "task", "chat", "engine", "llama")).status())
@@ -51,6 +54,12 @@ class LlamaEndToEndTest {
                 Http.multipart(Map.of("gguf", read(MODEL), "config",
                         "{\"slots\": 4, \"context_per_slot\": 128}".getBytes(StandardCharsets.UTF_8))));
         assertThat(upload.status()).as(upload.toString()).isEqualTo(201);
+        assertThat(admin.postJson("/admin/models", Map.of("name", "long", "task", "completion", "engine", "llama"))
+                .status()).isEqualTo(201);
+        assertThat(admin.post("/admin/models/long/versions", "multipart/form-data; boundary=" + Http.BOUNDARY,
+                Http.multipart(Map.of("gguf", read(LONG_MODEL), "config",
+                        "{\"slots\": 2, \"context_per_slot\": 512}".getBytes(StandardCharsets.UTF_8)))).status())
+                .isEqualTo(201);
         Tenants tenants = new Tenants(admin);
         memberKey = tenants.key(tenants.tenant("dreamers"), "member").secret();
         member = admin.withKey(memberKey);
@@ -185,8 +194,8 @@ class LlamaEndToEndTest {
     void clientGoingAwayMidStream_stopsTheGeneration_andItsPartialUsageIsRecorded() throws Exception {
         HttpRequest request = member.request("/v1/completions").header("Content-Type", "application/json")
                 .header("X-Request-Id", "goes-away")
-                .POST(HttpRequest.BodyPublishers.ofString("{\"model\": \"dreams\", \"prompt\": \"Once\","
-                        + " \"max_tokens\": 100, \"stream\": true, \"temperature\": 0}"))
+                .POST(HttpRequest.BodyPublishers.ofString("{\"model\": \"long\", \"prompt\": \"Once\","
+                        + " \"max_tokens\": 500, \"stream\": true, \"temperature\": 0}"))
                 .build();
         HttpResponse<InputStream> response = java.net.http.HttpClient.newHttpClient()
                 .send(request, HttpResponse.BodyHandlers.ofInputStream());
@@ -209,8 +218,9 @@ class LlamaEndToEndTest {
         System.out.println("slot freed and usage recorded " + freedMillis + " ms after the client went away");
         assertThat(record).as("a record of the abandoned stream").isNotNull();
         assertThat(record.path("outcome").asString()).isEqualTo("client_cancelled");
-        assertThat(record.path("output_tokens").asLong()).isBetween(1L, 99L);
-        assertThat(freedMillis).isLessThan(1000);
+        assertThat(record.path("output_tokens").asLong()).isBetween(1L, 499L);
+        // the issue asks for 100 ms; measured here 38-55 ms (the record query included), with headroom for a busy CI
+        assertThat(freedMillis).isLessThan(250);
         // the slots are free again: four streams still run at once
         eightStreamsOnFourSlots_allComplete();
     }
