@@ -14,8 +14,6 @@ import io.helidon.webserver.http.HttpRules;
 import io.helidon.webserver.http.HttpService;
 import io.helidon.webserver.http.ServerRequest;
 import io.helidon.webserver.http.ServerResponse;
-import java.time.Instant;
-import java.time.format.DateTimeParseException;
 import java.util.List;
 import java.util.Optional;
 
@@ -37,43 +35,23 @@ public final class AdminAuditService implements HttpService {
     private void query(ServerRequest request, ServerResponse response) {
         Caller caller = Caller.current();
         caller.requireManages();
-        Optional<String> tenant = parameter(request, "tenant");
+        Optional<String> tenant = AdminJson.parameter(request, "tenant");
         if (!caller.isAdmin()) {
             if (tenant.isPresent() && !tenant.get().equals(caller.key().tenantId())) {
                 throw new AtriumException(ErrorCode.NOT_FOUND, "tenant '" + tenant.get() + "' does not exist");
             }
             tenant = Optional.of(caller.key().tenantId());
         }
-        int limit = parameter(request, "limit").map(text -> number(text, "limit")).orElse(100L).intValue();
+        int limit = AdminJson.parameter(request, "limit").map(text -> AdminJson.number(text, "limit")).orElse(100L).intValue();
         if (limit < 1 || limit > 1000) {
             throw AtriumException.invalidParam("limit", "'limit' must be 1 to 1000");
         }
-        AuditQuery query = new AuditQuery(tenant, parameter(request, "actor"), parameter(request, "action"),
-                parameter(request, "from").map(text -> instant(text, "from")),
-                parameter(request, "to").map(text -> instant(text, "to")),
-                parameter(request, "before").map(text -> number(text, "before")), limit);
+        AuditQuery query = new AuditQuery(tenant, AdminJson.parameter(request, "actor"), AdminJson.parameter(request, "action"),
+                AdminJson.parameter(request, "from").map(text -> AdminJson.queryInstant(text, "from")),
+                AdminJson.parameter(request, "to").map(text -> AdminJson.queryInstant(text, "to")),
+                AdminJson.parameter(request, "before").map(text -> AdminJson.number(text, "before")), limit);
         List<AuditEvent> events = audit.query(query);
         Long next = events.size() == limit ? events.getLast().id() : null;
         Json.send(response, Status.OK_200, new AuditPage(events, next));
-    }
-
-    private static Optional<String> parameter(ServerRequest request, String name) {
-        return request.query().first(name).asOptional().filter(value -> !value.isEmpty());
-    }
-
-    private static long number(String text, String name) {
-        try {
-            return Long.parseLong(text);
-        } catch (NumberFormatException e) {
-            throw AtriumException.invalidParam(name, "'" + name + "' must be a number");
-        }
-    }
-
-    private static Instant instant(String text, String name) {
-        try {
-            return Instant.parse(text);
-        } catch (DateTimeParseException e) {
-            throw AtriumException.invalidParam(name, "'" + name + "' must be an ISO-8601 instant");
-        }
     }
 }

@@ -51,6 +51,27 @@ final class AdminJson {
         });
     }
 
+    /** A query parameter; an empty one counts as absent. */
+    static Optional<String> parameter(io.helidon.webserver.http.ServerRequest request, String name) {
+        return request.query().first(name).asOptional().filter(value -> !value.isEmpty());
+    }
+
+    static long number(String text, String name) {
+        try {
+            return Long.parseLong(text);
+        } catch (NumberFormatException e) {
+            throw AtriumException.invalidParam(name, "'" + name + "' must be a number");
+        }
+    }
+
+    static Instant queryInstant(String text, String name) {
+        try {
+            return Instant.parse(text);
+        } catch (DateTimeParseException e) {
+            throw AtriumException.invalidParam(name, "'" + name + "' must be an ISO-8601 instant");
+        }
+    }
+
     static List<String> strings(JsonNode body, String field) {
         JsonNode node = body.get(field);
         if (node == null || node.isNull()) {

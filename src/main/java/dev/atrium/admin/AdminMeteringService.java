@@ -115,7 +115,7 @@ public final class AdminMeteringService implements HttpService {
 
     private void listPrices(ServerRequest request, ServerResponse response) {
         Caller caller = Caller.current();
-        Optional<String> model = parameter(request, "model");
+        Optional<String> model = AdminJson.parameter(request, "model");
         List<Price> prices = metering.prices().list(model, Optional.empty()).stream()
                 .filter(price -> caller.isAdmin() || price.tenantId() == null
                         || price.tenantId().equals(caller.key().tenantId()))
@@ -195,21 +195,21 @@ public final class AdminMeteringService implements HttpService {
     private void usage(ServerRequest request, ServerResponse response) {
         Caller caller = Caller.current();
         requireAdmin(caller);
-        Optional<String> tenant = parameter(request, "tenant").map(this::tenantId);
+        Optional<String> tenant = AdminJson.parameter(request, "tenant").map(this::tenantId);
         Json.send(response, Status.OK_200, usageView(request, tenant.orElse(null), tenant.isEmpty()));
     }
 
     /** Usage of one tenant (or of every tenant), summed by bucket and group, as {@code /v1/usage} shows it. */
     public static UsageView usageView(ServerRequest request, String tenantId, boolean allTenants, UsageLedger ledger) {
-        UsageReport.Bucket bucket = parameter(request, "bucket").map(text -> UsageReport.Bucket.fromWireName(text)
+        UsageReport.Bucket bucket = AdminJson.parameter(request, "bucket").map(text -> UsageReport.Bucket.fromWireName(text)
                 .orElseThrow(() -> AtriumException.invalidParam("bucket", "'bucket' is minute, hour or day")))
                 .orElse(UsageReport.Bucket.DAY);
-        UsageReport.GroupBy groupBy = parameter(request, "group_by").map(text -> UsageReport.GroupBy.fromWireName(text)
+        UsageReport.GroupBy groupBy = AdminJson.parameter(request, "group_by").map(text -> UsageReport.GroupBy.fromWireName(text)
                 .filter(g -> allTenants || g != UsageReport.GroupBy.TENANT)
                 .orElseThrow(() -> AtriumException.invalidParam("group_by", "'group_by' is model, key or endpoint")))
                 .orElse(UsageReport.GroupBy.MODEL);
-        Instant to = parameter(request, "to").map(text -> instant(text, "to")).orElse(Instant.now());
-        Instant from = parameter(request, "from").map(text -> instant(text, "from"))
+        Instant to = AdminJson.parameter(request, "to").map(text -> AdminJson.queryInstant(text, "to")).orElse(Instant.now());
+        Instant from = AdminJson.parameter(request, "from").map(text -> AdminJson.queryInstant(text, "from"))
                 .orElse(YearMonth.now(java.time.ZoneOffset.UTC).atDay(1).atStartOfDay().toInstant(java.time.ZoneOffset.UTC));
         List<UsageReport.Row> rows = UsageReport.of(ledger, tenantId, allTenants, from, to, bucket, groupBy);
         Map<String, BigDecimal> total = new java.util.TreeMap<>();
@@ -228,14 +228,14 @@ public final class AdminMeteringService implements HttpService {
         Caller caller = Caller.current();
         caller.requireManages();
         Optional<String> tenant = tenantScope(caller, request);
-        int limit = parameter(request, "limit").map(text -> (int) number(text, "limit")).orElse(100);
+        int limit = AdminJson.parameter(request, "limit").map(text -> (int) AdminJson.number(text, "limit")).orElse(100);
         if (limit < 1 || limit > 1000) {
             throw AtriumException.invalidParam("limit", "'limit' must be 1 to 1000");
         }
-        RecordQuery query = new RecordQuery(tenant, parameter(request, "key"), parameter(request, "model"),
-                parameter(request, "request_id"), parameter(request, "from").map(text -> instant(text, "from")),
-                parameter(request, "to").map(text -> instant(text, "to")),
-                parameter(request, "before").map(text -> number(text, "before")), limit);
+        RecordQuery query = new RecordQuery(tenant, AdminJson.parameter(request, "key"), AdminJson.parameter(request, "model"),
+                AdminJson.parameter(request, "request_id"), AdminJson.parameter(request, "from").map(text -> AdminJson.queryInstant(text, "from")),
+                AdminJson.parameter(request, "to").map(text -> AdminJson.queryInstant(text, "to")),
+                AdminJson.parameter(request, "before").map(text -> AdminJson.number(text, "before")), limit);
         List<UsageLedger.Positioned> records = metering.ledger().records(query);
         List<RecordView> views = records.stream().map(positioned -> {
             var record = positioned.record();
@@ -256,7 +256,7 @@ public final class AdminMeteringService implements HttpService {
         caller.requireManages();
         String tenant = tenantScope(caller, request).orElseThrow(() -> AtriumException.invalidParam("tenant",
                 "'tenant' is required"));
-        YearMonth month = parameter(request, "month").map(text -> {
+        YearMonth month = AdminJson.parameter(request, "month").map(text -> {
             try {
                 return YearMonth.parse(text);
             } catch (DateTimeParseException e) {
@@ -264,7 +264,7 @@ public final class AdminMeteringService implements HttpService {
             }
         }).orElse(YearMonth.now(java.time.ZoneOffset.UTC));
         Invoice invoice = Invoice.of(metering.ledger(), metering.prices(), tenant, month);
-        if (parameter(request, "format").filter("csv"::equals).isPresent()) {
+        if (AdminJson.parameter(request, "format").filter("csv"::equals).isPresent()) {
             response.header(HeaderValues.create("Content-Type", "text/csv; charset=utf-8"));
             response.send(invoice.toCsv().getBytes(StandardCharsets.UTF_8));
             return;
@@ -282,7 +282,7 @@ public final class AdminMeteringService implements HttpService {
      * parameter naming another answers 404, as if it did not exist.
      */
     private Optional<String> tenantScope(Caller caller, ServerRequest request) {
-        Optional<String> asked = parameter(request, "tenant");
+        Optional<String> asked = AdminJson.parameter(request, "tenant");
         if (caller.isAdmin()) {
             return asked.map(this::tenantId);
         }
@@ -309,26 +309,6 @@ public final class AdminMeteringService implements HttpService {
     private static void requireAdmin(Caller caller) {
         if (!caller.isAdmin()) {
             throw new AtriumException(ErrorCode.PERMISSION_DENIED, "only a platform admin can do this");
-        }
-    }
-
-    private static Optional<String> parameter(ServerRequest request, String name) {
-        return request.query().first(name).asOptional().filter(value -> !value.isEmpty());
-    }
-
-    private static long number(String text, String name) {
-        try {
-            return Long.parseLong(text);
-        } catch (NumberFormatException e) {
-            throw AtriumException.invalidParam(name, "'" + name + "' must be a number");
-        }
-    }
-
-    private static Instant instant(String text, String name) {
-        try {
-            return Instant.parse(text);
-        } catch (DateTimeParseException e) {
-            throw AtriumException.invalidParam(name, "'" + name + "' must be an ISO-8601 instant");
         }
     }
 }
