@@ -32,8 +32,6 @@ import java.io.OutputStream;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
-import java.util.ArrayList;
-import java.util.List;
 import tools.jackson.core.JsonGenerator;
 import tools.jackson.databind.JsonNode;
 
@@ -158,20 +156,27 @@ public final class OpenAiGenerationService implements HttpService {
             Metering.Meter meter) {
         response.header(HeaderValues.create("Content-Type", "text/event-stream; charset=utf-8"));
         response.header(HeaderValues.create("Cache-Control", "no-cache"));
-        StringBuilder produced = new StringBuilder();
         GenerationEvent.Done done;
         try (OutputStream out = response.outputStream()) {
             if (answer.chat()) {
                 event(out, chunk(answer, null, true, null));
             }
-            done = drain(generation, text -> {
-                produced.append(text);
-                try {
-                    event(out, chunk(answer, text, false, null));
-                } catch (IOException e) {
-                    throw new UncheckedIOException(e);
-                }
-            }, meter, answer);
+            try {
+                done = drain(generation, text -> {
+                    try {
+                        event(out, chunk(answer, text, false, null));
+                    } catch (IOException e) {
+                        throw new UncheckedIOException(e);
+                    }
+                }, meter, answer);
+            } catch (AtriumException e) {
+                // the engine failed or stalled after the stream began: end it with an error event, as OpenAI
+                // does (the generation's record was written when the failure was seen)
+                event(out, error(e));
+                out.write(DONE);
+                out.flush();
+                return;
+            }
             if (done.finishReason().equals("cancelled")) {
                 throw new IOException("cancelled");
             }
@@ -192,8 +197,6 @@ public final class OpenAiGenerationService implements HttpService {
             }
             out.write(DONE);
             out.flush();
-        } catch (AtriumException e) {
-            throw e;
         } catch (IOException | RuntimeException e) {
             // the client went away (the server's own exceptions for a closed connection included): stop generating
             // at once, and bill what was produced
@@ -202,6 +205,21 @@ public final class OpenAiGenerationService implements HttpService {
             meter.finish(new Usage(answer.promptTokens(), last.completionTokens(), 1,
                     Metered.millis(last.computeNanos())), "client_cancelled");
         }
+    }
+
+    private static byte[] error(AtriumException e) {
+        ByteArrayOutputStream body = new ByteArrayOutputStream(256);
+        try (JsonGenerator json = Json.MAPPER.createGenerator(body)) {
+            json.writeStartObject();
+            json.writeObjectPropertyStart("error");
+            json.writeStringProperty("message", e.getMessage());
+            json.writeStringProperty("type", e.code().openAiType());
+            json.writeNullProperty("param");
+            json.writeStringProperty("code", e.code().openAiCode());
+            json.writeEndObject();
+            json.writeEndObject();
+        }
+        return body.toByteArray();
     }
 
     /** Reads events until the end, handing text on; a failure or a stalled engine becomes a clean error. */
@@ -310,7 +328,4 @@ public final class OpenAiGenerationService implements HttpService {
         out.flush();
     }
 
-    static List<String> strings(List<String> values) {
-        return new ArrayList<>(values);
-    }
 }
