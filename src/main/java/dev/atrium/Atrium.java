@@ -120,6 +120,7 @@ public final class Atrium implements AutoCloseable {
                     new Budgets(database.jdbi(), ledger, clock), audit, metrics, clock);
             OnnxEngine engine = onnx;
             metrics.queueDepth("onnx", engine::queueDepth);
+            metrics.queueDepth("llama", llama::queueDepth);
             Lifecycle lifecycle = new Lifecycle();
             RateLimiter limiter = new LocalRateLimiter(new LocalRateLimiter.Defaults(config.defaultRpm(),
                     config.defaultTpm(), config.defaultMaxConcurrent(), config.rateLimitWindow()));

@@ -34,6 +34,8 @@ class MetricsTest {
             assertThat(families.get("atrium_ledger_commit_seconds").type()).isEqualTo("histogram");
             assertThat(families.get("atrium_ledger_batch_size").type()).isEqualTo("histogram");
             assertThat(families.get("atrium_engine_queue_depth").type()).isEqualTo("gauge");
+            assertThat(families.get("atrium_engine_queue_depth").samples()).extracting(s -> s.labels().get("engine"))
+                    .containsExactlyInAnyOrder("onnx", "llama");
             assertThat(families.get("atrium_model_requests_total").type()).isEqualTo("counter");
             assertThat(sum(families.get("atrium_model_requests_total"), Map.of("model", "all-minilm-l6-v2", "outcome", "ok")))
                     .isEqualTo(2);

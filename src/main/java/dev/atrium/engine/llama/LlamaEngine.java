@@ -129,6 +129,16 @@ public final class LlamaEngine implements LanguageEngine {
         return byVersion.containsKey(key);
     }
 
+    /** Generations waiting for a slot, over every loaded model. */
+    public int queueDepth() {
+        int depth = 0;
+        for (CompletableFuture<Loaded> future : instances.values()) {
+            Loaded loaded = future.getNow(null);
+            depth += loaded == null ? 0 : loaded.executor().getQueue().size();
+        }
+        return depth;
+    }
+
     @Override
     public boolean isStalled(VersionKey key) {
         Loaded loaded = byVersion.get(key);
