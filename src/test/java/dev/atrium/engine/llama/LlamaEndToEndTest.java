@@ -15,8 +15,6 @@ import dev.atrium.testing.Http;
 import dev.atrium.testing.TestServer;
 import dev.atrium.testing.Tenants;
 import java.io.InputStream;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -192,17 +190,25 @@ class LlamaEndToEndTest {
 
     @Test
     void clientGoingAwayMidStream_stopsTheGeneration_andItsPartialUsageIsRecorded() throws Exception {
-        HttpRequest request = member.request("/v1/completions").header("Content-Type", "application/json")
-                .header("X-Request-Id", "goes-away")
-                .POST(HttpRequest.BodyPublishers.ofString("{\"model\": \"long\", \"prompt\": \"Once\","
-                        + " \"max_tokens\": 500, \"stream\": true, \"temperature\": 0}"))
-                .build();
-        HttpResponse<InputStream> response = java.net.http.HttpClient.newHttpClient()
-                .send(request, HttpResponse.BodyHandlers.ofInputStream());
+        // a raw socket, closed with a reset right after the first event: an HTTP client library might instead
+        // drain the rest of the response in the background to keep its connection
+        String body = "{\"model\": \"long\", \"prompt\": \"Once\", \"max_tokens\": 500, \"stream\": true,"
+                + " \"temperature\": 0}";
         long closedAt;
-        try (InputStream body = response.body()) {
-            byte[] first = body.readNBytes(200);
-            assertThat(new String(first, StandardCharsets.UTF_8)).startsWith("data: ");
+        try (java.net.Socket socket = new java.net.Socket("127.0.0.1", server.atrium().port())) {
+            socket.getOutputStream().write(("POST /v1/completions HTTP/1.1\r\nHost: localhost\r\n"
+                    + "Authorization: Bearer " + memberKey + "\r\nX-Request-Id: goes-away\r\n"
+                    + "Content-Type: application/json\r\nContent-Length: " + body.getBytes(StandardCharsets.UTF_8).length
+                    + "\r\n\r\n" + body).getBytes(StandardCharsets.UTF_8));
+            socket.getOutputStream().flush();
+            InputStream in = socket.getInputStream();
+            StringBuilder received = new StringBuilder();
+            while (!received.toString().contains("data: ")) {
+                int b = in.read();
+                assertThat(b).isNotNegative();
+                received.append((char) b);
+            }
+            socket.setSoLinger(true, 0);
             closedAt = System.nanoTime();
         }
         JsonNode record = null;
@@ -219,8 +225,8 @@ class LlamaEndToEndTest {
         assertThat(record).as("a record of the abandoned stream").isNotNull();
         assertThat(record.path("outcome").asString()).isEqualTo("client_cancelled");
         assertThat(record.path("output_tokens").asLong()).isBetween(1L, 499L);
-        // the issue asks for 100 ms; measured here 38-55 ms (the record query included), with headroom for a busy CI
-        assertThat(freedMillis).isLessThan(250);
+        // measured here 27-34 ms, the record query included
+        assertThat(freedMillis).isLessThan(100);
         // the slots are free again: four streams still run at once
         eightStreamsOnFourSlots_allComplete();
     }
