@@ -13,7 +13,7 @@ import dev.atrium.metering.Metering;
 import dev.atrium.metering.Price;
 import dev.atrium.metering.RecordQuery;
 import dev.atrium.metering.UsageLedger;
-import dev.atrium.metering.UsageReport;
+import dev.atrium.metering.UsageSummary;
 import dev.atrium.server.Json;
 import dev.atrium.tenancy.Tenancy;
 import io.helidon.http.HeaderValues;
@@ -70,12 +70,6 @@ public final class AdminMeteringService implements HttpService {
             long outputTokens, long requests, long computeMs, String currency, Long priceId, String charge) {}
 
     record RecordPage(List<RecordView> data, Long next) {}
-
-    record UsageRowView(Instant start, String group, long requests, long inputTokens, long outputTokens,
-            long computeMs, Map<String, String> cost) {}
-
-    record UsageView(String bucket, String groupBy, Instant from, Instant to, List<UsageRowView> data,
-            Map<String, String> totalCost) {}
 
     record InvoiceLineView(String model, String meter, String quantity, String unit, String unitPrice, String currency,
             String amount) {}
@@ -196,32 +190,8 @@ public final class AdminMeteringService implements HttpService {
         Caller caller = Caller.current();
         requireAdmin(caller);
         Optional<String> tenant = AdminJson.parameter(request, "tenant").map(this::tenantId);
-        Json.send(response, Status.OK_200, usageView(request, tenant.orElse(null), tenant.isEmpty()));
-    }
-
-    /** Usage of one tenant (or of every tenant), summed by bucket and group, as {@code /v1/usage} shows it. */
-    public static UsageView usageView(ServerRequest request, String tenantId, boolean allTenants, UsageLedger ledger) {
-        UsageReport.Bucket bucket = AdminJson.parameter(request, "bucket").map(text -> UsageReport.Bucket.fromWireName(text)
-                .orElseThrow(() -> AtriumException.invalidParam("bucket", "'bucket' is minute, hour or day")))
-                .orElse(UsageReport.Bucket.DAY);
-        UsageReport.GroupBy groupBy = AdminJson.parameter(request, "group_by").map(text -> UsageReport.GroupBy.fromWireName(text)
-                .filter(g -> allTenants || g != UsageReport.GroupBy.TENANT)
-                .orElseThrow(() -> AtriumException.invalidParam("group_by", "'group_by' is model, key or endpoint")))
-                .orElse(UsageReport.GroupBy.MODEL);
-        Instant to = AdminJson.parameter(request, "to").map(text -> AdminJson.queryInstant(text, "to")).orElse(Instant.now());
-        Instant from = AdminJson.parameter(request, "from").map(text -> AdminJson.queryInstant(text, "from"))
-                .orElse(YearMonth.now(java.time.ZoneOffset.UTC).atDay(1).atStartOfDay().toInstant(java.time.ZoneOffset.UTC));
-        List<UsageReport.Row> rows = UsageReport.of(ledger, tenantId, allTenants, from, to, bucket, groupBy);
-        Map<String, BigDecimal> total = new java.util.TreeMap<>();
-        rows.forEach(row -> row.cost().forEach((currency, amount) -> total.merge(currency, amount, BigDecimal::add)));
-        return new UsageView(bucket.name().toLowerCase(java.util.Locale.ROOT),
-                groupBy.name().toLowerCase(java.util.Locale.ROOT), from, to,
-                rows.stream().map(row -> new UsageRowView(row.start(), row.group(), row.requests(), row.inputTokens(),
-                        row.outputTokens(), row.computeMillis(), plain(row.cost()))).toList(), plain(total));
-    }
-
-    private UsageView usageView(ServerRequest request, String tenantId, boolean allTenants) {
-        return usageView(request, tenantId, allTenants, metering.ledger());
+        Json.send(response, Status.OK_200, UsageSummary.of(metering.ledger(), tenant.orElse(null), tenant.isEmpty(),
+                name -> AdminJson.parameter(request, name)));
     }
 
     private void records(ServerRequest request, ServerResponse response) {
@@ -272,7 +242,7 @@ public final class AdminMeteringService implements HttpService {
         Json.send(response, Status.OK_200, new InvoiceView(tenant, month.toString(), invoice.lines().stream()
                 .map(line -> new InvoiceLineView(line.model(), line.meter(), line.quantity().toPlainString(), line.unit(),
                         line.unitPrice().toPlainString(), line.currency(), line.amount().toPlainString()))
-                .toList(), plain(invoice.subtotals())));
+                .toList(), UsageSummary.plain(invoice.subtotals())));
     }
 
     // ---- request fields -----------------------------------------------------------------------------------------
@@ -298,12 +268,6 @@ public final class AdminMeteringService implements HttpService {
     private String tenantId(String reference) {
         return tenancy.findTenant(reference).orElseThrow(() -> new AtriumException(ErrorCode.NOT_FOUND,
                 "tenant '" + reference + "' does not exist")).id();
-    }
-
-    private static Map<String, String> plain(Map<String, BigDecimal> amounts) {
-        Map<String, String> plain = new java.util.TreeMap<>();
-        amounts.forEach((currency, amount) -> plain.put(currency, amount.toPlainString()));
-        return plain;
     }
 
     private static void requireAdmin(Caller caller) {

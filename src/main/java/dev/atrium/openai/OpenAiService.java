@@ -4,7 +4,6 @@ import static java.util.Objects.requireNonNull;
 
 import dev.atrium.AtriumException;
 import dev.atrium.ErrorCode;
-import dev.atrium.admin.AdminMeteringService;
 import dev.atrium.engine.EmbeddingRequest;
 import dev.atrium.engine.EmbeddingResult;
 import dev.atrium.engine.Engine;
@@ -15,6 +14,7 @@ import dev.atrium.gateway.Caller;
 import dev.atrium.gateway.Metered;
 import dev.atrium.metering.Metering;
 import dev.atrium.metering.Usage;
+import dev.atrium.metering.UsageSummary;
 import dev.atrium.registry.Model;
 import dev.atrium.registry.ModelReference;
 import dev.atrium.registry.ModelRegistry;
@@ -125,8 +125,8 @@ public final class OpenAiService implements HttpService {
         if (caller.role() == dev.atrium.tenancy.Role.MEMBER) {
             throw new AtriumException(ErrorCode.PERMISSION_DENIED, "a member key cannot read usage");
         }
-        Json.send(response, Status.OK_200, AdminMeteringService.usageView(request, caller.key().tenantId(), false,
-                metering.ledger()));
+        Json.send(response, Status.OK_200, UsageSummary.of(metering.ledger(), caller.key().tenantId(), false,
+                name -> request.query().first(name).asOptional().filter(value -> !value.isEmpty())));
     }
 
     /** Streams the response with Jackson's generator: vectors are the bulk of it. */
