@@ -110,7 +110,9 @@ public final class OpenAiGenerationService implements HttpService {
             meter.release();
             throw e;
         }
-        Answer answer = new Answer(chat, "cmpl-" + RequestContext.current().serverRequestId().substring(4),
+        // OpenAI's ids are the object's prefix and a unique suffix: the server's request id, without its "req_"
+        String suffix = RequestContext.current().serverRequestId().substring("req_".length());
+        Answer answer = new Answer(chat, (chat ? "chatcmpl-" : "cmpl-") + suffix,
                 System.currentTimeMillis() / 1000, resolved.model().name(), promptTokens);
         if (call.stream()) {
             stream(response, running, answer, call.includeUsage(), meter);
@@ -120,6 +122,7 @@ public final class OpenAiGenerationService implements HttpService {
     }
 
     /** What identifies an answer in every chunk. */
+    /** @param id the answer's id, the same in every chunk of a stream */
     private record Answer(boolean chat, String id, long created, String model, int promptTokens) {}
 
     private void whole(ServerResponse response, Generation generation, Answer answer, Metering.Meter meter) {
@@ -307,7 +310,7 @@ public final class OpenAiGenerationService implements HttpService {
     }
 
     private static void head(JsonGenerator json, Answer answer, String object) {
-        json.writeStringProperty("id", (answer.chat() ? "chatcmpl-" : "cmpl-") + answer.id().substring(5));
+        json.writeStringProperty("id", answer.id());
         json.writeStringProperty("object", object);
         json.writeNumberProperty("created", answer.created());
         json.writeStringProperty("model", answer.model());
