@@ -10,6 +10,10 @@ import dev.atrium.config.ServerConfig;
 import dev.atrium.engine.EngineKind;
 import dev.atrium.engine.llama.LlamaEngine;
 import dev.atrium.engine.onnx.OnnxEngine;
+import dev.atrium.engine.remote.RemoteEngine;
+import dev.atrium.registry.UpstreamHosts;
+import dev.atrium.store.SecretCipher;
+import dev.atrium.admin.AdminUpstreamsService;
 import dev.atrium.gateway.Caller;
 import dev.atrium.gateway.GatewayFilter;
 import dev.atrium.metering.Budgets;
@@ -62,6 +66,7 @@ public final class Atrium implements AutoCloseable {
     private final UsageLedger ledger;
     private final OnnxEngine onnx;
     private final LlamaEngine llama;
+    private final RemoteEngine remote;
     private final ModelRegistry registry;
     private final Lifecycle lifecycle;
     private final WebServer server;
@@ -69,13 +74,14 @@ public final class Atrium implements AutoCloseable {
     private final CountDownLatch stopped = new CountDownLatch(1);
 
     private Atrium(ServerConfig config, Database database, AuditLog audit, UsageLedger ledger, OnnxEngine onnx,
-            LlamaEngine llama, ModelRegistry registry, Lifecycle lifecycle, WebServer server) {
+            LlamaEngine llama, RemoteEngine remote, ModelRegistry registry, Lifecycle lifecycle, WebServer server) {
         this.config = config;
         this.database = database;
         this.audit = audit;
         this.ledger = ledger;
         this.onnx = onnx;
         this.llama = llama;
+        this.remote = remote;
         this.registry = registry;
         this.lifecycle = lifecycle;
         this.server = server;
@@ -100,6 +106,7 @@ public final class Atrium implements AutoCloseable {
         AtriumMetrics metrics = new AtriumMetrics();
         UsageLedger ledger = new UsageLedger(database.jdbi(), metrics);
         OnnxEngine onnx = null;
+        RemoteEngine remote = null;
         try {
             Tenancy tenancy = new Tenancy(database.jdbi(), clock);
             AdminKeyBootstrap.run(tenancy, audit, clock, config);
@@ -108,8 +115,11 @@ public final class Atrium implements AutoCloseable {
             ArtifactStore artifacts = ArtifactStore.open(config.dataDir());
             LlamaEngine llama = new LlamaEngine(new LlamaEngine.Settings(
                     Math.max(1, Runtime.getRuntime().availableProcessors()), 4, java.time.Duration.ofSeconds(20)));
+            UpstreamHosts upstreams = new UpstreamHosts(database.jdbi(), clock);
+            remote = new RemoteEngine(upstreams::allows, "atrium/" + VERSION);
             ModelRegistry registry = new ModelRegistry(database.jdbi(), artifacts,
-                    Map.of(EngineKind.ONNX, onnx, EngineKind.LLAMA, llama), clock);
+                    Map.of(EngineKind.ONNX, onnx, EngineKind.LLAMA, llama, EngineKind.REMOTE, remote),
+                    SecretCipher.open(config.secretsKey(), config.secretsKeyFile()), upstreams, clock);
             registry.sweepArtifacts();
             BundledModel.registerOnFirstStart(registry);
             for (String reference : config.preload()) {
@@ -121,6 +131,7 @@ public final class Atrium implements AutoCloseable {
             OnnxEngine engine = onnx;
             metrics.queueDepth("onnx", engine::queueDepth);
             metrics.queueDepth("llama", llama::queueDepth);
+            metrics.upstreamExchanges(remote::openExchanges);
             Lifecycle lifecycle = new Lifecycle();
             RateLimiter limiter = new LocalRateLimiter(new LocalRateLimiter.Defaults(config.defaultRpm(),
                     config.defaultTpm(), config.defaultMaxConcurrent(), config.rateLimitWindow()));
@@ -132,6 +143,7 @@ public final class Atrium implements AutoCloseable {
             services.put("/v2", List.of(new V2Service(registry, metering, lifecycle, config.maxRequestBytes(), VERSION)));
             services.put("/admin", List.of(
                     new AdminModelsService(registry, config.maxRequestBytes(), config.maxUploadBytes()),
+                    new AdminUpstreamsService(registry.upstreams(), config.maxRequestBytes()),
                     new AdminTenancyService(tenancy, registry, config.maxRequestBytes()),
                     new AdminMeteringService(metering, tenancy, config.maxRequestBytes()),
                     new AdminAuditService(audit)));
@@ -143,10 +155,13 @@ public final class Atrium implements AutoCloseable {
             LOG.info("Atrium {} serving on http://{}:{} (data in {}, {} engine threads x {} intra-op threads)",
                     VERSION, config.bindAddress(), server.port(), config.dataDir().toAbsolutePath(),
                     config.engineThreads(), config.intraOpThreads());
-            return new Atrium(config, database, audit, ledger, onnx, llama, registry, lifecycle, server);
+            return new Atrium(config, database, audit, ledger, onnx, llama, remote, registry, lifecycle, server);
         } catch (RuntimeException e) {
             if (onnx != null) {
                 onnx.close();
+            }
+            if (remote != null) {
+                remote.close();
             }
             ledger.close();
             audit.close();
@@ -170,6 +185,11 @@ public final class Atrium implements AutoCloseable {
 
     public ModelRegistry registry() {
         return registry;
+    }
+
+    /** The engine of remote models, whose open exchanges and reader threads tests watch for leaks. */
+    public RemoteEngine remoteEngine() {
+        return remote;
     }
 
     public ServerConfig config() {
@@ -202,6 +222,7 @@ public final class Atrium implements AutoCloseable {
         server.stop();
         onnx.close();
         llama.close();
+        remote.close();
         ledger.close();
         audit.close();
         database.close();

@@ -21,6 +21,12 @@ public enum ErrorCode {
     RATE_LIMITED_REQUESTS(429, "requests", "rate_limit_exceeded", Category.LIMIT),
     RATE_LIMITED_TOKENS(429, "tokens", "rate_limit_exceeded", Category.LIMIT),
     INSUFFICIENT_QUOTA(429, "insufficient_quota", "insufficient_quota", Category.LIMIT),
+    /** The upstream provider of a remote model kept rate limiting after the retries its policy allows. */
+    UPSTREAM_RATE_LIMITED(429, "rate_limit_error", "upstream_rate_limited", Category.LIMIT),
+    /** The upstream provider of a remote model failed, was unreachable or answered something malformed. */
+    UPSTREAM_ERROR(502, "server_error", "upstream_error", Category.INSUFFICIENT_RESOURCES),
+    /** The upstream provider of a remote model did not answer (or stopped streaming) within the model's timeout. */
+    UPSTREAM_TIMEOUT(504, "server_error", "upstream_timeout", Category.INSUFFICIENT_RESOURCES),
     OVERLOADED(503, "server_error", "overloaded", Category.INSUFFICIENT_RESOURCES),
     SHUTTING_DOWN(503, "server_error", "shutting_down", Category.INSUFFICIENT_RESOURCES),
     INTERNAL(500, "server_error", "internal_error", Category.INTERNAL);

@@ -22,8 +22,14 @@ final class AdminModelView {
     record ModelListView(List<ModelView> models) {}
 
     record VersionView(String model, int version, Instant createdAt, ArtifactFile artifact, List<ArtifactFile> files,
-            List<TensorSpec> inputs, List<TensorSpec> outputs, EmbeddingView embedding, JsonNode config,
-            List<String> aliases, boolean loaded) {}
+            List<TensorSpec> inputs, List<TensorSpec> outputs, EmbeddingView embedding, RemoteView remote,
+            JsonNode config, List<String> aliases, boolean loaded) {}
+
+    /** A remote version's upstream; its API key is never shown, only whether it has one. */
+    record RemoteView(String baseUrl, String upstreamModel, boolean hasApiKey, long timeoutMs, RetryView retry,
+            List<String> fallbacks, int contextLength, int maxOutputTokens) {}
+
+    record RetryView(int maxAttempts, long initialBackoffMs, long maxBackoffMs) {}
 
     record VersionListView(List<VersionView> versions) {}
 
@@ -48,6 +54,10 @@ final class AdminModelView {
                 embedding == null ? null : new EmbeddingView(embedding.hasTokenizer(), embedding.maxSequenceLength(),
                         embedding.dimension(), embedding.vocabularySize(), embedding.pooling().wireName(),
                         embedding.normalize(), embedding.output()),
+                version.metadata().remoteMetadata().map(remote -> new RemoteView(remote.baseUrl(),
+                        remote.upstreamModel(), remote.hasApiKey(), remote.timeoutMillis(),
+                        new RetryView(remote.maxAttempts(), remote.initialBackoffMillis(), remote.maxBackoffMillis()),
+                        remote.fallbacks(), remote.contextLength(), remote.maxOutputTokens())).orElse(null),
                 Json.MAPPER.readTree(version.config()), pointing, loaded);
     }
 }

@@ -9,6 +9,7 @@ import dev.atrium.engine.ModelOptions;
 import dev.atrium.engine.EngineKind;
 import dev.atrium.engine.ModelTask;
 import dev.atrium.engine.Pooling;
+import dev.atrium.engine.RemoteMetadata;
 import dev.atrium.gateway.Caller;
 import dev.atrium.registry.ArtifactFile;
 import dev.atrium.registry.Model;
@@ -40,6 +41,9 @@ import tools.jackson.databind.JsonNode;
  */
 public final class AdminModelsService implements HttpService {
     private static final int MAX_CONFIG_BYTES = 64 * 1024;
+    private static final Set<String> REMOTE_FIELDS = Set.of("base_url", "upstream_model", "api_key", "timeout_ms",
+            "retry", "fallbacks", "context_length", "max_output_tokens");
+    private static final Set<String> RETRY_FIELDS = Set.of("max_attempts", "initial_backoff_ms", "max_backoff_ms");
     private static final Set<String> CONFIG_FIELDS = Set.of("pooling", "normalize", "max_length", "output", "slots",
             "context_per_slot");
 
@@ -81,7 +85,7 @@ public final class AdminModelsService implements HttpService {
                 "unknown task '" + taskName + "'; use embedding, tensor, chat or completion"));
         String engineName = AdminJson.optionalString(body, "engine").orElse(EngineKind.ONNX.wireName());
         EngineKind engine = EngineKind.fromWireName(engineName).orElseThrow(() -> AtriumException.invalidParam(
-                "engine", "unknown engine '" + engineName + "'; use onnx or llama"));
+                "engine", "unknown engine '" + engineName + "'; use onnx, llama or remote"));
         String description = AdminJson.optionalString(body, "description").orElse("");
         Model model = registry.createModel(caller.modelScope(), name, task, engine, description);
         AuditTrail.note("model.create", model.name(), caller.key().tenantId());
@@ -117,7 +121,11 @@ public final class AdminModelsService implements HttpService {
         Caller caller = Caller.current();
         caller.requireManages();
         AuditTrail.note("version.create", name, caller.key().tenantId());
-        registry.model(caller.modelScope(), name);
+        Model model = registry.model(caller.modelScope(), name);
+        if (model.engine() == EngineKind.REMOTE) {
+            remoteVersion(request, response, caller, name);
+            return;
+        }
         if (!Json.mediaType(request).orElse("").equals("multipart/form-data")) {
             throw new AtriumException(ErrorCode.UNSUPPORTED_MEDIA_TYPE, "upload a version as multipart/form-data"
                     + " with a part named 'onnx' (and optionally 'tokenizer' and 'config')");
@@ -184,6 +192,71 @@ public final class AdminModelsService implements HttpService {
         response.header("Location", "/admin/models/" + name + "/versions/" + version.version());
         Json.send(response, Status.CREATED_201, AdminModelView.version(version,
                 registry.aliases(registry.model(caller.modelScope(), name)), false));
+    }
+
+    /**
+     * A version of a remote model, from a JSON body: where it points (on the allowlist), the upstream's API key
+     * (sealed in the store, never shown again), its timeout, retry policy and fallbacks.
+     */
+    private void remoteVersion(ServerRequest request, ServerResponse response, Caller caller, String name) {
+        JsonNode body = Json.readObject(request, maxRequestBytes);
+        for (String field : body.propertyNames()) {
+            if (!REMOTE_FIELDS.contains(field)) {
+                throw AtriumException.invalidParam(field, "unknown field '" + field + "'; a remote version has "
+                        + String.join(", ", REMOTE_FIELDS.stream().sorted().toList()));
+            }
+        }
+        JsonNode retry = body.path("retry");
+        if (body.has("retry") && !retry.isObject()) {
+            throw AtriumException.invalidParam("retry", "'retry' must be an object");
+        }
+        for (String field : retry.propertyNames()) {
+            if (!RETRY_FIELDS.contains(field)) {
+                throw AtriumException.invalidParam("retry", "unknown retry field '" + field
+                        + "'; the fields are max_attempts, initial_backoff_ms and max_backoff_ms");
+            }
+        }
+        String apiKey = AdminJson.optionalString(body, "api_key").orElse(null);
+        if (apiKey != null && (apiKey.isBlank() || apiKey.length() > 4096 || apiKey.chars().anyMatch(c -> c < 0x21 || c > 0x7e))) {
+            throw AtriumException.invalidParam("api_key", "'api_key' must be 1 to 4096 visible ASCII characters");
+        }
+        String upstreamModel = AdminJson.requiredString(body, "upstream_model");
+        if (upstreamModel.isBlank() || upstreamModel.length() > 256) {
+            throw AtriumException.invalidParam("upstream_model", "'upstream_model' must be 1 to 256 characters");
+        }
+        List<String> fallbacks = AdminJson.strings(body, "fallbacks");
+        if (fallbacks.size() > 8) {
+            throw AtriumException.invalidParam("fallbacks", "a model has at most 8 fallbacks");
+        }
+        long initialBackoff = bounded(retry, "initial_backoff_ms", 250, 0, 60_000);
+        RemoteMetadata requested = new RemoteMetadata(
+                AdminJson.requiredString(body, "base_url"),
+                upstreamModel,
+                bounded(body, "timeout_ms", 60_000, 1, 600_000),
+                (int) bounded(retry, "max_attempts", 3, 1, 10),
+                initialBackoff,
+                bounded(retry, "max_backoff_ms", Math.max(8_000, initialBackoff), initialBackoff, 300_000),
+                fallbacks,
+                (int) bounded(body, "context_length", 0, 0, 10_000_000),
+                (int) bounded(body, "max_output_tokens", 4096, 1, 10_000_000),
+                apiKey != null);
+        ModelVersion version = registry.addRemoteVersion(caller.modelScope(), name, requested, apiKey, "{}");
+        AuditTrail.note("version.create", name + ":" + version.version(), caller.key().tenantId());
+        response.header("Location", "/admin/models/" + name + "/versions/" + version.version());
+        Json.send(response, Status.CREATED_201, AdminModelView.version(version,
+                registry.aliases(registry.model(caller.modelScope(), name)), true));
+    }
+
+    /** An optional integer field within bounds, or its default. */
+    private static long bounded(JsonNode body, String field, long fallback, long min, long max) {
+        JsonNode node = body.get(field);
+        if (node == null || node.isNull()) {
+            return fallback;
+        }
+        if (!node.isIntegralNumber() || !node.canConvertToLong() || node.longValue() < min || node.longValue() > max) {
+            throw AtriumException.invalidParam(field, "'" + field + "' must be an integer from " + min + " to " + max);
+        }
+        return node.longValue();
     }
 
     private void discard(Map<String, StagedArtifact> staged) {

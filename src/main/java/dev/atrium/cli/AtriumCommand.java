@@ -11,7 +11,8 @@ import picocli.CommandLine.Model.OptionSpec;
         mixinStandardHelpOptions = true,
         version = "Atrium " + Atrium.VERSION,
         description = "Self-hosted AI models over OpenAI /v1 and Open Inference Protocol v2.",
-        subcommands = {ServeCommand.class, ModelsCommand.class, TenantsCommand.class, KeysCommand.class,
+        subcommands = {ServeCommand.class, ModelsCommand.class, UpstreamsCommand.class, TenantsCommand.class,
+                KeysCommand.class,
                 MeteringCommands.Prices.class, MeteringCommands.Usage.class, MeteringCommands.Invoice.class,
                 CommandLine.HelpCommand.class})
 public final class AtriumCommand implements Runnable {

@@ -43,6 +43,27 @@ final class ModelsCommand implements Runnable {
         @Option(names = "--gguf", paramLabel = "FILE", description = "a GGUF model file (chat or completion models)")
         Path gguf;
 
+        @Option(names = "--remote", paramLabel = "URL",
+                description = "a remote model: the base URL of an OpenAI-compatible upstream (on the allowed hosts)")
+        String remote;
+
+        @Option(names = "--upstream-model", paramLabel = "NAME", description = "the model's name at the upstream (--remote)")
+        String upstreamModel;
+
+        @Option(names = "--api-key-env", paramLabel = "VARIABLE",
+                description = "the environment variable holding the upstream's API key (--remote); never a flag,"
+                        + " so it stays out of the process list and shell history")
+        String apiKeyEnvironment;
+
+        @Option(names = "--timeout-ms", paramLabel = "MS", description = "upstream timeout per attempt (--remote)")
+        Integer timeoutMs;
+
+        @Option(names = "--max-attempts", paramLabel = "N", description = "attempts on errors, 429 and 5xx (--remote)")
+        Integer maxAttempts;
+
+        @Option(names = "--fallback", paramLabel = "MODEL", description = "a fallback model, in order (--remote; repeatable)")
+        java.util.List<String> fallbacks = new java.util.ArrayList<>();
+
         @Option(names = "--tokenizer", paramLabel = "FILE", description = "a Hugging Face tokenizer.json (embedding models)")
         Path tokenizer;
 
@@ -60,8 +81,12 @@ final class ModelsCommand implements Runnable {
 
         @Override
         void run(AtriumClient client, PrintWriter out) {
+            if (remote != null) {
+                pushRemote(client, out);
+                return;
+            }
             if ((onnx == null) == (gguf == null)) {
-                throw new AtriumClient.ClientException("give either --onnx or --gguf");
+                throw new AtriumClient.ClientException("give one of --onnx, --gguf or --remote");
             }
             Map<String, Path> parts = new LinkedHashMap<>();
             parts.put(onnx != null ? "onnx" : "gguf", onnx != null ? onnx : gguf);
@@ -89,6 +114,42 @@ final class ModelsCommand implements Runnable {
             JsonNode version = client.postFiles("/admin/models/" + name + "/versions", parts).body();
             out.printf("pushed %s version %d (sha256 %s, %d bytes)%n", name, version.path("version").asInt(),
                     version.path("artifact").path("sha256").asString(), version.path("artifact").path("size_bytes").asLong());
+        }
+
+        private void pushRemote(AtriumClient client, PrintWriter out) {
+            if (onnx != null || gguf != null || tokenizer != null || config != null) {
+                throw new AtriumClient.ClientException("a remote model has no files: --remote takes no --onnx, --gguf,"
+                        + " --tokenizer or --config");
+            }
+            if (upstreamModel == null) {
+                throw new AtriumClient.ClientException("--remote needs --upstream-model");
+            }
+            Map<String, Object> body = new LinkedHashMap<>();
+            body.put("base_url", remote);
+            body.put("upstream_model", upstreamModel);
+            if (apiKeyEnvironment != null) {
+                String key = System.getenv(apiKeyEnvironment);
+                if (key == null || key.isBlank()) {
+                    throw new AtriumClient.ClientException("environment variable " + apiKeyEnvironment + " is not set");
+                }
+                body.put("api_key", key.strip());
+            }
+            if (timeoutMs != null) {
+                body.put("timeout_ms", timeoutMs);
+            }
+            if (maxAttempts != null) {
+                body.put("retry", Map.of("max_attempts", maxAttempts));
+            }
+            body.put("fallbacks", fallbacks);
+            try {
+                client.get("/admin/models/" + name);
+            } catch (AtriumClient.ClientException e) {
+                client.postJson("/admin/models", Map.of("name", name, "task", task != null ? task : "chat",
+                        "engine", "remote", "description", description == null ? "" : description));
+            }
+            JsonNode version = client.postJson("/admin/models/" + name + "/versions", body).body();
+            out.printf("pushed %s version %d (remote %s, model %s)%n", name, version.path("version").asInt(),
+                    version.path("remote").path("base_url").asString(), upstreamModel);
         }
     }
 

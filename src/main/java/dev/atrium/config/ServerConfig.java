@@ -14,7 +14,9 @@ import java.util.List;
  * @param cudaDevice the CUDA device to run ONNX models on, or -1 for CPU
  * @param preload model references loaded at start
  * @param defaultMaxConcurrent null for no limit
+ * @param secretsKeyFile where the key that encrypts upstream API keys is kept (made on first start)
  * @param adminKey the platform admin key's secret from ATRIUM_ADMIN_KEY, or null to generate one on first start
+ * @param secretsKey the key that encrypts upstream API keys, from ATRIUM_SECRETS_KEY, or null to use the file
  */
 public record ServerConfig(
         String bindAddress,
@@ -34,7 +36,9 @@ public record ServerConfig(
         Integer defaultMaxConcurrent,
         Duration rateLimitWindow,
         boolean metricsOpen,
-        String adminKey) {
+        Path secretsKeyFile,
+        String adminKey,
+        String secretsKey) {
 
     public ServerConfig {
         requireNonNull(bindAddress, "bindAddress is null");
@@ -54,17 +58,19 @@ public record ServerConfig(
             throw new IllegalArgumentException("default limits must be at least 1");
         }
         requireNonNull(rateLimitWindow, "rateLimitWindow is null");
+        requireNonNull(secretsKeyFile, "secretsKeyFile is null");
         if (rateLimitWindow.isNegative() || rateLimitWindow.isZero()) {
             throw new IllegalArgumentException("rate-limit-window must be positive");
         }
     }
 
-    /** Never shows the admin key. */
+    /** Never shows the admin key or the secrets key. */
     @Override
     public String toString() {
         return "ServerConfig[bind=" + bindAddress + ", port=" + port + ", dataDir=" + dataDir + ", engineThreads="
                 + engineThreads + ", intraOpThreads=" + intraOpThreads + ", cudaDevice=" + cudaDevice + ", preload="
-                + preload + ", adminKey=" + (adminKey == null ? "none" : "set") + "]";
+                + preload + ", adminKey=" + (adminKey == null ? "none" : "set") + ", secretsKey="
+                + (secretsKey == null ? "file " + secretsKeyFile : "set") + "]";
     }
 
     public boolean usesCuda() {

@@ -21,6 +21,7 @@ public final class ServerConfigLoader {
     public static final String CONFIG_ENVIRONMENT_VARIABLE = "ATRIUM_CONFIG";
     /** The platform admin key's secret, from the environment only: never a flag (it would show in ps) or a file. */
     public static final String ADMIN_KEY_ENVIRONMENT_VARIABLE = "ATRIUM_ADMIN_KEY";
+    public static final String SECRETS_KEY_ENVIRONMENT_VARIABLE = "ATRIUM_SECRETS_KEY";
 
     private ServerConfigLoader() {}
 
@@ -66,7 +67,10 @@ public final class ServerConfigLoader {
                             v -> v.equalsIgnoreCase("none") ? null : Integer.valueOf(v)),
                     parse(values, ServerSetting.RATE_LIMIT_WINDOW, ServerConfigLoader::parseDuration),
                     parse(values, ServerSetting.METRICS_OPEN, ServerConfigLoader::parseBoolean),
-                    environment.get(ADMIN_KEY_ENVIRONMENT_VARIABLE));
+                    parse(values, ServerSetting.SECRETS_KEY_FILE, v -> v.equals("auto")
+                            ? Path.of(values.get(ServerSetting.DATA_DIR)).resolve("secrets.key") : Path.of(v)),
+                    environment.get(ADMIN_KEY_ENVIRONMENT_VARIABLE),
+                    environment.get(SECRETS_KEY_ENVIRONMENT_VARIABLE));
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException("invalid configuration: " + e.getMessage(), e);
         }

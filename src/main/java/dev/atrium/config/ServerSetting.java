@@ -22,7 +22,9 @@ public enum ServerSetting {
     DEFAULT_MAX_CONCURRENT("default-max-concurrent", "none",
             "requests at once for keys that set no max_concurrent of their own, or none"),
     RATE_LIMIT_WINDOW("rate-limit-window", "1m", "the window of rpm and tpm limits (a minute; shorter for tests)"),
-    METRICS_OPEN("metrics-open", "false", "serve /metrics without a key; otherwise it needs a platform admin key");
+    METRICS_OPEN("metrics-open", "false", "serve /metrics without a key; otherwise it needs a platform admin key"),
+    SECRETS_KEY_FILE("secrets-key-file", "auto", "file with the key that encrypts upstream API keys at rest (base64 of"
+            + " 32 bytes), made on first start; auto = DATA_DIR/secrets.key; ATRIUM_SECRETS_KEY, if set, is the key itself");
 
     private final String key;
     private final String defaultValue;

@@ -7,6 +7,13 @@ import java.util.Optional;
 
 /** The files of one model version on local disk: the model itself and, for text models, its tokenizer. */
 public record ArtifactFiles(Path model, Optional<Path> tokenizer) {
+    private static final ArtifactFiles NONE = new ArtifactFiles(Path.of(""), Optional.empty());
+
+    /** The files of a model that has none (a remote model). */
+    public static ArtifactFiles none() {
+        return NONE;
+    }
+
     public ArtifactFiles {
         requireNonNull(model, "model is null");
         requireNonNull(tokenizer, "tokenizer is null");

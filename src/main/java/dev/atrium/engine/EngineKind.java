@@ -9,7 +9,9 @@ public enum EngineKind {
     /** ONNX Runtime: embedding and tensor models, from an {@code onnx} part. */
     ONNX("onnx", java.util.Set.of(ModelTask.EMBEDDING, ModelTask.TENSOR)),
     /** llama.cpp: chat and completion models, from a {@code gguf} part. */
-    LLAMA("gguf", java.util.Set.of(ModelTask.CHAT, ModelTask.COMPLETION));
+    LLAMA("gguf", java.util.Set.of(ModelTask.CHAT, ModelTask.COMPLETION)),
+    /** An OpenAI-compatible upstream: embedding, chat and completion models, with no upload (a JSON version). */
+    REMOTE(null, java.util.Set.of(ModelTask.EMBEDDING, ModelTask.CHAT, ModelTask.COMPLETION));
 
     private final String artifactRole;
     private final java.util.Set<ModelTask> tasks;
@@ -19,9 +21,13 @@ public enum EngineKind {
         this.tasks = tasks;
     }
 
-    /** The name of the upload part (and artifact role) of the model file. */
+    /** The name of the upload part (and artifact role) of the model file; null for a remote model, which has none. */
     public String artifactRole() {
         return artifactRole;
+    }
+
+    public boolean hasArtifacts() {
+        return artifactRole != null;
     }
 
     public boolean serves(ModelTask task) {

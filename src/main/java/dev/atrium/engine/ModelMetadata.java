@@ -6,10 +6,10 @@ import java.util.Optional;
 /**
  * What was read from a model version's artifacts when it was uploaded: its tensor signature and, for embedding
  * models, how embeddings are made; for language models, what the GGUF file says of itself. Stored with the
- * version, so it never changes.
+ * version, so it never changes. A remote model has no artifacts: its metadata says where it sends requests.
  */
 public record ModelMetadata(List<TensorSpec> inputs, List<TensorSpec> outputs, EmbeddingMetadata embedding,
-        LanguageMetadata language) {
+        LanguageMetadata language, RemoteMetadata remote) {
     public ModelMetadata {
         inputs = List.copyOf(inputs);
         outputs = List.copyOf(outputs);
@@ -17,6 +17,19 @@ public record ModelMetadata(List<TensorSpec> inputs, List<TensorSpec> outputs, E
 
     public Optional<EmbeddingMetadata> embeddingMetadata() {
         return Optional.ofNullable(embedding);
+    }
+
+    public ModelMetadata(List<TensorSpec> inputs, List<TensorSpec> outputs, EmbeddingMetadata embedding,
+            LanguageMetadata language) {
+        this(inputs, outputs, embedding, language, null);
+    }
+
+    public static ModelMetadata remote(RemoteMetadata remote) {
+        return new ModelMetadata(List.of(), List.of(), null, null, remote);
+    }
+
+    public Optional<RemoteMetadata> remoteMetadata() {
+        return Optional.ofNullable(remote);
     }
 
     public Optional<LanguageMetadata> languageMetadata() {

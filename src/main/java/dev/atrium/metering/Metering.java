@@ -61,6 +61,7 @@ public final class Metering {
         private final Instant startedAt;
         private Budgets.Reservation reservation;
         private Map<String, List<BigDecimal>> alerts = Map.of();
+        private boolean finished;
 
         private Meter(Subject subject, Instant startedAt) {
             this.subject = subject;
@@ -94,6 +95,7 @@ public final class Metering {
                 release();
                 throw e;
             }
+            finished = true;
             metrics.served(subject.model(), subject.endpoint(), outcome, usage.inputTokens(), usage.outputTokens(),
                     usage.computeMillis());
             if (reservation != null) {
@@ -104,6 +106,11 @@ public final class Metering {
                         null, "ok", 200))));
             }
             return record;
+        }
+
+        /** Whether the request's record has been written. */
+        public boolean isFinished() {
+            return finished;
         }
 
         /** Gives back the reservation of a request that did not reach the engine. */

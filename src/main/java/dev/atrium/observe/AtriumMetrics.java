@@ -68,6 +68,13 @@ public final class AtriumMetrics {
                 .tag("engine", engine).register(registry);
     }
 
+    /** Exchanges with remote models' upstreams that are open now (a leak shows as a number that never falls). */
+    public void upstreamExchanges(Supplier<Number> open) {
+        Gauge.builder("atrium.upstream.exchanges.open", open)
+                .description("requests to remote models' upstreams in progress, bodies not yet read or closed")
+                .register(registry);
+    }
+
     /** The registry in Prometheus text format. */
     public String scrape() {
         return registry.scrape();

@@ -11,6 +11,7 @@ import dev.atrium.engine.GenerationRequest;
 import dev.atrium.engine.LanguageEngine;
 import dev.atrium.engine.LanguageMetadata;
 import dev.atrium.engine.ModelTask;
+import dev.atrium.engine.remote.RemoteEngine;
 import dev.atrium.gateway.Admission;
 import dev.atrium.gateway.Caller;
 import dev.atrium.gateway.Metered;
@@ -51,11 +52,13 @@ public final class OpenAiGenerationService implements HttpService {
     private final ModelRegistry registry;
     private final Metering metering;
     private final long maxRequestBytes;
+    private final OpenAiRemote remote;
 
     public OpenAiGenerationService(ModelRegistry registry, Metering metering, long maxRequestBytes) {
         this.registry = requireNonNull(registry, "registry is null");
         this.metering = requireNonNull(metering, "metering is null");
         this.maxRequestBytes = maxRequestBytes;
+        this.remote = new OpenAiRemote(metering);
     }
 
     @Override
@@ -68,18 +71,31 @@ public final class OpenAiGenerationService implements HttpService {
         Caller caller = Caller.current();
         caller.requireCallsModels();
         JsonNode body = Json.readObject(request, maxRequestBytes);
-        OpenAiGenerationRequest call = OpenAiGenerationRequest.parse(body, chat);
-        ResolvedModel resolved = registry.resolve(caller.modelScope(), call.model());
+        JsonNode model = body.get("model");
+        if (model == null || !model.isString()) {
+            throw AtriumException.invalidParam("model", "'model' is required and must be a string");
+        }
+        ResolvedModel primary = registry.resolve(caller.modelScope(), model.stringValue());
+        Fallbacks.serve(registry, caller.modelScope(), primary, resolved -> serve(resolved, body, chat, response));
+    }
+
+    /** Serves the request with one model; throws only before anything was sent. */
+    private void serve(ResolvedModel resolved, JsonNode body, boolean chat, ServerResponse response) {
         ModelTask task = resolved.model().task();
         if ((chat && task != ModelTask.CHAT) || (!chat && task != ModelTask.CHAT && task != ModelTask.COMPLETION)) {
             throw AtriumException.withParam(ErrorCode.UNSUPPORTED_BY_MODEL, "model", "model '" + resolved.model().name()
                     + "' is a " + task.wireName() + " model; it cannot do " + (chat ? "chat completions" : "completions"));
         }
         Engine engine = registry.engine(resolved.model());
+        if (engine instanceof RemoteEngine remoteEngine) {
+            remote.generate(remoteEngine, resolved, body, chat, response);
+            return;
+        }
         if (!(engine instanceof LanguageEngine language)) {
             throw new AtriumException(ErrorCode.UNSUPPORTED_BY_MODEL, "model '" + resolved.model().name()
                     + "' is not served by a language engine");
         }
+        OpenAiGenerationRequest call = OpenAiGenerationRequest.parse(body, chat);
         LanguageMetadata metadata = resolved.version().metadata().languageMetadata().orElseThrow();
         String prompt = chat ? language.chatPrompt(resolved.deployment(), call.messages()) : call.prompt();
         int promptTokens = language.countTokens(resolved.deployment(), prompt);
@@ -210,7 +226,7 @@ public final class OpenAiGenerationService implements HttpService {
         }
     }
 
-    private static byte[] error(AtriumException e) {
+    static byte[] error(AtriumException e) {
         ByteArrayOutputStream body = new ByteArrayOutputStream(256);
         try (JsonGenerator json = Json.MAPPER.createGenerator(body)) {
             json.writeStartObject();

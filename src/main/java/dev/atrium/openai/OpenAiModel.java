@@ -13,7 +13,10 @@ record OpenAiModel(String id, String object, long created, String ownedBy, Strin
     static OpenAiModel of(ResolvedModel resolved) {
         EmbeddingMetadata embedding = resolved.version().metadata().embeddingMetadata().orElse(null);
         Integer context = embedding != null ? Integer.valueOf(embedding.maxSequenceLength())
-                : resolved.version().metadata().languageMetadata().map(language -> language.contextPerSlot()).orElse(null);
+                : resolved.version().metadata().languageMetadata().map(language -> language.contextPerSlot())
+                        .or(() -> resolved.version().metadata().remoteMetadata().map(remote -> remote.contextLength())
+                                .filter(length -> length > 0))
+                        .orElse(null);
         return new OpenAiModel(
                 resolved.model().name(),
                 "model",

@@ -9,6 +9,7 @@ import dev.atrium.engine.EmbeddingResult;
 import dev.atrium.engine.Engine;
 import dev.atrium.engine.ModelTask;
 import dev.atrium.engine.PreparedEmbedding;
+import dev.atrium.engine.remote.RemoteEngine;
 import dev.atrium.gateway.Admission;
 import dev.atrium.gateway.Caller;
 import dev.atrium.gateway.Metered;
@@ -46,12 +47,14 @@ public final class OpenAiService implements HttpService {
     private final Metering metering;
     private final long maxRequestBytes;
     private final boolean truncateInputs;
+    private final OpenAiRemote remote;
 
     public OpenAiService(ModelRegistry registry, Metering metering, long maxRequestBytes, boolean truncateInputs) {
         this.registry = requireNonNull(registry, "registry is null");
         this.metering = requireNonNull(metering, "metering is null");
         this.maxRequestBytes = maxRequestBytes;
         this.truncateInputs = truncateInputs;
+        this.remote = new OpenAiRemote(metering);
     }
 
     @Override
@@ -90,18 +93,27 @@ public final class OpenAiService implements HttpService {
         caller.requireCallsModels();
         JsonNode body = Json.readObject(request, maxRequestBytes);
         OpenAiEmbeddingsRequest call = OpenAiEmbeddingsRequest.parse(body);
-        ResolvedModel resolved = registry.resolve(caller.modelScope(), call.model());
+        ResolvedModel primary = registry.resolve(caller.modelScope(), call.model());
+        Fallbacks.serve(registry, caller.modelScope(), primary, resolved -> embed(resolved, body, call, response));
+    }
+
+    /** Serves the request with one model; throws only before anything was sent. */
+    private void embed(ResolvedModel resolved, JsonNode body, OpenAiEmbeddingsRequest call, ServerResponse response) {
         if (resolved.model().task() != ModelTask.EMBEDDING) {
             throw AtriumException.withParam(ErrorCode.UNSUPPORTED_BY_MODEL, "model", "model '"
                     + resolved.model().name() + "' is a " + resolved.model().task().wireName()
                     + " model; call it with POST /v2/models/" + resolved.model().name() + "/infer");
+        }
+        Engine engine = registry.engine(resolved.model());
+        if (engine instanceof RemoteEngine remoteEngine) {
+            remote.embed(remoteEngine, resolved, body, call, response);
+            return;
         }
         if (call.dimensions().isPresent()) {
             throw AtriumException.withParam(ErrorCode.UNSUPPORTED_BY_MODEL, "dimensions", "model '"
                     + resolved.model().name() + "' does not support 'dimensions'; its embeddings always have "
                     + resolved.version().metadata().embeddingMetadata().orElseThrow().dimension() + " dimensions");
         }
-        Engine engine = registry.engine(resolved.model());
         PreparedEmbedding prepared = engine.prepare(resolved.deployment(), new EmbeddingRequest(call.inputs(), truncateInputs));
         Admission.takeTokens(prepared.tokens());
         Metering.Meter meter = Metered.start(metering, resolved, "/v1/embeddings");

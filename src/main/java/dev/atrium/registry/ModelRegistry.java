@@ -11,7 +11,10 @@ import dev.atrium.engine.Engine;
 import dev.atrium.engine.EngineKind;
 import dev.atrium.engine.ModelMetadata;
 import dev.atrium.engine.ModelTask;
+import dev.atrium.engine.RemoteMetadata;
+import dev.atrium.engine.Secret;
 import dev.atrium.engine.VersionKey;
+import dev.atrium.store.SecretCipher;
 import java.time.Clock;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -36,6 +39,8 @@ public final class ModelRegistry {
     private final ModelStore store;
     private final ArtifactStore artifacts;
     private final Map<EngineKind, Engine> engines;
+    private final SecretCipher secrets;
+    private final UpstreamHosts upstreams;
     private final Clock clock;
     /** Serializes committing and deleting files, so a sweep never removes a file an upload is committing. */
     private final ReentrantLock fileLock = new ReentrantLock();
@@ -50,15 +55,22 @@ public final class ModelRegistry {
     private record ResolutionKey(String owner, ModelReference reference) {}
     private final AtomicLong generation = new AtomicLong();
 
-    public ModelRegistry(Jdbi jdbi, ArtifactStore artifacts, Map<EngineKind, Engine> engines, Clock clock) {
+    public ModelRegistry(Jdbi jdbi, ArtifactStore artifacts, Map<EngineKind, Engine> engines, SecretCipher secrets,
+            UpstreamHosts upstreams, Clock clock) {
         this.store = new ModelStore(jdbi);
         this.artifacts = requireNonNull(artifacts, "artifacts is null");
         this.engines = Map.copyOf(engines);
+        this.secrets = requireNonNull(secrets, "secrets is null");
+        this.upstreams = requireNonNull(upstreams, "upstreams is null");
         this.clock = requireNonNull(clock, "clock is null");
     }
 
     public ArtifactStore artifacts() {
         return artifacts;
+    }
+
+    public UpstreamHosts upstreams() {
+        return upstreams;
     }
 
     // ---- models -------------------------------------------------------------------------------------------------
@@ -156,6 +168,10 @@ public final class ModelRegistry {
         try {
             Model model = manageable(scope, name);
             String role = model.engine().artifactRole();
+            if (role == null) {
+                throw new AtriumException(ErrorCode.UNSUPPORTED_MEDIA_TYPE, "model '" + name + "' is a remote model:"
+                        + " create its versions with a JSON body (base_url, upstream_model, api_key, ...), not an upload");
+            }
             StagedArtifact main = staged.get(role);
             if (main == null) {
                 throw AtriumException.invalidParam(role, "the upload needs a part named '" + role
@@ -191,6 +207,53 @@ public final class ModelRegistry {
         } finally {
             staged.values().forEach(file -> artifacts.discard(file.path()));
         }
+    }
+
+    /**
+     * Adds a version of a remote model: its upstream (which must be on the allowlist), its fallbacks (models the
+     * scope sees, with the same task) and its API key, sealed for this version in the same transaction.
+     *
+     * @param apiKey the upstream's API key, or null when it takes none
+     */
+    public ModelVersion addRemoteVersion(ModelScope scope, String name, RemoteMetadata requested, String apiKey,
+            String config) {
+        Model model = manageable(scope, name);
+        if (model.engine() != EngineKind.REMOTE) {
+            throw new AtriumException(ErrorCode.UNSUPPORTED_MEDIA_TYPE, "model '" + name + "' is served by engine "
+                    + model.engine().wireName() + ": upload its files as multipart/form-data");
+        }
+        String baseUrl = upstreams.checkBaseUrl(requested.baseUrl());
+        for (String fallback : requested.fallbacks()) {
+            ModelReference reference;
+            try {
+                reference = ModelReference.parse(fallback);
+            } catch (AtriumException e) {
+                throw AtriumException.invalidParam("fallbacks", "fallback '" + fallback + "' is not a model reference");
+            }
+            if (reference.name().equals(model.name())) {
+                throw AtriumException.invalidParam("fallbacks", "a model cannot be its own fallback");
+            }
+            Model target = findModel(scope, reference.name()).orElseThrow(() -> AtriumException.invalidParam(
+                    "fallbacks", "fallback model '" + reference.name() + "' does not exist"));
+            if (target.task() != model.task()) {
+                throw AtriumException.invalidParam("fallbacks", "fallback model '" + target.name() + "' is a "
+                        + target.task().wireName() + " model; '" + name + "' is a " + model.task().wireName() + " model");
+            }
+        }
+        RemoteMetadata remote = new RemoteMetadata(baseUrl, requested.upstreamModel(), requested.timeoutMillis(),
+                requested.maxAttempts(), requested.initialBackoffMillis(), requested.maxBackoffMillis(),
+                requested.fallbacks(), requested.contextLength(), requested.maxOutputTokens(), apiKey != null);
+        ModelVersion version = store.insertVersion(model, List.of(), ModelMetadata.remote(remote), config,
+                clock.instant(), apiKey == null ? null : number -> secrets.seal(apiKey, secretContext(model.id(), number)));
+        changed();
+        LOG.info("added version {} of remote model {} (upstream {}, model {})", version.version(), name, baseUrl,
+                remote.upstreamModel());
+        return version;
+    }
+
+    /** What a version's sealed secret is bound to, so it opens for that version only. */
+    private static String secretContext(long modelId, int version) {
+        return "model-version:" + modelId + ":" + version;
     }
 
     public List<ModelVersion> listVersions(Model model) {
@@ -336,11 +399,22 @@ public final class ModelRegistry {
     }
 
     private Deployment deployment(Model model, ModelVersion version) {
+        VersionKey key = new VersionKey(model.id(), model.name(), version.version());
+        if (!model.engine().hasArtifacts()) {
+            Secret secret = store.sealedSecret(model.id(), version.version()).map(sealed -> {
+                try {
+                    return new Secret(secrets.open(sealed, secretContext(model.id(), version.version())));
+                } catch (IllegalStateException e) {
+                    throw AtriumException.internal("the upstream key of model '" + model.name()
+                            + "' cannot be decrypted: " + e.getMessage(), null);
+                }
+            }).orElse(null);
+            return new Deployment(key, model.task(), ArtifactFiles.none(), version.metadata(), secret);
+        }
         ArtifactFiles files = new ArtifactFiles(
                 artifacts.path(version.artifact().sha256()),
                 version.file(ArtifactFile.TOKENIZER).map(file -> artifacts.path(file.sha256())));
-        return new Deployment(new VersionKey(model.id(), model.name(), version.version()), model.task(), files,
-                version.metadata());
+        return new Deployment(key, model.task(), files, version.metadata());
     }
 
     // ---- housekeeping -------------------------------------------------------------------------------------------

@@ -97,6 +97,16 @@ final class ModelStore {
     /** Adds a version under the next number; numbers are never reused. */
     ModelVersion insertVersion(Model model, List<ArtifactFile> files, ModelMetadata metadata, String config,
             Instant now) {
+        return insertVersion(model, files, metadata, config, now, null);
+    }
+
+    /**
+     * Adds a version, with a secret sealed for it in the same transaction.
+     *
+     * @param sealSecret seals the secret for the version number it is given; null for a version with no secret
+     */
+    ModelVersion insertVersion(Model model, List<ArtifactFile> files, ModelMetadata metadata, String config,
+            Instant now, java.util.function.IntFunction<String> sealSecret) {
         String metadataJson = JSON.writeValueAsString(metadata);
         return jdbi.inTransaction(handle -> {
             int version = handle.createQuery("""
@@ -125,6 +135,15 @@ final class ModelStore {
                         .bind("role", file.role())
                         .bind("sha256", file.sha256())
                         .bind("size_bytes", file.sizeBytes())
+                        .execute();
+            }
+            if (sealSecret != null) {
+                handle.createUpdate("""
+                        INSERT INTO model_version_secrets (model_id, version, ciphertext)
+                        VALUES (:model_id, :version, :ciphertext)""")
+                        .bind("model_id", model.id())
+                        .bind("version", version)
+                        .bind("ciphertext", sealSecret.apply(version))
                         .execute();
             }
             return new ModelVersion(model.id(), model.name(), version, files, metadata, config, now);
@@ -164,6 +183,16 @@ final class ModelStore {
                 .bind("version", version)
                 .map((rs, ctx) -> version(rs, model, files))
                 .findOne();
+    }
+
+    /** The sealed secret of a version, if it has one. */
+    Optional<String> sealedSecret(long modelId, int version) {
+        return jdbi.withHandle(handle -> handle.createQuery(
+                        "SELECT ciphertext FROM model_version_secrets WHERE model_id = :id AND version = :version")
+                .bind("id", modelId)
+                .bind("version", version)
+                .mapTo(String.class)
+                .findOne());
     }
 
     OptionalInt latestVersion(Model model) {

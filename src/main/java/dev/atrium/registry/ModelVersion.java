@@ -26,8 +26,8 @@ public record ModelVersion(long modelId, String modelName, int version, List<Art
         return files.stream().filter(file -> file.role().equals(role)).findFirst();
     }
 
-    /** The main artifact: the model file itself (ONNX or GGUF). */
+    /** The main artifact: the model file itself (ONNX or GGUF); null for a remote model, which has none. */
     public ArtifactFile artifact() {
-        return file(ArtifactFile.ONNX).or(() -> file(ArtifactFile.GGUF)).orElseThrow();
+        return file(ArtifactFile.ONNX).or(() -> file(ArtifactFile.GGUF)).orElse(null);
     }
 }

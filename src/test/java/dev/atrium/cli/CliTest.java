@@ -89,6 +89,36 @@ class CliTest {
     }
 
     @Test
+    void upstreamsAndRemoteModels() {
+        String url = server.baseUrl();
+        Run add = atrium("upstreams", "add", "127.0.0.1:9", "--server", url);
+        assertThat(add.exitCode()).as(add.err()).isZero();
+        assertThat(atrium("upstreams", "ls", "--server", url).out()).contains("127.0.0.1:9");
+
+        Run offList = atrium("models", "push", "far", "--remote", "http://10.1.2.3/v1", "--upstream-model", "m",
+                "--server", url);
+        assertThat(offList.exitCode()).isEqualTo(1);
+        assertThat(offList.err()).contains("403").contains("allowed upstream hosts");
+        Run noKey = atrium("models", "push", "near", "--remote", "http://127.0.0.1:9/v1", "--upstream-model", "m",
+                "--api-key-env", "ATRIUM_TEST_UNSET_VARIABLE", "--server", url);
+        assertThat(noKey.exitCode()).isEqualTo(1);
+        assertThat(noKey.err()).contains("ATRIUM_TEST_UNSET_VARIABLE is not set");
+        Run push = atrium("models", "push", "near", "--remote", "http://127.0.0.1:9/v1", "--upstream-model", "m",
+                "--fallback", "nowhere", "--max-attempts", "2", "--server", url);
+        assertThat(push.exitCode()).as(push.err()).isOne();
+        assertThat(push.err()).contains("fallback model 'nowhere' does not exist");
+        Run pushed = atrium("models", "push", "near", "--remote", "http://127.0.0.1:9/v1", "--upstream-model", "m",
+                "--max-attempts", "2", "--timeout-ms", "500", "--server", url);
+        assertThat(pushed.exitCode()).as(pushed.err()).isZero();
+        assertThat(pushed.out()).contains("pushed near version 1 (remote http://127.0.0.1:9/v1, model m)");
+        assertThat(server.http().get("/admin/models/near/versions/1").json().path("remote").path("retry")
+                .path("max_attempts").asInt()).isEqualTo(2);
+
+        assertThat(atrium("upstreams", "rm", "127.0.0.1:9", "--server", url).exitCode()).isZero();
+        assertThat(atrium("upstreams", "ls", "--server", url).out()).doesNotContain("127.0.0.1:9");
+    }
+
+    @Test
     void tenantsAndKeys_createListShowRevoke() {
         String url = server.baseUrl();
         Run tenant = atrium("tenants", "create", "acme", "--rpm", "600", "--server", url);

@@ -59,12 +59,13 @@ class ServerConfigLoaderTest {
                 Map.entry("default-tpm", "6000"),
                 Map.entry("default-max-concurrent", "4"),
                 Map.entry("rate-limit-window", "2s"),
-                Map.entry("metrics-open", "true"));
+                Map.entry("metrics-open", "true"),
+                Map.entry("secrets-key-file", "/etc/atrium/secrets.key"));
         assertThat(flags).hasSameSizeAs(ServerSetting.values());
         ServerConfig config = ServerConfigLoader.load(flags, Map.of());
         assertThat(config).isEqualTo(new ServerConfig("0.0.0.0", 9001, Path.of("/srv/atrium"), 3, 2, 1,
                 List.of("a", "b:2", "c:production"), true, 2L << 20, 512L << 10, 7, Duration.ofMillis(1500),
-                60, 6000, 4, Duration.ofSeconds(2), true, null));
+                60, 6000, 4, Duration.ofSeconds(2), true, Path.of("/etc/atrium/secrets.key"), null, null));
     }
 
     @Test
