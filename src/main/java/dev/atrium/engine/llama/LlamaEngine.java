@@ -112,6 +112,7 @@ public final class LlamaEngine implements LanguageEngine {
         if (contextPerSlot < 16 || slots > 64) {
             throw invalid("context_per_slot must be at least 16 and slots at most 64");
         }
+        GgufLoadCheck.check(files.model());
         return new ModelMetadata(List.of(), List.of(), null, new LanguageMetadata(architecture, contextLength,
                 header.number("general.parameter_count", 0), GgufHeader.fileType(header.number("general.file_type", -1)),
                 template, slots, contextPerSlot));

@@ -84,6 +84,19 @@ class LlamaEndToEndTest {
     }
 
     @Test
+    void upload_whoseHeaderIsFineButWhichDoesNotLoad_isRefused() {
+        byte[] whole = read(MODEL);
+        // the header and metadata are intact; the tensor data is cut off
+        byte[] cut = java.util.Arrays.copyOf(whole, whole.length / 2);
+        Http.Reply refused = server.http().post("/admin/models/dreams/versions", "multipart/form-data; boundary="
+                + Http.BOUNDARY, Http.multipart(Map.of("gguf", cut)));
+        assertThat(refused.status()).as(refused.toString()).isEqualTo(422);
+        assertThat(refused.json().path("error").path("message").asString()).contains("does not load")
+                .doesNotContain(server.dataDir().toString());
+        assertThat(server.http().get("/admin/models/dreams").json().path("versions").toString()).isEqualTo("[1]");
+    }
+
+    @Test
     void chat_plainAndStreamed_giveTheSameText_andUsageCountsTheTokens() {
         ChatCompletionCreateParams params = ChatCompletionCreateParams.builder()
                 .model("dreams")
