@@ -32,11 +32,17 @@ public final class LlmLoadGenerator {
         Recorder ttft = new Recorder(3);
         AtomicLong tokens = new AtomicLong();
         AtomicLong errors = new AtomicLong();
-        long start = System.nanoTime();
-        for (int round = 0; round < rounds; round++) {
+        long start = 0;
+        for (int round = -1; round < rounds; round++) {
+                if (round == 0) {
+                    // round -1 warmed up (JIT, connections, llama.cpp's first batches): measure from here
+                    ttft.reset();
+                    tokens.set(0);
+                    start = System.nanoTime();
+                }
             List<Thread> threads = new ArrayList<>();
             for (int s = 0; s < streams; s++) {
-                int n = round * streams + s;
+                int n = (round + 1) * streams + s;
                 threads.add(Thread.ofVirtual().start(() -> {
                     String body = "{\"model\":\"" + model + "\",\"prompt\":\"Story " + n + ": once upon a time\","
                             + "\"max_tokens\":" + maxTokens + ",\"temperature\":0.8,\"seed\":" + n + ",\"stream\":true}";
