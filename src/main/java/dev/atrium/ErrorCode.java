@@ -27,6 +27,10 @@ public enum ErrorCode {
     UPSTREAM_ERROR(502, "server_error", "upstream_error", Category.INSUFFICIENT_RESOURCES),
     /** The upstream provider of a remote model did not answer (or stopped streaming) within the model's timeout. */
     UPSTREAM_TIMEOUT(504, "server_error", "upstream_timeout", Category.INSUFFICIENT_RESOURCES),
+    /** One tenant's requests already hold their share of a model's queue. */
+    QUEUE_SHARE_EXCEEDED(429, "rate_limit_error", "queue_share_exceeded", Category.LIMIT),
+    /** A request waited in a model's queue past its deadline and never ran. */
+    QUEUE_TIMEOUT(503, "server_error", "queue_timeout", Category.INSUFFICIENT_RESOURCES),
     OVERLOADED(503, "server_error", "overloaded", Category.INSUFFICIENT_RESOURCES),
     SHUTTING_DOWN(503, "server_error", "shutting_down", Category.INSUFFICIENT_RESOURCES),
     INTERNAL(500, "server_error", "internal_error", Category.INTERNAL);
