@@ -111,7 +111,7 @@ public final class Atrium implements AutoCloseable {
             Tenancy tenancy = new Tenancy(database.jdbi(), clock);
             AdminKeyBootstrap.run(tenancy, audit, clock, config);
             onnx = OnnxEngine.create(new OnnxEngine.Settings(config.engineThreads(), config.intraOpThreads(),
-                    config.cudaDevice(), config.queueCapacity()));
+                    config.cudaDevice(), config.queueCapacity()), metrics);
             ArtifactStore artifacts = ArtifactStore.open(config.dataDir());
             LlamaEngine llama = new LlamaEngine(new LlamaEngine.Settings(
                     Math.max(1, Runtime.getRuntime().availableProcessors()), 4, java.time.Duration.ofSeconds(20)));
@@ -185,6 +185,11 @@ public final class Atrium implements AutoCloseable {
 
     public ModelRegistry registry() {
         return registry;
+    }
+
+    /** Inputs waiting in the queues of the loaded ONNX models. */
+    public int onnxQueueDepth() {
+        return onnx.queueDepth();
     }
 
     /** The engine of remote models, whose open exchanges and reader threads tests watch for leaks. */

@@ -23,7 +23,11 @@ final class AdminModelView {
 
     record VersionView(String model, int version, Instant createdAt, ArtifactFile artifact, List<ArtifactFile> files,
             List<TensorSpec> inputs, List<TensorSpec> outputs, EmbeddingView embedding, RemoteView remote,
-            JsonNode config, List<String> aliases, boolean loaded) {}
+            JsonNode config, SchedulingView scheduling, List<String> aliases, boolean loaded) {}
+
+    /** How a version is scheduled, as set (null: the server's default). */
+    record SchedulingView(Integer maxBatchSize, Integer maxBatchTokens, Long maxQueueDelayUs, Integer instances,
+            Integer intraOpThreads, Integer queueCapacity, Long deadlineMs) {}
 
     /** A remote version's upstream; its API key is never shown, only whether it has one. */
     record RemoteView(String baseUrl, String upstreamModel, boolean hasApiKey, long timeoutMs, RetryView retry,
@@ -58,6 +62,9 @@ final class AdminModelView {
                         remote.upstreamModel(), remote.hasApiKey(), remote.timeoutMillis(),
                         new RetryView(remote.maxAttempts(), remote.initialBackoffMillis(), remote.maxBackoffMillis()),
                         remote.fallbacks(), remote.contextLength(), remote.maxOutputTokens())).orElse(null),
-                Json.MAPPER.readTree(version.config()), pointing, loaded);
+                Json.MAPPER.readTree(version.config()), new SchedulingView(version.scheduling().maxBatchSize(),
+                        version.scheduling().maxBatchTokens(), version.scheduling().maxQueueDelayMicros(),
+                        version.scheduling().instances(), version.scheduling().intraOpThreads(),
+                        version.scheduling().queueCapacity(), version.scheduling().deadlineMillis()), pointing, loaded);
     }
 }

@@ -18,6 +18,7 @@ import dev.atrium.registry.ModelScope;
 import dev.atrium.registry.ModelVersion;
 import dev.atrium.registry.ResolvedModel;
 import dev.atrium.registry.StagedArtifact;
+import dev.atrium.scheduling.SchedulingOptions;
 import dev.atrium.server.Json;
 import io.helidon.http.Status;
 import io.helidon.webserver.http.HttpRules;
@@ -44,8 +45,11 @@ public final class AdminModelsService implements HttpService {
     private static final Set<String> REMOTE_FIELDS = Set.of("base_url", "upstream_model", "api_key", "timeout_ms",
             "retry", "fallbacks", "context_length", "max_output_tokens");
     private static final Set<String> RETRY_FIELDS = Set.of("max_attempts", "initial_backoff_ms", "max_backoff_ms");
-    private static final Set<String> CONFIG_FIELDS = Set.of("pooling", "normalize", "max_length", "output", "slots",
-            "context_per_slot");
+    private static final Set<String> SCHEDULING_FIELDS = Set.of("max_batch_size", "max_batch_tokens",
+            "max_queue_delay_us", "instances", "intra_op_threads", "queue_capacity", "deadline_ms");
+    private static final Set<String> CONFIG_FIELDS = java.util.stream.Stream.concat(Set.of("pooling", "normalize",
+            "max_length", "output", "slots", "context_per_slot").stream(), SCHEDULING_FIELDS.stream())
+            .collect(java.util.stream.Collectors.toUnmodifiableSet());
 
     private final ModelRegistry registry;
     private final long maxRequestBytes;
@@ -69,6 +73,7 @@ public final class AdminModelsService implements HttpService {
                 .delete("/models/{name}/versions/{version}", this::deleteVersion)
                 .post("/models/{name}/versions/{version}/load", this::loadVersion)
                 .post("/models/{name}/versions/{version}/unload", this::unloadVersion)
+                .put("/models/{name}/versions/{version}/scheduling", this::setScheduling)
                 .put("/models/{name}/aliases/{alias}", this::setAlias)
                 .delete("/models/{name}/aliases/{alias}", this::deleteAlias);
     }
@@ -137,6 +142,7 @@ public final class AdminModelsService implements HttpService {
         Map<String, StagedArtifact> staged = new LinkedHashMap<>();
         String config = "{}";
         ModelOptions options = ModelOptions.none();
+        SchedulingOptions scheduling = SchedulingOptions.none();
         boolean sawConfig = false;
         try {
             FileItemInputIterator parts = MultipartUpload.parts(request);
@@ -169,6 +175,7 @@ public final class AdminModelsService implements HttpService {
                         }
                         JsonNode node = parseConfig(bytes);
                         options = embeddingOptions(node);
+                        scheduling = scheduling(node, "config");
                         config = Json.MAPPER.writeValueAsString(node);
                     }
                     default -> throw AtriumException.invalidParam(field, "unknown part '" + field
@@ -187,7 +194,7 @@ public final class AdminModelsService implements HttpService {
             throw new AtriumException(ErrorCode.INVALID_REQUEST,
                     "the multipart body is malformed or was cut off before it ended");
         }
-        ModelVersion version = registry.addVersion(caller.modelScope(), name, staged, options, config);
+        ModelVersion version = registry.addVersion(caller.modelScope(), name, staged, options, config, scheduling);
         AuditTrail.note("version.create", name + ":" + version.version(), caller.key().tenantId());
         response.header("Location", "/admin/models/" + name + "/versions/" + version.version());
         Json.send(response, Status.CREATED_201, AdminModelView.version(version,
@@ -275,8 +282,8 @@ public final class AdminModelsService implements HttpService {
         }
         for (String field : node.propertyNames()) {
             if (!CONFIG_FIELDS.contains(field)) {
-                throw AtriumException.invalidParam("config", "unknown config field '" + field
-                        + "'; the fields are pooling, normalize, max_length, output, slots and context_per_slot");
+                throw AtriumException.invalidParam("config", "unknown config field '" + field + "'; the fields are "
+                        + String.join(", ", CONFIG_FIELDS.stream().sorted().toList()));
             }
         }
         return node;
@@ -347,6 +354,57 @@ public final class AdminModelsService implements HttpService {
         registry.engine(resolved.model()).unload(resolved.deployment().key());
         Json.send(response, Status.OK_200, AdminModelView.version(resolved.version(),
                 registry.aliases(resolved.model()), false));
+    }
+
+    /** Replaces how a version is scheduled: fields left out take the server's defaults. */
+    private void setScheduling(ServerRequest request, ServerResponse response) {
+        Caller caller = Caller.current();
+        caller.requireManages();
+        AuditTrail.note("version.schedule", name(request) + ":" + request.path().pathParameters().get("version"),
+                caller.key().tenantId());
+        JsonNode body = Json.readObject(request, maxRequestBytes);
+        for (String field : body.propertyNames()) {
+            if (!SCHEDULING_FIELDS.contains(field)) {
+                throw AtriumException.invalidParam(field, "unknown scheduling field '" + field + "'; the fields are "
+                        + String.join(", ", SCHEDULING_FIELDS.stream().sorted().toList()));
+            }
+        }
+        ModelVersion version = registry.setScheduling(caller.modelScope(), name(request), versionNumber(request),
+                scheduling(body, null));
+        Model model = registry.model(caller.modelScope(), name(request));
+        Json.send(response, Status.OK_200, AdminModelView.version(version, registry.aliases(model),
+                registry.isLoaded(model, version.version())));
+    }
+
+    /** The scheduling fields of a JSON object; each refusal names the field (or the part that holds it). */
+    private static SchedulingOptions scheduling(JsonNode node, String part) {
+        try {
+            return new SchedulingOptions(integer(node, "max_batch_size", part), integer(node, "max_batch_tokens", part),
+                    longValue(node, "max_queue_delay_us", part), integer(node, "instances", part),
+                    integer(node, "intra_op_threads", part), integer(node, "queue_capacity", part),
+                    longValue(node, "deadline_ms", part));
+        } catch (IllegalArgumentException e) {
+            throw AtriumException.invalidParam(part != null ? part : e.getMessage().split(" ")[0], e.getMessage());
+        }
+    }
+
+    private static Integer integer(JsonNode node, String field, String part) {
+        Long value = longValue(node, field, part);
+        if (value != null && (value > Integer.MAX_VALUE || value < Integer.MIN_VALUE)) {
+            throw AtriumException.invalidParam(part != null ? part : field, "'" + field + "' is too large");
+        }
+        return value == null ? null : value.intValue();
+    }
+
+    private static Long longValue(JsonNode node, String field, String part) {
+        JsonNode value = node.get(field);
+        if (value == null || value.isNull()) {
+            return null;
+        }
+        if (!value.isIntegralNumber() || !value.canConvertToLong()) {
+            throw AtriumException.invalidParam(part != null ? part : field, "'" + field + "' must be an integer");
+        }
+        return value.longValue();
     }
 
     // ---- aliases ------------------------------------------------------------------------------------------------

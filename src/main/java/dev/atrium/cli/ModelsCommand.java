@@ -21,6 +21,7 @@ import tools.jackson.databind.JsonNode;
                 ModelsCommand.List.class,
                 ModelsCommand.Show.class,
                 ModelsCommand.Alias.class,
+                ModelsCommand.Tune.class,
                 ModelsCommand.Remove.class})
 final class ModelsCommand implements Runnable {
     @Spec
@@ -202,6 +203,54 @@ final class ModelsCommand implements Runnable {
         void run(AtriumClient client, PrintWriter out) {
             client.putJson("/admin/models/" + name + "/aliases/" + alias, Map.of("version", version));
             out.printf("%s:%s -> version %d%n", name, alias, version);
+        }
+    }
+
+    @Command(name = "tune", mixinStandardHelpOptions = true,
+            description = "Set how a version is scheduled (options left out take the server's defaults); a loaded"
+                    + " version reloads with them at once.")
+    static final class Tune extends ServerCommand {
+        @Parameters(index = "0", paramLabel = "NAME:VERSION")
+        String reference;
+
+        @Option(names = "--max-batch-size", paramLabel = "N", description = "rows in one batch; 1 turns batching off")
+        Integer maxBatchSize;
+
+        @Option(names = "--max-batch-tokens", paramLabel = "N", description = "padded tokens in one batch")
+        Integer maxBatchTokens;
+
+        @Option(names = "--max-queue-delay-us", paramLabel = "MICROS", description = "how long a batch may wait to fill")
+        Long maxQueueDelayUs;
+
+        @Option(names = "--instances", paramLabel = "N", description = "concurrent executions")
+        Integer instances;
+
+        @Option(names = "--intra-op-threads", paramLabel = "N", description = "ONNX Runtime threads per execution")
+        Integer intraOpThreads;
+
+        @Option(names = "--queue-capacity", paramLabel = "N", description = "inputs that may wait")
+        Integer queueCapacity;
+
+        @Option(names = "--deadline-ms", paramLabel = "MS", description = "how long a request may wait to start")
+        Long deadlineMs;
+
+        @Override
+        void run(AtriumClient client, PrintWriter out) {
+            int colon = reference.indexOf(':');
+            if (colon < 0) {
+                throw new AtriumClient.ClientException("give the version as NAME:VERSION");
+            }
+            Map<String, Object> body = new LinkedHashMap<>();
+            body.put("max_batch_size", maxBatchSize);
+            body.put("max_batch_tokens", maxBatchTokens);
+            body.put("max_queue_delay_us", maxQueueDelayUs);
+            body.put("instances", instances);
+            body.put("intra_op_threads", intraOpThreads);
+            body.put("queue_capacity", queueCapacity);
+            body.put("deadline_ms", deadlineMs);
+            JsonNode version = client.putJson("/admin/models/" + reference.substring(0, colon) + "/versions/"
+                    + reference.substring(colon + 1) + "/scheduling", body).body();
+            out.println(AtriumClient.pretty(version.path("scheduling")));
         }
     }
 

@@ -4,6 +4,7 @@ import static java.util.Objects.requireNonNull;
 
 import dev.atrium.AtriumException;
 import dev.atrium.ErrorCode;
+import dev.atrium.scheduling.QueueOwner;
 import dev.atrium.audit.AuditEvent;
 import dev.atrium.audit.AuditLog;
 import dev.atrium.audit.AuditTrail;
@@ -78,7 +79,8 @@ public final class GatewayFilter implements Filter {
             throw new AtriumException(ErrorCode.UNAUTHENTICATED, UNAUTHENTICATED_MESSAGE);
         }
         Caller caller = new Caller(key.get(), tenancy.tenantOf(key.get()));
-        ScopedValue.Carrier scope = ScopedValue.where(Caller.CURRENT, caller);
+        ScopedValue.Carrier scope = ScopedValue.where(Caller.CURRENT, caller)
+                .where(QueueOwner.CURRENT, caller.key().tenantId() == null ? "" : caller.key().tenantId());
 
         Method method = request.prologue().method();
         if (path.startsWith("/admin/") && !method.equals(Method.GET) && !method.equals(Method.HEAD)) {

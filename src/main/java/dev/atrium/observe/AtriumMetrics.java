@@ -10,13 +10,17 @@ import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.time.Duration;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
+import dev.atrium.scheduling.Batcher;
+import dev.atrium.scheduling.SchedulerMetrics;
+import io.micrometer.core.instrument.Meter;
+import io.micrometer.core.instrument.Tags;
 
 /**
  * The server's metrics, kept in a Micrometer registry and scraped in Prometheus text format at {@code /metrics}:
  * requests by endpoint and status with latency histograms, model requests and tokens in and out, engine compute
  * time and queue depth, ledger commit latency and batch size, and admission refusals.
  */
-public final class AtriumMetrics {
+public final class AtriumMetrics implements SchedulerMetrics {
     private final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
 
     public MeterRegistry registry() {
@@ -73,6 +77,44 @@ public final class AtriumMetrics {
         Gauge.builder("atrium.upstream.exchanges.open", open)
                 .description("requests to remote models' upstreams in progress, bodies not yet read or closed")
                 .register(registry);
+    }
+
+    /** A model version's batcher: its queue depth, batch sizes, queue waits and batch execution times. */
+    @Override
+    public Batcher.Observer register(String model, Supplier<Number> queueDepth) {
+        Tags tags = Tags.of("model", model);
+        Gauge.builder("atrium.model.queue.depth", queueDepth).description("inputs waiting in a model's queue")
+                .tags(tags).register(registry);
+        DistributionSummary batchSize = DistributionSummary.builder("atrium.model.batch.size")
+                .description("rows per batch a model ran").tags(tags)
+                .serviceLevelObjectives(1, 2, 4, 8, 16, 32, 64).register(registry);
+        Timer queueWait = Timer.builder("atrium.model.queue.wait").description("time inputs waited in a model's queue")
+                .tags(tags).publishPercentileHistogram().register(registry);
+        Timer execution = Timer.builder("atrium.model.batch.execution").description("time a model took to run a batch")
+                .tags(tags).publishPercentileHistogram().register(registry);
+        return new Batcher.Observer() {
+            @Override
+            public void batch(int rows, long executionNanos) {
+                batchSize.record(rows);
+                execution.record(executionNanos, TimeUnit.NANOSECONDS);
+            }
+
+            @Override
+            public void dequeued(long waitedNanos) {
+                queueWait.record(waitedNanos, TimeUnit.NANOSECONDS);
+            }
+        };
+    }
+
+    @Override
+    public void unregister(String model) {
+        for (Meter meter : registry.getMeters()) {
+            if (meter.getId().getName().startsWith("atrium.model.") && model.equals(meter.getId().getTag("model"))
+                    && (meter.getId().getName().startsWith("atrium.model.queue")
+                            || meter.getId().getName().startsWith("atrium.model.batch"))) {
+                registry.remove(meter);
+            }
+        }
     }
 
     /** The registry in Prometheus text format. */

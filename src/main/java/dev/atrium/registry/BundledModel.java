@@ -45,7 +45,8 @@ public final class BundledModel {
             ModelOptions options = new ModelOptions(Optional.of(Pooling.MEAN), Optional.of(true),
                     Optional.of(MAX_LENGTH), Optional.empty(), Optional.empty(), Optional.empty());
             registry.addVersion(ModelScope.PLATFORM, NAME, staged, options,
-                    "{\"pooling\":\"mean\",\"normalize\":true,\"max_length\":" + MAX_LENGTH + "}");
+                    "{\"pooling\":\"mean\",\"normalize\":true,\"max_length\":" + MAX_LENGTH + "}",
+                    dev.atrium.scheduling.SchedulingOptions.none());
             LOG.info("registered the bundled model {}", NAME);
         }
         registry.markDone(STEP);

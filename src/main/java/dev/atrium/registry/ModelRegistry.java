@@ -14,6 +14,7 @@ import dev.atrium.engine.ModelTask;
 import dev.atrium.engine.RemoteMetadata;
 import dev.atrium.engine.Secret;
 import dev.atrium.engine.VersionKey;
+import dev.atrium.scheduling.SchedulingOptions;
 import dev.atrium.store.SecretCipher;
 import java.time.Clock;
 import java.util.ArrayList;
@@ -164,7 +165,7 @@ public final class ModelRegistry {
      * @param config the upload's config JSON as sent, or {@code {}}
      */
     public ModelVersion addVersion(ModelScope scope, String name, Map<String, StagedArtifact> staged,
-            ModelOptions options, String config) {
+            ModelOptions options, String config, SchedulingOptions scheduling) {
         try {
             Model model = manageable(scope, name);
             String role = model.engine().artifactRole();
@@ -193,7 +194,8 @@ public final class ModelRegistry {
             try {
                 staged.values().forEach(artifacts::commit);
                 try {
-                    ModelVersion version = store.insertVersion(model, files, metadata, config, clock.instant());
+                    ModelVersion version = store.insertVersion(model, files, metadata, config, scheduling,
+                            clock.instant());
                     changed();
                     LOG.info("added version {} of model {} (sha256 {})", version.version(), name, main.sha256());
                     return version;
@@ -244,7 +246,7 @@ public final class ModelRegistry {
                 requested.maxAttempts(), requested.initialBackoffMillis(), requested.maxBackoffMillis(),
                 requested.fallbacks(), requested.contextLength(), requested.maxOutputTokens(), apiKey != null);
         ModelVersion version = store.insertVersion(model, List.of(), ModelMetadata.remote(remote), config,
-                clock.instant(), apiKey == null ? null : number -> secrets.seal(apiKey, secretContext(model.id(), number)));
+                SchedulingOptions.none(), clock.instant(), apiKey == null ? null : number -> secrets.seal(apiKey, secretContext(model.id(), number)));
         changed();
         LOG.info("added version {} of remote model {} (upstream {}, model {})", version.version(), name, baseUrl,
                 remote.upstreamModel());
@@ -286,6 +288,30 @@ public final class ModelRegistry {
             fileLock.unlock();
         }
         LOG.info("deleted version {} of model {}", version, name);
+    }
+
+    /**
+     * Changes how a version is scheduled. A loaded version is reloaded with the new settings at once (requests
+     * waiting in its old queue are refused with 503 and {@code Retry-After}); others take them when they load.
+     */
+    public ModelVersion setScheduling(ModelScope scope, String name, int version, SchedulingOptions scheduling) {
+        Model model = manageable(scope, name);
+        if (!model.engine().hasArtifacts()) {
+            throw AtriumException.invalidParam("scheduling", "a remote model is not scheduled here; its upstream is");
+        }
+        if (!store.setScheduling(model, version, scheduling)) {
+            throw versionNotFound(model, version);
+        }
+        changed();
+        VersionKey key = new VersionKey(model.id(), model.name(), version);
+        ModelVersion updated = store.findVersion(model, version).orElseThrow(() -> versionNotFound(model, version));
+        Engine engine = engine(model);
+        if (engine.isLoaded(key)) {
+            engine.unload(key);
+            engine.load(deployment(model, updated));
+        }
+        LOG.info("version {} of model {} is now scheduled with {}", version, name, scheduling);
+        return updated;
     }
 
     // ---- aliases ------------------------------------------------------------------------------------------------
@@ -409,12 +435,13 @@ public final class ModelRegistry {
                             + "' cannot be decrypted: " + e.getMessage(), null);
                 }
             }).orElse(null);
-            return new Deployment(key, model.task(), ArtifactFiles.none(), version.metadata(), secret);
+            return new Deployment(key, model.task(), ArtifactFiles.none(), version.metadata(),
+                    SchedulingOptions.none(), secret);
         }
         ArtifactFiles files = new ArtifactFiles(
                 artifacts.path(version.artifact().sha256()),
                 version.file(ArtifactFile.TOKENIZER).map(file -> artifacts.path(file.sha256())));
-        return new Deployment(key, model.task(), files, version.metadata());
+        return new Deployment(key, model.task(), files, version.metadata(), version.scheduling(), null);
     }
 
     // ---- housekeeping -------------------------------------------------------------------------------------------

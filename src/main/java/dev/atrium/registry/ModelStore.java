@@ -5,6 +5,7 @@ import dev.atrium.ErrorCode;
 import dev.atrium.engine.EngineKind;
 import dev.atrium.engine.ModelMetadata;
 import dev.atrium.engine.ModelTask;
+import dev.atrium.scheduling.SchedulingOptions;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.time.Instant;
@@ -96,8 +97,8 @@ final class ModelStore {
 
     /** Adds a version under the next number; numbers are never reused. */
     ModelVersion insertVersion(Model model, List<ArtifactFile> files, ModelMetadata metadata, String config,
-            Instant now) {
-        return insertVersion(model, files, metadata, config, now, null);
+            SchedulingOptions scheduling, Instant now) {
+        return insertVersion(model, files, metadata, config, scheduling, now, null);
     }
 
     /**
@@ -106,7 +107,7 @@ final class ModelStore {
      * @param sealSecret seals the secret for the version number it is given; null for a version with no secret
      */
     ModelVersion insertVersion(Model model, List<ArtifactFile> files, ModelMetadata metadata, String config,
-            Instant now, java.util.function.IntFunction<String> sealSecret) {
+            SchedulingOptions scheduling, Instant now, java.util.function.IntFunction<String> sealSecret) {
         String metadataJson = JSON.writeValueAsString(metadata);
         return jdbi.inTransaction(handle -> {
             int version = handle.createQuery("""
@@ -118,12 +119,13 @@ final class ModelStore {
                     .orElseThrow(() -> new AtriumException(ErrorCode.MODEL_NOT_FOUND,
                             "model '" + model.name() + "' was deleted during the upload"));
             handle.createUpdate("""
-                    INSERT INTO model_versions (model_id, version, metadata, config, created_at)
-                    VALUES (:model_id, :version, :metadata, :config, :created_at)""")
+                    INSERT INTO model_versions (model_id, version, metadata, config, scheduling, created_at)
+                    VALUES (:model_id, :version, :metadata, :config, :scheduling, :created_at)""")
                     .bind("model_id", model.id())
                     .bind("version", version)
                     .bind("metadata", metadataJson)
                     .bind("config", config)
+                    .bind("scheduling", JSON.writeValueAsString(scheduling))
                     .bind("created_at", now.toString())
                     .execute();
             for (ArtifactFile file : files) {
@@ -146,7 +148,7 @@ final class ModelStore {
                         .bind("ciphertext", sealSecret.apply(version))
                         .execute();
             }
-            return new ModelVersion(model.id(), model.name(), version, files, metadata, config, now);
+            return new ModelVersion(model.id(), model.name(), version, files, metadata, config, scheduling, now);
         });
     }
 
@@ -183,6 +185,16 @@ final class ModelStore {
                 .bind("version", version)
                 .map((rs, ctx) -> version(rs, model, files))
                 .findOne();
+    }
+
+    /** Changes how a version is scheduled; false if there is no such version. */
+    boolean setScheduling(Model model, int version, SchedulingOptions scheduling) {
+        return jdbi.withHandle(handle -> handle.createUpdate(
+                        "UPDATE model_versions SET scheduling = :scheduling WHERE model_id = :id AND version = :version")
+                .bind("scheduling", JSON.writeValueAsString(scheduling))
+                .bind("id", model.id())
+                .bind("version", version)
+                .execute() > 0);
     }
 
     /** The sealed secret of a version, if it has one. */
@@ -314,6 +326,7 @@ final class ModelStore {
                 files,
                 JSON.readValue(rs.getString("metadata"), ModelMetadata.class),
                 rs.getString("config"),
+                JSON.readValue(rs.getString("scheduling"), SchedulingOptions.class),
                 Instant.parse(rs.getString("created_at")));
     }
 }

@@ -3,22 +3,24 @@ package dev.atrium.registry;
 import static java.util.Objects.requireNonNull;
 
 import dev.atrium.engine.ModelMetadata;
+import dev.atrium.scheduling.SchedulingOptions;
 import java.time.Instant;
 import java.util.List;
 import java.util.Optional;
 
 /**
- * An immutable version of a model: its files, the metadata read from them at upload, and the upload's config
- * (raw JSON as sent, or {@code {}}).
+ * A version of a model: its files, the metadata read from them at upload and the upload's config (raw JSON as
+ * sent, or {@code {}}), which never change; and how it is scheduled, which can.
  */
 public record ModelVersion(long modelId, String modelName, int version, List<ArtifactFile> files,
-        ModelMetadata metadata, String config, Instant createdAt) {
+        ModelMetadata metadata, String config, SchedulingOptions scheduling, Instant createdAt) {
 
     public ModelVersion {
         requireNonNull(modelName, "modelName is null");
         files = List.copyOf(files);
         requireNonNull(metadata, "metadata is null");
         requireNonNull(config, "config is null");
+        requireNonNull(scheduling, "scheduling is null");
         requireNonNull(createdAt, "createdAt is null");
     }
 

@@ -39,7 +39,8 @@ import org.slf4j.LoggerFactory;
  * <p>A request's items may run in several batches; its results come back in its own order. A request that
  * cannot be queued is refused at once, with {@code Retry-After}: 429 when its owner (a tenant) would hold more
  * than its share of the queue, which keeps room for the others; 503 when the queue is full. A request past its deadline, or cancelled (its client gone), is
- * removed from the queue and none of its waiting items runs.
+ * removed from the queue and none of its waiting items runs. Closing stops new requests and runs the waiting
+ * ones first.
  *
  * @param <I> an item
  * @param <O> an item's result
@@ -342,13 +343,13 @@ public final class Batcher<I, O> implements AutoCloseable {
                 while (!closed && queue.isEmpty()) {
                     changed.await();
                 }
-                if (closed) {
-                    return null;
+                if (queue.isEmpty()) {
+                    return null; // closed, and nothing left to run
                 }
                 Entry head = queue.peekFirst();
                 long waitUntil = head.enqueuedAt + settings.maxQueueDelay().toNanos();
                 long now = clock.getAsLong();
-                if (now < waitUntil && fitting(head) < settings.maxBatchSize()) {
+                if (!closed && now < waitUntil && fitting(head) < settings.maxBatchSize()) {
                     changed.awaitNanos(waitUntil - now);
                     continue;
                 }
@@ -441,23 +442,29 @@ public final class Batcher<I, O> implements AutoCloseable {
         }
     }
 
-    /** Stops taking requests; waiting ones are refused with 503, running batches finish. */
+    /** Whether it has stopped taking requests. */
+    public boolean isClosed() {
+        lock.lock();
+        try {
+            return closed;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /**
+     * Stops taking requests and returns once the waiting ones have run (or expired): a model unloaded or
+     * reconfigured while serving fails no request it had accepted.
+     */
     @Override
     public void close() {
-        List<Entry> waiting;
         lock.lock();
         try {
             closed = true;
-            waiting = new ArrayList<>(queue);
-            queue.clear();
-            queuedByOwner.clear();
             changed.signalAll();
         } finally {
             lock.unlock();
         }
-        AtriumException closing = AtriumException.retryable(ErrorCode.SHUTTING_DOWN, "model '" + name
-                + "' is being unloaded; retry shortly", 1);
-        waiting.forEach(entry -> entry.ticket.fail(closing));
         for (Thread worker : workers) {
             try {
                 worker.join(TimeUnit.SECONDS.toMillis(30));

@@ -75,6 +75,13 @@ class CliTest {
         Run list = atrium("models", "ls", "--server", url);
         assertThat(list.out()).contains("mini").contains("embedding").contains("1,2").contains("production=1");
 
+        Run tune = atrium("models", "tune", "mini:2", "--max-batch-size", "4", "--max-queue-delay-us", "500",
+                "--server", url);
+        assertThat(tune.exitCode()).as(tune.err()).isZero();
+        assertThat(tune.out()).contains("\"max_batch_size\" : 4").contains("\"max_queue_delay_us\" : 500");
+        assertThat(server.http().get("/admin/models/mini/versions/2").json().path("scheduling").path("max_batch_size")
+                .asInt()).isEqualTo(4);
+
         Run show = atrium("models", "show", "mini:2", "--server", url);
         assertThat(show.out()).contains("\"pooling\" : \"cls\"");
         assertThat(atrium("models", "show", "mini", "--server", url).out()).contains("pushed by the CLI");

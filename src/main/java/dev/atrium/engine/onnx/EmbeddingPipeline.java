@@ -13,23 +13,17 @@ import java.nio.FloatBuffer;
 import java.nio.LongBuffer;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 
 /**
- * The embedding path of an encoder model: token ids for each input (refusing or cutting over-long ones), a
- * batch plan by length, one ONNX Runtime run per batch padded to its own longest input, then pooling and
- * L2 normalization.
+ * The embedding path of an encoder model: token ids for each input (refusing or cutting over-long ones), then
+ * one ONNX Runtime run per batch (which the model's batcher forms by length) padded to its own longest input,
+ * then pooling and L2 normalization.
  */
 final class EmbeddingPipeline {
-    /** At most this many inputs in one execution. */
-    private static final int MAX_BATCH_INPUTS = 32;
-    /** At most this many padded tokens in one execution, so long inputs run in small batches. */
-    private static final int MAX_BATCH_TOKENS = 4096;
-
     private EmbeddingPipeline() {}
 
     /** Token ids for each input, in order, with the tokenizer's special tokens. */
@@ -75,37 +69,6 @@ final class EmbeddingPipeline {
             cut[maxLength - 1] = ids[ids.length - 1];
         }
         return cut;
-    }
-
-    /**
-     * Groups input indices by length (longest first) into batches that respect the input and token limits and
-     * hold only inputs at least three quarters as long as the batch's longest, so little is padded. Padding
-     * costs time, and with dynamically quantized models it also shifts the results of the short inputs.
-     */
-    static List<int[]> planBatches(List<long[]> sequences) {
-        Integer[] order = new Integer[sequences.size()];
-        for (int i = 0; i < order.length; i++) {
-            order[i] = i;
-        }
-        Arrays.sort(order, Comparator.comparingInt((Integer i) -> sequences.get(i).length).reversed());
-        List<int[]> batches = new ArrayList<>();
-        int start = 0;
-        while (start < order.length) {
-            int longest = sequences.get(order[start]).length;
-            int end = start + 1;
-            while (end < order.length && end - start < MAX_BATCH_INPUTS
-                    && (long) (end - start + 1) * longest <= MAX_BATCH_TOKENS
-                    && sequences.get(order[end]).length * 4L >= longest * 3L) {
-                end++;
-            }
-            int[] batch = new int[end - start];
-            for (int i = start; i < end; i++) {
-                batch[i - start] = order[i];
-            }
-            batches.add(batch);
-            start = end;
-        }
-        return batches;
     }
 
     /** Runs one batch, padded to its longest input, and returns one vector per input. */

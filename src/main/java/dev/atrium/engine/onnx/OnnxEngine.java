@@ -2,8 +2,6 @@ package dev.atrium.engine.onnx;
 
 import static java.util.Objects.requireNonNull;
 
-import ai.onnxruntime.OnnxTensor;
-import ai.onnxruntime.OnnxValue;
 import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtProvider;
@@ -22,66 +20,74 @@ import dev.atrium.engine.InferenceResult;
 import dev.atrium.engine.ModelMetadata;
 import dev.atrium.engine.ModelTask;
 import dev.atrium.engine.PreparedEmbedding;
-import dev.atrium.engine.Tensor;
 import dev.atrium.engine.TensorSpec;
 import dev.atrium.engine.VersionKey;
+import dev.atrium.scheduling.Batcher;
+import dev.atrium.scheduling.QueueOwner;
+import dev.atrium.scheduling.SchedulerMetrics;
+import dev.atrium.scheduling.SchedulingOptions;
+import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Arrays;
-import java.util.LinkedHashMap;
-import java.util.LinkedHashSet;
 import java.util.List;
-import java.util.Map;
 import java.util.Optional;
-import java.util.concurrent.ArrayBlockingQueue;
-import java.util.concurrent.Callable;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentMap;
-import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
-import java.util.concurrent.RejectedExecutionException;
-import java.util.concurrent.ThreadPoolExecutor;
-import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
  * Serves ONNX models with ONNX Runtime.
  *
- * <p>Design: sessions are created on first use (or by {@link #load}) and cached per version. Inference runs on a
- * fixed pool of platform threads with a bounded queue; a full queue answers 503. Each session uses
- * {@code intraOpThreads} threads, so {@code threads × intraOpThreads} should fit the cores: on a small CPU,
- * one single-threaded execution per core gives the most throughput. Embedding requests are split into batches
- * of inputs of similar length, each padded only to its own longest input, and the batches run in parallel.
+ * <p>Design: sessions are created on first use (or by {@link #load}) and cached per version. Each loaded version
+ * has its own {@link Batcher}: a bounded queue and {@code instances} platform threads that run batches of inputs
+ * of similar length from any requests, each padded only to its own longest input (and v2 requests to models
+ * with a dynamic first dimension, concatenated). Each execution uses {@code intraOpThreads} threads, so
+ * {@code instances × intraOpThreads} should fit the cores: on a small CPU, one single-threaded execution per
+ * core gives the most throughput.
  */
 public final class OnnxEngine implements Engine {
     private static final Logger LOG = LoggerFactory.getLogger(OnnxEngine.class);
 
 
     /**
-     * @param threads concurrent executions
+     * The engine's defaults, which a model version's {@link SchedulingOptions} override.
+     *
+     * @param threads concurrent executions (instances) per model
      * @param intraOpThreads ONNX Runtime threads per execution
      * @param cudaDevice CUDA device id, or -1 for the CPU
-     * @param queueCapacity executions that may wait for a thread
+     * @param queueCapacity inputs that may wait, per model
+     * @param batching batch size, token budget, queue delay and deadline
      */
-    public record Settings(int threads, int intraOpThreads, int cudaDevice, int queueCapacity) {}
+    public record Settings(int threads, int intraOpThreads, int cudaDevice, int queueCapacity, SchedulingOptions batching) {
+        public Settings(int threads, int intraOpThreads, int cudaDevice, int queueCapacity) {
+            this(threads, intraOpThreads, cudaDevice, queueCapacity, DEFAULT_BATCHING);
+        }
+    }
+
+    /**
+     * Tuned on a 2-core CPU with the bundled int8 MiniLM: about 8 sentences to a batch, a 128-token paragraph alone
+     * (batching helps short inputs only there), and no waiting for company: batches form from the inputs that
+     * arrive while every instance is busy, so a lone request is never delayed.
+     */
+    public static final SchedulingOptions DEFAULT_BATCHING = new SchedulingOptions(8, 192, 0L, null, null, null, 30_000L);
+    /** The share of a model's queue one tenant may hold. */
+    private static final double OWNER_SHARE = 0.5;
 
     private final OrtEnvironment environment;
     private final Settings settings;
-    private final ThreadPoolExecutor executor;
+    private final SchedulerMetrics metrics;
     private final ExecutorService loader;
     private final OnnxInspector inspector;
     private final ConcurrentMap<VersionKey, CompletableFuture<OnnxModel>> models = new ConcurrentHashMap<>();
 
-    private OnnxEngine(Settings settings) {
+    private OnnxEngine(Settings settings, SchedulerMetrics metrics) {
         this.environment = OrtEnvironment.getEnvironment();
         this.settings = settings;
-        this.executor = new ThreadPoolExecutor(settings.threads(), settings.threads(), 0, TimeUnit.MILLISECONDS,
-                new ArrayBlockingQueue<>(settings.queueCapacity()),
-                Thread.ofPlatform().name("onnx-", 0).daemon(true).factory());
+        this.metrics = metrics;
         this.loader = Executors.newThreadPerTaskExecutor(Thread.ofPlatform().name("onnx-load-", 0).daemon(true).factory());
         this.inspector = new OnnxInspector(environment);
     }
@@ -90,13 +96,18 @@ public final class OnnxEngine implements Engine {
      * @throws IllegalStateException when CUDA is asked for and this ONNX Runtime build has no CUDA provider
      */
     public static OnnxEngine create(Settings settings) {
+        return create(settings, SchedulerMetrics.NONE);
+    }
+
+    public static OnnxEngine create(Settings settings, SchedulerMetrics metrics) {
         requireNonNull(settings, "settings is null");
+        requireNonNull(metrics, "metrics is null");
         if (settings.cudaDevice() >= 0 && !OrtEnvironment.getAvailableProviders().contains(OrtProvider.CUDA)) {
             throw new IllegalStateException("execution-provider cuda was asked for, but this ONNX Runtime build has"
                     + " no CUDA provider (available: " + OrtEnvironment.getAvailableProviders() + "); run with"
                     + " com.microsoft.onnxruntime:onnxruntime_gpu on the class path, or use execution-provider cpu");
         }
-        return new OnnxEngine(settings);
+        return new OnnxEngine(settings, metrics);
     }
 
     @Override
@@ -112,9 +123,21 @@ public final class OnnxEngine implements Engine {
         model.release();
     }
 
-    /** Inference tasks waiting for an engine thread. */
+    /** Inputs waiting in the queues of every loaded model. */
     public int queueDepth() {
-        return executor.getQueue().size();
+        int depth = 0;
+        for (CompletableFuture<OnnxModel> future : models.values()) {
+            OnnxModel model = future.getNow(null);
+            depth += model == null ? 0 : model.batcher().queueDepth();
+        }
+        return depth;
+    }
+
+    /** How a loaded version is scheduled now, defaults filled in; empty when it is not loaded. */
+    public Optional<Batcher.Settings> scheduling(VersionKey key) {
+        CompletableFuture<OnnxModel> future = models.get(key);
+        OnnxModel model = future == null ? null : future.getNow(null);
+        return Optional.ofNullable(model).map(loaded -> loaded.batcher().settings());
     }
 
     @Override
@@ -127,7 +150,12 @@ public final class OnnxEngine implements Engine {
     public void unload(VersionKey key) {
         CompletableFuture<OnnxModel> future = models.remove(key);
         if (future != null) {
-            future.thenAccept(OnnxModel::unload);
+            OnnxModel model = future.getNow(null);
+            if (model != null) {
+                model.unload();
+            } else {
+                future.thenAccept(OnnxModel::unload);
+            }
         }
     }
 
@@ -153,9 +181,14 @@ public final class OnnxEngine implements Engine {
 
     private OnnxModel open(Deployment deployment) {
         long start = System.nanoTime();
+        SchedulingOptions scheduling = deployment.scheduling().orElse(settings.batching());
+        int instances = scheduling.instances() != null ? scheduling.instances() : settings.threads();
+        int intraOpThreads = scheduling.intraOpThreads() != null ? scheduling.intraOpThreads()
+                : scheduling.instances() != null
+                        ? Math.max(1, settings.threads() * settings.intraOpThreads() / instances) : settings.intraOpThreads();
         try {
             OrtSession.SessionOptions options = new OrtSession.SessionOptions();
-            options.setIntraOpNumThreads(settings.intraOpThreads());
+            options.setIntraOpNumThreads(intraOpThreads);
             options.setInterOpNumThreads(1);
             options.setExecutionMode(OrtSession.SessionOptions.ExecutionMode.SEQUENTIAL);
             options.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.ALL_OPT);
@@ -164,8 +197,21 @@ public final class OnnxEngine implements Engine {
             }
             OrtSession session = environment.createSession(deployment.files().model().toString(), options);
             TextTokenizer tokenizer = deployment.files().tokenizer().map(TextTokenizer::load).orElse(null);
-            LOG.info("loaded {} in {} ms", deployment.key(), (System.nanoTime() - start) / 1_000_000);
-            return new OnnxModel(deployment, session, tokenizer);
+            Batcher.Settings batching = new Batcher.Settings(
+                    scheduling.maxBatchSize() != null ? scheduling.maxBatchSize() : 8,
+                    scheduling.maxBatchTokens() != null ? scheduling.maxBatchTokens() : 192,
+                    Duration.ofNanos(1000 * (scheduling.maxQueueDelayMicros() != null ? scheduling.maxQueueDelayMicros() : 0)),
+                    scheduling.queueCapacity() != null ? scheduling.queueCapacity() : settings.queueCapacity(),
+                    instances, OWNER_SHARE,
+                    Duration.ofMillis(scheduling.deadlineMillis() != null ? scheduling.deadlineMillis() : 30_000));
+            OnnxModel model = new OnnxModel(deployment, session, tokenizer);
+            String name = deployment.key().modelName() + ":" + deployment.key().version();
+            model.start(new Batcher<>(name, batching, OnnxBatches.SHAPE, batch -> OnnxBatches.run(environment, model, batch),
+                    metrics.register(name, model::queueDepth)), () -> metrics.unregister(name));
+            LOG.info("loaded {} in {} ms ({} instances x {} intra-op threads, batches of {} up to {} tokens)",
+                    deployment.key(), (System.nanoTime() - start) / 1_000_000, instances, intraOpThreads,
+                    batching.maxBatchSize(), batching.maxBatchTokens());
+            return model;
         } catch (OrtException | RuntimeException e) {
             throw internal("loading model " + deployment.key() + " failed", e);
         }
@@ -190,40 +236,39 @@ public final class OnnxEngine implements Engine {
     @Override
     public EmbeddingResult embed(PreparedEmbedding prepared) {
         Deployment deployment = prepared.deployment();
-        EmbeddingMetadata metadata = embeddingMetadata(deployment);
-        List<long[]> sequences = prepared.sequences();
-        OnnxModel model = lease(deployment);
-        try {
-            List<int[]> batches = EmbeddingPipeline.planBatches(sequences);
-            List<Future<float[][]>> results = new ArrayList<>(batches.size());
-            boolean tokenTypes = model.hasInput("token_type_ids");
-            java.util.concurrent.atomic.AtomicLong computeNanos = new java.util.concurrent.atomic.AtomicLong();
+        embeddingMetadata(deployment);
+        List<OnnxBatches.Work> inputs = prepared.sequences().stream().<OnnxBatches.Work>map(OnnxBatches.Embed::new).toList();
+        List<OnnxBatches.Done> results = run(deployment, inputs);
+        List<float[]> vectors = new ArrayList<>(results.size());
+        long computeNanos = 0;
+        for (OnnxBatches.Done done : results) {
+            vectors.add((float[]) done.valueOrThrow());
+            computeNanos += done.computeNanos();
+        }
+        return new EmbeddingResult(vectors, prepared.tokens(), computeNanos);
+    }
+
+    /**
+     * Queues work on the version's batcher and waits for it. A version unloaded (or reconfigured) between the
+     * lease and the queue is loaded again, so the request does not fail for it.
+     */
+    private List<OnnxBatches.Done> run(Deployment deployment, List<OnnxBatches.Work> work) {
+        while (true) {
+            OnnxModel model = lease(deployment);
             try {
-                for (int[] batch : batches) {
-                    List<long[]> batchSequences = Arrays.stream(batch).mapToObj(sequences::get).toList();
-                    results.add(submit(() -> {
-                        long start = System.nanoTime();
-                        try {
-                            return EmbeddingPipeline.run(environment, model.session(), tokenTypes, metadata, batchSequences);
-                        } finally {
-                            computeNanos.addAndGet(System.nanoTime() - start);
-                        }
-                    }));
-                }
-                float[][] vectors = new float[sequences.size()][];
-                for (int b = 0; b < batches.size(); b++) {
-                    float[][] batchVectors = await(results.get(b));
-                    int[] batch = batches.get(b);
-                    for (int i = 0; i < batch.length; i++) {
-                        vectors[batch[i]] = batchVectors[i];
+                Batcher<OnnxBatches.Work, OnnxBatches.Done>.Ticket ticket;
+                try {
+                    ticket = model.batcher().submit(QueueOwner.current(), work);
+                } catch (AtriumException e) {
+                    if (model.batcher().isClosed()) {
+                        continue;
                     }
+                    throw e;
                 }
-                return new EmbeddingResult(Arrays.asList(vectors), prepared.tokens(), computeNanos.get());
+                return ticket.await();
             } finally {
-                settle(results);
+                model.release();
             }
-        } finally {
-            model.release();
         }
     }
 
@@ -232,119 +277,20 @@ public final class OnnxEngine implements Engine {
                 ErrorCode.UNSUPPORTED_BY_MODEL, "model '" + deployment.key().modelName() + "' is not an embedding model"));
     }
 
-    /**
-     * Cancels batches that have not started and waits for running ones, so that no batch still uses the
-     * session when the lease is returned (an unloaded model closes its session on the last release).
-     */
-    private static void settle(List<? extends Future<?>> futures) {
-        for (Future<?> future : futures) {
-            if (!future.isDone()) {
-                future.cancel(false);
-            }
-        }
-        boolean interrupted = false;
-        for (Future<?> future : futures) {
-            while (true) {
-                try {
-                    future.get();
-                    break;
-                } catch (InterruptedException e) {
-                    interrupted = true;
-                } catch (ExecutionException | java.util.concurrent.CancellationException e) {
-                    break;
-                }
-            }
-        }
-        if (interrupted) {
-            Thread.currentThread().interrupt();
-        }
-    }
-
     // ---- tensors ------------------------------------------------------------------------------------------------
 
     @Override
     public InferenceResult infer(Deployment deployment, InferenceRequest request) {
-        OnnxModel model = lease(deployment);
-        try {
-            List<String> outputs = request.outputs().isEmpty()
-                    ? deployment.metadata().outputs().stream().map(TensorSpec::name).toList()
-                    : request.outputs();
-            Future<InferenceResult> result = submit(() -> run(model, request.inputs(), outputs));
-            try {
-                return await(result);
-            } finally {
-                settle(List.of(result));
-            }
-        } finally {
-            model.release();
-        }
+        List<String> outputs = request.outputs().isEmpty()
+                ? deployment.metadata().outputs().stream().map(TensorSpec::name).toList()
+                : request.outputs();
+        OnnxBatches.Work work = OnnxBatches.infer(deployment.metadata(), request.inputs(), outputs);
+        return (InferenceResult) run(deployment, List.of(work)).getFirst().valueOrThrow();
     }
 
-    private InferenceResult run(OnnxModel model, List<Tensor> tensors, List<String> outputs) throws OrtException {
-        Map<String, OnnxTensor> inputs = new LinkedHashMap<>();
-        try {
-            for (Tensor tensor : tensors) {
-                inputs.put(tensor.name(), OnnxTensors.toOnnx(environment, tensor));
-            }
-            OrtSession.Result result;
-            long start = System.nanoTime();
-            try {
-                result = model.session().run(inputs, new LinkedHashSet<>(outputs));
-            } catch (OrtException e) {
-                throw AtriumException.invalidParam("inputs", "the model could not run on these inputs: "
-                        + clientSafe(e.getMessage(), model.deployment().files().model().toString()));
-            }
-            long computeNanos = System.nanoTime() - start;
-            try (result) {
-                List<Tensor> values = new ArrayList<>(outputs.size());
-                for (String name : outputs) {
-                    Optional<OnnxValue> value = result.get(name);
-                    values.add(OnnxTensors.fromOnnx(name, (OnnxTensor) value.orElseThrow()));
-                }
-                return new InferenceResult(values, computeNanos);
-            }
-        } finally {
-            inputs.values().forEach(OnnxTensor::close);
-        }
-    }
-
-    // ---- execution ----------------------------------------------------------------------------------------------
-
-    private <T> Future<T> submit(Callable<T> task) {
-        try {
-            return executor.submit(task);
-        } catch (RejectedExecutionException e) {
-            throw AtriumException.retryable(ErrorCode.OVERLOADED,
-                    "the ONNX engine's queue is full; retry shortly", 1);
-        }
-    }
-
-    private static <T> T await(Future<T> future) {
-        try {
-            return future.get();
-        } catch (InterruptedException e) {
-            future.cancel(true);
-            Thread.currentThread().interrupt();
-            throw AtriumException.retryable(ErrorCode.SHUTTING_DOWN, "the request was interrupted", 1);
-        } catch (ExecutionException e) {
-            if (e.getCause() instanceof AtriumException atrium) {
-                throw atrium;
-            }
-            throw internal("inference failed", e.getCause());
-        }
-    }
-
+    /** Unloads every model: waiting requests are refused, running batches finish, then sessions close. */
     @Override
     public void close() {
-        executor.shutdown();
-        try {
-            if (!executor.awaitTermination(30, TimeUnit.SECONDS)) {
-                executor.shutdownNow();
-            }
-        } catch (InterruptedException e) {
-            executor.shutdownNow();
-            Thread.currentThread().interrupt();
-        }
         loader.shutdownNow();
         for (VersionKey key : List.copyOf(models.keySet())) {
             unload(key);

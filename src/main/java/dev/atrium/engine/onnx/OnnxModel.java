@@ -3,6 +3,7 @@ package dev.atrium.engine.onnx;
 import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
 import dev.atrium.engine.Deployment;
+import dev.atrium.scheduling.Batcher;
 import java.util.Optional;
 import java.util.Set;
 import org.slf4j.Logger;
@@ -19,14 +20,31 @@ final class OnnxModel {
     private final OrtSession session;
     private final TextTokenizer tokenizer;
     private final Set<String> inputNames;
+    private Batcher<OnnxBatches.Work, OnnxBatches.Done> batcher;
+    private Runnable onUnload = () -> { };
     private int leases;
     private boolean unloaded;
+    private boolean closed;
 
     OnnxModel(Deployment deployment, OrtSession session, TextTokenizer tokenizer) {
         this.deployment = deployment;
         this.session = session;
         this.tokenizer = tokenizer;
         this.inputNames = Set.copyOf(session.getInputNames());
+    }
+
+    /** Starts serving through the batcher; {@code onUnload} runs once it has stopped. */
+    void start(Batcher<OnnxBatches.Work, OnnxBatches.Done> batcher, Runnable onUnload) {
+        this.batcher = batcher;
+        this.onUnload = onUnload;
+    }
+
+    Batcher<OnnxBatches.Work, OnnxBatches.Done> batcher() {
+        return batcher;
+    }
+
+    int queueDepth() {
+        return batcher == null ? 0 : batcher.queueDepth();
     }
 
     Deployment deployment() {
@@ -61,18 +79,34 @@ final class OnnxModel {
         }
     }
 
-    /** Marks the model unloaded; its resources close now, or when the last running request finishes. */
-    synchronized void unload() {
-        if (unloaded) {
-            return;
+    /**
+     * Marks the model unloaded and stops its batcher (waiting requests are refused, running batches finish); its
+     * native resources close now, or when the last request holding a lease returns it.
+     */
+    void unload() {
+        synchronized (this) {
+            if (unloaded) {
+                return;
+            }
+            unloaded = true;
         }
-        unloaded = true;
-        if (leases == 0) {
-            closeResources();
+        if (batcher != null) {
+            batcher.close();
+        }
+        onUnload.run();
+        synchronized (this) {
+            if (leases == 0) {
+                closeResources();
+            }
         }
     }
 
+    /** Requests hold a lease until their batches ran, so no batch uses the session once the leases are back. */
     private void closeResources() {
+        if (closed) {
+            return;
+        }
+        closed = true;
         try {
             session.close();
         } catch (OrtException e) {

@@ -70,7 +70,7 @@ class OnnxEngineEndToEndTest {
     }
 
     @Test
-    void fullQueue_answers503WithRetryAfter_andNothingElseFails() throws Exception {
+    void fullQueue_answers503Or429WithRetryAfter_andNothingElseFails() throws Exception {
         try (TestServer server = TestServer.start(Map.of("engine-threads", "1", "intra-op-threads", "1", "queue-capacity", "1"));
                 ExecutorService clients = Executors.newVirtualThreadPerTaskExecutor()) {
             Http http = server.http();
@@ -86,9 +86,11 @@ class OnnxEngineEndToEndTest {
                 if (response.status() == 200) {
                     ok++;
                 } else {
-                    assertThat(response.status()).as(response.toString()).isEqualTo(503);
+                    // a full queue is 503; one caller holding more than its share of it is 429
+                    assertThat(response.status()).as(response.toString()).isIn(429, 503);
                     assertThat(response.header("Retry-After")).isEqualTo("1");
-                    assertThat(response.json().path("error").path("code").asString()).isEqualTo("overloaded");
+                    assertThat(response.json().path("error").path("code").asString())
+                            .isEqualTo(response.status() == 503 ? "overloaded" : "queue_share_exceeded");
                     refused++;
                 }
             }
