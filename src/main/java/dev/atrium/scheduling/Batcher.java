@@ -113,7 +113,13 @@ public final class Batcher<I, O> implements AutoCloseable {
     private final Observer observer;
     private final LongSupplier clock;
     private final ReentrantLock lock = new ReentrantLock();
-    private final Condition changed = lock.newCondition();
+    /**
+     * Idle instances, the most recently idle first: new work wakes the instance that ran last, whose caches are
+     * still warm (waking the longest idle, as a shared condition does, moves every lone request to a cold core).
+     */
+    private final ArrayDeque<Condition> idle = new ArrayDeque<>();
+    /** Instances waiting for a batch to fill: new work may fill it. */
+    private final List<Condition> filling = new ArrayList<>();
     private final ArrayDeque<Entry> queue = new ArrayDeque<>();
     private final Map<String, Integer> queuedByOwner = new HashMap<>();
     private final List<Thread> workers = new ArrayList<>();
@@ -283,7 +289,8 @@ public final class Batcher<I, O> implements AutoCloseable {
                 queue.addLast(new Entry(ticket, i, items.get(i), now));
             }
             queuedByOwner.merge(owner, items.size(), Integer::sum);
-            changed.signalAll();
+            filling.forEach(Condition::signal);
+            wakeOne();
         } finally {
             lock.unlock();
         }
@@ -320,11 +327,20 @@ public final class Batcher<I, O> implements AutoCloseable {
 
     // ---- instances ----------------------------------------------------------------------------------------------
 
+    /** Wakes the most recently idle instance, if any is idle. */
+    private void wakeOne() {
+        Condition instance = idle.peekFirst();
+        if (instance != null) {
+            instance.signal();
+        }
+    }
+
     private void work() {
+        Condition self = lock.newCondition();
         while (true) {
             List<Entry> batch;
             try {
-                batch = nextBatch();
+                batch = nextBatch(self);
             } catch (InterruptedException e) {
                 return;
             }
@@ -336,12 +352,17 @@ public final class Batcher<I, O> implements AutoCloseable {
     }
 
     /** Waits for work, lets the batch fill up to the queue delay, and takes it; null once closed. */
-    private List<Entry> nextBatch() throws InterruptedException {
+    private List<Entry> nextBatch(Condition self) throws InterruptedException {
         lock.lock();
         try {
             while (true) {
                 while (!closed && queue.isEmpty()) {
-                    changed.await();
+                    idle.addFirst(self);
+                    try {
+                        self.await();
+                    } finally {
+                        idle.remove(self);
+                    }
                 }
                 if (queue.isEmpty()) {
                     return null; // closed, and nothing left to run
@@ -350,10 +371,19 @@ public final class Batcher<I, O> implements AutoCloseable {
                 long waitUntil = head.enqueuedAt + settings.maxQueueDelay().toNanos();
                 long now = clock.getAsLong();
                 if (!closed && now < waitUntil && fitting(head) < settings.maxBatchSize()) {
-                    changed.awaitNanos(waitUntil - now);
+                    filling.add(self);
+                    try {
+                        self.awaitNanos(waitUntil - now);
+                    } finally {
+                        filling.remove(self);
+                    }
                     continue;
                 }
-                return take(head);
+                List<Entry> batch = take(head);
+                if (!queue.isEmpty()) {
+                    wakeOne(); // more work than this batch: another instance takes it
+                }
+                return batch;
             }
         } finally {
             lock.unlock();
@@ -461,7 +491,8 @@ public final class Batcher<I, O> implements AutoCloseable {
         lock.lock();
         try {
             closed = true;
-            changed.signalAll();
+            idle.forEach(Condition::signal);
+            filling.forEach(Condition::signal);
         } finally {
             lock.unlock();
         }

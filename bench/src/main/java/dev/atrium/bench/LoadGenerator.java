@@ -4,6 +4,7 @@ import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -12,73 +13,110 @@ import org.HdrHistogram.Histogram;
 import org.HdrHistogram.Recorder;
 
 /**
- * A closed-loop load generator for {@code POST /v1/embeddings}: CONCURRENCY virtual threads each send one
- * request after another for SECONDS (after a warm-up), recording every latency in an HdrHistogram. Prints one
- * line of key=value results; any non-200 answer is counted as an error.
+ * A load generator for {@code POST /v1/embeddings}, recording every latency in an HdrHistogram, after a 3 s
+ * warm-up. Two modes:
+ * <ul>
+ *   <li>{@code closed}: LOAD virtual threads each send one request after another (throughput at a concurrency);
+ *   <li>{@code open}: requests start at a fixed rate of LOAD per second, each on its own virtual thread, whatever
+ *       the answers; latency counts from when a request was due, not when it was sent, so a server that falls
+ *       behind shows it (no coordinated omission).
+ * </ul>
+ * Prints one line of key=value results: 200s per second, answers refused (429/503) and errors (anything else).
  *
- * <p>Usage: {@code LoadGenerator URL MODEL CONCURRENCY SECONDS sentence|paragraph}, with the API key in
+ * <p>Usage: {@code LoadGenerator URL MODEL closed|open LOAD SECONDS sentence|paragraph}, with the API key in
  * {@code ATRIUM_API_KEY}.
  */
 public final class LoadGenerator {
+    private static final long WARMUP_NANOS = 3_000_000_000L;
+
     public static void main(String[] args) throws Exception {
         URI url = URI.create(args[0] + "/v1/embeddings");
         String model = args[1];
-        int concurrency = Integer.parseInt(args[2]);
-        int seconds = Integer.parseInt(args[3]);
-        List<String> texts = Texts.of(args[4]);
+        boolean open = args[2].equals("open");
+        double load = Double.parseDouble(args[3]);
+        int seconds = Integer.parseInt(args[4]);
+        List<String> texts = Texts.of(args[5]);
         List<byte[]> bodies = new ArrayList<>();
         for (String text : texts) {
-            bodies.add(("{\"model\":\"" + model + "\",\"input\":\"" + text + "\"}").getBytes(java.nio.charset.StandardCharsets.UTF_8));
+            bodies.add(("{\"model\":\"" + model + "\",\"input\":\"" + text + "\"}").getBytes(StandardCharsets.UTF_8));
         }
         String key = System.getenv("ATRIUM_API_KEY");
         HttpClient client = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
                 .connectTimeout(Duration.ofSeconds(5)).build();
         Recorder latencies = new Recorder(3);
         AtomicLong ok = new AtomicLong();
+        AtomicLong refused = new AtomicLong();
         AtomicLong errors = new AtomicLong();
-        long warmupEnd = System.nanoTime() + 3_000_000_000L;
+        long warmupEnd = System.nanoTime() + WARMUP_NANOS;
         long end = warmupEnd + seconds * 1_000_000_000L;
-        List<Thread> clients = new ArrayList<>();
-        for (int c = 0; c < concurrency; c++) {
-            int offset = c;
-            clients.add(Thread.ofVirtual().start(() -> {
-                int next = offset;
-                while (true) {
-                    long start = System.nanoTime();
-                    if (start >= end) {
-                        return;
-                    }
-                    HttpRequest request = HttpRequest.newBuilder(url)
-                            .header("Content-Type", "application/json")
-                            .header("Authorization", "Bearer " + key)
-                            .POST(HttpRequest.BodyPublishers.ofByteArray(bodies.get(next++ % bodies.size())))
-                            .timeout(Duration.ofSeconds(60))
-                            .build();
-                    int status;
-                    try {
-                        status = client.send(request, HttpResponse.BodyHandlers.discarding()).statusCode();
-                    } catch (Exception e) {
-                        status = -1;
-                    }
-                    long now = System.nanoTime();
-                    if (start >= warmupEnd) {
-                        if (status == 200) {
-                            latencies.recordValue(now - start);
-                            ok.incrementAndGet();
-                        } else {
-                            errors.incrementAndGet();
-                        }
-                    }
+        Call call = (body, due) -> {
+            HttpRequest request = HttpRequest.newBuilder(url)
+                    .header("Content-Type", "application/json")
+                    .header("Authorization", "Bearer " + key)
+                    .POST(HttpRequest.BodyPublishers.ofByteArray(body))
+                    .timeout(Duration.ofSeconds(60))
+                    .build();
+            int status;
+            try {
+                status = client.send(request, HttpResponse.BodyHandlers.discarding()).statusCode();
+            } catch (Exception e) {
+                status = -1;
+            }
+            long now = System.nanoTime();
+            if (due >= warmupEnd && due < end) {
+                if (status == 200) {
+                    latencies.recordValue(now - due);
+                    ok.incrementAndGet();
+                } else if (status == 429 || status == 503) {
+                    refused.incrementAndGet();
+                } else {
+                    errors.incrementAndGet();
                 }
-            }));
+            }
+        };
+        List<Thread> threads = new ArrayList<>();
+        if (open) {
+            long interval = (long) (1e9 / load);
+            long next = System.nanoTime();
+            int n = 0;
+            while (next < end) {
+                long wait = next - System.nanoTime();
+                if (wait > 0) {
+                    Thread.sleep(wait / 1_000_000, (int) (wait % 1_000_000));
+                }
+                byte[] body = bodies.get(n++ % bodies.size());
+                long due = next;
+                threads.add(Thread.ofVirtual().start(() -> call.send(body, due)));
+                next += interval;
+            }
+        } else {
+            for (int c = 0; c < (int) load; c++) {
+                int offset = c;
+                threads.add(Thread.ofVirtual().start(() -> {
+                    int next = offset;
+                    while (true) {
+                        long start = System.nanoTime();
+                        if (start >= end) {
+                            return;
+                        }
+                        call.send(bodies.get(next++ % bodies.size()), start);
+                    }
+                }));
+            }
         }
-        for (Thread thread : clients) {
+        for (Thread thread : threads) {
             thread.join();
         }
         Histogram histogram = latencies.getIntervalHistogram();
-        System.out.printf("concurrency=%d requests_per_s=%.1f errors=%d p50_ms=%.2f p90_ms=%.2f p99_ms=%.2f p999_ms=%.2f%n",
-                concurrency, ok.get() / (double) seconds, errors.get(),
-                histogram.getValueAtPercentile(50) / 1e6, histogram.getValueAtPercentile(90) / 1e6,
-                histogram.getValueAtPercentile(99) / 1e6, histogram.getValueAtPercentile(99.9) / 1e6);
+        System.out.printf("mode=%s load=%s requests_per_s=%.1f refused=%d errors=%d p50_ms=%.2f p90_ms=%.2f p99_ms=%.2f"
+                        + " p999_ms=%.2f%n", open ? "open" : "closed", args[3], ok.get() / (double) seconds,
+                refused.get(), errors.get(), histogram.getValueAtPercentile(50) / 1e6,
+                histogram.getValueAtPercentile(90) / 1e6, histogram.getValueAtPercentile(99) / 1e6,
+                histogram.getValueAtPercentile(99.9) / 1e6);
+    }
+
+    @FunctionalInterface
+    private interface Call {
+        void send(byte[] body, long due);
     }
 }
