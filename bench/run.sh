@@ -1,23 +1,61 @@
 #!/usr/bin/env bash
-# Measures, in one run on this machine: the in-process ceiling (ONNX Runtime called directly, no server) and
-# the server under closed-loop load at concurrency 1, 8, 32 and 128, for sentences and for paragraphs; then
-# writes docs/benchmarks.md with each server figure as a ratio of the ceiling.
-#   bench/run.sh [SECONDS_PER_POINT]     (default 10; CI-sized runs can pass 2)
+# Measures, in one run on this machine, and writes docs/benchmarks.md:
+#   - JMH benchmarks of the hot paths (tokenization, pooling, JSON encoding of embeddings and v2 tensors);
+#   - the in-process ceiling: ONNX Runtime called directly (no server) at the best batch size and thread split,
+#     and the single-request latency;
+#   - the server under closed-loop load at concurrency 1, 8, 32 and 128, with batching across requests on and
+#     off, for sentences and paragraphs, each figure as a ratio of the ceiling; and under open-loop load;
+#   - streamed generation of a GGUF model through the server against the same generation in-process.
+#   bench/run.sh [SECONDS_PER_POINT]     (default 10; 2 for a quick look)
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 . scripts/find-jdk.sh
 seconds="${1:-10}"
+grid_seconds=$(( seconds / 3 > 2 ? seconds / 3 : 2 ))
+cores="$(nproc)"
 
-./atrium --version >/dev/null                       # builds the server if needed
+./mvnw -B -q install -DskipTests                   # the server's jar, and the artifact the JMH benchmarks use
 ./mvnw -B -q -f bench/pom.xml package -DskipTests
 bench_cp="bench/target/atrium-bench-0.1.0-SNAPSHOT.jar:bench/target/lib/*"
 java=("$JAVA_HOME/bin/java" --enable-native-access=ALL-UNNAMED -cp "$bench_cp")
-
 data="$(mktemp -d)"
+value() { sed -n "s/.*$1=\([^ ]*\).*/\1/p" <<<"$2"; }
+ratio() { awk "BEGIN{printf \"%.2f\", $1 / $2}"; }
+verdict() { awk "BEGIN{print ($1 >= $2) ? \"met\" : \"not met\"}"; }
+
+# ---- JMH: the hot paths -----------------------------------------------------------------------------------------
+echo "JMH..." >&2
+"${java[@]}" org.openjdk.jmh.Main -f 1 -wi 2 -w 1s -i 3 -r 1s -rf csv -rff "$data/jmh.csv" >/dev/null
+jmh_rows="$(awk -F, 'NR > 1 {
+    gsub(/"/, ""); name = $1; sub(/^dev\.atrium\./, "", name); param = $8 == "" ? "" : " (" $8 " vectors)";
+    printf "| `%s`%s | %.1f | ± %.1f |\n", name, param, $5, $6 }' "$data/jmh.csv")"
+
+# ---- the ceiling: ONNX Runtime in-process -----------------------------------------------------------------------
+declare -A ceiling ceiling_line single_line
+for text in sentence paragraph; do
+  best=0
+  best_config=""
+  for split in "$cores 1" "1 $cores"; do
+    for batch in 1 4 8 16; do
+      line="$("${java[@]}" dev.atrium.bench.Ceiling $split "$batch" "$grid_seconds" "$text")"
+      echo "ceiling grid $text: $line" >&2
+      rate="$(value inputs_per_s "$line")"
+      if awk "BEGIN{exit !($rate > $best)}"; then best="$rate"; best_config="$split $batch"; fi
+    done
+  done
+  # the best configuration again, measured as long as the server points
+  ceiling_line[$text]="$("${java[@]}" dev.atrium.bench.Ceiling $best_config "$seconds" "$text")"
+  ceiling[$text]="$(value inputs_per_s "${ceiling_line[$text]}")"
+  # one request at a time, as the server runs it at concurrency 1: one execution with one thread
+  single_line[$text]="$("${java[@]}" dev.atrium.bench.Ceiling 1 1 1 "$seconds" "$text")"
+  echo "ceiling $text: ${ceiling_line[$text]}; single: ${single_line[$text]}" >&2
+done
+
+# ---- the server -------------------------------------------------------------------------------------------------
 port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])' 2>/dev/null || echo 18480)"
 # limits high enough never to be what is measured
-./atrium serve --port "$port" --data-dir "$data" --default-rpm 1000000000 --default-tpm 1000000000 \
+./atrium serve --port "$port" --data-dir "$data/server" --default-rpm 1000000000 --default-tpm 1000000000 \
   > "$data/server.log" 2>&1 &
 server=$!
 stop_server() { kill "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true; rm -rf "$data"; }
@@ -26,93 +64,141 @@ for _ in $(seq 1 300); do
   curl -sf "http://127.0.0.1:$port/v2/health/ready" >/dev/null 2>&1 && break
   sleep 0.2
 done
+export ATRIUM_API_KEY="$(cat "$data/server/admin.key")"
+url="http://127.0.0.1:$port"
+schedule() {
+  curl -sf -X PUT -H "Authorization: Bearer $ATRIUM_API_KEY" -H 'Content-Type: application/json' \
+    "$url/admin/models/all-minilm-l6-v2/versions/1/scheduling" -d "$1" >/dev/null
+}
 
-value() { sed -n "s/.*$1=\([^ ]*\).*/\1/p" <<<"$2"; }
-
-declare -A ceiling ceiling_line
-for text in sentence paragraph; do
-  best=0
-  for batch in 1 8; do
-    # best split on a small CPU: one single-threaded execution per core
-    line="$("${java[@]}" dev.atrium.bench.Ceiling "$(nproc)" 1 "$batch" "$seconds" "$text")"
-    echo "ceiling $text: $line" >&2
-    rate="$(value inputs_per_s "$line")"
-    if awk "BEGIN{exit !($rate > $best)}"; then best="$rate"; ceiling_line[$text]="$line"; fi
-  done
-  ceiling[$text]="$best"
-done
-
-export ATRIUM_API_KEY="$(cat "$data/admin.key")"
+declare -A served p50
 rows=""
 for text in sentence paragraph; do
-  for concurrency in 1 8 32 128; do
-    line="$("${java[@]}" dev.atrium.bench.LoadGenerator "http://127.0.0.1:$port" all-minilm-l6-v2 "$concurrency" "$seconds" "$text")"
-    echo "server $text: $line" >&2
-    rate="$(value requests_per_s "$line")"
-    ratio="$(awk "BEGIN{printf \"%.2f\", $rate / ${ceiling[$text]}}")"
-    rows+="| $text | $concurrency | $rate | ${ceiling[$text]} | $ratio | $(value p50_ms "$line") | $(value p90_ms "$line") | $(value p99_ms "$line") | $(value p999_ms "$line") | $(value errors "$line") |"$'\n'
+  for batching in on off; do
+    if [ "$batching" = on ]; then schedule '{}'; else schedule '{"max_batch_size": 1}'; fi
+    for concurrency in 1 8 32 128; do
+      line="$("${java[@]}" dev.atrium.bench.LoadGenerator "$url" all-minilm-l6-v2 closed "$concurrency" "$seconds" "$text")"
+      echo "server $text batching $batching: $line" >&2
+      served[$text,$batching,$concurrency]="$(value requests_per_s "$line")"
+      p50[$text,$batching,$concurrency]="$(value p50_ms "$line")"
+      rows+="| $text | $batching | $concurrency | $(value requests_per_s "$line") | $(ratio "$(value requests_per_s "$line")" "${ceiling[$text]}") | $(value p50_ms "$line") | $(value p90_ms "$line") | $(value p99_ms "$line") | $(value p999_ms "$line") | $(value refused "$line") | $(value errors "$line") |"$'\n'
+    done
   done
 done
+schedule '{}'
 
-# ---- language models: the same generation through the server and in-process ----------------------------------
+# open loop: sentences at fixed arrival rates, as fractions of the ceiling
+open_rows=""
+for fraction in 0.25 0.5 0.75; do
+  rate="$(awk "BEGIN{printf \"%.0f\", ${ceiling[sentence]} * $fraction}")"
+  line="$("${java[@]}" dev.atrium.bench.LoadGenerator "$url" all-minilm-l6-v2 open "$rate" "$seconds" sentence)"
+  echo "server open loop $rate/s: $line" >&2
+  open_rows+="| $fraction | $rate | $(value requests_per_s "$line") | $(value p50_ms "$line") | $(value p90_ms "$line") | $(value p99_ms "$line") | $(value p999_ms "$line") | $(value refused "$line") | $(value errors "$line") |"$'\n'
+done
+
+# ---- targets ----------------------------------------------------------------------------------------------------
+peak() { local best=0; for c in 1 8 32 128; do best="$(awk "BEGIN{print (${served[$1,on,$c]} > $best) ? ${served[$1,on,$c]} : $best}")"; done; echo "$best"; }
+targets=""
+for text in sentence paragraph; do
+  r="$(ratio "${served[$text,on,32]}" "${ceiling[$text]}")"
+  targets+="| $text throughput at concurrency 32 / ceiling | ≥ 0.90 | $r | $(verdict "$r" 0.9) |"$'\n'
+done
+for text in sentence paragraph; do
+  single_p50="$(value call_p50_ms "${single_line[$text]}")"
+  r="$(ratio "${p50[$text,on,1]}" "$single_p50")"
+  targets+="| $text p50 at concurrency 1 / in-process single-request p50 ($single_p50 ms) | ≤ 1.25 | $r | $(awk "BEGIN{print ($r <= 1.25) ? \"met\" : \"not met\"}") |"$'\n'
+done
+for text in sentence paragraph; do
+  r="$(ratio "${served[$text,on,128]}" "$(peak "$text")")"
+  targets+="| $text throughput at concurrency 128 / peak | ≥ 0.95 | $r | $(verdict "$r" 0.95) |"$'\n'
+done
+for c in 32 128; do
+  r="$(ratio "${served[sentence,on,$c]}" "${served[sentence,off,$c]}")"
+  targets+="| sentences, batching on / off at concurrency $c | ≥ 1.10 | $r | $(verdict "$r" 1.1) |"$'\n'
+  r="$(ratio "${served[paragraph,on,$c]}" "${served[paragraph,off,$c]}")"
+  targets+="| paragraphs, batching on / off at concurrency $c | ≥ 1.00 | $r | $(verdict "$r" 1.0) |"$'\n'
+done
+
+# ---- language models: the same generation through the server and in-process -----------------------------------
 llm_model="$root/../shared/models/random-15M-q8_0.gguf"
 llm_rows=""
 if [ -f "$llm_model" ]; then
   printf '{"slots": 16, "context_per_slot": 256}' > "$data/llm-config.json"
-  ./atrium models push rand --gguf "$llm_model" --task completion --config "$data/llm-config.json" \
-    --server "http://127.0.0.1:$port" >&2
-  curl -sf -X POST -H "Authorization: Bearer $ATRIUM_API_KEY" "http://127.0.0.1:$port/admin/models/rand/versions/1/load" >/dev/null
-  rounds=$(( seconds >= 10 ? 3 : 1 ))
+  ./atrium models push rand --gguf "$llm_model" --task completion --config "$data/llm-config.json" --server "$url" >&2
+  curl -sf -X POST -H "Authorization: Bearer $ATRIUM_API_KEY" "$url/admin/models/rand/versions/1/load" >/dev/null
+  rounds=$(( seconds >= 10 ? 5 : 2 ))
   for streams in 1 4 16; do
     inproc="$("${java[@]}" dev.atrium.bench.LlmCeiling "$llm_model" "$streams" 128 "$rounds" 256 16 2>/dev/null | tail -n 1)"
-    served="$("${java[@]}" dev.atrium.bench.LlmLoadGenerator "http://127.0.0.1:$port" rand "$streams" 128 "$rounds" | tail -n 1)"
+    served_llm="$("${java[@]}" dev.atrium.bench.LlmLoadGenerator "$url" rand "$streams" 128 "$rounds" | tail -n 1)"
     echo "llm in-process: $inproc" >&2
-    echo "llm server: $served" >&2
-    ratio="$(awk "BEGIN{printf \"%.2f\", $(value tokens_per_s "$served") / $(value tokens_per_s "$inproc")}")"
-    llm_rows+="| $streams | $(value tokens_per_s "$served") | $(value tokens_per_s "$inproc") | $ratio | $(value ttft_p50_ms "$served") | $(value ttft_p99_ms "$served") | $(value ttft_p50_ms "$inproc") | $(value ttft_p99_ms "$inproc") | $(value errors "$served") |"$'\n'
+    echo "llm server: $served_llm" >&2
+    llm_rows+="| $streams | $(value tokens_per_s "$served_llm") | $(value tokens_per_s "$inproc") | $(ratio "$(value tokens_per_s "$served_llm")" "$(value tokens_per_s "$inproc")") | $(value ttft_p50_ms "$served_llm") | $(value ttft_p99_ms "$served_llm") | $(value ttft_p50_ms "$inproc") | $(value ttft_p99_ms "$inproc") | $(value errors "$served_llm") |"$'\n'
   done
 fi
 
 cpu="$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)"
+cfg() { echo "$(value threads "$1") × $(value intra_op "$1") thread(s), batch $(value batch "$1")"; }
 mkdir -p docs
 cat > docs/benchmarks.md <<MD
 # Benchmarks
 
-Measured by \`bench/run.sh $seconds\` on $(date -u +%Y-%m-%d) — $(nproc) cores ($cpu), $(free -g | awk '/Mem:/{print $2}') GiB,
+Measured by \`bench/run.sh $seconds\` on $(date -u +%Y-%m-%d) — $cores cores ($cpu), $(free -g | awk '/Mem:/{print $2}') GiB,
 $("$JAVA_HOME/bin/java" -version 2>&1 | head -n 1), ONNX Runtime 1.26.0, the bundled int8 all-MiniLM-L6-v2.
-Every figure below comes from that one run; each point ran ${seconds} s after a 3 s warm-up.
+Every figure below comes from that one run. The load generators run on the same machine as the server and take
+CPU from it; the in-process figures have the machine to themselves.
 
+## Targets (issue 6), each against the ceiling measured in this run
+
+| target | limit | measured | |
+|---|---|---|---|
+$targets
 ## The ceiling: ONNX Runtime called in-process
 
-The full embedding path (tokenize, run, mean-pool, normalize) with no server, one single-threaded ONNX Runtime
-execution per core, at the better of batch 1 and batch 8:
+The full embedding path (tokenize, run, mean-pool, normalize) with no server, at the best of a grid of thread
+splits (one single-threaded execution per core, or one execution with every core) and batch sizes 1, 4, 8
+and 16 (grid points ran ${grid_seconds} s; the best again for ${seconds} s), and one request at a time on one thread:
 
-| text | best configuration | inputs/s | call p50 (ms) | call p99 (ms) |
-|---|---|---|---|---|
-| sentence (~16 tokens) | $(value threads "${ceiling_line[sentence]}") threads × batch $(value batch "${ceiling_line[sentence]}") | ${ceiling[sentence]} | $(value call_p50_ms "${ceiling_line[sentence]}") | $(value call_p99_ms "${ceiling_line[sentence]}") |
-| paragraph (~128 tokens) | $(value threads "${ceiling_line[paragraph]}") threads × batch $(value batch "${ceiling_line[paragraph]}") | ${ceiling[paragraph]} | $(value call_p50_ms "${ceiling_line[paragraph]}") | $(value call_p99_ms "${ceiling_line[paragraph]}") |
+| text | best configuration | inputs/s | call p50 (ms) | call p99 (ms) | single request p50 (ms) | single request p99 (ms) |
+|---|---|---|---|---|---|---|
+| sentence (~16 tokens) | $(cfg "${ceiling_line[sentence]}") | ${ceiling[sentence]} | $(value call_p50_ms "${ceiling_line[sentence]}") | $(value call_p99_ms "${ceiling_line[sentence]}") | $(value call_p50_ms "${single_line[sentence]}") | $(value call_p99_ms "${single_line[sentence]}") |
+| paragraph (~128 tokens) | $(cfg "${ceiling_line[paragraph]}") | ${ceiling[paragraph]} | $(value call_p50_ms "${ceiling_line[paragraph]}") | $(value call_p99_ms "${ceiling_line[paragraph]}") | $(value call_p50_ms "${single_line[paragraph]}") | $(value call_p99_ms "${single_line[paragraph]}") |
 
 ## The server: \`POST /v1/embeddings\`, one input per request, closed loop
 
-The load generator (\`bench/src/main/java/dev/atrium/bench/LoadGenerator.java\`, virtual threads, HdrHistogram)
-runs on the same machine as the server and takes CPU from it. Every request is authenticated and admitted
-(limits set too high to refuse anything), and waits for its usage record to be committed to the ledger
-(group commit: one fsync per batch of concurrent requests, so a lone request pays a whole fsync). The server runs with its defaults (engine threads = cores, one
-intra-op thread each); it batches the inputs of one request, not yet across
-requests (dynamic batching is issue 6), so the ratio compares single-input requests with the best batched
-ceiling. At concurrency 1 only one execution runs at a time while the ceiling runs one per core, so that ratio
-is at most 1 / cores by construction.
+\`bench/src/main/java/dev/atrium/bench/LoadGenerator.java\` (virtual threads, HdrHistogram, 3 s warm-up).
+Every request is authenticated, admitted (limits set too high to refuse anything), metered, and waits for its
+usage record to be committed (group commit, \`synchronous=FULL\`). The server runs its defaults: one execution
+per core with one ONNX Runtime thread each; batching on is the default scheduling (batches of up to 8 inputs
+and 192 padded tokens, no queue delay), off is \`max_batch_size\` 1. Ratio = requests/s ÷ the ceiling's inputs/s.
 
-| text | concurrency | requests/s | ceiling inputs/s | ratio | p50 (ms) | p90 (ms) | p99 (ms) | p99.9 (ms) | errors |
-|---|---|---|---|---|---|---|---|---|---|
+| text | batching | concurrency | requests/s | ratio | p50 (ms) | p90 (ms) | p99 (ms) | p99.9 (ms) | refused | errors |
+|---|---|---|---|---|---|---|---|---|---|---|
 $rows
+## Open loop: sentences at fixed arrival rates
+
+Requests start on schedule whatever the answers (each on its own virtual thread); latency counts from when a
+request was due, so a server that falls behind shows it rather than slowing the generator down.
+
+| fraction of the ceiling | offered/s | served/s | p50 (ms) | p90 (ms) | p99 (ms) | p99.9 (ms) | refused | errors |
+|---|---|---|---|---|---|---|---|---|
+$open_rows
+## Hot paths (JMH)
+
+\`bench/src/main/java/dev/atrium/{engine/onnx,openai,v2}/*Benchmarks.java\`, one fork, 2 × 1 s warm-up, 3 × 1 s
+measurement, average time per operation:
+
+| benchmark | µs/op | error (99.9%) |
+|---|---|---|
+$jmh_rows
+
 ## Language models: streamed generation, server against in-process
 
 \`random-15M-q8_0.gguf\` (Llama architecture, random weights, Q8_0) with 16 slots of 256 tokens, the same
-llama.cpp configuration in both columns. Each stream asks for up to 128 tokens of \`/v1/completions\` with
-\`stream: true\` (authenticated, admitted and metered) against the same generation run in-process through
-the binding; $([ -n "$llm_rows" ] && echo "rounds of all streams at once.") Tokens are counted per streamed
-text event; time to first token is from sending the request to the first text event.
+llama.cpp configuration and sampling (temperature 0.8, top-p 1, a seed per stream) in both columns. Each stream
+asks for up to 128 tokens of \`/v1/completions\` with \`stream: true\` (authenticated, admitted and metered)
+against the same generation run in-process through the binding; one warm-up round, then rounds of all streams
+at once. Tokens are counted per streamed text event; time to first token is from sending the request to the
+first text event.
 
 | streams | server tokens/s | in-process tokens/s | ratio | server TTFT p50 (ms) | server TTFT p99 (ms) | in-process TTFT p50 (ms) | in-process TTFT p99 (ms) | errors |
 |---|---|---|---|---|---|---|---|---|

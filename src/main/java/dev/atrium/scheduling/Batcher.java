@@ -37,8 +37,9 @@ import org.slf4j.LoggerFactory;
  * it runs what is waiting, and batches form from what arrives while the instances are busy.
  *
  * <p>A request's items may run in several batches; its results come back in its own order. A request that
- * cannot be queued is refused at once, with {@code Retry-After}: 429 when its owner (a tenant) would hold more
- * than its share of the queue, which keeps room for the others; 503 when the queue is full. A request past its deadline, or cancelled (its client gone), is
+ * cannot be queued is refused at once, with {@code Retry-After}: 429 when its owner (a tenant) already holds its
+ * share of the queue, which keeps room for the others; 503 when the queue is full. A request is taken whole when
+ * there is room left, so the queue holds at most its capacity plus one request. A request past its deadline, or cancelled (its client gone), is
  * removed from the queue and none of its waiting items runs. Closing stops new requests and runs the waiting
  * ones first.
  *
@@ -54,7 +55,7 @@ public final class Batcher<I, O> implements AutoCloseable {
      * @param maxBatchSize rows in one batch; 1 turns batching off
      * @param maxBatchTokens padded tokens (rows × longest length) in one batch
      * @param maxQueueDelay how long a free instance may wait for a batch to fill
-     * @param queueCapacity items that may wait (one request larger than this is taken when the queue is empty)
+     * @param queueCapacity items that may wait (a request is taken whole while there is room)
      * @param instances batches that run at once, each on its own platform thread
      * @param ownerShare the fraction of the queue one owner may hold while others wait
      * @param deadline how long a request may wait to start before it is refused
@@ -277,11 +278,11 @@ public final class Batcher<I, O> implements AutoCloseable {
             }
             int held = queuedByOwner.getOrDefault(owner, 0);
             int share = Math.max(1, (int) (settings.queueCapacity() * settings.ownerShare()));
-            if (held > 0 && held + items.size() > share) {
+            if (held > 0 && held >= share) {
                 throw AtriumException.retryable(ErrorCode.QUEUE_SHARE_EXCEEDED, "your requests already hold their"
                         + " share of the queue of model '" + name + "'; retry shortly", 1);
             }
-            if (!queue.isEmpty() && queue.size() + items.size() > settings.queueCapacity()) {
+            if (queue.size() >= settings.queueCapacity()) {
                 throw AtriumException.retryable(ErrorCode.OVERLOADED, "model '" + name
                         + "' has a full queue; retry shortly", 1);
             }

@@ -4,7 +4,7 @@ import java.util.ArrayList;
 import java.util.List;
 
 /** The benchmark inputs: short sentences (about 16 tokens) and paragraphs (about 128 tokens). */
-final class Texts {
+public final class Texts {
     private static final List<String> SENTENCES = List.of(
             "The quick brown fox jumps over the lazy dog near the quiet riverbank.",
             "How do I reset my password if I no longer have access to my email?",
@@ -17,7 +17,7 @@ final class Texts {
 
     private Texts() {}
 
-    static List<String> of(String kind) {
+    public static List<String> of(String kind) {
         return switch (kind) {
             case "sentence" -> SENTENCES;
             case "paragraph" -> paragraphs();

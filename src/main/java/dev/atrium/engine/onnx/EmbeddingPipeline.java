@@ -100,7 +100,7 @@ final class EmbeddingPipeline {
         }
     }
 
-    private static float[][] pool(FloatBuffer values, long[] shape, List<long[]> sequences, EmbeddingMetadata metadata) {
+    static float[][] pool(FloatBuffer values, long[] shape, List<long[]> sequences, EmbeddingMetadata metadata) {
         int batch = sequences.size();
         int dimension = (int) shape[shape.length - 1];
         int length = shape.length == 3 ? (int) shape[1] : 1;
