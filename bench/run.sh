@@ -16,6 +16,7 @@ grid_seconds=$(( seconds / 3 > 2 ? seconds / 3 : 2 ))
 cores="$(nproc)"
 
 ./mvnw -B -q install -DskipTests                   # the server's jar, and the artifact the JMH benchmarks use
+rm -rf bench/target/lib
 ./mvnw -B -q -f bench/pom.xml package -DskipTests
 bench_cp="bench/target/atrium-bench-0.1.0-SNAPSHOT.jar:bench/target/lib/*"
 java=("$JAVA_HOME/bin/java" --enable-native-access=ALL-UNNAMED -cp "$bench_cp")
@@ -71,12 +72,17 @@ schedule() {
     "$url/admin/models/all-minilm-l6-v2/versions/1/scheduling" -d "$1" >/dev/null
 }
 
+# the server's own warm-up (JIT), not measured: every point below then finds it warm
+"${java[@]}" dev.atrium.bench.LoadGenerator "$url" all-minilm-l6-v2 closed 8 "$seconds" sentence >/dev/null
+"${java[@]}" dev.atrium.bench.LoadGenerator "$url" all-minilm-l6-v2 closed 8 "$grid_seconds" paragraph >/dev/null
+
 declare -A served p50
 rows=""
 for text in sentence paragraph; do
-  for batching in on off; do
-    if [ "$batching" = on ]; then schedule '{}'; else schedule '{"max_batch_size": 1}'; fi
-    for concurrency in 1 8 32 128; do
+  # on and off alternate point by point, so that a drift of the machine's speed does not favour either
+  for concurrency in 1 8 32 128; do
+    for batching in on off; do
+      if [ "$batching" = on ]; then schedule '{}'; else schedule '{"max_batch_size": 1}'; fi
       line="$("${java[@]}" dev.atrium.bench.LoadGenerator "$url" all-minilm-l6-v2 closed "$concurrency" "$seconds" "$text")"
       echo "server $text batching $batching: $line" >&2
       served[$text,$batching,$concurrency]="$(value requests_per_s "$line")"
@@ -86,6 +92,15 @@ for text in sentence paragraph; do
   done
 done
 schedule '{}'
+
+# the same sentences, eight to a request: what the per-request costs (HTTP, JSON, ledger) weigh
+grouped_rows=""
+for concurrency in 8 32; do
+  line="$("${java[@]}" dev.atrium.bench.LoadGenerator "$url" all-minilm-l6-v2 closed "$concurrency" "$seconds" 'sentence*8')"
+  echo "server 8 sentences per request: $line" >&2
+  inputs="$(awk "BEGIN{printf \"%.1f\", $(value requests_per_s "$line") * 8}")"
+  grouped_rows+="| $concurrency | $(value requests_per_s "$line") | $inputs | $(ratio "$inputs" "${ceiling[sentence]}") | $(value p50_ms "$line") | $(value p99_ms "$line") | $(value errors "$line") |"$'\n'
+done
 
 # open loop: sentences at fixed arrival rates, as fractions of the ceiling
 open_rows=""
@@ -174,6 +189,13 @@ and 192 padded tokens, no queue delay), off is \`max_batch_size\` 1. Ratio = req
 | text | batching | concurrency | requests/s | ratio | p50 (ms) | p90 (ms) | p99 (ms) | p99.9 (ms) | refused | errors |
 |---|---|---|---|---|---|---|---|---|---|---|
 $rows
+## Eight sentences per request
+
+The same sentences, eight in each request (batching on): the per-request costs are paid once for eight inputs.
+
+| concurrency | requests/s | inputs/s | ratio to the ceiling | p50 (ms) | p99 (ms) | errors |
+|---|---|---|---|---|---|---|
+$grouped_rows
 ## Open loop: sentences at fixed arrival rates
 
 Requests start on schedule whatever the answers (each on its own virtual thread); latency counts from when a

@@ -23,8 +23,8 @@ import org.HdrHistogram.Recorder;
  * </ul>
  * Prints one line of key=value results: 200s per second, answers refused (429/503) and errors (anything else).
  *
- * <p>Usage: {@code LoadGenerator URL MODEL closed|open LOAD SECONDS sentence|paragraph}, with the API key in
- * {@code ATRIUM_API_KEY}.
+ * <p>Usage: {@code LoadGenerator URL MODEL closed|open LOAD SECONDS sentence|paragraph|sentence*8}, with the API
+ * key in {@code ATRIUM_API_KEY} ({@code sentence*8} sends eight sentences in each request).
  */
 public final class LoadGenerator {
     private static final long WARMUP_NANOS = 3_000_000_000L;
@@ -35,9 +35,15 @@ public final class LoadGenerator {
         boolean open = args[2].equals("open");
         double load = Double.parseDouble(args[3]);
         int seconds = Integer.parseInt(args[4]);
-        List<String> texts = Texts.of(args[5]);
+        // "sentence" or "paragraph": one input per request; "sentence*8": the eight sentences in one request
+        boolean grouped = args[5].endsWith("*8");
+        List<String> texts = Texts.of(grouped ? args[5].substring(0, args[5].length() - 2) : args[5]);
         List<byte[]> bodies = new ArrayList<>();
-        for (String text : texts) {
+        if (grouped) {
+            bodies.add(("{\"model\":\"" + model + "\",\"input\":[\"" + String.join("\",\"", texts.subList(0, 8))
+                    + "\"]}").getBytes(StandardCharsets.UTF_8));
+        }
+        for (String text : grouped ? List.<String>of() : texts) {
             bodies.add(("{\"model\":\"" + model + "\",\"input\":\"" + text + "\"}").getBytes(StandardCharsets.UTF_8));
         }
         String key = System.getenv("ATRIUM_API_KEY");
