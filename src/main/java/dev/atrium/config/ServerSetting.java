@@ -15,7 +15,7 @@ public enum ServerSetting {
     TRUNCATE_INPUTS("truncate-inputs", "false", "cut embedding inputs longer than the model's maximum instead of answering 400"),
     MAX_REQUEST_SIZE("max-request-size", "16m", "largest JSON request body (bytes; k, m, g suffixes)"),
     MAX_UPLOAD_SIZE("max-upload-size", "4g", "largest model upload (bytes; k, m, g suffixes)"),
-    QUEUE_CAPACITY("queue-capacity", "256", "inputs that may wait in one ONNX model's queue before 503"),
+    QUEUE_CAPACITY("queue-capacity", "1024", "inputs that may wait in one ONNX model's queue before 503"),
     DRAIN_TIMEOUT("drain-timeout", "30s", "on SIGTERM, how long in-flight requests may take to finish"),
     DEFAULT_RPM("default-rpm", "10000", "requests per window for keys that set no rpm of their own"),
     DEFAULT_TPM("default-tpm", "10000000", "tokens per window for keys that set no tpm of their own"),

@@ -30,7 +30,7 @@ class ServerConfigLoaderTest {
         assertThat(config.truncateInputs()).isFalse();
         assertThat(config.maxRequestBytes()).isEqualTo(16L << 20);
         assertThat(config.maxUploadBytes()).isEqualTo(4L << 30);
-        assertThat(config.queueCapacity()).isEqualTo(256);
+        assertThat(config.queueCapacity()).isEqualTo(1024);
         assertThat(config.drainTimeout()).isEqualTo(Duration.ofSeconds(30));
         assertThat(config.defaultRpm()).isEqualTo(10_000);
         assertThat(config.defaultTpm()).isEqualTo(10_000_000);
