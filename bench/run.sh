@@ -29,7 +29,7 @@ verdict() { awk "BEGIN{print ($1 >= $2) ? \"met\" : \"not met\"}"; }
 echo "JMH..." >&2
 "${java[@]}" org.openjdk.jmh.Main -f 1 -wi 2 -w 1s -i 3 -r 1s -rf csv -rff "$data/jmh.csv" >/dev/null
 jmh_rows="$(awk -F, 'NR > 1 {
-    gsub(/"/, ""); name = $1; sub(/^dev\.atrium\./, "", name); param = $8 == "" ? "" : " (" $8 " vectors)";
+    gsub(/"|\r/, ""); name = $1; sub(/^dev\.atrium\./, "", name); param = $8 == "" ? "" : " (" $8 " vectors)";
     printf "| `%s`%s | %.1f | ± %.1f |\n", name, param, $5, $6 }' "$data/jmh.csv")"
 
 # ---- the ceiling: ONNX Runtime in-process -----------------------------------------------------------------------
@@ -102,10 +102,14 @@ for concurrency in 8 32; do
   grouped_rows+="| $concurrency | $(value requests_per_s "$line") | $inputs | $(ratio "$inputs" "${ceiling[sentence]}") | $(value p50_ms "$line") | $(value p99_ms "$line") | $(value errors "$line") |"$'\n'
 done
 
-# open loop: sentences at fixed arrival rates, as fractions of the ceiling
+# open loop: sentences at fixed arrival rates below, near and above the server's own closed-loop peak
 open_rows=""
-for fraction in 0.25 0.5 0.75; do
-  rate="$(awk "BEGIN{printf \"%.0f\", ${ceiling[sentence]} * $fraction}")"
+sentence_peak=0
+for c in 1 8 32 128; do
+  sentence_peak="$(awk "BEGIN{print (${served[sentence,on,$c]} > $sentence_peak) ? ${served[sentence,on,$c]} : $sentence_peak}")"
+done
+for fraction in 0.5 0.9 1.5; do
+  rate="$(awk "BEGIN{printf \"%.0f\", $sentence_peak * $fraction}")"
   line="$("${java[@]}" dev.atrium.bench.LoadGenerator "$url" all-minilm-l6-v2 open "$rate" "$seconds" sentence)"
   echo "server open loop $rate/s: $line" >&2
   open_rows+="| $fraction | $rate | $(value requests_per_s "$line") | $(value p50_ms "$line") | $(value p90_ms "$line") | $(value p99_ms "$line") | $(value p999_ms "$line") | $(value refused "$line") | $(value errors "$line") |"$'\n'
@@ -199,9 +203,11 @@ $grouped_rows
 ## Open loop: sentences at fixed arrival rates
 
 Requests start on schedule whatever the answers (each on its own virtual thread); latency counts from when a
-request was due, so a server that falls behind shows it rather than slowing the generator down.
+request was due, so a server that falls behind shows it rather than slowing the generator down. The rates are
+fractions of the server's closed-loop peak above ($sentence_peak requests/s): below it, near it, and half again
+beyond it, where the queue fills and the excess is refused (429/503 with \`Retry-After\`).
 
-| fraction of the ceiling | offered/s | served/s | p50 (ms) | p90 (ms) | p99 (ms) | p99.9 (ms) | refused | errors |
+| fraction of the server's peak | offered/s | served/s | p50 (ms) | p90 (ms) | p99 (ms) | p99.9 (ms) | refused | errors |
 |---|---|---|---|---|---|---|---|---|
 $open_rows
 ## Hot paths (JMH)
