@@ -138,7 +138,7 @@ record OpenAiGenerationRequest(String model, List<ChatMessage> messages, String 
         };
     }
 
-    private static OptionalInt positive(JsonNode body, String field) {
+    static OptionalInt positive(JsonNode body, String field) {
         JsonNode node = body.get(field);
         if (node == null || node.isNull()) {
             return OptionalInt.empty();
@@ -160,7 +160,7 @@ record OpenAiGenerationRequest(String model, List<ChatMessage> messages, String 
         return (float) node.doubleValue();
     }
 
-    private static boolean bool(JsonNode body, String field) {
+    static boolean bool(JsonNode body, String field) {
         JsonNode node = body.get(field);
         if (node == null || node.isNull()) {
             return false;

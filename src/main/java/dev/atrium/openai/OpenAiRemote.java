@@ -53,12 +53,12 @@ final class OpenAiRemote {
         ObjectNode upstream = ((ObjectNode) body).deepCopy();
         int promptTokens = chat ? TokenCounter.countChat(messageTexts(upstream)) : promptTokens(upstream);
         int maxTokens = maxTokens(upstream).orElse(remote.maxOutputTokens());
-        boolean stream = flag(upstream, "stream");
+        boolean stream = OpenAiGenerationRequest.bool(upstream, "stream");
         JsonNode options = upstream.get("stream_options");
         if (options != null && !options.isNull() && !options.isObject()) {
             throw AtriumException.invalidParam("stream_options", "'stream_options' must be an object");
         }
-        boolean includeUsage = stream && options != null && options.isObject() && flag(options, "include_usage");
+        boolean includeUsage = stream && options != null && options.isObject() && OpenAiGenerationRequest.bool(options, "include_usage");
         upstream.put("model", remote.upstreamModel());
         if (stream) {
             upstream.putObject("stream_options").put("include_usage", true);
@@ -299,29 +299,10 @@ final class OpenAiRemote {
         throw AtriumException.invalidParam("prompt", "'prompt' is required: a string or an array of strings");
     }
 
+    /** {@code max_completion_tokens}, else {@code max_tokens}, as the local path reads them. */
     private static java.util.OptionalInt maxTokens(ObjectNode body) {
-        for (String field : List.of("max_completion_tokens", "max_tokens")) {
-            JsonNode node = body.get(field);
-            if (node == null || node.isNull()) {
-                continue;
-            }
-            if (!node.isIntegralNumber() || !node.canConvertToInt() || node.intValue() < 1) {
-                throw AtriumException.invalidParam(field, "'" + field + "' must be a positive integer");
-            }
-            return java.util.OptionalInt.of(node.intValue());
-        }
-        return java.util.OptionalInt.empty();
-    }
-
-    private static boolean flag(JsonNode body, String field) {
-        JsonNode node = body.get(field);
-        if (node == null || node.isNull()) {
-            return false;
-        }
-        if (!node.isBoolean()) {
-            throw AtriumException.invalidParam(field, "'" + field + "' must be true or false");
-        }
-        return node.booleanValue();
+        java.util.OptionalInt completion = OpenAiGenerationRequest.positive(body, "max_completion_tokens");
+        return completion.isPresent() ? completion : OpenAiGenerationRequest.positive(body, "max_tokens");
     }
 
     /** The upstream's usage when it reported sound numbers, else the prompt as counted and the text produced. */
