@@ -37,7 +37,6 @@ import tools.jackson.databind.JsonNode;
  * infer with JSON tensors. Model names in paths may carry a version or alias ({@code name:production}).
  */
 public final class V2Service implements HttpService {
-    static final String PLATFORM = "onnxruntime_onnx";
 
     private final ModelRegistry registry;
     private final Metering metering;
@@ -109,7 +108,7 @@ public final class V2Service implements HttpService {
         Model model = resolved.model();
         List<String> versions = registry.listVersions(model).stream()
                 .map(ModelVersion::version).map(String::valueOf).toList();
-        Json.send(response, Status.OK_200, new ModelMetadataResponse(model.name(), versions, PLATFORM,
+        Json.send(response, Status.OK_200, new ModelMetadataResponse(model.name(), versions, model.engine().platform(),
                 resolved.version().metadata().inputs(), resolved.version().metadata().outputs()));
     }
 

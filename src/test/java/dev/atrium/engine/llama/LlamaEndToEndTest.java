@@ -77,6 +77,7 @@ class LlamaEndToEndTest {
         JsonNode version = server.http().get("/admin/models/dreams/versions/1").json();
         assertThat(version.path("artifact").path("role").asString()).isEqualTo("gguf");
         assertThat(member.get("/v1/models/dreams").json().path("context_length").asInt()).isEqualTo(128);
+        assertThat(member.get("/v2/models/dreams").json().path("platform").asString()).isEqualTo("llama_cpp_gguf");
         Http.Reply notGguf = server.http().post("/admin/models/dreams/versions", "multipart/form-data; boundary="
                 + Http.BOUNDARY, Http.multipart(Map.of("gguf", "not a model".getBytes(StandardCharsets.UTF_8))));
         assertThat(notGguf.status()).isEqualTo(422);

@@ -153,6 +153,7 @@ class RemoteModelAdminTest {
         assertThat(created.text()).doesNotContain(SECRET);
         assertThat(created.json().path("remote").path("has_api_key").asBoolean()).isTrue();
         assertThat(created.json().path("remote").path("base_url").asString()).isEqualTo(upstream.baseUrl());
+        assertThat(admin.get("/v2/models/sealed").json().path("platform").asString()).isEqualTo("openai_compatible_remote");
         // an upstream that echoes the key back in an error, and one that refuses it
         upstream.then(exchange -> exchange.json(400, "{\"error\":{\"message\":\"bad key " + SECRET + "\"}}"),
                 exchange -> exchange.json(401, "{\"error\":{\"message\":\"invalid key " + SECRET + "\"}}"),
