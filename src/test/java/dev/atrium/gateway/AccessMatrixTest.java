@@ -115,6 +115,10 @@ class AccessMatrixTest {
         templates.add(new Template("POST", "/admin/models/{model}/versions/1/load", null, null, true));
         templates.add(new Template("POST", "/admin/models/{model}/versions/1/unload", null, null, true));
         templates.add(new Template("PUT", "/admin/models/{model}/aliases/staging", json, "{\"version\": 1}", true));
+        templates.add(new Template("PUT", "/admin/models/{model}/versions/1/scheduling", json,
+                "{\"max_batch_size\": 2}", true));
+        templates.add(new Template("POST", "/v1/chat/completions", json,
+                "{\"model\": \"{model}\", \"messages\": [{\"role\": \"user\", \"content\": \"x\"}]}", false));
         templates.add(new Template("DELETE", "/admin/models/{model}/aliases/production", null, null, true));
         templates.add(new Template("GET", "/admin/keys/{key}", null, null, false));
         templates.add(new Template("PATCH", "/admin/keys/{key}", json, "{\"name\": \"taken\"}", true));
