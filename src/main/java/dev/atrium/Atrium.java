@@ -31,6 +31,7 @@ import dev.atrium.registry.BundledModel;
 import dev.atrium.registry.ModelRegistry;
 import dev.atrium.registry.ModelScope;
 import dev.atrium.registry.ResolvedModel;
+import dev.atrium.serving.Serving;
 import dev.atrium.server.AtriumServer;
 import dev.atrium.server.Lifecycle;
 import dev.atrium.store.Database;
@@ -138,9 +139,11 @@ public final class Atrium implements AutoCloseable {
             Map<String, List<HttpService>> services = new LinkedHashMap<>();
             services.put("/", List.of(new MetricsService(metrics, () -> config.metricsOpen()
                     || (Caller.CURRENT.isBound() && Caller.current().isAdmin()))));
-            services.put("/v1", List.of(new OpenAiService(registry, metering, config.maxRequestBytes(), config.truncateInputs()),
-                    new OpenAiGenerationService(registry, metering, config.maxRequestBytes())));
-            services.put("/v2", List.of(new V2Service(registry, metering, lifecycle, config.maxRequestBytes(), VERSION)));
+            Serving serving = new Serving(registry, metering, Serving.DEFAULT_DEADLINE);
+            services.put("/v1", List.of(new OpenAiService(registry, metering, serving, config.maxRequestBytes(),
+                            config.truncateInputs()),
+                    new OpenAiGenerationService(serving, config.maxRequestBytes())));
+            services.put("/v2", List.of(new V2Service(registry, serving, lifecycle, config.maxRequestBytes(), VERSION)));
             services.put("/admin", List.of(
                     new AdminModelsService(registry, config.maxRequestBytes(), config.maxUploadBytes()),
                     new AdminUpstreamsService(registry.upstreams(), config.maxRequestBytes()),

@@ -31,6 +31,8 @@ public enum ErrorCode {
     QUEUE_SHARE_EXCEEDED(429, "rate_limit_error", "queue_share_exceeded", Category.LIMIT),
     /** A request waited in a model's queue past its deadline and never ran. */
     QUEUE_TIMEOUT(503, "server_error", "queue_timeout", Category.INSUFFICIENT_RESOURCES),
+    /** A model call ran past its deadline and was cut. */
+    DEADLINE_EXCEEDED(504, "server_error", "deadline_exceeded", Category.INSUFFICIENT_RESOURCES),
     OVERLOADED(503, "server_error", "overloaded", Category.INSUFFICIENT_RESOURCES),
     SHUTTING_DOWN(503, "server_error", "shutting_down", Category.INSUFFICIENT_RESOURCES),
     INTERNAL(500, "server_error", "internal_error", Category.INTERNAL);

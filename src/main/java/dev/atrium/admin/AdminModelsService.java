@@ -342,7 +342,7 @@ public final class AdminModelsService implements HttpService {
         ResolvedModel resolved = registry.manageableVersion(caller.modelScope(), name(request), versionNumber(request));
         registry.engine(resolved.model()).load(resolved.deployment());
         Json.send(response, Status.OK_200, AdminModelView.version(resolved.version(),
-                registry.aliases(resolved.model()), true));
+                registry.aliases(resolved.model()), registry.engine(resolved.model()).isLoaded(resolved.deployment().key())));
     }
 
     private void unloadVersion(ServerRequest request, ServerResponse response) {
@@ -353,7 +353,7 @@ public final class AdminModelsService implements HttpService {
         ResolvedModel resolved = registry.manageableVersion(caller.modelScope(), name(request), versionNumber(request));
         registry.engine(resolved.model()).unload(resolved.deployment().key());
         Json.send(response, Status.OK_200, AdminModelView.version(resolved.version(),
-                registry.aliases(resolved.model()), false));
+                registry.aliases(resolved.model()), registry.engine(resolved.model()).isLoaded(resolved.deployment().key())));
     }
 
     /** Replaces how a version is scheduled: fields left out take the server's defaults. */

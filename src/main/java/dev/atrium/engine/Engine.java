@@ -1,38 +1,28 @@
 package dev.atrium.engine;
 
 /**
- * A runtime that validates, loads and runs model versions. Implementations run inference on platform threads
- * they own; the blocking methods here are called from request (virtual) threads, which wait for the result.
- * Engines know nothing of HTTP, tenants or prices.
+ * A runtime that loads and serves model versions. What it can do with them is said by the capability
+ * interfaces it implements ({@link EmbeddingEngine}, {@link TensorEngine}, {@link LanguageEngine},
+ * {@link ForwardingEngine}); engines with model files to upload are {@link ArtifactEngine}s. Implementations run
+ * inference on platform threads they own; the blocking methods are called from request (virtual) threads, which
+ * wait for the result. Engines know nothing of HTTP, tenants or prices: whose work it is and until when it may
+ * run come in a {@link RunContext}.
  */
 public interface Engine extends AutoCloseable {
-
-    /**
-     * Checks that uploaded artifacts are a model this engine can serve for the task, and reads its metadata.
-     *
-     * @throws dev.atrium.AtriumException with {@code INVALID_ARTIFACT} when they are not
-     */
-    ModelMetadata inspect(ModelTask task, ArtifactFiles files, ModelOptions options);
 
     /** Loads the version if it is not loaded yet; returns once it can serve. */
     void load(Deployment deployment);
 
+    /** Whether the version holds resources now and serves without loading first. */
     boolean isLoaded(VersionKey key);
 
-    /** Releases the version's native memory once requests running on it finish. Does nothing if not loaded. */
-    void unload(VersionKey key);
-
     /**
-     * Tokenizes and checks an embedding request without running the model, so its tokens can be admitted first.
+     * Releases what the version holds once the work running on it finishes.
      *
-     * @throws dev.atrium.AtriumException 400 for an input the model cannot take (too long, unknown token ids)
+     * @return whether it was loaded and is now unloaded (or will be, once running work ends)
+     * @throws dev.atrium.AtriumException {@code UNSUPPORTED_BY_MODEL} when this engine cannot free a version
      */
-    PreparedEmbedding prepare(Deployment deployment, EmbeddingRequest request);
-
-    /** Runs a prepared request: one vector per input, in order. */
-    EmbeddingResult embed(PreparedEmbedding prepared);
-
-    InferenceResult infer(Deployment deployment, InferenceRequest request);
+    boolean unload(VersionKey key);
 
     /** Whether a loaded version has work waiting and has made no progress for too long (then it is not ready). */
     default boolean isStalled(VersionKey key) {

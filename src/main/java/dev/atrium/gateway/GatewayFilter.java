@@ -4,7 +4,6 @@ import static java.util.Objects.requireNonNull;
 
 import dev.atrium.AtriumException;
 import dev.atrium.ErrorCode;
-import dev.atrium.scheduling.QueueOwner;
 import dev.atrium.audit.AuditEvent;
 import dev.atrium.audit.AuditLog;
 import dev.atrium.audit.AuditTrail;
@@ -79,8 +78,7 @@ public final class GatewayFilter implements Filter {
             throw new AtriumException(ErrorCode.UNAUTHENTICATED, UNAUTHENTICATED_MESSAGE);
         }
         Caller caller = new Caller(key.get(), tenancy.tenantOf(key.get()));
-        ScopedValue.Carrier scope = ScopedValue.where(Caller.CURRENT, caller)
-                .where(QueueOwner.CURRENT, caller.key().tenantId() == null ? "" : caller.key().tenantId());
+        ScopedValue.Carrier scope = ScopedValue.where(Caller.CURRENT, caller);
 
         Method method = request.prologue().method();
         if (path.startsWith("/admin/") && !method.equals(Method.GET) && !method.equals(Method.HEAD)) {
@@ -134,7 +132,7 @@ public final class GatewayFilter implements Filter {
             return next < 0 ? path : path.substring(0, next) + "/{id}";
         }
         return switch (path) {
-            case "/v1/models", "/v1/embeddings", "/v1/usage", "/v2", "/v2/health/live", "/v2/health/ready", "/health",
+            case "/v1/models", "/v1/embeddings", "/v1/chat/completions", "/v1/completions", "/v1/usage", "/v2", "/v2/health/live", "/v2/health/ready", "/health",
                  "/metrics" -> path;
             default -> "other";
         };

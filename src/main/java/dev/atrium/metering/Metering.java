@@ -60,6 +60,7 @@ public final class Metering {
         private final Subject subject;
         private final Instant startedAt;
         private Budgets.Reservation reservation;
+        private Charge reserved = Charge.free();
         private Map<String, List<BigDecimal>> alerts = Map.of();
         private boolean finished;
 
@@ -74,21 +75,28 @@ public final class Metering {
          * @throws dev.atrium.AtriumException 429 {@code insufficient_quota} when a budget cannot take it
          */
         public void reserve(Usage worstCase) {
+            Charge charge = charge(worstCase, startedAt);
             try {
-                reservation = budgets.reserve(subject.tenantId(), subject.keyId(), charge(worstCase, startedAt));
+                reservation = budgets.reserve(subject.tenantId(), subject.keyId(), charge);
             } catch (RuntimeException e) {
                 metrics.refused("budget");
                 throw e;
             }
+            reserved = charge;
         }
 
-        /** Records what the request used, durably, and settles its reservation. */
-        public UsageRecord finish(Usage usage, String outcome) {
+        /**
+         * Records what the request used, durably, and settles its reservation. An outcome that is not billed
+         * (the engine's own failure) is recorded free. A charge above the reservation (the price was raised while
+         * the request ran) is charged all the same, counted in the metrics and audited; the budget then refuses
+         * the next request that does not fit.
+         */
+        public UsageRecord finish(Usage usage, Outcome outcome) {
             Instant endedAt = clock.instant();
-            Charge charge = outcome.equals("error") ? Charge.free() : charge(usage, endedAt);
+            Charge charge = outcome.billed() ? charge(usage, endedAt) : Charge.free();
             UsageRecord record = new UsageRecord(subject.requestId(), subject.clientRequestId(), startedAt, endedAt,
                     subject.tenantId(), subject.keyId(), subject.model(), subject.version(), subject.endpoint(),
-                    outcome, usage, charge);
+                    outcome.wireName(), usage, charge);
             try {
                 ledger.record(record);
             } catch (RuntimeException e) {
@@ -96,8 +104,16 @@ public final class Metering {
                 throw e;
             }
             finished = true;
-            metrics.served(subject.model(), subject.endpoint(), outcome, usage.inputTokens(), usage.outputTokens(),
-                    usage.computeMillis());
+            metrics.served(subject.model(), subject.endpoint(), outcome.wireName(), usage.inputTokens(),
+                    usage.outputTokens(), usage.computeMillis());
+            BigDecimal excess = charge.total().subtract(charge.currency().equals(reserved.currency())
+                    ? reserved.total() : BigDecimal.ZERO);
+            if (charge.total().signum() > 0 && excess.signum() > 0) {
+                metrics.overrun(subject.model(), excess);
+                audit.record(new AuditEvent(0, endedAt, subject.keyId(), null, subject.tenantId(), "budget.overrun",
+                        "request " + subject.requestId() + " was charged " + excess.stripTrailingZeros().toPlainString()
+                                + " " + charge.currency() + " more than it reserved", null, "ok", 200));
+            }
             if (reservation != null) {
                 alerts = reservation.settle(charge);
                 alerts.forEach((scope, fractions) -> fractions.forEach(fraction -> audit.record(new AuditEvent(0,
@@ -106,6 +122,11 @@ public final class Metering {
                         null, "ok", 200))));
             }
             return record;
+        }
+
+        /** What was reserved: the most the request was expected to cost. */
+        public Charge reserved() {
+            return reserved;
         }
 
         /** Whether the request's record has been written. */

@@ -54,6 +54,17 @@ public final class AtriumMetrics implements SchedulerMetrics {
                 .register(registry).record(computeMillis, TimeUnit.MILLISECONDS);
     }
 
+    /**
+     * A charge that came out above what its request had reserved (a price raised while it ran): the excess is
+     * charged all the same, and counted here so that it is seen.
+     */
+    public void overrun(String model, java.math.BigDecimal excess) {
+        Counter.builder("atrium.budget.overruns").description("charges that exceeded their reservation")
+                .tag("model", model).register(registry).increment();
+        Counter.builder("atrium.budget.overrun.amount").description("what charges exceeded their reservations by")
+                .tag("model", model).register(registry).increment(excess.doubleValue());
+    }
+
     public void ledgerCommit(long nanos, int batchSize) {
         Timer.builder("atrium.ledger.commit").description("usage ledger group commits")
                 .publishPercentileHistogram().register(registry).record(nanos, TimeUnit.NANOSECONDS);

@@ -6,15 +6,9 @@ import dev.atrium.AtriumException;
 import dev.atrium.ErrorCode;
 import dev.atrium.engine.EmbeddingRequest;
 import dev.atrium.engine.EmbeddingResult;
-import dev.atrium.engine.Engine;
-import dev.atrium.engine.ModelTask;
-import dev.atrium.engine.PreparedEmbedding;
-import dev.atrium.engine.remote.RemoteEngine;
-import dev.atrium.gateway.Admission;
 import dev.atrium.gateway.Caller;
 import dev.atrium.gateway.Metered;
 import dev.atrium.metering.Metering;
-import dev.atrium.metering.Usage;
 import dev.atrium.metering.UsageSummary;
 import dev.atrium.registry.Model;
 import dev.atrium.registry.ModelReference;
@@ -22,6 +16,7 @@ import dev.atrium.registry.ModelRegistry;
 import dev.atrium.registry.ModelScope;
 import dev.atrium.registry.ResolvedModel;
 import dev.atrium.server.Json;
+import dev.atrium.serving.Serving;
 import io.helidon.http.HeaderName;
 import io.helidon.http.HeaderNames;
 import io.helidon.http.Status;
@@ -35,8 +30,10 @@ import java.nio.ByteOrder;
 import java.util.ArrayList;
 import java.util.Base64;
 import java.util.List;
+import java.util.Optional;
 import tools.jackson.core.JsonGenerator;
 import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.node.ObjectNode;
 
 /** OpenAI-compatible {@code /v1}: the model list and embeddings. Chat and completions come with the LLM engine. */
 public final class OpenAiService implements HttpService {
@@ -47,14 +44,15 @@ public final class OpenAiService implements HttpService {
     private final Metering metering;
     private final long maxRequestBytes;
     private final boolean truncateInputs;
-    private final OpenAiRemote remote;
+    private final Serving serving;
 
-    public OpenAiService(ModelRegistry registry, Metering metering, long maxRequestBytes, boolean truncateInputs) {
+    public OpenAiService(ModelRegistry registry, Metering metering, Serving serving, long maxRequestBytes,
+            boolean truncateInputs) {
         this.registry = requireNonNull(registry, "registry is null");
         this.metering = requireNonNull(metering, "metering is null");
+        this.serving = requireNonNull(serving, "serving is null");
         this.maxRequestBytes = maxRequestBytes;
         this.truncateInputs = truncateInputs;
-        this.remote = new OpenAiRemote(metering);
     }
 
     @Override
@@ -93,42 +91,11 @@ public final class OpenAiService implements HttpService {
         caller.requireCallsModels();
         JsonNode body = Json.readObject(request, maxRequestBytes);
         OpenAiEmbeddingsRequest call = OpenAiEmbeddingsRequest.parse(body);
-        ResolvedModel primary = registry.resolve(caller.modelScope(), call.model());
-        Fallbacks.serve(registry, caller.modelScope(), primary, resolved -> embed(resolved, body, call, response));
-    }
-
-    /** Serves the request with one model; throws only before anything was sent. */
-    private void embed(ResolvedModel resolved, JsonNode body, OpenAiEmbeddingsRequest call, ServerResponse response) {
-        if (resolved.model().task() != ModelTask.EMBEDDING) {
-            throw AtriumException.withParam(ErrorCode.UNSUPPORTED_BY_MODEL, "model", "model '"
-                    + resolved.model().name() + "' is a " + resolved.model().task().wireName()
-                    + " model; call it with POST /v2/models/" + resolved.model().name() + "/infer");
-        }
-        Engine engine = registry.engine(resolved.model());
-        if (engine instanceof RemoteEngine remoteEngine) {
-            remote.embed(remoteEngine, resolved, body, call, response);
-            return;
-        }
-        if (call.dimensions().isPresent()) {
-            throw AtriumException.withParam(ErrorCode.UNSUPPORTED_BY_MODEL, "dimensions", "model '"
-                    + resolved.model().name() + "' does not support 'dimensions'; its embeddings always have "
-                    + resolved.version().metadata().embeddingMetadata().orElseThrow().dimension() + " dimensions");
-        }
-        PreparedEmbedding prepared = engine.prepare(resolved.deployment(), new EmbeddingRequest(call.inputs(), truncateInputs));
-        Admission.takeTokens(prepared.tokens());
-        Metering.Meter meter = Metered.start(metering, resolved, "/v1/embeddings");
-        meter.reserve(Metered.worstCase(prepared.tokens()));
-        EmbeddingResult result;
-        try {
-            result = engine.embed(prepared);
-        } catch (RuntimeException e) {
-            meter.finish(new Usage(0, 0, 1, 0), "error");
-            throw e;
-        }
-        meter.finish(new Usage(result.promptTokens(), 0, 1, Metered.millis(result.computeNanos())), "ok");
-        Metered.alertHeaders(response, meter);
-        response.header(MODEL_VERSION, Integer.toString(resolved.version().version()));
-        Json.send(response, Status.OK_200, encode(result, resolved.model().name(), call.base64()));
+        Serving.Embedded embedded = serving.embed(caller, call.model(), new EmbeddingRequest(call.inputs(),
+                truncateInputs, call.dimensions(), Optional.of((ObjectNode) body)));
+        Metered.alertHeaders(response, embedded.alerts());
+        response.header(MODEL_VERSION, Integer.toString(embedded.model().version().version()));
+        Json.send(response, Status.OK_200, encode(embedded.result(), embedded.model().model().name(), call.base64()));
     }
 
     /** The caller's tenant's usage (the platform's own for an admin key); members call models and see none. */

@@ -4,6 +4,7 @@ import static java.util.Objects.requireNonNull;
 
 import dev.atrium.AtriumException;
 import dev.atrium.ErrorCode;
+import dev.atrium.engine.ArtifactEngine;
 import dev.atrium.engine.ArtifactFiles;
 import dev.atrium.engine.Deployment;
 import dev.atrium.engine.ModelOptions;
@@ -147,7 +148,7 @@ public final class ModelRegistry {
         try {
             List<Integer> versions = store.deleteModel(model.id());
             changed();
-            versions.forEach(version -> engine(model).unload(new VersionKey(model.id(), model.name(), version)));
+            versions.forEach(version -> unloadDeleted(model, version));
             sweepArtifacts();
         } finally {
             fileLock.unlock();
@@ -185,7 +186,11 @@ public final class ModelRegistry {
                 }
             }
             Optional<StagedArtifact> tokenizer = Optional.ofNullable(staged.get(ArtifactFile.TOKENIZER));
-            ModelMetadata metadata = engine(model).inspect(model.task(),
+            if (!(engine(model) instanceof ArtifactEngine inspector)) {
+                throw AtriumException.invalidParam("model", "a model of engine " + model.engine().wireName()
+                        + " has no files to upload");
+            }
+            ModelMetadata metadata = inspector.inspect(model.task(),
                     new ArtifactFiles(main.path(), tokenizer.map(StagedArtifact::path)), options);
             List<ArtifactFile> files = new ArrayList<>();
             files.add(new ArtifactFile(role, main.sha256(), main.sizeBytes()));
@@ -282,7 +287,7 @@ public final class ModelRegistry {
                 throw versionNotFound(model, version);
             }
             changed();
-            engine(model).unload(new VersionKey(model.id(), model.name(), version));
+            unloadDeleted(model, version);
             sweepArtifacts();
         } finally {
             fileLock.unlock();
@@ -413,6 +418,16 @@ public final class ModelRegistry {
                     + "' of model '" + model.name() + "' is not available on this server");
         }
         return engine;
+    }
+
+    /** Frees what a deleted version held, where its engine can; one that cannot keeps it until the process ends. */
+    private void unloadDeleted(Model model, int version) {
+        VersionKey key = new VersionKey(model.id(), model.name(), version);
+        try {
+            engine(model).unload(key);
+        } catch (AtriumException e) {
+            LOG.info("deleted version {} stays in memory: {}", key, e.getMessage());
+        }
     }
 
     /** Whether any engine has a model with work waiting and no progress (the server is then not ready). */

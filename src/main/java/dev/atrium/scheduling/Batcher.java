@@ -265,8 +265,18 @@ public final class Batcher<I, O> implements AutoCloseable {
      * @throws AtriumException 429 when the owner holds its share of a full queue, 503 when the queue is full
      */
     public Ticket submit(String owner, List<I> items) {
+        return submit(owner, items, settings.deadline());
+    }
+
+    /**
+     * Queues a request's items that must start within {@code maxWait} (or the batcher's deadline, if sooner).
+     *
+     * @throws AtriumException 429 when the owner holds its share of a full queue, 503 when the queue is full
+     */
+    public Ticket submit(String owner, List<I> items, Duration maxWait) {
         long now = clock.getAsLong();
-        Ticket ticket = new Ticket(owner, items.size(), now + settings.deadline().toNanos());
+        long wait = Math.min(settings.deadline().toNanos(), Math.max(0, maxWait.toNanos()));
+        Ticket ticket = new Ticket(owner, items.size(), now + wait);
         if (items.isEmpty()) {
             ticket.future.complete(List.of());
             return ticket;

@@ -8,19 +8,19 @@ import dev.atrium.engine.InferenceRequest;
 import dev.atrium.engine.InferenceResult;
 import dev.atrium.engine.Tensor;
 import dev.atrium.engine.TensorSpec;
-import dev.atrium.engine.TensorValidation;
 import dev.atrium.registry.Model;
 import dev.atrium.registry.ModelReference;
 import dev.atrium.gateway.Caller;
 import dev.atrium.gateway.Metered;
-import dev.atrium.metering.Metering;
-import dev.atrium.metering.Usage;
 import dev.atrium.registry.ModelRegistry;
 import dev.atrium.registry.ModelScope;
 import dev.atrium.registry.ModelVersion;
 import dev.atrium.registry.ResolvedModel;
 import dev.atrium.server.Json;
 import dev.atrium.server.Lifecycle;
+import dev.atrium.serving.Serving;
+import io.helidon.http.HeaderName;
+import io.helidon.http.HeaderNames;
 import io.helidon.http.Status;
 import io.helidon.webserver.http.HttpRules;
 import io.helidon.webserver.http.HttpService;
@@ -39,15 +39,17 @@ import tools.jackson.databind.JsonNode;
 public final class V2Service implements HttpService {
 
     private final ModelRegistry registry;
-    private final Metering metering;
+    private static final HeaderName MODEL_VERSION = HeaderNames.create("x-atrium-model-version");
+
+    private final Serving serving;
     private final Lifecycle lifecycle;
     private final long maxRequestBytes;
     private final String serverVersion;
 
-    public V2Service(ModelRegistry registry, Metering metering, Lifecycle lifecycle, long maxRequestBytes,
+    public V2Service(ModelRegistry registry, Serving serving, Lifecycle lifecycle, long maxRequestBytes,
             String serverVersion) {
         this.registry = requireNonNull(registry, "registry is null");
-        this.metering = requireNonNull(metering, "metering is null");
+        this.serving = requireNonNull(serving, "serving is null");
         this.lifecycle = requireNonNull(lifecycle, "lifecycle is null");
         this.maxRequestBytes = maxRequestBytes;
         this.serverVersion = requireNonNull(serverVersion, "serverVersion is null");
@@ -126,22 +128,15 @@ public final class V2Service implements HttpService {
     }
 
     private void infer(ServerRequest request, ServerResponse response) {
-        Caller.current().requireCallsModels();
+        Caller caller = Caller.current();
+        caller.requireCallsModels();
         ResolvedModel resolved = resolve(request);
         JsonNode body = Json.readObject(request, maxRequestBytes);
         InferenceRequest inference = parseInfer(body);
-        TensorValidation.check(resolved.version().metadata(), inference);
-        Metering.Meter meter = Metered.start(metering, resolved, "/v2/infer");
-        meter.reserve(Metered.worstCase(0));
-        InferenceResult result;
-        try {
-            result = registry.engine(resolved.model()).infer(resolved.deployment(), inference);
-        } catch (RuntimeException e) {
-            meter.finish(new Usage(0, 0, 1, 0), "error");
-            throw e;
-        }
-        meter.finish(new Usage(0, 0, 1, Metered.millis(result.computeNanos())), "ok");
-        Metered.alertHeaders(response, meter);
+        Serving.Inferred inferred = serving.infer(caller, resolved, inference);
+        InferenceResult result = inferred.result();
+        Metered.alertHeaders(response, inferred.alerts());
+        response.header(MODEL_VERSION, Integer.toString(resolved.version().version()));
 
         ByteArrayOutputStream out = new ByteArrayOutputStream(1024);
         try (JsonGenerator json = Json.MAPPER.createGenerator(out)) {

@@ -11,22 +11,19 @@ import de.kherud.llama.Pair;
 import de.kherud.llama.args.LogFormat;
 import dev.atrium.AtriumException;
 import dev.atrium.ErrorCode;
+import dev.atrium.engine.ArtifactEngine;
 import dev.atrium.engine.ArtifactFiles;
+import dev.atrium.engine.RunContext;
 import dev.atrium.engine.Deployment;
-import dev.atrium.engine.EmbeddingResult;
 import dev.atrium.engine.Generation;
 import dev.atrium.engine.GenerationEvent;
 import dev.atrium.engine.GenerationRequest;
-import dev.atrium.engine.InferenceRequest;
-import dev.atrium.engine.InferenceResult;
 import dev.atrium.engine.LanguageEngine;
 import dev.atrium.engine.LanguageMetadata;
 import dev.atrium.engine.ModelMetadata;
 import dev.atrium.engine.ModelOptions;
 import dev.atrium.engine.ModelTask;
-import dev.atrium.engine.PreparedEmbedding;
 import dev.atrium.engine.ProgressWatch;
-import dev.atrium.engine.EmbeddingRequest;
 import dev.atrium.engine.VersionKey;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -54,7 +51,7 @@ import org.slf4j.LoggerFactory;
  * generations answers 503 when full. A generation checks for cancellation at every token, so a client that
  * goes away frees its slot after at most one more token.
  */
-public final class LlamaEngine implements LanguageEngine {
+public final class LlamaEngine implements ArtifactEngine, LanguageEngine {
     private static final Logger LOG = LoggerFactory.getLogger(LlamaEngine.class);
     private static final int DEFAULT_SLOTS = 4;
     private static final int DEFAULT_CONTEXT_PER_SLOT = 2048;
@@ -151,10 +148,17 @@ public final class LlamaEngine implements LanguageEngine {
         return byVersion.values().stream().anyMatch(loaded -> loaded.progress().isStalled());
     }
 
-    /** Keeps the instance: llama.cpp's close leaks native memory, and the same file may be served again. */
+    /**
+     * Cannot: the binding's close leaks native memory rather than freeing it, so an instance lives as long as the
+     * process (and serves the same file again when it is asked for).
+     *
+     * @throws AtriumException {@code UNSUPPORTED_BY_MODEL}, saying so
+     */
     @Override
-    public void unload(VersionKey key) {
-        LOG.debug("{} stays loaded: llama.cpp instances live as long as the process", key);
+    public boolean unload(VersionKey key) {
+        throw new AtriumException(ErrorCode.UNSUPPORTED_BY_MODEL, "model '" + key.modelName() + "' cannot be"
+                + " unloaded: llama.cpp models stay loaded for the life of the server process (the binding cannot"
+                + " free their memory)");
     }
 
     private Loaded loaded(Deployment deployment) {
@@ -217,7 +221,7 @@ public final class LlamaEngine implements LanguageEngine {
     }
 
     @Override
-    public Generation start(Deployment deployment, GenerationRequest request) {
+    public Generation start(Deployment deployment, GenerationRequest request, RunContext context) {
         Loaded loaded = loaded(deployment);
         InferenceParameters parameters = new InferenceParameters(request.prompt())
                 .setNPredict(request.maxTokens())
@@ -303,28 +307,6 @@ public final class LlamaEngine implements LanguageEngine {
         public void cancel() {
             cancelled.set(true);
         }
-    }
-
-    // ---- not a tensor engine ------------------------------------------------------------------------------------
-
-    @Override
-    public PreparedEmbedding prepare(Deployment deployment, EmbeddingRequest request) {
-        throw unsupported(deployment, "embeddings");
-    }
-
-    @Override
-    public EmbeddingResult embed(PreparedEmbedding prepared) {
-        throw unsupported(prepared.deployment(), "embeddings");
-    }
-
-    @Override
-    public InferenceResult infer(Deployment deployment, InferenceRequest request) {
-        throw unsupported(deployment, "tensor inference");
-    }
-
-    private static AtriumException unsupported(Deployment deployment, String what) {
-        return new AtriumException(ErrorCode.UNSUPPORTED_BY_MODEL, "model '" + deployment.key().modelName()
-                + "' is a language model; it does not do " + what);
     }
 
     private static AtriumException invalid(String message) {

@@ -14,7 +14,10 @@ import dev.atrium.engine.EmbeddingMetadata;
 import dev.atrium.engine.ModelOptions;
 import dev.atrium.engine.EmbeddingRequest;
 import dev.atrium.engine.EmbeddingResult;
-import dev.atrium.engine.Engine;
+import dev.atrium.engine.ArtifactEngine;
+import dev.atrium.engine.EmbeddingEngine;
+import dev.atrium.engine.RunContext;
+import dev.atrium.engine.TensorEngine;
 import dev.atrium.engine.InferenceRequest;
 import dev.atrium.engine.InferenceResult;
 import dev.atrium.engine.ModelMetadata;
@@ -23,7 +26,6 @@ import dev.atrium.engine.PreparedEmbedding;
 import dev.atrium.engine.TensorSpec;
 import dev.atrium.engine.VersionKey;
 import dev.atrium.scheduling.Batcher;
-import dev.atrium.scheduling.QueueOwner;
 import dev.atrium.scheduling.SchedulerMetrics;
 import dev.atrium.scheduling.SchedulingOptions;
 import java.time.Duration;
@@ -49,7 +51,7 @@ import org.slf4j.LoggerFactory;
  * {@code instances × intraOpThreads} should fit the cores: on a small CPU, one single-threaded execution per
  * core gives the most throughput.
  */
-public final class OnnxEngine implements Engine {
+public final class OnnxEngine implements ArtifactEngine, EmbeddingEngine, TensorEngine {
     private static final Logger LOG = LoggerFactory.getLogger(OnnxEngine.class);
 
 
@@ -147,16 +149,18 @@ public final class OnnxEngine implements Engine {
     }
 
     @Override
-    public void unload(VersionKey key) {
+    public boolean unload(VersionKey key) {
         CompletableFuture<OnnxModel> future = models.remove(key);
-        if (future != null) {
-            OnnxModel model = future.getNow(null);
-            if (model != null) {
-                model.unload();
-            } else {
-                future.thenAccept(OnnxModel::unload);
-            }
+        if (future == null) {
+            return false;
         }
+        OnnxModel model = future.getNow(null);
+        if (model != null) {
+            model.unload();
+        } else {
+            future.thenAccept(OnnxModel::unload);
+        }
+        return true;
     }
 
     /** A loaded model with a lease taken; the caller must release it. */
@@ -222,23 +226,28 @@ public final class OnnxEngine implements Engine {
     @Override
     public PreparedEmbedding prepare(Deployment deployment, EmbeddingRequest request) {
         EmbeddingMetadata metadata = embeddingMetadata(deployment);
+        if (request.dimensions().isPresent()) {
+            throw AtriumException.withParam(ErrorCode.UNSUPPORTED_BY_MODEL, "dimensions", "model '"
+                    + deployment.key().modelName() + "' does not support 'dimensions'; its embeddings always have "
+                    + metadata.dimension() + " dimensions");
+        }
         OnnxModel model = lease(deployment);
         try {
             List<long[]> sequences = EmbeddingPipeline.encode(model.tokenizer(), deployment.key().modelName(),
                     metadata, request);
             long tokens = sequences.stream().mapToLong(sequence -> sequence.length).sum();
-            return new PreparedEmbedding(deployment, sequences, tokens);
+            return new PreparedEmbedding(deployment, request, sequences, tokens, tokens);
         } finally {
             model.release();
         }
     }
 
     @Override
-    public EmbeddingResult embed(PreparedEmbedding prepared) {
+    public EmbeddingResult embed(PreparedEmbedding prepared, RunContext context) {
         Deployment deployment = prepared.deployment();
         embeddingMetadata(deployment);
         List<OnnxBatches.Work> inputs = prepared.sequences().stream().<OnnxBatches.Work>map(OnnxBatches.Embed::new).toList();
-        List<OnnxBatches.Done> results = run(deployment, inputs);
+        List<OnnxBatches.Done> results = run(deployment, inputs, context);
         List<float[]> vectors = new ArrayList<>(results.size());
         long computeNanos = 0;
         for (OnnxBatches.Done done : results) {
@@ -252,19 +261,21 @@ public final class OnnxEngine implements Engine {
      * Queues work on the version's batcher and waits for it. A version unloaded (or reconfigured) between the
      * lease and the queue is loaded again, so the request does not fail for it.
      */
-    private List<OnnxBatches.Done> run(Deployment deployment, List<OnnxBatches.Work> work) {
+    private List<OnnxBatches.Done> run(Deployment deployment, List<OnnxBatches.Work> work, RunContext context) {
         while (true) {
             OnnxModel model = lease(deployment);
             try {
                 Batcher<OnnxBatches.Work, OnnxBatches.Done>.Ticket ticket;
                 try {
-                    ticket = model.batcher().submit(QueueOwner.current(), work);
+                    ticket = model.batcher().submit(context.queueOwner(), work,
+                            Duration.ofNanos(context.remainingNanos()));
                 } catch (AtriumException e) {
                     if (model.batcher().isClosed()) {
                         continue;
                     }
                     throw e;
                 }
+                context.accepted().run();
                 return ticket.await();
             } finally {
                 model.release();
@@ -280,12 +291,12 @@ public final class OnnxEngine implements Engine {
     // ---- tensors ------------------------------------------------------------------------------------------------
 
     @Override
-    public InferenceResult infer(Deployment deployment, InferenceRequest request) {
+    public InferenceResult infer(Deployment deployment, InferenceRequest request, RunContext context) {
         List<String> outputs = request.outputs().isEmpty()
                 ? deployment.metadata().outputs().stream().map(TensorSpec::name).toList()
                 : request.outputs();
         OnnxBatches.Work work = OnnxBatches.infer(deployment.metadata(), request.inputs(), outputs);
-        return (InferenceResult) run(deployment, List.of(work)).getFirst().valueOrThrow();
+        return (InferenceResult) run(deployment, List.of(work), context).getFirst().valueOrThrow();
     }
 
     /** Unloads every model: waiting requests are refused, running batches finish, then sessions close. */

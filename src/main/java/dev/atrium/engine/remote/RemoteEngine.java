@@ -4,16 +4,18 @@ import static java.util.Objects.requireNonNull;
 
 import dev.atrium.AtriumException;
 import dev.atrium.ErrorCode;
-import dev.atrium.engine.ArtifactFiles;
+import dev.atrium.engine.EmbeddingEngine;
+import dev.atrium.engine.EmbeddingInput;
+import dev.atrium.engine.ForwardedAnswer;
+import dev.atrium.engine.ForwardedRequest;
+import dev.atrium.engine.ForwardingEngine;
+import dev.atrium.engine.RunContext;
+import java.util.ArrayList;
+import java.util.List;
+import tools.jackson.databind.node.ObjectNode;
 import dev.atrium.engine.Deployment;
 import dev.atrium.engine.EmbeddingRequest;
 import dev.atrium.engine.EmbeddingResult;
-import dev.atrium.engine.Engine;
-import dev.atrium.engine.InferenceRequest;
-import dev.atrium.engine.InferenceResult;
-import dev.atrium.engine.ModelMetadata;
-import dev.atrium.engine.ModelOptions;
-import dev.atrium.engine.ModelTask;
 import dev.atrium.engine.PreparedEmbedding;
 import dev.atrium.engine.RemoteMetadata;
 import dev.atrium.engine.VersionKey;
@@ -54,12 +56,16 @@ import tools.jackson.databind.json.JsonMapper;
  * stalled, malformed or broken answer ends in a clean error and its connection is closed, never leaked.
  * The engine knows where a model sends requests, never who asked or what it costs.
  */
-public final class RemoteEngine implements Engine {
+public final class RemoteEngine implements EmbeddingEngine, ForwardingEngine {
     private static final Logger LOG = LoggerFactory.getLogger(RemoteEngine.class);
     private static final ObjectMapper JSON = JsonMapper.builder().build();
     static final int MAX_ANSWER_BYTES = 64 * 1024 * 1024;
     private static final int MAX_ERROR_BYTES = 64 * 1024;
     private static final int MAX_MESSAGE_CHARS = 300;
+    /** Start and end tokens a tokenizer may add to each input. */
+    private static final int SPECIAL_TOKENS_PER_INPUT = 4;
+    /** The most an image, audio or file part of a message is taken to cost in prompt tokens. */
+    static final int TOKENS_PER_MEDIA_PART = 8192;
 
     private final HttpClient client;
     /** Reads upstream bodies, so that a read can be given up on at a deadline. */
@@ -107,52 +113,174 @@ public final class RemoteEngine implements Engine {
         });
     }
 
-    // ---- the engine interface: a remote model has no files and nothing to load --------------------------------
-
-    @Override
-    public ModelMetadata inspect(ModelTask task, ArtifactFiles files, ModelOptions options) {
-        throw new AtriumException(ErrorCode.INVALID_ARTIFACT, "a remote model has no files to upload");
-    }
+    // ---- lifecycle: a remote model has no files and nothing to load --------------------------------------------
 
     @Override
     public void load(Deployment deployment) {
         // nothing to load: the upstream serves it
     }
 
+    /** Always: a remote model holds nothing here, so it is as loaded as it can be. */
     @Override
     public boolean isLoaded(VersionKey key) {
         return true;
     }
 
+    /** Nothing to free: a remote model holds nothing here. */
     @Override
-    public void unload(VersionKey key) {
-        // nothing loaded
+    public boolean unload(VersionKey key) {
+        return false;
     }
 
+    // ---- embeddings ---------------------------------------------------------------------------------------------
+
+    /**
+     * Counts the inputs with OpenAI's o200k encoding (for rate limits) and bounds what the upstream may count with
+     * its own tokenizer: no tokenizer makes more tokens of a text than it has UTF-8 bytes, plus its special tokens.
+     */
     @Override
     public PreparedEmbedding prepare(Deployment deployment, EmbeddingRequest request) {
-        throw notLocal(deployment);
+        remote(deployment);
+        long tokens = 0;
+        long bound = 0;
+        for (EmbeddingInput input : request.inputs()) {
+            switch (input) {
+                case EmbeddingInput.Text text -> {
+                    tokens += TokenCounter.count(text.text());
+                    bound += text.text().getBytes(java.nio.charset.StandardCharsets.UTF_8).length
+                            + SPECIAL_TOKENS_PER_INPUT;
+                }
+                case EmbeddingInput.TokenIds ids -> {
+                    tokens += ids.ids().length;
+                    bound += ids.ids().length + SPECIAL_TOKENS_PER_INPUT;
+                }
+            }
+        }
+        return new PreparedEmbedding(deployment, request, List.of(), tokens, Math.max(tokens, bound));
     }
 
     @Override
-    public EmbeddingResult embed(PreparedEmbedding prepared) {
-        throw new AtriumException(ErrorCode.UNSUPPORTED_BY_MODEL, "a remote model is called through its upstream");
+    public EmbeddingResult embed(PreparedEmbedding prepared, RunContext context) {
+        Deployment deployment = prepared.deployment();
+        ObjectNode body = prepared.request().forward().map(ObjectNode::deepCopy)
+                .orElseGet(() -> embeddingBody(prepared.request()));
+        body.put("model", remote(deployment).upstreamModel());
+        ForwardedAnswer reply = call(deployment, "/embeddings", JSON.writeValueAsBytes(body), context);
+        JsonNode data = reply.body().get("data");
+        int inputs = prepared.request().inputs().size();
+        if (data == null || !data.isArray() || data.size() != inputs) {
+            throw upstreamError(deployment, "an answer without one embedding per input");
+        }
+        List<float[]> vectors = new ArrayList<>(inputs);
+        for (int i = 0; i < inputs; i++) {
+            vectors.add(vector(deployment, data.get(i).get("embedding")));
+        }
+        JsonNode reported = reply.body().path("usage").get("prompt_tokens");
+        long promptTokens = prepared.tokens();
+        if (reported != null && !reported.isNull()) {
+            if (!reported.isIntegralNumber() || !reported.canConvertToLong() || reported.longValue() < 0) {
+                throw upstreamError(deployment, "usage that is not a token count");
+            }
+            promptTokens = reported.longValue();
+        }
+        return new EmbeddingResult(vectors, promptTokens, reply.elapsedNanos());
+    }
+
+    private static ObjectNode embeddingBody(EmbeddingRequest request) {
+        ObjectNode body = JSON.createObjectNode();
+        var input = body.putArray("input");
+        for (EmbeddingInput item : request.inputs()) {
+            switch (item) {
+                case EmbeddingInput.Text text -> input.add(text.text());
+                case EmbeddingInput.TokenIds ids -> {
+                    var array = input.addArray();
+                    for (long id : ids.ids()) {
+                        array.add(id);
+                    }
+                }
+            }
+        }
+        request.dimensions().ifPresent(dimensions -> body.put("dimensions", dimensions));
+        return body;
+    }
+
+    /** An embedding as numbers, or as base64 of little-endian float32 (what {@code encoding_format} base64 gets). */
+    private static float[] vector(Deployment deployment, JsonNode embedding) {
+        if (embedding != null && embedding.isArray()) {
+            float[] vector = new float[embedding.size()];
+            for (int i = 0; i < vector.length; i++) {
+                JsonNode value = embedding.get(i);
+                if (!value.isNumber()) {
+                    throw upstreamError(deployment, "an embedding with a value that is not a number");
+                }
+                vector[i] = value.floatValue();
+            }
+            return vector;
+        }
+        if (embedding != null && embedding.isString()) {
+            byte[] bytes;
+            try {
+                bytes = java.util.Base64.getDecoder().decode(embedding.stringValue());
+            } catch (IllegalArgumentException e) {
+                throw upstreamError(deployment, "an embedding that is not base64");
+            }
+            if (bytes.length % Float.BYTES != 0) {
+                throw upstreamError(deployment, "a base64 embedding that is not float32");
+            }
+            float[] vector = new float[bytes.length / Float.BYTES];
+            java.nio.ByteBuffer.wrap(bytes).order(java.nio.ByteOrder.LITTLE_ENDIAN).asFloatBuffer().get(vector);
+            return vector;
+        }
+        throw upstreamError(deployment, "an embedding that is neither numbers nor base64");
+    }
+
+    // ---- chat and completions -----------------------------------------------------------------------------------
+
+    @Override
+    public int countTokens(String text) {
+        return TokenCounter.count(text);
     }
 
     @Override
-    public InferenceResult infer(Deployment deployment, InferenceRequest request) {
-        throw notLocal(deployment);
+    public ForwardedRequest prepare(Deployment deployment, ObjectNode body, boolean chat) {
+        RemoteMetadata remote = remote(deployment);
+        ObjectNode upstream = body.deepCopy();
+        UpstreamBodies.Prompt prompt = chat ? UpstreamBodies.chatPrompt(upstream) : UpstreamBodies.completionPrompt(upstream);
+        boolean completionField = upstream.hasNonNull("max_completion_tokens");
+        int maxTokens = UpstreamBodies.maxTokens(upstream).orElse(remote.maxOutputTokens());
+        int choices = UpstreamBodies.choices(upstream, chat);
+        boolean stream = UpstreamBodies.bool(upstream, "stream");
+        JsonNode options = upstream.get("stream_options");
+        boolean includeUsage = stream && options != null && options.isObject()
+                && UpstreamBodies.bool(options, "include_usage");
+        upstream.put("model", remote.upstreamModel());
+        // the output the request is reserved for is what the upstream is asked for: never more
+        upstream.put(completionField ? "max_completion_tokens" : "max_tokens", maxTokens);
+        if (stream) {
+            upstream.putObject("stream_options").put("include_usage", true);
+        } else {
+            upstream.remove("stream_options");
+        }
+        byte[] bytes = JSON.writeValueAsBytes(upstream);
+        long estimate = prompt.estimate();
+        if (remote.contextLength() > 0 && estimate >= remote.contextLength()) {
+            throw AtriumException.withParam(ErrorCode.CONTEXT_LENGTH_EXCEEDED, chat ? "messages" : "prompt",
+                    "the prompt is about " + estimate + " tokens, but model '" + deployment.key().modelName()
+                            + "' has a context of " + remote.contextLength() + " tokens");
+        }
+        // what any tokenizer can make of everything sent (tools and schemas count), plus what media can cost
+        long bound = bytes.length + (long) prompt.mediaParts() * TOKENS_PER_MEDIA_PART;
+        if (remote.contextLength() > 0) {
+            bound = Math.min(bound, remote.contextLength());
+        }
+        return new ForwardedRequest(chat ? "/chat/completions" : "/completions", bytes, chat, stream, includeUsage,
+                estimate, Math.max(estimate, bound), (long) maxTokens * choices);
     }
 
-    private static AtriumException notLocal(Deployment deployment) {
-        return new AtriumException(ErrorCode.UNSUPPORTED_BY_MODEL, "model '" + deployment.key().modelName()
-                + "' is a remote model; it serves the OpenAI API only");
+    @Override
+    public ForwardedAnswer call(Deployment deployment, ForwardedRequest request, RunContext context) {
+        return call(deployment, request.path(), request.body(), context);
     }
-
-    // ---- calls --------------------------------------------------------------------------------------------------
-
-    /** A whole upstream answer and how long it took, retries included. */
-    public record Answer(JsonNode body, long elapsedNanos) {}
 
     /**
      * Sends a request and reads the whole JSON answer.
@@ -160,10 +288,10 @@ public final class RemoteEngine implements Engine {
      * @param path the API path under the base URL, e.g. {@code /chat/completions}
      * @throws AtriumException {@code UPSTREAM_*} codes when the upstream fails, 400 when it refuses the request
      */
-    public Answer call(Deployment deployment, String path, byte[] body) {
+    private ForwardedAnswer call(Deployment deployment, String path, byte[] body, RunContext context) {
         long started = System.nanoTime();
         RemoteMetadata remote = remote(deployment);
-        Opened opened = exchange(deployment, path, body, false);
+        Opened opened = exchange(deployment, path, body, false, context);
         HttpResponse<InputStream> response = opened.response();
         try {
             // the whole answer, headers and body, within one timeout of the attempt that got it
@@ -181,7 +309,7 @@ public final class RemoteEngine implements Engine {
             if (node == null || !node.isObject()) {
                 throw upstreamError(deployment, "an answer that is not a JSON object");
             }
-            return new Answer(node, System.nanoTime() - started);
+            return new ForwardedAnswer((ObjectNode) node, System.nanoTime() - started);
         } finally {
             closeQuietly(response.body());
             exchanges.decrementAndGet();
@@ -193,10 +321,12 @@ public final class RemoteEngine implements Engine {
      *
      * @throws AtriumException as {@link #call} when the stream cannot be opened
      */
-    public UpstreamStream stream(Deployment deployment, String path, byte[] body) {
+    @Override
+    public UpstreamStream stream(Deployment deployment, ForwardedRequest request, RunContext context) {
         long started = System.nanoTime();
         RemoteMetadata remote = remote(deployment);
-        HttpResponse<InputStream> response = exchange(deployment, path, body, true).response();
+        HttpResponse<InputStream> response = exchange(deployment, request.path(), request.body(), true, context)
+                .response();
         String type = response.headers().firstValue("Content-Type").orElse("");
         if (!type.toLowerCase(java.util.Locale.ROOT).startsWith("text/event-stream")) {
             closeQuietly(response.body());
@@ -215,7 +345,7 @@ public final class RemoteEngine implements Engine {
      * Opens an exchange that answers 2xx, retrying as the model's policy allows; counts it open. The caller reads
      * and closes the body, then decrements the count.
      */
-    private Opened exchange(Deployment deployment, String path, byte[] body, boolean stream) {
+    private Opened exchange(Deployment deployment, String path, byte[] body, boolean stream, RunContext context) {
         RemoteMetadata remote = remote(deployment);
         URI uri = URI.create(remote.baseUrl() + path);
         if (!allowed.test(uri)) {
@@ -235,6 +365,7 @@ public final class RemoteEngine implements Engine {
             AtriumException failure;
             OptionalLong retryAfter = OptionalLong.empty();
             exchanges.incrementAndGet();
+            context.accepted().run();
             try {
                 HttpResponse<InputStream> response = client.send(request.build(), HttpResponse.BodyHandlers.ofInputStream());
                 int status = response.statusCode();

@@ -1,5 +1,6 @@
 package dev.atrium.engine.remote;
 
+import dev.atrium.engine.ForwardedStream;
 import dev.atrium.AtriumException;
 import dev.atrium.ErrorCode;
 import java.io.ByteArrayOutputStream;
@@ -23,7 +24,7 @@ import tools.jackson.databind.json.JsonMapper;
  * the model's timeout. A stall, a malformed chunk, a line too long or a broken connection ends the stream with a
  * clean error; {@link #close} closes the body and its connection, whatever state the reader is in.
  */
-public final class UpstreamStream implements AutoCloseable {
+public final class UpstreamStream implements ForwardedStream {
     private static final ObjectMapper JSON = JsonMapper.builder().build();
     private static final int MAX_EVENT_BYTES = 4 * 1024 * 1024;
     private static final Object DONE = new Object();

@@ -1,0 +1,288 @@
+package dev.atrium.serving;
+
+import static java.util.Objects.requireNonNull;
+
+import dev.atrium.AtriumException;
+import dev.atrium.ErrorCode;
+import dev.atrium.engine.EmbeddingEngine;
+import dev.atrium.engine.EmbeddingRequest;
+import dev.atrium.engine.EmbeddingResult;
+import dev.atrium.engine.Engine;
+import dev.atrium.engine.ForwardingEngine;
+import dev.atrium.engine.InferenceRequest;
+import dev.atrium.engine.InferenceResult;
+import dev.atrium.engine.LanguageEngine;
+import dev.atrium.engine.ModelTask;
+import dev.atrium.engine.PreparedEmbedding;
+import dev.atrium.engine.RemoteMetadata;
+import dev.atrium.engine.TensorEngine;
+import dev.atrium.engine.TensorValidation;
+import dev.atrium.gateway.Admission;
+import dev.atrium.gateway.Caller;
+import dev.atrium.metering.Metering;
+import dev.atrium.metering.Outcome;
+import dev.atrium.metering.Usage;
+import dev.atrium.registry.ModelReference;
+import dev.atrium.registry.ModelRegistry;
+import dev.atrium.registry.ResolvedModel;
+import dev.atrium.server.RequestContext;
+import java.math.BigDecimal;
+import java.time.Duration;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.function.BiFunction;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import tools.jackson.databind.node.ObjectNode;
+
+/**
+ * The one path of every model call, whatever the protocol: resolve the reference (name, version, alias, and a
+ * remote model's fallbacks) → authorize → check the model can do it → admit its tokens → reserve its worst case
+ * → run it on the engine's capability → settle → one usage record with its {@link Outcome} → the answer, for the
+ * protocol adapter to encode. Adapters only parse and encode; engines know nothing of callers or prices.
+ *
+ * <p>Reservations are upper bounds: tokens are bounded before the model runs (a local prompt is counted, an
+ * upstream's output is capped by the {@code max_tokens} and {@code n} the request is sent with), and compute time
+ * is reserved up to the call's deadline, past which the call is cut.
+ */
+public final class Serving {
+    private static final Logger LOG = LoggerFactory.getLogger(Serving.class);
+    /** How long a local model may go without a token while generating before it is taken as stalled. */
+    private static final Duration STALL = Duration.ofSeconds(60);
+    private static final Set<ErrorCode> FALL_BACK_ON = Set.of(ErrorCode.UPSTREAM_ERROR, ErrorCode.UPSTREAM_TIMEOUT,
+            ErrorCode.UPSTREAM_RATE_LIMITED, ErrorCode.OVERLOADED);
+
+    /** How long a model call may take unless the server is told otherwise. */
+    public static final Duration DEFAULT_DEADLINE = Duration.ofSeconds(60);
+
+    private final ModelRegistry registry;
+    private final Metering metering;
+    private final Duration deadline;
+
+    /**
+     * @param deadline how long one model call may take, queueing included; compute is reserved for as long
+     */
+    public Serving(ModelRegistry registry, Metering metering, Duration deadline) {
+        this.registry = requireNonNull(registry, "registry is null");
+        this.metering = requireNonNull(metering, "metering is null");
+        this.deadline = requireNonNull(deadline, "deadline is null");
+        if (deadline.isNegative() || deadline.isZero()) {
+            throw new IllegalArgumentException("the deadline must be positive");
+        }
+    }
+
+    /** The model a caller names, as it sees it. */
+    public ResolvedModel resolve(Caller caller, String reference) {
+        return registry.resolve(caller.modelScope(), reference);
+    }
+
+    public ResolvedModel resolve(Caller caller, ModelReference reference) {
+        return registry.resolve(caller.modelScope(), reference);
+    }
+
+    // ---- embeddings ---------------------------------------------------------------------------------------------
+
+    /** An embedding answer: the model that answered, its vectors, and the budget alerts its charge crossed. */
+    public record Embedded(ResolvedModel model, EmbeddingResult result, Map<String, List<BigDecimal>> alerts) {}
+
+    public Embedded embed(Caller caller, String reference, EmbeddingRequest request) {
+        caller.requireCallsModels();
+        return withFallbacks(caller, resolve(caller, reference), (resolved, attempts) -> {
+            requireTask(resolved, ModelTask.EMBEDDING, "embeddings");
+            EmbeddingEngine engine = capability(resolved, EmbeddingEngine.class, "embeddings");
+            PreparedEmbedding prepared = engine.prepare(resolved.deployment(), request);
+            ModelCall call = open(caller, resolved, Endpoint.EMBEDDINGS, prepared.tokens(),
+                    new Usage(prepared.maxTokens(), 0, 1, deadline.toMillis()), attempts);
+            try {
+                EmbeddingResult result = engine.embed(prepared, call.context());
+                if (result.promptTokens() < 0 || result.promptTokens() > prepared.maxTokens()) {
+                    throw new AtriumException(ErrorCode.UPSTREAM_ERROR, "the upstream of model '"
+                            + resolved.model().name() + "' failed: it reported " + result.promptTokens()
+                            + " prompt tokens for inputs of at most " + prepared.maxTokens());
+                }
+                Map<String, List<BigDecimal>> alerts = call.succeed(new Usage(result.promptTokens(), 0, 1,
+                        millis(result.computeNanos())));
+                return new Embedded(resolved, result, alerts);
+            } catch (RuntimeException e) {
+                call.failing(outcome(e));
+                throw e;
+            } finally {
+                call.close();
+            }
+        });
+    }
+
+    // ---- tensors ------------------------------------------------------------------------------------------------
+
+    /** A tensor answer: the model that answered, its outputs, and the budget alerts its charge crossed. */
+    public record Inferred(ResolvedModel model, InferenceResult result, Map<String, List<BigDecimal>> alerts) {}
+
+    public Inferred infer(Caller caller, ResolvedModel resolved, InferenceRequest request) {
+        caller.requireCallsModels();
+        TensorEngine engine = capability(resolved, TensorEngine.class, "tensor inference");
+        TensorValidation.check(resolved.version().metadata(), request);
+        ModelCall call = open(caller, resolved, Endpoint.INFER, 0, new Usage(0, 0, 1, deadline.toMillis()), null);
+        try {
+            InferenceResult result = engine.infer(resolved.deployment(), request, call.context());
+            Map<String, List<BigDecimal>> alerts = call.succeed(new Usage(0, 0, 1, millis(result.computeNanos())));
+            return new Inferred(resolved, result, alerts);
+        } catch (RuntimeException e) {
+            call.failing(outcome(e));
+            throw e;
+        } finally {
+            call.close();
+        }
+    }
+
+    // ---- generation ---------------------------------------------------------------------------------------------
+
+    /**
+     * A chat completion or a completion, whole or streamed, through the sink. Throws only before the sink's
+     * {@code begin}; after it, failures go to the sink.
+     *
+     * @param body the client's body, which a remote model's upstream receives (its fields Atrium does not read
+     *     included)
+     * @param local parses the body for a local model; only called when one serves it
+     */
+    public void generate(Caller caller, String reference, boolean chat, boolean stream, ObjectNode body,
+            java.util.function.Supplier<TextGeneration> local, GenerationSink sink) {
+        caller.requireCallsModels();
+        Endpoint endpoint = chat ? Endpoint.CHAT_COMPLETIONS : Endpoint.COMPLETIONS;
+        withFallbacks(caller, resolve(caller, reference), (resolved, attempts) -> {
+            ModelTask task = resolved.model().task();
+            if ((chat && task != ModelTask.CHAT) || (!chat && task != ModelTask.CHAT && task != ModelTask.COMPLETION)) {
+                throw AtriumException.withParam(ErrorCode.UNSUPPORTED_BY_MODEL, "model", "model '"
+                        + resolved.model().name() + "' is a " + task.wireName() + " model; it cannot do "
+                        + (chat ? "chat completions" : "completions"));
+            }
+            Engine engine = registry.engine(resolved.model());
+            switch (engine) {
+                case LanguageEngine language -> new LocalGeneration(this, caller, resolved, language, endpoint, chat,
+                        stream).run(local.get(), sink);
+                case ForwardingEngine forwarding -> new ForwardedGeneration(this, caller, resolved, forwarding,
+                        endpoint, attempts).run(body, chat, sink);
+                default -> throw unsupported(resolved, chat ? "chat completions" : "completions");
+            }
+            return null;
+        });
+    }
+
+    // ---- the path's steps ---------------------------------------------------------------------------------------
+
+    /** Admits a call's tokens and reserves its worst case: the call that follows is settled by its close. */
+    ModelCall open(Caller caller, ResolvedModel resolved, Endpoint endpoint, long admittedTokens, Usage worstCase,
+            Attempts attempts) {
+        Admission.takeTokens(admittedTokens);
+        RequestContext request = RequestContext.current();
+        Metering.Meter meter = metering.start(new Metering.Subject(request.serverRequestId(),
+                request.clientRequestId(), caller.key().tenantId(), caller.key().id(), resolved.model().name(),
+                resolved.version().version(), endpoint.wireName()));
+        meter.reserve(worstCase);
+        String owner = caller.key().tenantId() == null ? "" : caller.key().tenantId();
+        return new ModelCall(meter, worstCase, owner, System.nanoTime() + deadline.toNanos(), attempts);
+    }
+
+    Duration deadline() {
+        return deadline;
+    }
+
+    static Duration stall() {
+        return STALL;
+    }
+
+    /** The outcome a failure gives a call that reached its model. */
+    static Outcome outcome(RuntimeException failure) {
+        if (failure instanceof AtriumException atrium) {
+            return switch (atrium.code()) {
+                case QUEUE_TIMEOUT, DEADLINE_EXCEEDED -> Outcome.DEADLINE;
+                case UPSTREAM_ERROR, UPSTREAM_TIMEOUT, UPSTREAM_RATE_LIMITED -> Outcome.UPSTREAM_ERROR;
+                default -> Outcome.ENGINE_ERROR;
+            };
+        }
+        return Outcome.ENGINE_ERROR;
+    }
+
+    static long millis(long nanos) {
+        return (nanos + 500_000) / 1_000_000;
+    }
+
+    private static void requireTask(ResolvedModel resolved, ModelTask task, String what) {
+        if (resolved.model().task() != task) {
+            String hint = resolved.model().task() == ModelTask.TENSOR
+                    ? "; call it with POST /v2/models/" + resolved.model().name() + "/infer" : "";
+            throw AtriumException.withParam(ErrorCode.UNSUPPORTED_BY_MODEL, "model", "model '"
+                    + resolved.model().name() + "' is a " + resolved.model().task().wireName()
+                    + " model; it cannot do " + what + hint);
+        }
+    }
+
+    private <T extends Engine> T capability(ResolvedModel resolved, Class<T> capability, String what) {
+        Engine engine = registry.engine(resolved.model());
+        if (!capability.isInstance(engine)) {
+            throw unsupported(resolved, what);
+        }
+        return capability.cast(engine);
+    }
+
+    private static AtriumException unsupported(ResolvedModel resolved, String what) {
+        return AtriumException.withParam(ErrorCode.UNSUPPORTED_BY_MODEL, "model", "model '" + resolved.model().name()
+                + "' is a " + resolved.model().task().wireName() + " model served by engine "
+                + resolved.model().engine().wireName() + "; it does not do " + what);
+    }
+
+    /**
+     * Serves a request with a model and, when that model fails in a way another could fix (its upstream
+     * unreachable, failing, rate limiting or too slow after its retries; its queue full), with its fallbacks in
+     * order, each resolved as the caller sees it, so a fallback never reaches a model the caller could not call
+     * itself. A model is tried at most once; a refused request (400) is not retried elsewhere. The attempt must
+     * throw only before anything was sent to the client. The request keeps one usage record (see
+     * {@link Attempts}).
+     */
+    private <T> T withFallbacks(Caller caller, ResolvedModel primary, BiFunction<ResolvedModel, Attempts, T> attempt) {
+        Attempts attempts = new Attempts();
+        try {
+            return attempt(caller, primary, attempt, attempts, new HashSet<>());
+        } finally {
+            attempts.flush();
+        }
+    }
+
+    private <T> T attempt(Caller caller, ResolvedModel model, BiFunction<ResolvedModel, Attempts, T> attempt,
+            Attempts attempts, Set<Long> tried) {
+        tried.add(model.model().id());
+        try {
+            return attempt.apply(model, attempts);
+        } catch (AtriumException failure) {
+            List<String> fallbacks = model.version().metadata().remoteMetadata().map(RemoteMetadata::fallbacks)
+                    .orElse(List.of());
+            if (!FALL_BACK_ON.contains(failure.code()) || fallbacks.isEmpty()) {
+                throw failure;
+            }
+            for (String reference : fallbacks) {
+                ResolvedModel next;
+                try {
+                    next = resolve(caller, reference);
+                } catch (AtriumException missing) {
+                    LOG.warn("model {}: fallback {} is not available to this caller: {}", model.model().name(),
+                            reference, missing.getMessage());
+                    continue;
+                }
+                if (tried.contains(next.model().id())) {
+                    continue;
+                }
+                LOG.info("model {} failed ({}); falling back to {}", model.model().name(), failure.getMessage(),
+                        next.model().name());
+                try {
+                    return attempt(caller, next, attempt, attempts, tried);
+                } catch (AtriumException fallbackFailure) {
+                    if (!FALL_BACK_ON.contains(fallbackFailure.code())) {
+                        throw fallbackFailure;
+                    }
+                }
+            }
+            throw failure;
+        }
+    }
+}
