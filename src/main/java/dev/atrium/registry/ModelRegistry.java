@@ -430,6 +430,11 @@ public final class ModelRegistry {
         }
     }
 
+    /** The engine of a kind, if this server has it. */
+    public java.util.Optional<Engine> engine(EngineKind kind) {
+        return java.util.Optional.ofNullable(engines.get(kind));
+    }
+
     /** Whether any engine has a model with work waiting and no progress (the server is then not ready). */
     public boolean anyEngineStalled() {
         return engines.values().stream().anyMatch(Engine::isStalled);

@@ -1,5 +1,11 @@
 package dev.atrium.serving;
 
+import dev.atrium.engine.EmbeddingEngine;
+import dev.atrium.engine.Engine;
+import dev.atrium.engine.ForwardingEngine;
+import dev.atrium.engine.LanguageEngine;
+import dev.atrium.engine.TensorEngine;
+
 /**
  * The serving layer's entry points: every kind of model call a protocol adapter can make. Tests enumerate
  * them, so a path added here is covered by the rules every path obeys (one record, charge within reservation).
@@ -14,6 +20,15 @@ public enum Endpoint {
 
     Endpoint(String wireName) {
         this.wireName = wireName;
+    }
+
+    /** Whether an engine has the capability this entry point calls. */
+    public boolean servedBy(Engine engine) {
+        return switch (this) {
+            case EMBEDDINGS -> engine instanceof EmbeddingEngine;
+            case INFER -> engine instanceof TensorEngine;
+            case CHAT_COMPLETIONS, COMPLETIONS -> engine instanceof LanguageEngine || engine instanceof ForwardingEngine;
+        };
     }
 
     /** The name in usage records and metrics. */
