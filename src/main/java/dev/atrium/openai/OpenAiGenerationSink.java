@@ -28,6 +28,8 @@ final class OpenAiGenerationSink implements GenerationSink {
     private static final byte[] DATA = "data: ".getBytes(StandardCharsets.UTF_8);
     private static final byte[] EVENT_END = "\n\n".getBytes(StandardCharsets.UTF_8);
     private static final byte[] DONE = "data: [DONE]\n\n".getBytes(StandardCharsets.UTF_8);
+    /** A server-sent events comment: clients skip it. */
+    private static final byte[] KEEP_ALIVE = ": waiting\n\n".getBytes(StandardCharsets.UTF_8);
 
     private final ServerResponse response;
     private final boolean stream;
@@ -51,6 +53,14 @@ final class OpenAiGenerationSink implements GenerationSink {
             response.header(HeaderValues.create("Content-Type", "text/event-stream; charset=utf-8"));
             response.header(HeaderValues.create("Cache-Control", "no-cache"));
             out = response.outputStream();
+        }
+    }
+
+    @Override
+    public void heartbeat() throws IOException {
+        if (stream) {
+            out.write(KEEP_ALIVE);
+            out.flush();
         }
     }
 

@@ -193,7 +193,7 @@ public final class Batcher<I, O> implements AutoCloseable {
                         return future.get(started ? TimeUnit.SECONDS.toNanos(1) : Math.max(0, left), TimeUnit.NANOSECONDS);
                     } catch (TimeoutException e) {
                         if (!started && deadline - clock.getAsLong() <= 0) {
-                            expire(this);
+                            expireUnlessStarted(this);
                         }
                     }
                 }
@@ -306,6 +306,21 @@ public final class Batcher<I, O> implements AutoCloseable {
             lock.unlock();
         }
         return ticket;
+    }
+
+    /**
+     * Expires a request that has not started, deciding under the lock that instances take batches under: a request
+     * either runs or expires, never both.
+     */
+    private void expireUnlessStarted(Ticket ticket) {
+        lock.lock();
+        try {
+            if (!ticket.started) {
+                expire(ticket);
+            }
+        } finally {
+            lock.unlock();
+        }
     }
 
     private void expire(Ticket ticket) {

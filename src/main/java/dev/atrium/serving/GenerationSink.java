@@ -29,6 +29,13 @@ public interface GenerationSink {
 
     void begin(Answer answer) throws IOException;
 
+    /**
+     * Nothing to send yet (a stream waiting for its model's first token, queued behind others): a stream writes
+     * something its client ignores, so that a client that has gone is noticed and its work dropped before it runs.
+     * A whole answer does nothing.
+     */
+    void heartbeat() throws IOException;
+
     /** A piece of generated text (a local model). */
     void text(String text) throws IOException;
 

@@ -26,6 +26,9 @@ import java.util.Map;
  * produced is billed), the model stalls, or the call's deadline cuts it.
  */
 final class LocalGeneration {
+    /** How often a stream with nothing to send checks that its client is still there. */
+    private static final Duration HEARTBEAT = Duration.ofMillis(200);
+
     private final Serving serving;
     private final Caller caller;
     private final ResolvedModel resolved;
@@ -91,7 +94,7 @@ final class LocalGeneration {
                 sink.begin(answer);
             }
             while (true) {
-                GenerationEvent event = next(call, generation);
+                GenerationEvent event = next(call, generation, sink);
                 switch (event) {
                     case GenerationEvent.Text text -> {
                         produced++;
@@ -142,17 +145,29 @@ final class LocalGeneration {
         }
     }
 
-    /** The next event, within the stall limit and the call's deadline; ends the call on either. */
-    private GenerationEvent next(ModelCall call, Generation generation) {
-        long wait = Math.min(Serving.stall().toNanos(), call.context().remainingNanos());
-        GenerationEvent event;
-        try {
-            event = generation.next(Duration.ofNanos(Math.max(1, wait)));
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            generation.cancel();
-            call.failing(Outcome.ENGINE_ERROR);
-            throw AtriumException.retryable(ErrorCode.SHUTTING_DOWN, "the request was interrupted", 1);
+    /**
+     * The next event, within the stall limit and the call's deadline (ending the call on either); while none
+     * comes, the sink's heartbeat finds out whether the client is still there.
+     */
+    private GenerationEvent next(ModelCall call, Generation generation, GenerationSink sink) throws IOException {
+        long stalledAt = System.nanoTime() + Serving.stall().toNanos();
+        GenerationEvent event = null;
+        while (event == null) {
+            long wait = Math.min(stalledAt - System.nanoTime(), call.context().remainingNanos());
+            if (wait <= 0) {
+                break;
+            }
+            try {
+                event = generation.next(Duration.ofNanos(Math.min(wait, HEARTBEAT.toNanos())));
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                generation.cancel();
+                call.failing(Outcome.ENGINE_ERROR);
+                throw AtriumException.retryable(ErrorCode.SHUTTING_DOWN, "the request was interrupted", 1);
+            }
+            if (event == null) {
+                sink.heartbeat();
+            }
         }
         if (event != null) {
             return event;

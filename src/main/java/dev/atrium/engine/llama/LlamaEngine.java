@@ -38,6 +38,7 @@ import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -68,6 +69,8 @@ public final class LlamaEngine implements ArtifactEngine, LanguageEngine {
     private final ConcurrentHashMap<VersionKey, Loaded> byVersion = new ConcurrentHashMap<>();
 
     private final Settings settings;
+    /** Generations that reached a model: a cancelled one still waiting for its slot never does. */
+    private final AtomicLong started = new AtomicLong();
     private final ConcurrentHashMap<String, CompletableFuture<Loaded>> instances = new ConcurrentHashMap<>();
 
     public LlamaEngine(Settings settings) {
@@ -125,6 +128,11 @@ public final class LlamaEngine implements ArtifactEngine, LanguageEngine {
     @Override
     public boolean isLoaded(VersionKey key) {
         return byVersion.containsKey(key);
+    }
+
+    /** How many generations have reached a model since the engine started. */
+    public long generationsStarted() {
+        return started.get();
     }
 
     /** Generations waiting for a slot, over every loaded model. */
@@ -238,7 +246,7 @@ public final class LlamaEngine implements ArtifactEngine, LanguageEngine {
         if (request.grammar() != null) {
             parameters.setGrammar(request.grammar());
         }
-        QueuedGeneration generation = new QueuedGeneration(loaded.progress());
+        QueuedGeneration generation = new QueuedGeneration(loaded.progress(), started);
         loaded.progress().accepted();
         try {
             loaded.executor().execute(() -> {
@@ -261,9 +269,11 @@ public final class LlamaEngine implements ArtifactEngine, LanguageEngine {
         private final BlockingQueue<GenerationEvent> events = new LinkedBlockingQueue<>();
         private final AtomicBoolean cancelled = new AtomicBoolean();
         private final ProgressWatch progress;
+        private final AtomicLong started;
 
-        QueuedGeneration(ProgressWatch progress) {
+        QueuedGeneration(ProgressWatch progress, AtomicLong started) {
             this.progress = progress;
+            this.started = started;
         }
 
         /** Runs on a slot's thread; counts the tokens it produces (one output per token). */
@@ -275,6 +285,7 @@ public final class LlamaEngine implements ArtifactEngine, LanguageEngine {
                     events.add(new GenerationEvent.Done("cancelled", 0, 0));
                     return;
                 }
+                started.incrementAndGet();
                 LlamaIterator iterator = model.generate(parameters).iterator();
                 while (iterator.hasNext()) {
                     LlamaOutput output = iterator.next();

@@ -210,7 +210,15 @@ public final class OnnxEngine implements ArtifactEngine, EmbeddingEngine, Tensor
                     Duration.ofMillis(scheduling.deadlineMillis() != null ? scheduling.deadlineMillis() : 30_000));
             OnnxModel model = new OnnxModel(deployment, session, tokenizer);
             String name = deployment.key().modelName() + ":" + deployment.key().version();
-            model.start(new Batcher<>(name, batching, OnnxBatches.SHAPE, batch -> OnnxBatches.run(environment, model, batch),
+            // the running batch holds the session, whatever happens to the requests it runs for
+            model.start(new Batcher<>(name, batching, OnnxBatches.SHAPE, batch -> {
+                model.batchStarted();
+                try {
+                    return OnnxBatches.run(environment, model, batch);
+                } finally {
+                    model.batchEnded();
+                }
+            },
                     metrics.register(name, model::queueDepth)), () -> metrics.unregister(name));
             LOG.info("loaded {} in {} ms ({} instances x {} intra-op threads, batches of {} up to {} tokens)",
                     deployment.key(), (System.nanoTime() - start) / 1_000_000, instances, intraOpThreads,

@@ -23,6 +23,7 @@ final class OnnxModel {
     private Batcher<OnnxBatches.Work, OnnxBatches.Done> batcher;
     private Runnable onUnload = () -> { };
     private int leases;
+    private int runningBatches;
     private boolean unloaded;
     private boolean closed;
 
@@ -74,7 +75,21 @@ final class OnnxModel {
 
     synchronized void release() {
         leases--;
-        if (unloaded && leases == 0) {
+        closeIfUnused();
+    }
+
+    /** A batch runs on the session: it stays open until the batch ends, even if the model is unloaded meanwhile. */
+    synchronized void batchStarted() {
+        runningBatches++;
+    }
+
+    synchronized void batchEnded() {
+        runningBatches--;
+        closeIfUnused();
+    }
+
+    private void closeIfUnused() {
+        if (unloaded && leases == 0 && runningBatches == 0) {
             closeResources();
         }
     }
@@ -95,13 +110,11 @@ final class OnnxModel {
         }
         onUnload.run();
         synchronized (this) {
-            if (leases == 0) {
-                closeResources();
-            }
+            closeIfUnused();
         }
     }
 
-    /** Requests hold a lease until their batches ran, so no batch uses the session once the leases are back. */
+    /** Only once no request holds a lease and no batch runs: nothing uses the session after this. */
     private void closeResources() {
         if (closed) {
             return;

@@ -245,6 +245,74 @@ class LlamaEndToEndTest {
         eightStreamsOnFourSlots_allComplete();
     }
 
+    @Test
+    void queuedStreamWhoseClientLeaves_neverReachesTheModel() throws Exception {
+        LlamaEngine engine = (LlamaEngine) server.atrium().registry().engine(dev.atrium.engine.EngineKind.LLAMA)
+                .orElseThrow();
+        // both slots of "long" busy with long streams, read slowly so that they last
+        List<java.net.Socket> busy = new java.util.ArrayList<>();
+        long base = engine.generationsStarted();
+        try {
+            for (int i = 0; i < 2; i++) {
+                busy.add(rawStream("{\"model\": \"long\", \"prompt\": \"Once\", \"max_tokens\": 500,"
+                        + " \"stream\": true, \"temperature\": 0}", "busy-" + i));
+            }
+            long deadline = System.nanoTime() + 10_000_000_000L;
+            while (engine.generationsStarted() - base < 2 && System.nanoTime() < deadline) {
+                Thread.sleep(1);
+            }
+            long startedBefore = engine.generationsStarted();
+            // a third waits for a slot; its client leaves while it waits
+            try (java.net.Socket queued = rawStream("{\"model\": \"long\", \"prompt\": \"Waiting\","
+                    + " \"max_tokens\": 20, \"stream\": true}", "queued-leaves")) {
+                while (engine.queueDepth() == 0 && System.nanoTime() < deadline) {
+                    Thread.sleep(1);
+                }
+                assertThat(engine.queueDepth()).as("the third stream waits for a slot").isEqualTo(1);
+                queued.setSoLinger(true, 0);
+            }
+            JsonNode record = awaitRecord("queued-leaves");
+            long generated = engine.generationsStarted() - startedBefore;
+            System.out.println("queued stream dropped; generations started meanwhile: " + generated
+                    + ", queue depth " + engine.queueDepth());
+            assertThat(record.path("outcome").asString()).isEqualTo("client_cancelled");
+            assertThat(record.path("output_tokens").asLong()).isZero();
+            assertThat(engine.queueDepth()).as("it left the queue").isZero();
+        } finally {
+            for (java.net.Socket socket : busy) {
+                socket.setSoLinger(true, 0);
+                socket.close();
+            }
+        }
+        // once the busy streams are gone, the slots take work again, and the dropped one never ran
+        long before = engine.generationsStarted();
+        Thread.sleep(500);
+        assertThat(engine.generationsStarted()).as("the dropped stream never reached the model").isEqualTo(before);
+        eightStreamsOnFourSlots_allComplete();
+    }
+
+    private static java.net.Socket rawStream(String body, String requestId) throws java.io.IOException {
+        java.net.Socket socket = new java.net.Socket("127.0.0.1", server.atrium().port());
+        socket.getOutputStream().write(("POST /v1/completions HTTP/1.1\r\nHost: localhost\r\n"
+                + "Authorization: Bearer " + memberKey + "\r\nX-Request-Id: " + requestId + "\r\n"
+                + "Content-Type: application/json\r\nContent-Length: " + body.getBytes(StandardCharsets.UTF_8).length
+                + "\r\n\r\n" + body).getBytes(StandardCharsets.UTF_8));
+        socket.getOutputStream().flush();
+        return socket;
+    }
+
+    private static JsonNode awaitRecord(String requestId) throws InterruptedException {
+        long deadline = System.nanoTime() + 20_000_000_000L;
+        while (System.nanoTime() < deadline) {
+            JsonNode data = server.http().get("/admin/usage/records?request_id=" + requestId).json().path("data");
+            if (!data.isEmpty()) {
+                return data.get(0);
+            }
+            Thread.sleep(5);
+        }
+        throw new AssertionError("no record of " + requestId);
+    }
+
     private static byte[] read(Path file) {
         try {
             return java.nio.file.Files.readAllBytes(file);
