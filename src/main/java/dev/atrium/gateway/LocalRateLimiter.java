@@ -2,16 +2,19 @@ package dev.atrium.gateway;
 
 import static java.util.Objects.requireNonNull;
 
+import com.github.benmanes.caffeine.cache.Cache;
+import com.github.benmanes.caffeine.cache.Caffeine;
 import dev.atrium.AtriumException;
 import dev.atrium.ErrorCode;
 import dev.atrium.tenancy.Limits;
 import io.github.bucket4j.Bucket;
+import io.github.bucket4j.BucketConfiguration;
 import io.github.bucket4j.ConsumptionProbe;
+import io.github.bucket4j.TokensInheritanceStrategy;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 
@@ -35,18 +38,31 @@ public final class LocalRateLimiter implements RateLimiter {
         }
     }
 
+    /** The most keys and tenants whose counters are kept at once; the least recently used go first. */
+    static final int MAX_METERS = 100_000;
+
     private final Defaults defaults;
-    private final ConcurrentHashMap<String, Meter> meters = new ConcurrentHashMap<>();
+    /**
+     * Counters of the keys and tenants seen lately: bounded, and dropped an hour (or two windows) after their last
+     * request, when their windows have long refilled.
+     */
+    private final Cache<String, Meter> meters;
 
     public LocalRateLimiter(Defaults defaults) {
         this.defaults = requireNonNull(defaults, "defaults is null");
+        Duration idle = defaults.window().multipliedBy(2).compareTo(Duration.ofHours(1)) > 0
+                ? defaults.window().multipliedBy(2) : Duration.ofHours(1);
+        this.meters = Caffeine.newBuilder().maximumSize(MAX_METERS).expireAfterAccess(idle).build();
     }
 
-    /** One key's or tenant's counters, made for one set of limits. */
+    /**
+     * One key's or tenant's counters. When its limits change (a key updated), the counters carry on: what was
+     * used in the current window stays used, and requests in flight stay counted.
+     */
     private static final class Meter {
-        final Limits limits;
-        final Bucket requests;
-        final Bucket tokens;
+        volatile Limits limits;
+        volatile Bucket requests;
+        volatile Bucket tokens;
         final AtomicInteger inFlight = new AtomicInteger();
 
         Meter(Limits limits, Duration window) {
@@ -55,8 +71,32 @@ public final class LocalRateLimiter implements RateLimiter {
             this.tokens = limits.tpm() == null ? null : bucket(limits.tpm(), window);
         }
 
+        /** New limits over the same window: consumption kept, capacity changed. */
+        synchronized void change(Limits changed, Duration window) {
+            requests = rebucket(requests, changed.rpm(), window);
+            tokens = rebucket(tokens, changed.tpm(), window);
+            limits = changed;
+        }
+
+        private static Bucket rebucket(Bucket bucket, Integer capacity, Duration window) {
+            if (capacity == null) {
+                return null;
+            }
+            if (bucket == null) {
+                return bucket(capacity, window);
+            }
+            bucket.replaceConfiguration(configuration(capacity, window), TokensInheritanceStrategy.ADDITIVE);
+            return bucket;
+        }
+
         private static Bucket bucket(long capacity, Duration window) {
             return Bucket.builder()
+                    .addLimit(limit -> limit.capacity(capacity).refillIntervally(capacity, window))
+                    .build();
+        }
+
+        private static BucketConfiguration configuration(long capacity, Duration window) {
+            return BucketConfiguration.builder()
                     .addLimit(limit -> limit.capacity(capacity).refillIntervally(capacity, window))
                     .build();
         }
@@ -150,8 +190,11 @@ public final class LocalRateLimiter implements RateLimiter {
     }
 
     private Meter meter(String id, Limits limits) {
-        return meters.compute(id, (key, existing) ->
-                existing != null && existing.limits.equals(limits) ? existing : new Meter(limits, defaults.window()));
+        Meter meter = meters.get(id, key -> new Meter(limits, defaults.window()));
+        if (!meter.limits.equals(limits)) {
+            meter.change(limits, defaults.window());
+        }
+        return meter;
     }
 
     private static void leave(List<Meter> entered) {

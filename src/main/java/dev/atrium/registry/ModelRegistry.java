@@ -2,6 +2,8 @@ package dev.atrium.registry;
 
 import static java.util.Objects.requireNonNull;
 
+import com.github.benmanes.caffeine.cache.Cache;
+import com.github.benmanes.caffeine.cache.Caffeine;
 import dev.atrium.AtriumException;
 import dev.atrium.ErrorCode;
 import dev.atrium.engine.ArtifactEngine;
@@ -23,7 +25,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.ReentrantLock;
 import org.jdbi.v3.core.Jdbi;
@@ -52,7 +53,8 @@ public final class ModelRegistry {
      * change is never kept after it. A change made by another node sharing the store is not seen here: the
      * distributed mode will need a short time-to-live on top.
      */
-    private final ConcurrentHashMap<ResolutionKey, ResolvedModel> resolutions = new ConcurrentHashMap<>();
+    /** Resolutions served lately; bounded, since callers choose the references (and tenants the scopes). */
+    private final Cache<ResolutionKey, ResolvedModel> resolutions = Caffeine.newBuilder().maximumSize(10_000).build();
 
     private record ResolutionKey(String owner, ModelReference reference) {}
     private final AtomicLong generation = new AtomicLong();
@@ -363,7 +365,7 @@ public final class ModelRegistry {
             throw modelNotFound(reference.toString());
         }
         ResolutionKey key = new ResolutionKey(scope.owner(), reference);
-        ResolvedModel cached = resolutions.get(key);
+        ResolvedModel cached = resolutions.getIfPresent(key);
         if (cached != null) {
             return cached;
         }
@@ -372,7 +374,7 @@ public final class ModelRegistry {
         if (generation.get() == seen) {
             resolutions.put(key, resolved);
             if (generation.get() != seen) {
-                resolutions.remove(key, resolved);
+                resolutions.asMap().remove(key, resolved);
             }
         }
         return resolved;
@@ -381,7 +383,7 @@ public final class ModelRegistry {
     /** Forgets every cached resolution; called after each committed change. */
     private void changed() {
         generation.incrementAndGet();
-        resolutions.clear();
+        resolutions.invalidateAll();
     }
 
     private ResolvedModel resolveInStore(ModelScope scope, ModelReference reference) {

@@ -2,6 +2,8 @@ package dev.atrium.tenancy;
 
 import static java.util.Objects.requireNonNull;
 
+import com.github.benmanes.caffeine.cache.Cache;
+import com.github.benmanes.caffeine.cache.Caffeine;
 import dev.atrium.AtriumException;
 import dev.atrium.ErrorCode;
 import java.time.Clock;
@@ -9,7 +11,6 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
 import java.util.Optional;
-import java.util.concurrent.ConcurrentHashMap;
 import org.jdbi.v3.core.Jdbi;
 
 /**
@@ -32,8 +33,11 @@ public final class Tenancy {
 
     private final TenancyStore store;
     private final Clock clock;
-    private final ConcurrentHashMap<String, CachedKey> keysBySecretHash = new ConcurrentHashMap<>();
-    private final ConcurrentHashMap<String, CachedTenant> tenantsById = new ConcurrentHashMap<>();
+    /** Keys and tenants used lately, each kept at most {@link #KEY_CACHE_TTL}; bounded, whatever the traffic. */
+    private final Cache<String, CachedKey> keysBySecretHash = Caffeine.newBuilder().maximumSize(100_000)
+            .expireAfterWrite(KEY_CACHE_TTL).build();
+    private final Cache<String, CachedTenant> tenantsById = Caffeine.newBuilder().maximumSize(100_000)
+            .expireAfterWrite(KEY_CACHE_TTL).build();
 
     public Tenancy(Jdbi jdbi, Clock clock) {
         this.store = new TenancyStore(jdbi);
@@ -48,7 +52,7 @@ public final class Tenancy {
             return Optional.empty();
         }
         String hash = KeySecrets.sha256(secret);
-        CachedKey cached = keysBySecretHash.get(hash);
+        CachedKey cached = keysBySecretHash.getIfPresent(hash);
         long now = System.nanoTime();
         ApiKey key;
         if (cached != null && now - cached.loadedAtNanos() < KEY_CACHE_TTL.toNanos()) {
@@ -56,7 +60,7 @@ public final class Tenancy {
         } else {
             Optional<ApiKey> stored = store.findKeyBySecretHash(hash);
             if (stored.isEmpty()) {
-                keysBySecretHash.remove(hash);
+                keysBySecretHash.invalidate(hash);
                 return Optional.empty();
             }
             key = stored.get();
@@ -75,7 +79,7 @@ public final class Tenancy {
     }
 
     private void forgetCached(String keyId) {
-        keysBySecretHash.values().removeIf(cached -> cached.key().id().equals(keyId));
+        keysBySecretHash.asMap().values().removeIf(cached -> cached.key().id().equals(keyId));
     }
 
     // ---- tenants ------------------------------------------------------------------------------------------------
@@ -115,7 +119,7 @@ public final class Tenancy {
             return Optional.empty();
         }
         long now = System.nanoTime();
-        CachedTenant cached = tenantsById.get(key.tenantId());
+        CachedTenant cached = tenantsById.getIfPresent(key.tenantId());
         if (cached != null && now - cached.loadedAtNanos() < KEY_CACHE_TTL.toNanos()) {
             return cached.tenant();
         }
@@ -128,8 +132,8 @@ public final class Tenancy {
         requireAdmin(actor);
         store.findTenant(id).orElseThrow(() -> tenantNotFound(id));
         store.deleteTenant(id, clock.instant());
-        keysBySecretHash.clear();
-        tenantsById.remove(id);
+        keysBySecretHash.invalidateAll();
+        tenantsById.invalidate(id);
     }
 
     // ---- keys ---------------------------------------------------------------------------------------------------

@@ -69,6 +69,27 @@ class RateLimitTest {
     }
 
     @Test
+    void keyUpdate_keepsItsRateWindow_whatWasUsedStaysUsed() {
+        Tenants.Key key = tenants.key(tenant, "member", Map.of("rpm", 3));
+        Http http = admin.withKey(key.secret());
+        for (int i = 0; i < 3; i++) {
+            assertThat(http.get("/v1/models").status()).isEqualTo(200);
+        }
+        assertThat(http.get("/v1/models").status()).isEqualTo(429);
+        Http.Reply raised = admin.patchJson("/admin/keys/" + key.id(), Map.of("rpm", 5));
+        assertThat(raised.status()).as(raised.toString()).isEqualTo(200);
+        // the window goes on: 3 of the 5 are spent, so 2 more, not a fresh 5
+        assertThat(http.get("/v1/models").status()).isEqualTo(200);
+        Http.Reply last = http.get("/v1/models");
+        assertThat(last.status()).isEqualTo(200);
+        assertThat(last.header("x-ratelimit-remaining-requests")).isEqualTo("0");
+        assertThat(http.get("/v1/models").status()).isEqualTo(429);
+        // and lowering it below what was used leaves nothing for this window
+        assertThat(admin.patchJson("/admin/keys/" + key.id(), Map.of("rpm", 2)).status()).isEqualTo(200);
+        assertThat(http.get("/v1/models").status()).isEqualTo(429);
+    }
+
+    @Test
     void headers_areOnErrorResponsesToo() {
         Http http = admin.withKey(tenants.key(tenant, "member").secret());
         Http.Reply notFound = http.postJson("/v1/embeddings", Map.of("model", "missing-model", "input", "x"));
@@ -157,7 +178,8 @@ class RateLimitTest {
                     break;
                 }
             }
-            assertThat(second).isNotNull();
+            assertThat(second).as("slow: " + (slow.isDone() ? slow.get() : "running")).isNotNull();
+            assertThat(second.status()).as("slow: " + (slow.isDone() ? slow.get() : "running")).isEqualTo(429);
             assertThat(second.status()).isEqualTo(429);
             assertThat(second.json().path("error").path("message").asString()).contains("at once");
             assertThat(slow.get().status()).isEqualTo(200);
