@@ -109,6 +109,7 @@ public final class OpenAiService implements HttpService {
             remote.embed(remoteEngine, resolved, body, call, response);
             return;
         }
+        OpenAiFields.checkEmbeddings(body);
         if (call.dimensions().isPresent()) {
             throw AtriumException.withParam(ErrorCode.UNSUPPORTED_BY_MODEL, "dimensions", "model '"
                     + resolved.model().name() + "' does not support 'dimensions'; its embeddings always have "

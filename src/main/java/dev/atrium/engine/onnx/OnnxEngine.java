@@ -19,6 +19,7 @@ import dev.atrium.engine.InferenceRequest;
 import dev.atrium.engine.InferenceResult;
 import dev.atrium.engine.ModelMetadata;
 import dev.atrium.engine.ModelTask;
+import dev.atrium.engine.OutputLimit;
 import dev.atrium.engine.PreparedEmbedding;
 import dev.atrium.engine.TensorSpec;
 import dev.atrium.engine.VersionKey;
@@ -61,8 +62,18 @@ public final class OnnxEngine implements Engine {
      * @param cudaDevice CUDA device id, or -1 for the CPU
      * @param queueCapacity inputs that may wait, per model
      * @param batching batch size, token budget, queue delay and deadline
+     * @param outputLimit the most output one request may produce
      */
-    public record Settings(int threads, int intraOpThreads, int cudaDevice, int queueCapacity, SchedulingOptions batching) {
+    public record Settings(int threads, int intraOpThreads, int cudaDevice, int queueCapacity, SchedulingOptions batching,
+            OutputLimit outputLimit) {
+        public Settings {
+            requireNonNull(outputLimit, "outputLimit is null");
+        }
+
+        public Settings(int threads, int intraOpThreads, int cudaDevice, int queueCapacity, SchedulingOptions batching) {
+            this(threads, intraOpThreads, cudaDevice, queueCapacity, batching, OutputLimit.DEFAULT);
+        }
+
         public Settings(int threads, int intraOpThreads, int cudaDevice, int queueCapacity) {
             this(threads, intraOpThreads, cudaDevice, queueCapacity, DEFAULT_BATCHING);
         }
@@ -206,7 +217,7 @@ public final class OnnxEngine implements Engine {
                     Duration.ofMillis(scheduling.deadlineMillis() != null ? scheduling.deadlineMillis() : 30_000));
             OnnxModel model = new OnnxModel(deployment, session, tokenizer);
             String name = deployment.key().modelName() + ":" + deployment.key().version();
-            model.start(new Batcher<>(name, batching, OnnxBatches.SHAPE, batch -> OnnxBatches.run(environment, model, batch),
+            model.start(new Batcher<>(name, batching, OnnxBatches.SHAPE, batch -> OnnxBatches.run(environment, model, settings.outputLimit(), batch),
                     metrics.register(name, model::queueDepth)), () -> metrics.unregister(name));
             LOG.info("loaded {} in {} ms ({} instances x {} intra-op threads, batches of {} up to {} tokens)",
                     deployment.key(), (System.nanoTime() - start) / 1_000_000, instances, intraOpThreads,
@@ -222,6 +233,7 @@ public final class OnnxEngine implements Engine {
     @Override
     public PreparedEmbedding prepare(Deployment deployment, EmbeddingRequest request) {
         EmbeddingMetadata metadata = embeddingMetadata(deployment);
+        settings.outputLimit().checkEmbeddings(request.inputs().size(), metadata.dimension());
         OnnxModel model = lease(deployment);
         try {
             List<long[]> sequences = EmbeddingPipeline.encode(model.tokenizer(), deployment.key().modelName(),
@@ -301,14 +313,5 @@ public final class OnnxEngine implements Engine {
 
     private static AtriumException internal(String message, Throwable cause) {
         return AtriumException.internal(message, cause);
-    }
-
-    /** ONNX Runtime's message without the server's file paths, first line only. */
-    static String clientSafe(String message, String path) {
-        if (message == null) {
-            return "unknown error";
-        }
-        String line = message.lines().findFirst().orElse("").replace(path, "model.onnx");
-        return line.replaceAll("(/[^\\s/:'\"]+)+/?", "<path>").strip();
     }
 }
