@@ -203,10 +203,7 @@ public final class AdminMeteringService implements HttpService {
         Caller caller = Caller.current();
         caller.requireManages();
         Optional<String> tenant = tenantScope(caller, request);
-        int limit = AdminJson.parameter(request, "limit").map(text -> (int) AdminJson.number(text, "limit")).orElse(100);
-        if (limit < 1 || limit > 1000) {
-            throw AtriumException.invalidParam("limit", "'limit' must be 1 to 1000");
-        }
+        int limit = AdminJson.queryInteger(request, "limit", 100, 1, 1000);
         RecordQuery query = new RecordQuery(tenant, AdminJson.parameter(request, "key"), AdminJson.parameter(request, "model"),
                 AdminJson.parameter(request, "request_id"), AdminJson.parameter(request, "from").map(text -> AdminJson.queryInstant(text, "from")),
                 AdminJson.parameter(request, "to").map(text -> AdminJson.queryInstant(text, "to")),

@@ -188,6 +188,10 @@ class BadInputTest {
         cases.add(json("admin: remote timeout past long", "/admin/models/faraway/versions",
                 "{\"base_url\": \"https://example.com/v1\", \"upstream_model\": \"m\", \"timeout_ms\": 99999999999999999999}",
                 400, "invalid_request", "timeout_ms"));
+        cases.add(new Case("admin: audit limit past int", "GET", "/admin/audit?limit=4294967297", null, new byte[0], 400,
+                "invalid_request", "'limit'"));
+        cases.add(new Case("admin: usage records limit past int", "GET", "/admin/usage/records?limit=4294967297", null,
+                new byte[0], 400, "invalid_request", "'limit'"));
         cases.add(upload("admin: upload with a config number past int", Map.of("onnx", new byte[10],
                 "config", "{\"queue_capacity\": 2147483648}".getBytes(StandardCharsets.UTF_8)), 400, "invalid_request",
                 "queue_capacity"));
