@@ -273,12 +273,11 @@ public final class AdminModelsService implements HttpService {
         if (node == null || !node.isObject()) {
             throw AtriumException.invalidParam("config", "the 'config' part must be a JSON object");
         }
-        for (String field : node.propertyNames()) {
-            if (!CONFIG_FIELDS.contains(field)) {
-                throw AtriumException.invalidParam("config", "unknown config field '" + field + "'; the fields are "
-                        + String.join(", ", CONFIG_FIELDS.stream().sorted().toList()));
-            }
-        }
+        Json.unknownField(node, CONFIG_FIELDS).ifPresent(field -> {
+            // named by the part, since the field is inside it
+            throw AtriumException.invalidParam("config", "unknown config field '" + field + "'; the fields are "
+                    + String.join(", ", CONFIG_FIELDS.stream().sorted().toList()));
+        });
         return node;
     }
 

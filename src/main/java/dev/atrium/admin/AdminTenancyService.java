@@ -167,13 +167,11 @@ public final class AdminTenancyService implements HttpService {
         caller.requireManages();
         AuditTrail.note("key.update", id(request), null);
         JsonNode body = Json.readObject(request, maxRequestBytes);
-        for (String field : body.propertyNames()) {
-            if (!PATCHABLE_FIELDS.contains(field)) {
-                throw AtriumException.invalidParam(field, "'" + field + "' cannot be changed; a key's tenant and"
-                        + " role are fixed at creation, and only name, models, rpm, tpm, max_concurrent and"
-                        + " expires_at can change");
-            }
-        }
+        Json.unknownField(body, PATCHABLE_FIELDS).ifPresent(field -> {
+            throw AtriumException.invalidParam(field, "'" + field + "' cannot be changed; a key's tenant and"
+                    + " role are fixed at creation, and only name, models, rpm, tpm, max_concurrent and"
+                    + " expires_at can change");
+        });
         ApiKey current = tenancy.key(caller.key(), id(request));
         AuditTrail.note("key.update", current.id(), current.tenantId());
         Limits limits = new Limits(

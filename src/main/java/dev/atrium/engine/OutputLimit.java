@@ -43,6 +43,11 @@ public record OutputLimit(long maxBytes) {
         return total;
     }
 
+    /** The limit of {@code requests} requests run together: this one's, that many times. */
+    public OutputLimit times(int requests) {
+        return new OutputLimit(saturatedMultiply(maxBytes, requests));
+    }
+
     /** Refuses an embedding request whose vectors (4-byte floats) would exceed the limit, before it runs. */
     public void checkEmbeddings(int vectors, int dimension) {
         check(saturatedMultiply(saturatedMultiply(vectors, dimension), Float.BYTES), "the embeddings");

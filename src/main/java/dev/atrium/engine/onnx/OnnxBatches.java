@@ -34,6 +34,7 @@ import org.slf4j.LoggerFactory;
  */
 final class OnnxBatches {
     private static final Logger LOG = LoggerFactory.getLogger(OnnxBatches.class);
+
     private OnnxBatches() {}
 
     /** One item of work. */
@@ -153,7 +154,7 @@ final class OnnxBatches {
         List<Infer> requests = batch.stream().map(work -> (Infer) work).toList();
         if (requests.size() == 1) {
             Infer only = requests.getFirst();
-            List<Tensor> outputs = runTensors(environment, model, only.inputs(), only.outputs(), limit.maxBytes());
+            List<Tensor> outputs = runTensors(environment, model, only.inputs(), only.outputs(), limit);
             return List.of(new Done(new InferenceResult(outputs, System.nanoTime() - start), System.nanoTime() - start, null));
         }
         int totalRows = requests.stream().mapToInt(Infer::rows).sum();
@@ -165,7 +166,7 @@ final class OnnxBatches {
         }
         // the batch may hold each request's share; past it, run() tries each alone against the limit itself
         List<Tensor> outputs = runTensors(environment, model, joined, requests.getFirst().outputs(),
-                saturatedMultiply(limit.maxBytes(), requests.size()));
+                limit.times(requests.size()));
         long elapsed = System.nanoTime() - start;
         List<Done> results = new ArrayList<>(requests.size());
         int offset = 0;
@@ -190,16 +191,15 @@ final class OnnxBatches {
         return results;
     }
 
-    /** Runs tensors through the model; refuses outputs past {@code maxOutputBytes} before copying them out. */
+    /** Runs tensors through the model; refuses outputs past the limit before copying them out. */
     private static List<Tensor> runTensors(OrtEnvironment environment, OnnxModel model, List<Tensor> tensors,
-            List<String> outputs, long maxOutputBytes) throws OrtException {
+            List<String> outputs, OutputLimit limit) throws OrtException {
         Map<String, OnnxTensor> inputs = new LinkedHashMap<>();
         try {
             for (Tensor tensor : tensors) {
                 inputs.put(tensor.name(), OnnxTensors.toOnnx(environment, tensor));
             }
             try (OrtSession.Result result = model.session().run(inputs, new LinkedHashSet<>(outputs))) {
-                OutputLimit limit = new OutputLimit(maxOutputBytes);
                 long bytes = 0;
                 for (String name : outputs) {
                     OnnxTensor value = (OnnxTensor) result.get(name).orElseThrow();
@@ -221,11 +221,6 @@ final class OnnxBatches {
         } finally {
             inputs.values().forEach(OnnxTensor::close);
         }
-    }
-
-    private static long saturatedMultiply(long a, long b) {
-        long product = a * b;
-        return Math.multiplyHigh(a, b) != 0 || product < 0 ? Long.MAX_VALUE : product;
     }
 
     /** The parts one after another along the first dimension. */

@@ -217,7 +217,8 @@ public final class OnnxEngine implements Engine {
                     Duration.ofMillis(scheduling.deadlineMillis() != null ? scheduling.deadlineMillis() : 30_000));
             OnnxModel model = new OnnxModel(deployment, session, tokenizer);
             String name = deployment.key().modelName() + ":" + deployment.key().version();
-            model.start(new Batcher<>(name, batching, OnnxBatches.SHAPE, batch -> OnnxBatches.run(environment, model, settings.outputLimit(), batch),
+            model.start(new Batcher<>(name, batching, OnnxBatches.SHAPE,
+                    batch -> OnnxBatches.run(environment, model, settings.outputLimit(), batch),
                     metrics.register(name, model::queueDepth)), () -> metrics.unregister(name));
             LOG.info("loaded {} in {} ms ({} instances x {} intra-op threads, batches of {} up to {} tokens)",
                     deployment.key(), (System.nanoTime() - start) / 1_000_000, instances, intraOpThreads,
