@@ -9,6 +9,7 @@ import dev.atrium.cli.AtriumCommand;
 import dev.atrium.config.ServerConfig;
 import dev.atrium.engine.EngineKind;
 import dev.atrium.engine.llama.LlamaEngine;
+import dev.atrium.engine.OutputLimit;
 import dev.atrium.engine.onnx.OnnxEngine;
 import dev.atrium.engine.remote.RemoteEngine;
 import dev.atrium.registry.UpstreamHosts;
@@ -112,7 +113,8 @@ public final class Atrium implements AutoCloseable {
             Tenancy tenancy = new Tenancy(database.jdbi(), clock);
             AdminKeyBootstrap.run(tenancy, audit, clock, config);
             onnx = OnnxEngine.create(new OnnxEngine.Settings(config.engineThreads(), config.intraOpThreads(),
-                    config.cudaDevice(), config.queueCapacity()), metrics);
+                    config.cudaDevice(), config.queueCapacity(), OnnxEngine.DEFAULT_BATCHING,
+                    new OutputLimit(config.maxOutputBytes())), metrics);
             ArtifactStore artifacts = ArtifactStore.open(config.dataDir());
             LlamaEngine llama = new LlamaEngine(new LlamaEngine.Settings(
                     Math.max(1, Runtime.getRuntime().availableProcessors()), 4, java.time.Duration.ofSeconds(20)));

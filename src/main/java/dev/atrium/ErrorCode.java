@@ -9,6 +9,8 @@ public enum ErrorCode {
     INVALID_JSON(400, "invalid_request_error", "invalid_json", Category.USER),
     CONTEXT_LENGTH_EXCEEDED(400, "invalid_request_error", "context_length_exceeded", Category.USER),
     UNSUPPORTED_BY_MODEL(400, "invalid_request_error", "unsupported_by_model", Category.USER),
+    /** A request's output is larger than the server's per-request limit ({@code max-output-size}). */
+    OUTPUT_TOO_LARGE(400, "invalid_request_error", "output_too_large", Category.USER),
     UNAUTHENTICATED(401, "invalid_request_error", "invalid_api_key", Category.AUTH),
     PERMISSION_DENIED(403, "invalid_request_error", "permission_denied", Category.AUTH),
     NOT_FOUND(404, "invalid_request_error", "not_found", Category.USER),

@@ -42,10 +42,7 @@ public final class AdminAuditService implements HttpService {
             }
             tenant = Optional.of(caller.key().tenantId());
         }
-        int limit = AdminJson.parameter(request, "limit").map(text -> AdminJson.number(text, "limit")).orElse(100L).intValue();
-        if (limit < 1 || limit > 1000) {
-            throw AtriumException.invalidParam("limit", "'limit' must be 1 to 1000");
-        }
+        int limit = AdminJson.queryInteger(request, "limit", 100, 1, 1000);
         AuditQuery query = new AuditQuery(tenant, AdminJson.parameter(request, "actor"), AdminJson.parameter(request, "action"),
                 AdminJson.parameter(request, "from").map(text -> AdminJson.queryInstant(text, "from")),
                 AdminJson.parameter(request, "to").map(text -> AdminJson.queryInstant(text, "to")),

@@ -56,6 +56,15 @@ final class AdminJson {
         return request.query().first(name).asOptional().filter(value -> !value.isEmpty());
     }
 
+    /** An integer query parameter from {@code min} to {@code max}, or {@code fallback} when absent. */
+    static int queryInteger(io.helidon.webserver.http.ServerRequest request, String name, int fallback, int min, int max) {
+        long value = parameter(request, name).map(text -> number(text, name)).orElse((long) fallback);
+        if (value < min || value > max) {
+            throw AtriumException.invalidParam(name, "'" + name + "' must be " + min + " to " + max);
+        }
+        return (int) value;
+    }
+
     static long number(String text, String name) {
         try {
             return Long.parseLong(text);

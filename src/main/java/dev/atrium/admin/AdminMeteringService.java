@@ -38,6 +38,9 @@ import tools.jackson.databind.JsonNode;
  * every tenant; an owner sees its own tenant and sets its keys' budgets.
  */
 public final class AdminMeteringService implements HttpService {
+    private static final List<String> PRICE_FIELDS = List.of("model", "tenant", "input_per_1m", "output_per_1m",
+            "per_request", "per_compute_second", "currency", "effective_from");
+    private static final List<String> BUDGET_FIELDS = List.of("key", "tenant", "monthly_limit", "currency", "alert_at");
     private final Metering metering;
     private final Tenancy tenancy;
     private final long maxRequestBytes;
@@ -93,6 +96,7 @@ public final class AdminMeteringService implements HttpService {
         Caller caller = Caller.current();
         requireAdmin(caller);
         JsonNode body = Json.readObject(request, maxRequestBytes);
+        Json.rejectUnknownFields(body, PRICE_FIELDS, "a price");
         String model = AdminJson.requiredString(body, "model");
         Optional<String> tenant = AdminJson.optionalString(body, "tenant").map(this::tenantId);
         AuditTrail.note("price.set", model, tenant.orElse(null));
@@ -139,6 +143,7 @@ public final class AdminMeteringService implements HttpService {
         Caller caller = Caller.current();
         caller.requireManages();
         JsonNode body = Json.readObject(request, maxRequestBytes);
+        Json.rejectUnknownFields(body, BUDGET_FIELDS, "a budget");
         Optional<String> keyId = AdminJson.optionalString(body, "key");
         String tenantId;
         if (keyId.isPresent()) {
@@ -198,10 +203,7 @@ public final class AdminMeteringService implements HttpService {
         Caller caller = Caller.current();
         caller.requireManages();
         Optional<String> tenant = tenantScope(caller, request);
-        int limit = AdminJson.parameter(request, "limit").map(text -> (int) AdminJson.number(text, "limit")).orElse(100);
-        if (limit < 1 || limit > 1000) {
-            throw AtriumException.invalidParam("limit", "'limit' must be 1 to 1000");
-        }
+        int limit = AdminJson.queryInteger(request, "limit", 100, 1, 1000);
         RecordQuery query = new RecordQuery(tenant, AdminJson.parameter(request, "key"), AdminJson.parameter(request, "model"),
                 AdminJson.parameter(request, "request_id"), AdminJson.parameter(request, "from").map(text -> AdminJson.queryInstant(text, "from")),
                 AdminJson.parameter(request, "to").map(text -> AdminJson.queryInstant(text, "to")),

@@ -42,6 +42,8 @@ import tools.jackson.databind.JsonNode;
  */
 public final class AdminModelsService implements HttpService {
     private static final int MAX_CONFIG_BYTES = 64 * 1024;
+    private static final List<String> MODEL_FIELDS = List.of("name", "task", "engine", "description");
+    private static final List<String> ALIAS_FIELDS = List.of("version");
     private static final Set<String> REMOTE_FIELDS = Set.of("base_url", "upstream_model", "api_key", "timeout_ms",
             "retry", "fallbacks", "context_length", "max_output_tokens");
     private static final Set<String> RETRY_FIELDS = Set.of("max_attempts", "initial_backoff_ms", "max_backoff_ms");
@@ -84,6 +86,7 @@ public final class AdminModelsService implements HttpService {
         Caller caller = Caller.current();
         caller.requireManages();
         JsonNode body = Json.readObject(request, maxRequestBytes);
+        Json.rejectUnknownFields(body, MODEL_FIELDS, "a model");
         String name = AdminJson.requiredString(body, "name");
         String taskName = AdminJson.requiredString(body, "task");
         ModelTask task = ModelTask.fromWireName(taskName).orElseThrow(() -> AtriumException.invalidParam("task",
@@ -207,22 +210,12 @@ public final class AdminModelsService implements HttpService {
      */
     private void remoteVersion(ServerRequest request, ServerResponse response, Caller caller, String name) {
         JsonNode body = Json.readObject(request, maxRequestBytes);
-        for (String field : body.propertyNames()) {
-            if (!REMOTE_FIELDS.contains(field)) {
-                throw AtriumException.invalidParam(field, "unknown field '" + field + "'; a remote version has "
-                        + String.join(", ", REMOTE_FIELDS.stream().sorted().toList()));
-            }
-        }
+        Json.rejectUnknownFields(body, REMOTE_FIELDS, "a remote version");
         JsonNode retry = body.path("retry");
         if (body.has("retry") && !retry.isObject()) {
             throw AtriumException.invalidParam("retry", "'retry' must be an object");
         }
-        for (String field : retry.propertyNames()) {
-            if (!RETRY_FIELDS.contains(field)) {
-                throw AtriumException.invalidParam("retry", "unknown retry field '" + field
-                        + "'; the fields are max_attempts, initial_backoff_ms and max_backoff_ms");
-            }
-        }
+        Json.rejectUnknownFields(retry, RETRY_FIELDS, "the 'retry' object");
         String apiKey = AdminJson.optionalString(body, "api_key").orElse(null);
         if (apiKey != null && (apiKey.isBlank() || apiKey.length() > 4096 || apiKey.chars().anyMatch(c -> c < 0x21 || c > 0x7e))) {
             throw AtriumException.invalidParam("api_key", "'api_key' must be 1 to 4096 visible ASCII characters");
@@ -275,17 +268,16 @@ public final class AdminModelsService implements HttpService {
         try {
             node = Json.MAPPER.readTree(bytes);
         } catch (JacksonException e) {
-            throw AtriumException.invalidParam("config", "the 'config' part is not valid JSON: " + e.getOriginalMessage());
+            throw AtriumException.invalidParam("config", "the 'config' part is not valid JSON: " + Json.describe(e));
         }
         if (node == null || !node.isObject()) {
             throw AtriumException.invalidParam("config", "the 'config' part must be a JSON object");
         }
-        for (String field : node.propertyNames()) {
-            if (!CONFIG_FIELDS.contains(field)) {
-                throw AtriumException.invalidParam("config", "unknown config field '" + field + "'; the fields are "
-                        + String.join(", ", CONFIG_FIELDS.stream().sorted().toList()));
-            }
-        }
+        Json.unknownField(node, CONFIG_FIELDS).ifPresent(field -> {
+            // named by the part, since the field is inside it
+            throw AtriumException.invalidParam("config", "unknown config field '" + field + "'; the fields are "
+                    + String.join(", ", CONFIG_FIELDS.stream().sorted().toList()));
+        });
         return node;
     }
 
@@ -363,12 +355,7 @@ public final class AdminModelsService implements HttpService {
         AuditTrail.note("version.schedule", name(request) + ":" + request.path().pathParameters().get("version"),
                 caller.key().tenantId());
         JsonNode body = Json.readObject(request, maxRequestBytes);
-        for (String field : body.propertyNames()) {
-            if (!SCHEDULING_FIELDS.contains(field)) {
-                throw AtriumException.invalidParam(field, "unknown scheduling field '" + field + "'; the fields are "
-                        + String.join(", ", SCHEDULING_FIELDS.stream().sorted().toList()));
-            }
-        }
+        Json.rejectUnknownFields(body, SCHEDULING_FIELDS, "a version's scheduling");
         ModelVersion version = registry.setScheduling(caller.modelScope(), name(request), versionNumber(request),
                 scheduling(body, null));
         Model model = registry.model(caller.modelScope(), name(request));
@@ -416,6 +403,7 @@ public final class AdminModelsService implements HttpService {
         caller.requireManages();
         AuditTrail.note("alias.set", name + ":" + alias, caller.key().tenantId());
         JsonNode body = Json.readObject(request, maxRequestBytes);
+        Json.rejectUnknownFields(body, ALIAS_FIELDS, "an alias");
         JsonNode version = body.get("version");
         if (version == null || !version.isIntegralNumber() || !version.canConvertToInt() || version.intValue() < 1) {
             throw AtriumException.invalidParam("version", "'version' must be a version number");

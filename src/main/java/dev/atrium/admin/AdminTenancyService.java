@@ -27,6 +27,7 @@ import tools.jackson.databind.JsonNode;
 
 /** The management API for tenants and API keys. Secrets appear once, in the answer to the key's creation. */
 public final class AdminTenancyService implements HttpService {
+    private static final Set<String> TENANT_FIELDS = Set.of("name", "rpm", "tpm", "max_concurrent");
     private static final Set<String> KEY_FIELDS = Set.of("tenant", "role", "name", "models", "rpm", "tpm",
             "max_concurrent", "expires_at");
     private static final Set<String> PATCHABLE_FIELDS = Set.of("name", "models", "rpm", "tpm", "max_concurrent",
@@ -102,6 +103,7 @@ public final class AdminTenancyService implements HttpService {
         Caller caller = Caller.current();
         requireAdmin(caller);
         JsonNode body = Json.readObject(request, maxRequestBytes);
+        Json.rejectUnknownFields(body, TENANT_FIELDS, "a tenant");
         String name = AdminJson.requiredString(body, "name");
         Tenant tenant = tenancy.createTenant(caller.key(), name, limits(body));
         AuditTrail.note("tenant.create", tenant.id(), tenant.id());
@@ -136,7 +138,7 @@ public final class AdminTenancyService implements HttpService {
         Caller caller = Caller.current();
         caller.requireManages();
         JsonNode body = Json.readObject(request, maxRequestBytes);
-        rejectUnknown(body, KEY_FIELDS);
+        Json.rejectUnknownFields(body, KEY_FIELDS, "a key");
         String roleName = AdminJson.requiredString(body, "role");
         Role role = Role.fromWireName(roleName).orElseThrow(() -> AtriumException.invalidParam("role",
                 "unknown role '" + roleName + "'; use admin, owner, member or reader"));
@@ -165,13 +167,11 @@ public final class AdminTenancyService implements HttpService {
         caller.requireManages();
         AuditTrail.note("key.update", id(request), null);
         JsonNode body = Json.readObject(request, maxRequestBytes);
-        for (String field : body.propertyNames()) {
-            if (!PATCHABLE_FIELDS.contains(field)) {
-                throw AtriumException.invalidParam(field, "'" + field + "' cannot be changed; a key's tenant and"
-                        + " role are fixed at creation, and only name, models, rpm, tpm, max_concurrent and"
-                        + " expires_at can change");
-            }
-        }
+        Json.unknownField(body, PATCHABLE_FIELDS).ifPresent(field -> {
+            throw AtriumException.invalidParam(field, "'" + field + "' cannot be changed; a key's tenant and"
+                    + " role are fixed at creation, and only name, models, rpm, tpm, max_concurrent and"
+                    + " expires_at can change");
+        });
         ApiKey current = tenancy.key(caller.key(), id(request));
         AuditTrail.note("key.update", current.id(), current.tenantId());
         Limits limits = new Limits(
@@ -203,14 +203,6 @@ public final class AdminTenancyService implements HttpService {
     private static Limits limits(JsonNode body) {
         return new Limits(AdminJson.positiveInteger(body, "rpm"), AdminJson.positiveInteger(body, "tpm"),
                 AdminJson.positiveInteger(body, "max_concurrent"));
-    }
-
-    private static void rejectUnknown(JsonNode body, Set<String> known) {
-        for (String field : body.propertyNames()) {
-            if (!known.contains(field)) {
-                throw AtriumException.invalidParam(field, "unknown field '" + field + "'");
-            }
-        }
     }
 
     private static void requireAdmin(Caller caller) {

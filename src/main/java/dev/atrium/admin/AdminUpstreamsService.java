@@ -14,6 +14,7 @@ import io.helidon.webserver.http.HttpService;
 import io.helidon.webserver.http.ServerRequest;
 import io.helidon.webserver.http.ServerResponse;
 import java.util.List;
+import tools.jackson.databind.JsonNode;
 
 /**
  * {@code /admin/upstreams}: the hosts remote models may point at. The platform admin keeps the list; tenant
@@ -44,7 +45,9 @@ public final class AdminUpstreamsService implements HttpService {
 
     private void add(ServerRequest request, ServerResponse response) {
         requirePlatformAdmin();
-        String host = AdminJson.requiredString(Json.readObject(request, maxRequestBytes), "host");
+        JsonNode body = Json.readObject(request, maxRequestBytes);
+        Json.rejectUnknownFields(body, List.of("host"), "an upstream host");
+        String host = AdminJson.requiredString(body, "host");
         UpstreamHosts.UpstreamHost added = upstreams.add(host);
         AuditTrail.note("upstream.allow", added.host(), null);
         Json.send(response, Status.CREATED_201, added);

@@ -13,6 +13,7 @@ import java.util.List;
  * @param intraOpThreads ONNX Runtime threads inside one execution
  * @param cudaDevice the CUDA device to run ONNX models on, or -1 for CPU
  * @param preload model references loaded at start
+ * @param maxOutputBytes the most output one request may produce (see {@code OutputLimit})
  * @param defaultMaxConcurrent null for no limit
  * @param secretsKeyFile where the key that encrypts upstream API keys is kept (made on first start)
  * @param adminKey the platform admin key's secret from ATRIUM_ADMIN_KEY, or null to generate one on first start
@@ -29,6 +30,7 @@ public record ServerConfig(
         boolean truncateInputs,
         long maxRequestBytes,
         long maxUploadBytes,
+        long maxOutputBytes,
         int queueCapacity,
         Duration drainTimeout,
         int defaultRpm,
@@ -51,8 +53,8 @@ public record ServerConfig(
         if (engineThreads < 1 || intraOpThreads < 1 || queueCapacity < 1) {
             throw new IllegalArgumentException("engine-threads, intra-op-threads and queue-capacity must be at least 1");
         }
-        if (maxRequestBytes < 1024 || maxUploadBytes < 1024) {
-            throw new IllegalArgumentException("max-request-size and max-upload-size must be at least 1k");
+        if (maxRequestBytes < 1024 || maxUploadBytes < 1024 || maxOutputBytes < 1024) {
+            throw new IllegalArgumentException("max-request-size, max-upload-size and max-output-size must be at least 1k");
         }
         if (defaultRpm < 1 || defaultTpm < 1 || (defaultMaxConcurrent != null && defaultMaxConcurrent < 1)) {
             throw new IllegalArgumentException("default limits must be at least 1");

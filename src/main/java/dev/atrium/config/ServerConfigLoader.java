@@ -59,6 +59,7 @@ public final class ServerConfigLoader {
                     parse(values, ServerSetting.TRUNCATE_INPUTS, ServerConfigLoader::parseBoolean),
                     parse(values, ServerSetting.MAX_REQUEST_SIZE, ServerConfigLoader::parseSize),
                     parse(values, ServerSetting.MAX_UPLOAD_SIZE, ServerConfigLoader::parseSize),
+                    parse(values, ServerSetting.MAX_OUTPUT_SIZE, ServerConfigLoader::parseSize),
                     parse(values, ServerSetting.QUEUE_CAPACITY, Integer::parseInt),
                     parse(values, ServerSetting.DRAIN_TIMEOUT, ServerConfigLoader::parseDuration),
                     parse(values, ServerSetting.DEFAULT_RPM, Integer::parseInt),

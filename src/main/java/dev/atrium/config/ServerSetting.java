@@ -15,6 +15,8 @@ public enum ServerSetting {
     TRUNCATE_INPUTS("truncate-inputs", "false", "cut embedding inputs longer than the model's maximum instead of answering 400"),
     MAX_REQUEST_SIZE("max-request-size", "16m", "largest JSON request body (bytes; k, m, g suffixes)"),
     MAX_UPLOAD_SIZE("max-upload-size", "4g", "largest model upload (bytes; k, m, g suffixes)"),
+    MAX_OUTPUT_SIZE("max-output-size", "16m", "largest output of one request: bytes of its output tensors or embedding"
+            + " vectors before JSON encoding (k, m, g suffixes); past it the request is answered 400 output_too_large"),
     QUEUE_CAPACITY("queue-capacity", "1024", "inputs that may wait in one ONNX model's queue before 503"),
     DRAIN_TIMEOUT("drain-timeout", "30s", "on SIGTERM, how long in-flight requests may take to finish"),
     DEFAULT_RPM("default-rpm", "10000", "requests per window for keys that set no rpm of their own"),

@@ -8,6 +8,8 @@ import java.util.Set;
 
 /** Checks an inference request against a model's signature, naming the tensor at fault. */
 public final class TensorValidation {
+    private static final String TOKEN_IDS = "input_ids";
+
     private TensorValidation() {}
 
     public static void check(ModelMetadata metadata, InferenceRequest request) {
@@ -27,6 +29,9 @@ public final class TensorValidation {
                         + Arrays.toString(tensor.shape()) + ", but the model expects " + spec.shape()
                         + " (-1 is any size)");
             }
+            if (tensor.name().equals(TOKEN_IDS)) {
+                metadata.embeddingMetadata().ifPresent(embedding -> checkTokenIds(tensor, embedding));
+            }
         }
         for (TensorSpec spec : metadata.inputs()) {
             if (!seen.contains(spec.name())) {
@@ -37,6 +42,22 @@ public final class TensorValidation {
             if (metadata.output(output).isEmpty()) {
                 throw AtriumException.invalidParam("outputs", "unknown output tensor '" + output
                         + "'; the model's outputs are " + names(metadata.outputs()));
+            }
+        }
+    }
+
+    /** An embedding model's token ids follow the same rule here as on {@code /v1/embeddings}. */
+    private static void checkTokenIds(Tensor tensor, EmbeddingMetadata embedding) {
+        int size = tensor.size();
+        for (int i = 0; i < size; i++) {
+            long id = switch (tensor.data()) {
+                case long[] values -> values[i];
+                case int[] values -> values[i];
+                default -> 0;
+            };
+            if (embedding.outOfVocabulary(id)) {
+                throw AtriumException.invalidParam("inputs", "input tensor '" + TOKEN_IDS + "' has token id " + id
+                        + ", outside the model's vocabulary (" + embedding.vocabularyRange() + ")");
             }
         }
     }

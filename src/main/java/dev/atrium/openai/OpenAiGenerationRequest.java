@@ -18,6 +18,11 @@ record OpenAiGenerationRequest(String model, List<ChatMessage> messages, String 
     private static final Set<String> ROLES = Set.of("system", "developer", "user", "assistant");
 
     static OpenAiGenerationRequest parse(JsonNode body, boolean chat) {
+        if (chat) {
+            OpenAiFields.check(body, OpenAiFields.CHAT, OpenAiFields.CHAT_UNSUPPORTED);
+        } else {
+            OpenAiFields.check(body, OpenAiFields.COMPLETIONS, OpenAiFields.COMPLETIONS_UNSUPPORTED);
+        }
         JsonNode model = body.get("model");
         if (model == null || !model.isString()) {
             throw AtriumException.invalidParam("model", "'model' is required and must be a string");
@@ -29,8 +34,8 @@ record OpenAiGenerationRequest(String model, List<ChatMessage> messages, String 
             maxTokens = positive(body, "max_tokens");
         }
         JsonNode n = body.get("n");
-        if (n != null && !n.isNull() && !(n.isIntegralNumber() && n.intValue() == 1)) {
-            throw AtriumException.invalidParam("n", "only n = 1 is supported");
+        if (n != null && !n.isNull() && !(n.isIntegralNumber() && n.canConvertToInt() && n.intValue() == 1)) {
+            throw AtriumException.invalidParam("n", "'n' must be 1: only one choice per request is supported");
         }
         JsonNode seed = body.get("seed");
         if (seed != null && !seed.isNull() && (!seed.isIntegralNumber() || !seed.canConvertToInt())) {

@@ -9,9 +9,12 @@ import io.helidon.webserver.http.ServerRequest;
 import io.helidon.webserver.http.ServerResponse;
 import java.io.IOException;
 import java.io.InputStream;
+import java.util.Collection;
 import java.util.Locale;
 import java.util.Optional;
 import tools.jackson.core.JacksonException;
+import tools.jackson.core.StreamReadConstraints;
+import tools.jackson.core.exc.StreamConstraintsException;
 import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.ObjectMapper;
 import tools.jackson.databind.PropertyNamingStrategies;
@@ -45,13 +48,58 @@ public final class Json {
         try {
             node = MAPPER.readTree(body);
         } catch (JacksonException e) {
-            throw new AtriumException(ErrorCode.INVALID_JSON, "the request body is not valid JSON: "
-                    + e.getOriginalMessage());
+            throw new AtriumException(ErrorCode.INVALID_JSON, "the request body is not valid JSON: " + describe(e));
         }
         if (node == null || !node.isObject()) {
             throw new AtriumException(ErrorCode.INVALID_JSON, "the request body must be a JSON object");
         }
         return node;
+    }
+
+    /**
+     * What is wrong with a JSON text, for the client: the parser's own words, but never its class or method
+     * names (its limits are named as {@code StreamReadConstraints.getMaxNestingDepth()}, say).
+     */
+    public static String describe(JacksonException e) {
+        String message = e.getOriginalMessage() == null ? "" : e.getOriginalMessage();
+        if (e instanceof StreamConstraintsException) {
+            if (message.contains("nesting depth")) {
+                return "it nests arrays and objects deeper than " + StreamReadConstraints.DEFAULT_MAX_DEPTH + " levels";
+            }
+            if (message.contains("Number value length")) {
+                return "it has a number longer than " + StreamReadConstraints.DEFAULT_MAX_NUM_LEN + " characters";
+            }
+            return "it exceeds a size limit of the JSON parser";
+        }
+        int internals = message.indexOf('`');
+        if (internals >= 0) {
+            message = message.substring(0, internals);
+        }
+        message = message.replaceAll("[\\s(,:;]+$", "").strip();
+        return message.isEmpty() ? "it cannot be parsed" : message;
+    }
+
+    /**
+     * Refuses a JSON object that has a field outside {@code allowed}, naming the first such field (in the order
+     * of the body) as the param; {@code what} says what the object is ("a model", "the 'retry' object").
+     *
+     * @throws AtriumException 400 naming the unknown field and the allowed ones
+     */
+    public static void rejectUnknownFields(JsonNode object, Collection<String> allowed, String what) {
+        unknownField(object, allowed).ifPresent(field -> {
+            throw AtriumException.invalidParam(field, "unknown field '" + field + "' in " + what + "; the fields are "
+                    + String.join(", ", allowed.stream().sorted().toList()));
+        });
+    }
+
+    /** The first field of a JSON object (in the order of the body) that is not in {@code allowed}. */
+    public static Optional<String> unknownField(JsonNode object, Collection<String> allowed) {
+        for (String field : object.propertyNames()) {
+            if (!allowed.contains(field)) {
+                return Optional.of(field);
+            }
+        }
+        return Optional.empty();
     }
 
     /**

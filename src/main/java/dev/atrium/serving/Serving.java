@@ -87,11 +87,18 @@ public final class Serving {
     /** An embedding answer: the model that answered, its vectors, and the budget alerts its charge crossed. */
     public record Embedded(ResolvedModel model, EmbeddingResult result, Map<String, List<BigDecimal>> alerts) {}
 
-    public Embedded embed(Caller caller, String reference, EmbeddingRequest request) {
+    /**
+     * @param localChecks what the protocol checks only when a model that does not forward the client's body serves
+     *     it (fields such a model does not take)
+     */
+    public Embedded embed(Caller caller, String reference, EmbeddingRequest request, Runnable localChecks) {
         caller.requireCallsModels();
         return withFallbacks(caller, resolve(caller, reference), (resolved, attempts) -> {
             requireTask(resolved, ModelTask.EMBEDDING, "embeddings");
             EmbeddingEngine engine = capability(resolved, EmbeddingEngine.class, "embeddings");
+            if (!(engine instanceof ForwardingEngine)) {
+                localChecks.run();
+            }
             PreparedEmbedding prepared = engine.prepare(resolved.deployment(), request);
             ModelCall call = open(caller, resolved, Endpoint.EMBEDDINGS, prepared.tokens(),
                     new Usage(prepared.maxTokens(), 0, 1, deadline.toMillis()), attempts);

@@ -37,6 +37,8 @@ import tools.jackson.databind.JsonNode;
  * infer with JSON tensors. Model names in paths may carry a version or alias ({@code name:production}).
  */
 public final class V2Service implements HttpService {
+    /** The top-level fields of an infer request, as the protocol defines them. */
+    private static final List<String> INFER_FIELDS = List.of("id", "parameters", "inputs", "outputs");
 
     private final ModelRegistry registry;
     private static final HeaderName MODEL_VERSION = HeaderNames.create("x-atrium-model-version");
@@ -158,6 +160,7 @@ public final class V2Service implements HttpService {
     }
 
     static InferenceRequest parseInfer(JsonNode body) {
+        Json.rejectUnknownFields(body, INFER_FIELDS, "an infer request");
         JsonNode id = body.get("id");
         if (id != null && !id.isNull() && !id.isString()) {
             throw AtriumException.invalidParam("id", "'id' must be a string");

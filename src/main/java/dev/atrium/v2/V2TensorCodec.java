@@ -3,6 +3,7 @@ package dev.atrium.v2;
 import dev.atrium.AtriumException;
 import dev.atrium.engine.DataType;
 import dev.atrium.engine.Tensor;
+import dev.atrium.server.Json;
 import java.math.BigInteger;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
@@ -17,6 +18,8 @@ import tools.jackson.databind.JsonNode;
 final class V2TensorCodec {
     private static final BigInteger UINT64_MAX = BigInteger.ONE.shiftLeft(64).subtract(BigInteger.ONE);
     private static final long MAX_ELEMENTS = 1L << 28;
+    /** The fields of an infer request's input tensor, as the protocol defines them. */
+    static final List<String> TENSOR_FIELDS = List.of("name", "shape", "datatype", "parameters", "data");
 
     private V2TensorCodec() {}
 
@@ -29,6 +32,10 @@ final class V2TensorCodec {
             throw invalid("inputs[" + index + "] needs a 'name' string");
         }
         String name = nameNode.stringValue();
+        Json.unknownField(node, TENSOR_FIELDS).ifPresent(field -> {
+            throw invalid("input tensor '" + name + "' has unknown field '" + field + "'; the fields are "
+                    + String.join(", ", TENSOR_FIELDS));
+        });
         DataType type = parseDatatype(node.get("datatype"), name);
         long[] shape = parseShape(node.get("shape"), name);
         long count = Tensor.elementCount(shape);
@@ -39,7 +46,8 @@ final class V2TensorCodec {
         if (data == null || data.isNull()) {
             throw invalid("input tensor '" + name + "' has no 'data'");
         }
-        List<JsonNode> elements = new ArrayList<>((int) count);
+        // sized by the data received, never by the shape declared: a shape is a claim, the data is what came
+        List<JsonNode> elements = new ArrayList<>();
         flatten(data, shape, 0, elements, name);
         if (elements.size() != count) {
             throw invalid("input tensor '" + name + "' has " + elements.size() + " elements in 'data', but its"

@@ -30,6 +30,7 @@ class ServerConfigLoaderTest {
         assertThat(config.truncateInputs()).isFalse();
         assertThat(config.maxRequestBytes()).isEqualTo(16L << 20);
         assertThat(config.maxUploadBytes()).isEqualTo(4L << 30);
+        assertThat(config.maxOutputBytes()).isEqualTo(16L << 20);
         assertThat(config.queueCapacity()).isEqualTo(1024);
         assertThat(config.drainTimeout()).isEqualTo(Duration.ofSeconds(30));
         assertThat(config.defaultRpm()).isEqualTo(10_000);
@@ -53,6 +54,7 @@ class ServerConfigLoaderTest {
                 Map.entry("truncate-inputs", "true"),
                 Map.entry("max-request-size", "2m"),
                 Map.entry("max-upload-size", "512k"),
+                Map.entry("max-output-size", "3m"),
                 Map.entry("queue-capacity", "7"),
                 Map.entry("drain-timeout", "1500ms"),
                 Map.entry("default-rpm", "60"),
@@ -64,7 +66,7 @@ class ServerConfigLoaderTest {
         assertThat(flags).hasSameSizeAs(ServerSetting.values());
         ServerConfig config = ServerConfigLoader.load(flags, Map.of());
         assertThat(config).isEqualTo(new ServerConfig("0.0.0.0", 9001, Path.of("/srv/atrium"), 3, 2, 1,
-                List.of("a", "b:2", "c:production"), true, 2L << 20, 512L << 10, 7, Duration.ofMillis(1500),
+                List.of("a", "b:2", "c:production"), true, 2L << 20, 512L << 10, 3L << 20, 7, Duration.ofMillis(1500),
                 60, 6000, 4, Duration.ofSeconds(2), true, Path.of("/etc/atrium/secrets.key"), null, null));
     }
 
@@ -127,6 +129,10 @@ class ServerConfigLoaderTest {
                 .hasMessageContaining("engine-threads");
         assertThatThrownBy(() -> ServerConfigLoader.load(Map.of("truncate-inputs", "maybe"), Map.of()))
                 .hasMessageContaining("truncate-inputs");
+        assertThatThrownBy(() -> ServerConfigLoader.load(Map.of("max-output-size", "lots"), Map.of()))
+                .hasMessageContaining("max-output-size").hasMessageContaining("ATRIUM_MAX_OUTPUT_SIZE");
+        assertThatThrownBy(() -> ServerConfigLoader.load(Map.of("max-output-size", "10"), Map.of()))
+                .hasMessageContaining("max-output-size");
     }
 
     @Test

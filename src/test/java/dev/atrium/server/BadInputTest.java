@@ -4,8 +4,11 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.atrium.testing.Http;
 import dev.atrium.testing.OnnxModelWriter;
+import dev.atrium.testing.Tenants;
 import dev.atrium.testing.TestServer;
+import java.net.http.HttpRequest;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -15,6 +18,7 @@ import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 import tools.jackson.databind.JsonNode;
@@ -25,11 +29,19 @@ import tools.jackson.databind.JsonNode;
  */
 class BadInputTest {
     private static final String MODEL = "all-minilm-l6-v2";
+    private static final Path CHAT_MODEL = Path.of("../shared/models/aidreams260K-f32.gguf");
+    private static final String DEEP = "[".repeat(5000) + "]".repeat(5000);
     private static TestServer server;
     private static Http http;
+    private static String keyId;
 
     /** One bad request and what must come back. */
-    record Case(String name, String path, String contentType, byte[] body, int status, String code, String mentions) {
+    record Case(String name, String method, String path, String contentType, byte[] body, int status, String code,
+            String mentions) {
+        Case(String name, String path, String contentType, byte[] body, int status, String code, String mentions) {
+            this(name, "POST", path, contentType, body, status, code, mentions);
+        }
+
         @Override
         public String toString() {
             return name;
@@ -38,12 +50,36 @@ class BadInputTest {
 
     @BeforeAll
     static void start() throws Exception {
-        server = TestServer.start(Map.of("max-request-size", "64k"));
+        server = TestServer.start(Map.of("max-request-size", "64k", "max-output-size", "64k"));
         http = server.http();
         Path identity = OnnxModelWriter.identities(List.of(OnnxModelWriter.ElementType.UINT8), -1, 2)
                 .write(server.dataDir().resolve("identity.onnx"));
         http.postJson("/admin/models", Map.of("name", "bytes", "task", "tensor"));
         assertThat(http.upload("/admin/models/bytes/versions", Map.of("onnx", identity)).status()).isEqualTo(201);
+        // an owner's model whose output is as large as the caller asks: Expand(x, shape)
+        Path expand = new OnnxModelWriter()
+                .input("x", OnnxModelWriter.ElementType.FLOAT, 1)
+                .input("shape", OnnxModelWriter.ElementType.INT64, 2)
+                .output("y", OnnxModelWriter.ElementType.FLOAT, -1, -2)
+                .node("Expand", List.of("x", "shape"), List.of("y"))
+                .write(server.dataDir().resolve("expand.onnx"));
+        http.postJson("/admin/models", Map.of("name", "expand", "task", "tensor"));
+        assertThat(http.upload("/admin/models/expand/versions", Map.of("onnx", expand)).status()).isEqualTo(201);
+        http.postJson("/admin/models", Map.of("name", "faraway", "task", "chat", "engine", "remote"));
+        if (Files.isRegularFile(CHAT_MODEL)) {
+            http.postJson("/admin/models", Map.of("name", "dreams", "task", "chat", "engine", "llama"));
+            Http.Reply upload = http.post("/admin/models/dreams/versions", "multipart/form-data; boundary=" + Http.BOUNDARY,
+                    Http.multipart(Map.of("gguf", Files.readAllBytes(CHAT_MODEL), "config",
+                            "{\"slots\": 1, \"context_per_slot\": 128}".getBytes(StandardCharsets.UTF_8))));
+            assertThat(upload.status()).as(upload.toString()).isEqualTo(201);
+            http.postJson("/admin/models", Map.of("name", "dreams-text", "task", "completion", "engine", "llama"));
+            assertThat(http.post("/admin/models/dreams-text/versions", "multipart/form-data; boundary=" + Http.BOUNDARY,
+                    Http.multipart(Map.of("gguf", Files.readAllBytes(CHAT_MODEL), "config",
+                            "{\"slots\": 1, \"context_per_slot\": 128}".getBytes(StandardCharsets.UTF_8)))).status())
+                    .isEqualTo(201);
+        }
+        Tenants tenants = new Tenants(http);
+        keyId = tenants.key(tenants.tenant("patchers"), "member").id();
     }
 
     @AfterAll
@@ -128,6 +164,97 @@ class BadInputTest {
         cases.add(upload("admin: upload with a bad config", Map.of("onnx", new byte[10],
                 "config", "{\"pooling\": \"max\"}".getBytes(StandardCharsets.UTF_8)), 400, "invalid_request", "pooling"));
         cases.add(json("unknown route", "/v1/nothing", "{}", 404, "not_found", "/v1/nothing"));
+
+        // bounded work: a parser limit, an output cap
+        cases.add(json("deeply nested JSON", "/v1/embeddings", body(DEEP), 400, "invalid_json", "deeper than"));
+        cases.add(json("admin: deeply nested JSON", "/admin/models", "{\"name\": " + DEEP + "}", 400, "invalid_json",
+                "deeper than"));
+        cases.add(json("embeddings past the output limit", "/v1/embeddings",
+                body("[" + String.join(",", Collections.nCopies(50, "\"x\"")) + "]"), 400, "output_too_large", "65536"));
+
+        // integers out of range or not integers
+        cases.add(json("dimensions past int", "/v1/embeddings",
+                "{\"model\": \"" + MODEL + "\", \"input\": \"x\", \"dimensions\": 2147483648}", 400, "invalid_request", "dimensions"));
+        cases.add(json("admin: tenant rpm past int", "/admin/tenants", "{\"name\": \"big\", \"rpm\": 2147483648}", 400,
+                "invalid_request", "rpm"));
+        cases.add(json("admin: key tpm fractional", "/admin/keys", "{\"role\": \"admin\", \"tpm\": 1.5}", 400,
+                "invalid_request", "tpm"));
+        cases.add(new Case("admin: key max_concurrent past int", "PATCH", "/admin/keys/" + keyId, "application/json",
+                bytes("{\"max_concurrent\": 99999999999}"), 400, "invalid_request", "max_concurrent"));
+        cases.add(new Case("admin: scheduling past int", "PUT", "/admin/models/bytes/versions/1/scheduling",
+                "application/json", bytes("{\"max_batch_size\": 2147483648}"), 400, "invalid_request", "max_batch_size"));
+        cases.add(new Case("admin: alias version past int", "PUT", "/admin/models/bytes/aliases/prod",
+                "application/json", bytes("{\"version\": 4294967297}"), 400, "invalid_request", "version"));
+        cases.add(json("admin: remote timeout past long", "/admin/models/faraway/versions",
+                "{\"base_url\": \"https://example.com/v1\", \"upstream_model\": \"m\", \"timeout_ms\": 99999999999999999999}",
+                400, "invalid_request", "timeout_ms"));
+        cases.add(new Case("admin: audit limit past int", "GET", "/admin/audit?limit=4294967297", null, new byte[0], 400,
+                "invalid_request", "'limit'"));
+        cases.add(new Case("admin: usage records limit past int", "GET", "/admin/usage/records?limit=4294967297", null,
+                new byte[0], 400, "invalid_request", "'limit'"));
+        cases.add(upload("admin: upload with a config number past int", Map.of("onnx", new byte[10],
+                "config", "{\"queue_capacity\": 2147483648}".getBytes(StandardCharsets.UTF_8)), 400, "invalid_request",
+                "queue_capacity"));
+
+        // unknown fields, refused by name on every management body
+        cases.add(json("admin: model with an unknown field", "/admin/models",
+                "{\"name\": \"acme-model\", \"task\": \"tensor\", \"tenant\": \"acme\"}", 400, "invalid_request", "'tenant'"));
+        cases.add(json("admin: tenant with an unknown field", "/admin/tenants", "{\"name\": \"t\", \"plan\": \"gold\"}",
+                400, "invalid_request", "'plan'"));
+        cases.add(json("admin: key with an unknown field", "/admin/keys", "{\"role\": \"admin\", \"scopes\": []}", 400,
+                "invalid_request", "'scopes'"));
+        cases.add(new Case("admin: key patch with an unknown field", "PATCH", "/admin/keys/" + keyId, "application/json",
+                bytes("{\"scopes\": []}"), 400, "invalid_request", "'scopes'"));
+        cases.add(new Case("admin: scheduling with an unknown field", "PUT", "/admin/models/bytes/versions/1/scheduling",
+                "application/json", bytes("{\"batch\": 4}"), 400, "invalid_request", "'batch'"));
+        cases.add(new Case("admin: alias with an unknown field", "PUT", "/admin/models/bytes/aliases/prod",
+                "application/json", bytes("{\"version\": 1, \"weight\": 50}"), 400, "invalid_request", "'weight'"));
+        cases.add(json("admin: price with an unknown field", "/admin/prices",
+                "{\"model\": \"bytes\", \"currency\": \"USD\", \"discount\": \"0.5\"}", 400, "invalid_request", "'discount'"));
+        cases.add(json("admin: budget with an unknown field", "/admin/budgets",
+                "{\"monthly_limit\": \"10\", \"currency\": \"USD\", \"hard\": true}", 400, "invalid_request", "'hard'"));
+        cases.add(json("admin: upstream with an unknown field", "/admin/upstreams",
+                "{\"host\": \"api.example.com\", \"port\": 443}", 400, "invalid_request", "'port'"));
+        cases.add(json("admin: remote version with an unknown field", "/admin/models/faraway/versions",
+                "{\"base_url\": \"https://example.com/v1\", \"upstream_model\": \"m\", \"region\": \"eu\"}", 400,
+                "invalid_request", "'region'"));
+        cases.add(json("admin: remote retry with an unknown field", "/admin/models/faraway/versions",
+                "{\"base_url\": \"https://example.com/v1\", \"upstream_model\": \"m\", \"retry\": {\"jitter\": 1}}", 400,
+                "invalid_request", "'jitter'"));
+        cases.add(upload("admin: upload config with an unknown field", Map.of("onnx", new byte[10],
+                "config", "{\"tenant\": \"acme\"}".getBytes(StandardCharsets.UTF_8)), 400, "invalid_request", "'tenant'"));
+
+        // OpenAI's own rule for local models: unknown arguments refused, known but unsupported ones named
+        cases.add(json("embeddings with an unknown field", "/v1/embeddings",
+                "{\"model\": \"" + MODEL + "\", \"input\": \"x\", \"truncate\": true}", 400, "invalid_request",
+                "Unrecognized request argument supplied: truncate"));
+        if (Files.isRegularFile(CHAT_MODEL)) {
+            String messages = "\"messages\": [{\"role\": \"user\", \"content\": \"hi\"}]";
+            cases.add(json("chat: n past int", "/v1/chat/completions",
+                    "{\"model\": \"dreams\", " + messages + ", \"n\": 2147483648}", 400, "invalid_request", "'n'"));
+            cases.add(json("chat: max_tokens past int", "/v1/chat/completions",
+                    "{\"model\": \"dreams\", " + messages + ", \"max_tokens\": 2147483648}", 400, "invalid_request", "max_tokens"));
+            cases.add(json("chat: max_completion_tokens not an integer", "/v1/chat/completions",
+                    "{\"model\": \"dreams\", " + messages + ", \"max_completion_tokens\": \"10\"}", 400, "invalid_request",
+                    "max_completion_tokens"));
+            cases.add(json("chat: seed past int", "/v1/chat/completions",
+                    "{\"model\": \"dreams\", " + messages + ", \"seed\": 9223372036854775808}", 400, "invalid_request", "seed"));
+            cases.add(json("completions: n past int", "/v1/completions",
+                    "{\"model\": \"dreams-text\", \"prompt\": \"hi\", \"n\": 4294967297}", 400, "invalid_request", "'n'"));
+            cases.add(json("chat: unknown field", "/v1/chat/completions",
+                    "{\"model\": \"dreams\", " + messages + ", \"temprature\": 0.5}", 400, "invalid_request",
+                    "Unrecognized request argument supplied: temprature"));
+            cases.add(json("chat: tools are not supported", "/v1/chat/completions",
+                    "{\"model\": \"dreams\", " + messages + ", \"tools\": [{\"type\": \"function\"}]}", 400,
+                    "unsupported_by_model", "'tools'"));
+            cases.add(json("chat: logprobs are not supported", "/v1/chat/completions",
+                    "{\"model\": \"dreams\", " + messages + ", \"logprobs\": true}", 400, "unsupported_by_model", "'logprobs'"));
+            cases.add(json("completions: echo is not supported", "/v1/completions",
+                    "{\"model\": \"dreams-text\", \"prompt\": \"hi\", \"echo\": true}", 400, "unsupported_by_model", "'echo'"));
+            cases.add(json("completions: a chat field", "/v1/completions",
+                    "{\"model\": \"dreams-text\", \"prompt\": \"hi\", \"messages\": []}", 400, "invalid_request",
+                    "Unrecognized request argument supplied: messages"));
+        }
         return cases.stream();
     }
 
@@ -159,13 +286,28 @@ class BadInputTest {
         cases.add(v2("unknown version", "/v2/models/" + MODEL + "/versions/5/infer", inputs(ids), 404, "5"));
         cases.add(v2("body over the size limit", infer, inputs(ids.replace("[101, 7592, 102]",
                 "[" + String.join(",", Collections.nCopies(20_000, "101")) + "]")), 413, "limit"));
+
+        // bounded work and one rule for token ids
+        cases.add(v2("deeply nested JSON", infer, "{\"inputs\": " + DEEP + "}", 400, "deeper than"));
+        cases.add(v2("huge declared shape", infer, inputs(ids.replace("[1, 3]", "[16384, 16384]"), mask, types), 400,
+                "268435456"));
+        cases.add(v2("shape past long", infer, inputs(ids.replace("[1, 3]", "[4294967296, 4294967296]"), mask, types), 400,
+                "too large"));
+        cases.add(v2("negative token id", infer, inputs(ids.replace("7592", "-1"), mask, types), 400, "token id -1"));
+        cases.add(v2("token id outside vocabulary", infer, inputs(ids.replace("7592", "999999"), mask, types), 400,
+                "token id 999999"));
+        cases.add(v2("unknown top-level field", infer,
+                "{\"inputs\": [" + ids + "," + mask + "," + types + "], \"priority\": 1}", 400, "'priority'"));
+        cases.add(v2("unknown tensor field", infer, inputs(ids.replace("\"name\"", "\"layout\": \"NCHW\", \"name\""), mask, types),
+                400, "'layout'"));
+        cases.add(v2("output past the output limit", "/v2/models/expand/infer", expand(200, 200), 400, "65536"));
         return cases.stream();
     }
 
     @ParameterizedTest(name = "{0}")
     @MethodSource("openAiCases")
     void openAiAndAdmin_badInput_getsOpenAiError(Case bad) {
-        Http.Reply reply = http.post(bad.path(), bad.contentType(), bad.body());
+        Http.Reply reply = send(bad);
         assertThat(reply.status()).as(reply.toString()).isEqualTo(bad.status());
         JsonNode error = reply.json().path("error");
         assertThat(error.isObject()).as(reply.toString()).isTrue();
@@ -179,7 +321,7 @@ class BadInputTest {
     @ParameterizedTest(name = "{0}")
     @MethodSource("v2Cases")
     void v2_badInput_getsV2Error(Case bad) {
-        Http.Reply reply = http.post(bad.path(), bad.contentType(), bad.body());
+        Http.Reply reply = send(bad);
         assertThat(reply.status()).as(reply.toString()).isEqualTo(bad.status());
         JsonNode error = reply.json().path("error");
         assertThat(error.isString()).as(reply.toString()).isTrue();
@@ -187,9 +329,50 @@ class BadInputTest {
         assertClean(reply);
     }
 
+    /** The cases above are refused for what they test, not because the model or the route is broken. */
+    @Test
+    void expand_withinTheOutputLimit_answers() {
+        Http.Reply reply = http.postJson("/v2/models/expand/infer", expand(2, 3));
+        assertThat(reply.status()).as(reply.toString()).isEqualTo(200);
+        assertThat(reply.json().path("outputs").get(0).path("shape").toString()).isEqualTo("[2,3]");
+    }
+
+    @Test
+    void routes_ofTheBodyCases_acceptAGoodBody() {
+        assertThat(http.putJson("/admin/models/bytes/versions/1/scheduling", Map.of("max_batch_size", 4)).status())
+                .isEqualTo(200);
+        assertThat(http.putJson("/admin/models/bytes/aliases/prod", Map.of("version", 1)).status()).isEqualTo(200);
+        assertThat(http.patchJson("/admin/keys/" + keyId, Map.of("rpm", 100)).status()).isEqualTo(200);
+        assertThat(http.postJson("/admin/upstreams", Map.of("host", "api.example.com")).status()).isEqualTo(201);
+        Http.Reply embeddings = http.postJson("/v1/embeddings", Map.of("model", MODEL, "input", "x",
+                "encoding_format", "float", "user", "u-1"));
+        assertThat(embeddings.status()).as(embeddings.toString()).isEqualTo(200);
+    }
+
+    private static Http.Reply send(Case bad) {
+        HttpRequest.Builder request = http.request(bad.path())
+                .method(bad.method(), HttpRequest.BodyPublishers.ofByteArray(bad.body()));
+        if (bad.contentType() != null) {
+            request.header("Content-Type", bad.contentType());
+        }
+        return http.send(request.build());
+    }
+
+    private static String expand(int rows, int columns) {
+        return "{\"inputs\": [{\"name\": \"x\", \"shape\": [1], \"datatype\": \"FP32\", \"data\": [1.5]},"
+                + " {\"name\": \"shape\", \"shape\": [2], \"datatype\": \"INT64\", \"data\": [" + rows + ", " + columns + "]}]}";
+    }
+
+    private static byte[] bytes(String text) {
+        return text.getBytes(StandardCharsets.UTF_8);
+    }
+
     private static void assertClean(Http.Reply reply) {
         assertThat(reply.header("x-request-id")).isNotBlank();
         assertThat(reply.text())
+                .doesNotContain("StreamReadConstraints")
+                .doesNotContain("tools.jackson")
+                .doesNotContain("::")
                 .doesNotContain("Exception")
                 .doesNotContain("\tat ")
                 .doesNotContain(server.dataDir().toString())

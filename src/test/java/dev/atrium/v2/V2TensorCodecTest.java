@@ -89,6 +89,31 @@ class V2TensorCodecTest {
         assertThatThrownBy(() -> parse("{\"name\":\"a\",\"shape\":[1],\"datatype\":\"INT32\"}")).hasMessageContaining("data");
     }
 
+    @Test
+    void parse_hugeDeclaredShapeWithLittleData_allocatesForTheDataOnly() {
+        // 2^28 - 1 elements declared, three sent: sized by the shape, the element list alone would be 1 GiB
+        var json = Json.MAPPER.readTree("{\"name\":\"big\",\"shape\":[1,268435455],\"datatype\":\"INT64\",\"data\":[1,2,3]}");
+        com.sun.management.ThreadMXBean threads =
+                (com.sun.management.ThreadMXBean) java.lang.management.ManagementFactory.getThreadMXBean();
+        long before = threads.getCurrentThreadAllocatedBytes();
+        assertThatThrownBy(() -> V2TensorCodec.parse(json, 0))
+                .isInstanceOf(AtriumException.class)
+                .hasMessageContaining("'big' has 3 elements");
+        assertThat(threads.getCurrentThreadAllocatedBytes() - before).isLessThan(1L << 20);
+    }
+
+    @Test
+    void parse_shapeWhoseProductOverflows_isRefusedBeforeTheData() {
+        assertThatThrownBy(() -> parse("{\"name\":\"o\",\"shape\":[4294967296,4294967296],\"datatype\":\"INT8\",\"data\":[1]}"))
+                .isInstanceOf(AtriumException.class).hasMessageContaining("'o'").hasMessageContaining("too large");
+    }
+
+    @Test
+    void parse_unknownTensorField_isRefusedByName() {
+        assertThatThrownBy(() -> parse("{\"name\":\"a\",\"shape\":[1],\"datatype\":\"INT32\",\"data\":[1],\"colour\":1}"))
+                .isInstanceOf(AtriumException.class).hasMessageContaining("'a'").hasMessageContaining("'colour'");
+    }
+
     private static Tensor parse(String json) {
         return V2TensorCodec.parse(Json.MAPPER.readTree(json), 0);
     }

@@ -32,10 +32,10 @@ final class EmbeddingPipeline {
         List<long[]> sequences = new ArrayList<>(request.inputs().size());
         for (int i = 0; i < request.inputs().size(); i++) {
             long[] ids = switch (request.inputs().get(i)) {
-                case EmbeddingInput.Text text -> tokenizer
+                case EmbeddingInput.Text text -> tokenize(tokenizer
                         .orElseThrow(() -> AtriumException.withParam(ErrorCode.UNSUPPORTED_BY_MODEL, "input",
-                                "model '" + modelName + "' has no tokenizer; send token ids instead of text"))
-                        .encode(text.text());
+                                "model '" + modelName + "' has no tokenizer; send token ids instead of text")),
+                        text.text(), metadata, request.truncate(), i, modelName);
                 case EmbeddingInput.TokenIds tokens -> checkTokenIds(tokens.ids(), metadata, i, modelName);
             };
             if (ids.length > metadata.maxSequenceLength()) {
@@ -51,12 +51,49 @@ final class EmbeddingPipeline {
         return sequences;
     }
 
+    /**
+     * Tokenizes at most {@link EmbeddingMetadata#maxCharacters()} of the text: a longer text is cut at the last
+     * whitespace before that point (a token boundary for the tokenizers Atrium serves), its prefix tokenized,
+     * and then truncated or refused. So the time spent on one input is bounded by the model's limit, whatever
+     * its size.
+     */
+    static long[] tokenize(TextTokenizer tokenizer, String text, EmbeddingMetadata metadata, boolean truncate,
+            int index, String modelName) {
+        int maxCharacters = metadata.maxCharacters();
+        if (text.length() <= maxCharacters) {
+            return tokenizer.encode(text);
+        }
+        long[] prefix = tokenizer.encode(text.substring(0, cutPoint(text, maxCharacters)));
+        if (truncate) {
+            return prefix;
+        }
+        if (prefix.length > metadata.maxSequenceLength()) {
+            throw AtriumException.withParam(ErrorCode.CONTEXT_LENGTH_EXCEEDED, "input", "input " + index
+                    + " is more than " + metadata.maxSequenceLength() + " tokens long (its first " + maxCharacters
+                    + " characters already are), but model '" + modelName + "' accepts at most "
+                    + metadata.maxSequenceLength() + " tokens per input");
+        }
+        throw AtriumException.withParam(ErrorCode.CONTEXT_LENGTH_EXCEEDED, "input", "input " + index + " is "
+                + text.length() + " characters long, but model '" + modelName + "' accepts at most "
+                + maxCharacters + " characters (" + EmbeddingMetadata.CHARACTERS_PER_TOKEN + " per token of its "
+                + metadata.maxSequenceLength() + " tokens) per input");
+    }
+
+    /** Where to cut a text to at most {@code limit} characters: after its last whitespace, else at the limit. */
+    static int cutPoint(String text, int limit) {
+        for (int i = limit; i > 0; i--) {
+            if (Character.isWhitespace(text.charAt(i))) {
+                return i;
+            }
+        }
+        return Character.isHighSurrogate(text.charAt(limit - 1)) ? limit - 1 : limit;
+    }
+
     private static long[] checkTokenIds(long[] ids, EmbeddingMetadata metadata, int index, String modelName) {
         for (long id : ids) {
-            if (id < 0 || (metadata.vocabularySize() > 0 && id >= metadata.vocabularySize())) {
+            if (metadata.outOfVocabulary(id)) {
                 throw AtriumException.invalidParam("input", "input " + index + " has token id " + id
-                        + ", outside the vocabulary of model '" + modelName + "' (0 to "
-                        + (metadata.vocabularySize() - 1) + ")");
+                        + ", outside the vocabulary of model '" + modelName + "' (" + metadata.vocabularyRange() + ")");
             }
         }
         return ids;

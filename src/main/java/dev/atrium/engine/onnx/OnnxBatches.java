@@ -9,6 +9,7 @@ import dev.atrium.AtriumException;
 import dev.atrium.engine.EmbeddingMetadata;
 import dev.atrium.engine.InferenceResult;
 import dev.atrium.engine.ModelMetadata;
+import dev.atrium.engine.OutputLimit;
 import dev.atrium.engine.Tensor;
 import dev.atrium.engine.TensorSpec;
 import dev.atrium.scheduling.Batcher;
@@ -21,6 +22,8 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * What an ONNX model's batcher runs: embedding inputs (token ids, batched by length and padded to the longest in
@@ -30,6 +33,8 @@ import java.util.Optional;
  * <p>A batch that fails is run again one item at a time, so one request's bad input never fails another's.
  */
 final class OnnxBatches {
+    private static final Logger LOG = LoggerFactory.getLogger(OnnxBatches.class);
+
     private OnnxBatches() {}
 
     /** One item of work. */
@@ -60,6 +65,7 @@ final class OnnxBatches {
     }
 
     private static final String EMBEDDING_GROUP = "embedding";
+    private static final String OUTPUTS = "the output tensors";
 
     static final Batcher.Shape<Work> SHAPE = new Batcher.Shape<>() {
         @Override
@@ -99,9 +105,9 @@ final class OnnxBatches {
     }
 
     /** Runs a batch on the calling instance thread. */
-    static List<Done> run(OrtEnvironment environment, OnnxModel model, List<Work> batch) {
+    static List<Done> run(OrtEnvironment environment, OnnxModel model, OutputLimit limit, List<Work> batch) {
         try {
-            return runTogether(environment, model, batch);
+            return runTogether(environment, model, limit, batch);
         } catch (RuntimeException | OrtException e) {
             if (batch.size() == 1) {
                 return List.of(new Done(null, 0, failure(e, model)));
@@ -110,7 +116,7 @@ final class OnnxBatches {
         List<Done> alone = new ArrayList<>(batch.size());
         for (Work work : batch) {
             try {
-                alone.add(runTogether(environment, model, List.of(work)).getFirst());
+                alone.add(runTogether(environment, model, limit, List.of(work)).getFirst());
             } catch (RuntimeException | OrtException e) {
                 alone.add(new Done(null, 0, failure(e, model)));
             }
@@ -123,14 +129,15 @@ final class OnnxBatches {
             return atrium;
         }
         if (e instanceof OrtException) {
+            LOG.info("{} could not run a request: {}", model.deployment().key(), e.getMessage());
             return AtriumException.invalidParam("inputs", "the model could not run on these inputs: "
-                    + OnnxEngine.clientSafe(e.getMessage(), model.deployment().files().model().toString()));
+                    + OnnxMessages.clientSafe(e.getMessage(), model.deployment().files().model().toString()));
         }
         return AtriumException.internal("inference failed", e);
     }
 
-    private static List<Done> runTogether(OrtEnvironment environment, OnnxModel model, List<Work> batch)
-            throws OrtException {
+    private static List<Done> runTogether(OrtEnvironment environment, OnnxModel model, OutputLimit limit,
+            List<Work> batch) throws OrtException {
         long start = System.nanoTime();
         if (batch.getFirst() instanceof Embed) {
             EmbeddingMetadata metadata = model.deployment().metadata().embeddingMetadata().orElseThrow();
@@ -147,7 +154,7 @@ final class OnnxBatches {
         List<Infer> requests = batch.stream().map(work -> (Infer) work).toList();
         if (requests.size() == 1) {
             Infer only = requests.getFirst();
-            List<Tensor> outputs = runTensors(environment, model, only.inputs(), only.outputs());
+            List<Tensor> outputs = runTensors(environment, model, only.inputs(), only.outputs(), limit);
             return List.of(new Done(new InferenceResult(outputs, System.nanoTime() - start), System.nanoTime() - start, null));
         }
         int totalRows = requests.stream().mapToInt(Infer::rows).sum();
@@ -157,7 +164,9 @@ final class OnnxBatches {
                     .filter(tensor -> tensor.name().equals(first.name())).findFirst().orElseThrow()).toList();
             joined.add(concat(first, parts, totalRows));
         }
-        List<Tensor> outputs = runTensors(environment, model, joined, requests.getFirst().outputs());
+        // the batch may hold each request's share; past it, run() tries each alone against the limit itself
+        List<Tensor> outputs = runTensors(environment, model, joined, requests.getFirst().outputs(),
+                limit.times(requests.size()));
         long elapsed = System.nanoTime() - start;
         List<Done> results = new ArrayList<>(requests.size());
         int offset = 0;
@@ -171,24 +180,41 @@ final class OnnxBatches {
                 own.add(slice(output, offset, request.rows()));
             }
             long share = elapsed * request.rows() / totalRows;
-            results.add(new Done(new InferenceResult(own, share), share, null));
+            try {
+                limit.check(own.stream().mapToLong(OutputLimit::bytes).sum(), OUTPUTS);
+                results.add(new Done(new InferenceResult(own, share), share, null));
+            } catch (AtriumException e) {
+                results.add(new Done(null, share, e));
+            }
             offset += request.rows();
         }
         return results;
     }
 
+    /** Runs tensors through the model; refuses outputs past the limit before copying them out. */
     private static List<Tensor> runTensors(OrtEnvironment environment, OnnxModel model, List<Tensor> tensors,
-            List<String> outputs) throws OrtException {
+            List<String> outputs, OutputLimit limit) throws OrtException {
         Map<String, OnnxTensor> inputs = new LinkedHashMap<>();
         try {
             for (Tensor tensor : tensors) {
                 inputs.put(tensor.name(), OnnxTensors.toOnnx(environment, tensor));
             }
             try (OrtSession.Result result = model.session().run(inputs, new LinkedHashSet<>(outputs))) {
+                long bytes = 0;
+                for (String name : outputs) {
+                    OnnxTensor value = (OnnxTensor) result.get(name).orElseThrow();
+                    long more = OnnxTensors.bytes(value);
+                    bytes = more > Long.MAX_VALUE - bytes ? Long.MAX_VALUE : bytes + more;
+                }
+                limit.check(bytes, OUTPUTS);
                 List<Tensor> values = new ArrayList<>(outputs.size());
+                bytes = 0;
                 for (String name : outputs) {
                     Optional<OnnxValue> value = result.get(name);
-                    values.add(OnnxTensors.fromOnnx(name, (OnnxTensor) value.orElseThrow()));
+                    Tensor tensor = OnnxTensors.fromOnnx(name, (OnnxTensor) value.orElseThrow());
+                    bytes += OutputLimit.bytes(tensor);
+                    limit.check(bytes, OUTPUTS);
+                    values.add(tensor);
                 }
                 return values;
             }

@@ -22,6 +22,7 @@ import dev.atrium.engine.InferenceRequest;
 import dev.atrium.engine.InferenceResult;
 import dev.atrium.engine.ModelMetadata;
 import dev.atrium.engine.ModelTask;
+import dev.atrium.engine.OutputLimit;
 import dev.atrium.engine.PreparedEmbedding;
 import dev.atrium.engine.TensorSpec;
 import dev.atrium.engine.VersionKey;
@@ -63,8 +64,18 @@ public final class OnnxEngine implements ArtifactEngine, EmbeddingEngine, Tensor
      * @param cudaDevice CUDA device id, or -1 for the CPU
      * @param queueCapacity inputs that may wait, per model
      * @param batching batch size, token budget, queue delay and deadline
+     * @param outputLimit the most output one request may produce
      */
-    public record Settings(int threads, int intraOpThreads, int cudaDevice, int queueCapacity, SchedulingOptions batching) {
+    public record Settings(int threads, int intraOpThreads, int cudaDevice, int queueCapacity, SchedulingOptions batching,
+            OutputLimit outputLimit) {
+        public Settings {
+            requireNonNull(outputLimit, "outputLimit is null");
+        }
+
+        public Settings(int threads, int intraOpThreads, int cudaDevice, int queueCapacity, SchedulingOptions batching) {
+            this(threads, intraOpThreads, cudaDevice, queueCapacity, batching, OutputLimit.DEFAULT);
+        }
+
         public Settings(int threads, int intraOpThreads, int cudaDevice, int queueCapacity) {
             this(threads, intraOpThreads, cudaDevice, queueCapacity, DEFAULT_BATCHING);
         }
@@ -214,7 +225,7 @@ public final class OnnxEngine implements ArtifactEngine, EmbeddingEngine, Tensor
             model.start(new Batcher<>(name, batching, OnnxBatches.SHAPE, batch -> {
                 model.batchStarted();
                 try {
-                    return OnnxBatches.run(environment, model, batch);
+                    return OnnxBatches.run(environment, model, settings.outputLimit(), batch);
                 } finally {
                     model.batchEnded();
                 }
@@ -239,6 +250,7 @@ public final class OnnxEngine implements ArtifactEngine, EmbeddingEngine, Tensor
                     + deployment.key().modelName() + "' does not support 'dimensions'; its embeddings always have "
                     + metadata.dimension() + " dimensions");
         }
+        settings.outputLimit().checkEmbeddings(request.inputs().size(), metadata.dimension());
         OnnxModel model = lease(deployment);
         try {
             List<long[]> sequences = EmbeddingPipeline.encode(model.tokenizer(), deployment.key().modelName(),
@@ -320,14 +332,5 @@ public final class OnnxEngine implements ArtifactEngine, EmbeddingEngine, Tensor
 
     private static AtriumException internal(String message, Throwable cause) {
         return AtriumException.internal(message, cause);
-    }
-
-    /** ONNX Runtime's message without the server's file paths, first line only. */
-    static String clientSafe(String message, String path) {
-        if (message == null) {
-            return "unknown error";
-        }
-        String line = message.lines().findFirst().orElse("").replace(path, "model.onnx");
-        return line.replaceAll("(/[^\\s/:'\"]+)+/?", "<path>").strip();
     }
 }

@@ -61,7 +61,7 @@ final class OnnxInspector {
             return environment.createSession(files.model().toString(), sessionOptions);
         } catch (OrtException e) {
             throw invalidArtifact("the 'onnx' part is not a model ONNX Runtime can load: "
-                    + OnnxEngine.clientSafe(e.getMessage(), files.model().toString()));
+                    + OnnxMessages.clientSafe(e.getMessage(), files.model().toString()));
         }
     }
 
@@ -143,7 +143,7 @@ final class OnnxInspector {
                         List.of(probe));
             } catch (OrtException e) {
                 throw invalidArtifact("the model does not run as an embedding model: "
-                        + OnnxEngine.clientSafe(e.getMessage(), files.model().toString()));
+                        + OnnxMessages.clientSafe(e.getMessage(), files.model().toString()));
             }
             return new EmbeddingMetadata(tokenizer != null, maxLength, vectors[0].length, vocabulary, pooling,
                     draft.normalize(), outputName);

@@ -8,6 +8,7 @@ import ai.onnxruntime.TensorInfo;
 import dev.atrium.AtriumException;
 import dev.atrium.ErrorCode;
 import dev.atrium.engine.DataType;
+import dev.atrium.engine.OutputLimit;
 import dev.atrium.engine.Tensor;
 import java.lang.reflect.Array;
 import java.nio.ByteBuffer;
@@ -79,6 +80,15 @@ final class OnnxTensors {
 
     private static ByteBuffer direct(byte[] values) {
         return ByteBuffer.allocateDirect(values.length).order(ByteOrder.nativeOrder()).put(values).flip();
+    }
+
+    /**
+     * Bytes of an output as ONNX Runtime holds it, known from its shape before anything is copied (strings
+     * counted as one byte each, a lower bound refined once they are copied).
+     */
+    static long bytes(OnnxTensor tensor) {
+        TensorInfo info = tensor.getInfo();
+        return dataType(info.onnxType).map(type -> OutputLimit.bytes(type, info.getShape())).orElse(0L);
     }
 
     static Tensor fromOnnx(String name, OnnxTensor tensor) throws OrtException {
