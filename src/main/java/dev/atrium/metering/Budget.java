@@ -2,6 +2,7 @@ package dev.atrium.metering;
 
 import static java.util.Objects.requireNonNull;
 
+import dev.atrium.store.EpochMicros;
 import java.math.BigDecimal;
 import java.time.Instant;
 import java.util.List;
@@ -27,7 +28,7 @@ public record Budget(String tenantId, String keyId, BigDecimal monthlyLimit, Str
                 throw new IllegalArgumentException("alert fractions must be in (0, 1]");
             }
         }
-        requireNonNull(updatedAt, "updatedAt is null");
+        updatedAt = EpochMicros.truncate(requireNonNull(updatedAt, "updatedAt is null"));
     }
 
     public String scope() {

@@ -4,6 +4,7 @@ import static java.util.Objects.requireNonNull;
 
 import dev.atrium.AtriumException;
 import dev.atrium.ErrorCode;
+import dev.atrium.store.EpochMicros;
 import java.math.BigDecimal;
 import java.time.Clock;
 import java.time.Instant;
@@ -77,7 +78,7 @@ public final class Budgets {
                 .bind("monthly_limit", monthlyLimit.toPlainString())
                 .bind("currency", currency)
                 .bind("alert_at", JSON.writeValueAsString(alertAt.stream().map(BigDecimal::toPlainString).toList()))
-                .bind("updated_at", budget.updatedAt().toString())
+                .bind("updated_at", EpochMicros.of(budget.updatedAt()))
                 .execute());
         budgets.remove(budget.scope());
         accounts.remove(budget.scope());
@@ -106,7 +107,7 @@ public final class Budgets {
                 new BigDecimal(rs.getString("monthly_limit")), rs.getString("currency"),
                 JSON.readValue(rs.getString("alert_at"), new TypeReference<List<String>>() {}).stream()
                         .map(BigDecimal::new).toList(),
-                Instant.parse(rs.getString("updated_at")));
+                EpochMicros.instant(rs, "updated_at"));
     }
 
     // ---- reservations -------------------------------------------------------------------------------------------

@@ -2,6 +2,7 @@ package dev.atrium.metering;
 
 import static java.util.Objects.requireNonNull;
 
+import dev.atrium.store.EpochMicros;
 import java.math.BigDecimal;
 import java.time.Instant;
 import java.util.regex.Pattern;
@@ -26,8 +27,8 @@ public record Price(long id, String model, String tenantId, BigDecimal inputPer1
         if (currency == null || !CURRENCY.matcher(currency).matches()) {
             throw new IllegalArgumentException("currency must be a three-letter ISO 4217 code such as USD");
         }
-        requireNonNull(effectiveFrom, "effectiveFrom is null");
-        requireNonNull(createdAt, "createdAt is null");
+        effectiveFrom = EpochMicros.truncate(requireNonNull(effectiveFrom, "effectiveFrom is null"));
+        createdAt = EpochMicros.truncate(requireNonNull(createdAt, "createdAt is null"));
     }
 
     private static void requireAmount(String name, BigDecimal amount) {

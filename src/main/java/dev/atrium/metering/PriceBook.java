@@ -2,6 +2,7 @@ package dev.atrium.metering;
 
 import static java.util.Objects.requireNonNull;
 
+import dev.atrium.store.EpochMicros;
 import java.math.BigDecimal;
 import java.sql.ResultSet;
 import java.sql.SQLException;
@@ -46,14 +47,14 @@ public final class PriceBook {
                 .bind("request", draft.perRequest().toPlainString())
                 .bind("compute", draft.perComputeSecond().toPlainString())
                 .bind("currency", currency)
-                .bind("effective_from", draft.effectiveFrom().toString())
-                .bind("created_at", now.toString())
+                .bind("effective_from", EpochMicros.of(draft.effectiveFrom()))
+                .bind("created_at", EpochMicros.of(draft.createdAt()))
                 .executeAndReturnGeneratedKeys("id")
                 .mapTo(Long.class)
                 .one());
         byModel.remove(model);
         return new Price(id, model, tenantId, inputPer1m, outputPer1m, perRequest, perComputeSecond, currency,
-                draft.effectiveFrom(), now);
+                draft.effectiveFrom(), draft.createdAt());
     }
 
     /** Prices, optionally of one model and one tenant's overrides (or the model prices when tenant is ""). */
@@ -86,7 +87,7 @@ public final class PriceBook {
         return new Price(rs.getLong("id"), rs.getString("model"), rs.getString("tenant_id"),
                 new BigDecimal(rs.getString("input_per_1m")), new BigDecimal(rs.getString("output_per_1m")),
                 new BigDecimal(rs.getString("per_request")), new BigDecimal(rs.getString("per_compute_second")),
-                rs.getString("currency"), Instant.parse(rs.getString("effective_from")),
-                Instant.parse(rs.getString("created_at")));
+                rs.getString("currency"), EpochMicros.instant(rs, "effective_from"),
+                EpochMicros.instant(rs, "created_at"));
     }
 }
