@@ -6,6 +6,7 @@ import dev.atrium.store.EpochMicros;
 import java.math.BigDecimal;
 import java.time.Instant;
 import java.util.List;
+import java.util.regex.Pattern;
 
 /**
  * A monthly spending limit (calendar month, UTC) of a tenant, or of one of its keys.
@@ -16,16 +17,24 @@ import java.util.List;
 public record Budget(String tenantId, String keyId, BigDecimal monthlyLimit, String currency, List<BigDecimal> alertAt,
         Instant updatedAt) {
 
+    /** Alert fractions a budget may have. */
+    public static final int MAX_ALERTS = 10;
+    private static final Pattern CURRENCY = Pattern.compile("[A-Z]{3}");
+
     public Budget {
         requireNonNull(tenantId, "tenantId is null");
-        if (monthlyLimit == null || monthlyLimit.signum() < 0) {
-            throw new IllegalArgumentException("monthly_limit must be a non-negative decimal");
+        Decimals.requireAmount("monthly_limit", monthlyLimit);
+        if (currency == null || !CURRENCY.matcher(currency).matches()) {
+            throw new IllegalArgumentException("currency must be a three-letter ISO 4217 code such as USD");
         }
-        requireNonNull(currency, "currency is null");
         alertAt = List.copyOf(alertAt);
+        if (alertAt.size() > MAX_ALERTS) {
+            throw new IllegalArgumentException("a budget has at most " + MAX_ALERTS + " alert fractions");
+        }
         for (BigDecimal fraction : alertAt) {
-            if (fraction.signum() <= 0 || fraction.compareTo(BigDecimal.ONE) > 0) {
-                throw new IllegalArgumentException("alert fractions must be in (0, 1]");
+            if (!Decimals.withinBounds(fraction) || fraction.signum() <= 0 || fraction.compareTo(BigDecimal.ONE) > 0) {
+                throw new IllegalArgumentException("alert fractions must be in (0, 1], with at most "
+                        + Decimals.MAX_FRACTION_DIGITS + " digits after the point");
             }
         }
         updatedAt = EpochMicros.truncate(requireNonNull(updatedAt, "updatedAt is null"));

@@ -32,9 +32,6 @@ public record Price(long id, String model, String tenantId, BigDecimal inputPer1
     }
 
     private static void requireAmount(String name, BigDecimal amount) {
-        if (amount == null || amount.signum() < 0 || amount.scale() > 12 || amount.precision() - amount.scale() > 12) {
-            throw new IllegalArgumentException(name + " must be a non-negative decimal with at most 12 digits before"
-                    + " and 12 after the point");
-        }
+        Decimals.requireAmount(name, amount);
     }
 }
