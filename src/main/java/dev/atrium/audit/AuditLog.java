@@ -3,7 +3,6 @@ package dev.atrium.audit;
 import dev.atrium.store.EpochMicros;
 import java.sql.ResultSet;
 import java.sql.SQLException;
-import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.BlockingQueue;

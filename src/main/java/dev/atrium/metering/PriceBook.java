@@ -2,8 +2,8 @@ package dev.atrium.metering;
 
 import static java.util.Objects.requireNonNull;
 
-import dev.atrium.store.EpochMicros;
 import dev.atrium.AtriumException;
+import dev.atrium.store.EpochMicros;
 import java.math.BigDecimal;
 import java.sql.ResultSet;
 import java.sql.SQLException;
