@@ -6,7 +6,6 @@ import dev.atrium.store.EpochMicros;
 import java.math.BigDecimal;
 import java.time.Instant;
 import java.util.List;
-import java.util.regex.Pattern;
 
 /**
  * A monthly spending limit (calendar month, UTC) of a tenant, or of one of its keys.
@@ -19,14 +18,13 @@ public record Budget(String tenantId, String keyId, BigDecimal monthlyLimit, Str
 
     /** Alert fractions a budget may have. */
     public static final int MAX_ALERTS = 10;
-    private static final Pattern CURRENCY = Pattern.compile("[A-Z]{3}");
 
     public Budget {
         requireNonNull(tenantId, "tenantId is null");
         Decimals.requireAmount("monthly_limit", monthlyLimit);
-        if (currency == null || !CURRENCY.matcher(currency).matches()) {
-            throw new IllegalArgumentException("currency must be a three-letter ISO 4217 code such as USD");
-        }
+        // not checked as a code here: older versions stored any text, and such a budget must still read (a
+        // budget in a currency no price has refuses every priced request); Budgets.set checks new ones
+        requireNonNull(currency, "currency is null");
         alertAt = List.copyOf(alertAt);
         if (alertAt.size() > MAX_ALERTS) {
             throw new IllegalArgumentException("a budget has at most " + MAX_ALERTS + " alert fractions");

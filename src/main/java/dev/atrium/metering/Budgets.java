@@ -78,6 +78,9 @@ public final class Budgets {
      *     model's, in effect now or later) is in another currency: a budget counts only charges in its own
      */
     public Budget set(String tenantId, String keyId, BigDecimal monthlyLimit, String currency, List<BigDecimal> alertAt) {
+        if (!Price.isCurrency(currency)) {
+            throw AtriumException.invalidParam("currency", "'currency' must be a three-letter ISO 4217 code such as USD");
+        }
         Instant now = clock.instant();
         Budget budget = new Budget(tenantId, keyId, monthlyLimit, currency, alertAt, now);
         // one transaction, begun as a writer: a price set meanwhile waits, so the check holds

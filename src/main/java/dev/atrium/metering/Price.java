@@ -24,11 +24,16 @@ public record Price(long id, String model, String tenantId, BigDecimal inputPer1
         requireAmount("output_per_1m", outputPer1m);
         requireAmount("per_request", perRequest);
         requireAmount("per_compute_second", perComputeSecond);
-        if (currency == null || !CURRENCY.matcher(currency).matches()) {
+        if (!isCurrency(currency)) {
             throw new IllegalArgumentException("currency must be a three-letter ISO 4217 code such as USD");
         }
         effectiveFrom = EpochMicros.truncate(requireNonNull(effectiveFrom, "effectiveFrom is null"));
         createdAt = EpochMicros.truncate(requireNonNull(createdAt, "createdAt is null"));
+    }
+
+    /** Whether a text is a three-letter ISO 4217 code such as USD (by its form; the list is not checked). */
+    public static boolean isCurrency(String text) {
+        return text != null && CURRENCY.matcher(text).matches();
     }
 
     private static void requireAmount(String name, BigDecimal amount) {

@@ -121,6 +121,20 @@ class BudgetsTest {
     }
 
     @Test
+    void reserve_budgetStoredWithACurrencyNoPriceCanHave_stillReadsAndRefusesPricedRequests() {
+        // older versions took any text as a budget's currency
+        insertBudget("tenant:ten_a", "ten_a", "100", "dollars", "[]");
+        Charge charge = new Charge("USD", 1L, BigDecimal.ONE, BigDecimal.ZERO, BigDecimal.ZERO, BigDecimal.ZERO);
+
+        assertThat(budgets.list(Optional.of("ten_a"))).extracting(Budget::currency).containsExactly("dollars");
+        assertThat(catchThrowableOfType(AtriumException.class, () -> budgets.reserve("ten_a", "key_a", charge)).code())
+                .isEqualTo(ErrorCode.INSUFFICIENT_QUOTA);
+        // and a new one must be a currency code
+        assertThat(catchThrowableOfType(AtriumException.class,
+                () -> budgets.set("ten_a", null, BigDecimal.TEN, "dollars", List.of())).param()).contains("currency");
+    }
+
+    @Test
     void reserve_budgetStoredOutOfBounds_readsCheaplyAndRefusesPricedRequests() {
         // what older versions stored for monthly_limit "1E+10000000" and alert_at ["1E-10000000"]
         insertBudget("tenant:ten_a", "ten_a", "1" + "0".repeat(10_000_000), "USD",
