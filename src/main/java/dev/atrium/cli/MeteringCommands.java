@@ -54,16 +54,20 @@ final class MeteringCommands {
             @Option(names = "--tenant", paramLabel = "TENANT", description = "this tenant's override (id or name)")
             String tenant;
 
-            @Option(names = "--input-per-1m", paramLabel = "AMOUNT", converter = Amount.class, description = "per million input tokens")
+            @Option(names = "--input-per-1m", paramLabel = "AMOUNT", converter = Amount.class,
+                    description = "per million input tokens")
             String inputPer1m;
 
-            @Option(names = "--output-per-1m", paramLabel = "AMOUNT", converter = Amount.class, description = "per million output tokens")
+            @Option(names = "--output-per-1m", paramLabel = "AMOUNT", converter = Amount.class,
+                    description = "per million output tokens")
             String outputPer1m;
 
-            @Option(names = "--per-request", paramLabel = "AMOUNT", converter = Amount.class, description = "per request")
+            @Option(names = "--per-request", paramLabel = "AMOUNT", converter = Amount.class,
+                    description = "per request")
             String perRequest;
 
-            @Option(names = "--per-compute-second", paramLabel = "AMOUNT", converter = Amount.class, description = "per second of engine time")
+            @Option(names = "--per-compute-second", paramLabel = "AMOUNT", converter = Amount.class,
+                    description = "per second of engine time")
             String perComputeSecond;
 
             @Option(names = "--currency", paramLabel = "CODE", defaultValue = "USD",
