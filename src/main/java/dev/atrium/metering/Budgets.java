@@ -29,6 +29,10 @@ import tools.jackson.databind.json.JsonMapper;
  * that does not fit is refused (429 {@code insufficient_quota}), so concurrent requests can never spend past a
  * budget together. A request that dies releases its reservation; after a restart, spending is read back from
  * the ledger, and reservations (which only live in memory) are gone with the requests that held them.
+ *
+ * <p>A budget counts only charges in its own currency, so a budget and the prices that apply to its tenant are
+ * kept in one currency when either is set; a request whose price and budget differ all the same (data from
+ * before that rule) is refused, never let through uncounted.
  */
 public final class Budgets {
     private static final ObjectMapper JSON = JsonMapper.builder().build();

@@ -9,7 +9,7 @@ import java.util.regex.Pattern;
 
 /**
  * A price of a model, for everyone or (with a tenant) as that tenant's override, in effect from a time on.
- * Amounts are exact decimals in the currency's major unit.
+ * Amounts are exact decimals in the currency's major unit, within the bounds of {@link Decimals}.
  *
  * @param tenantId null for the model's price
  */
