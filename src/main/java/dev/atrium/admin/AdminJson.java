@@ -1,6 +1,7 @@
 package dev.atrium.admin;
 
 import dev.atrium.AtriumException;
+import dev.atrium.store.EpochMicros;
 import java.time.Instant;
 import java.time.format.DateTimeParseException;
 import java.util.ArrayList;
@@ -40,14 +41,21 @@ final class AdminJson {
         return node.intValue();
     }
 
+    /** An instant the store can keep; it keeps microseconds, so finer digits are dropped. */
     static Optional<Instant> instant(JsonNode body, String field) {
         return optionalString(body, field).map(text -> {
+            Instant instant;
             try {
-                return Instant.parse(text);
+                instant = Instant.parse(text);
             } catch (DateTimeParseException e) {
                 throw AtriumException.invalidParam(field, "'" + field + "' must be an ISO-8601 instant such as"
                         + " 2027-01-31T00:00:00Z");
             }
+            if (!EpochMicros.representable(instant)) {
+                throw AtriumException.invalidParam(field, "'" + field + "' must be between " + EpochMicros.MIN
+                        + " and " + EpochMicros.MAX);
+            }
+            return EpochMicros.truncate(instant);
         });
     }
 

@@ -8,6 +8,7 @@ import dev.atrium.ErrorCode;
 import dev.atrium.audit.AuditTrail;
 import dev.atrium.gateway.Caller;
 import dev.atrium.metering.Budget;
+import dev.atrium.metering.Decimals;
 import dev.atrium.metering.Invoice;
 import dev.atrium.metering.Metering;
 import dev.atrium.metering.Price;
@@ -129,11 +130,7 @@ public final class AdminMeteringService implements HttpService {
         if (!node.isString()) {
             throw AtriumException.invalidParam(field, "'" + field + "' must be a decimal string such as \"0.02\"");
         }
-        try {
-            return new BigDecimal(node.stringValue());
-        } catch (NumberFormatException e) {
-            throw AtriumException.invalidParam(field, "'" + field + "' must be a decimal string such as \"0.02\"");
-        }
+        return Decimals.amount(field, node.stringValue());
     }
 
     // ---- budgets ------------------------------------------------------------------------------------------------
@@ -156,13 +153,13 @@ public final class AdminMeteringService implements HttpService {
             tenantId = tenantId(AdminJson.requiredString(body, "tenant"));
         }
         AuditTrail.note("budget.set", keyId.orElse(tenantId), tenantId);
+        List<String> fractions = AdminJson.strings(body, "alert_at");
+        if (fractions.size() > Budget.MAX_ALERTS) {
+            throw AtriumException.invalidParam("alert_at", "'alert_at' holds at most " + Budget.MAX_ALERTS + " fractions");
+        }
         List<BigDecimal> alerts = new ArrayList<>();
-        for (String fraction : AdminJson.strings(body, "alert_at")) {
-            try {
-                alerts.add(new BigDecimal(fraction));
-            } catch (NumberFormatException e) {
-                throw AtriumException.invalidParam("alert_at", "'alert_at' holds decimal strings such as \"0.8\"");
-            }
+        for (String fraction : fractions) {
+            alerts.add(Decimals.fraction("alert_at", fraction));
         }
         Budget budget;
         try {

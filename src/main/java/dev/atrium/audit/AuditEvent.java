@@ -2,6 +2,7 @@ package dev.atrium.audit;
 
 import static java.util.Objects.requireNonNull;
 
+import dev.atrium.store.EpochMicros;
 import java.time.Instant;
 
 /**
@@ -16,7 +17,7 @@ public record AuditEvent(long id, Instant time, String actorKeyId, String actorP
         String target, String sourceAddress, String outcome, int status) {
 
     public AuditEvent {
-        requireNonNull(time, "time is null");
+        time = EpochMicros.truncate(requireNonNull(time, "time is null"));
         requireNonNull(action, "action is null");
         requireNonNull(outcome, "outcome is null");
     }

@@ -1,8 +1,8 @@
 package dev.atrium.audit;
 
+import dev.atrium.store.EpochMicros;
 import java.sql.ResultSet;
 import java.sql.SQLException;
-import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.BlockingQueue;
@@ -90,8 +90,8 @@ public final class AuditLog implements AutoCloseable {
             query.tenantId().ifPresent(t -> statement.bind("tenant", t));
             query.actorKeyId().ifPresent(a -> statement.bind("actor", a));
             query.action().ifPresent(a -> statement.bind("action", a));
-            query.from().ifPresent(f -> statement.bind("from", f.toString()));
-            query.to().ifPresent(t -> statement.bind("to", t.toString()));
+            query.from().ifPresent(f -> statement.bind("from", EpochMicros.bound(f)));
+            query.to().ifPresent(t -> statement.bind("to", EpochMicros.bound(t)));
             query.before().ifPresent(b -> statement.bind("before", b));
             return statement.map((rs, ctx) -> event(rs)).list();
         });
@@ -137,7 +137,7 @@ public final class AuditLog implements AutoCloseable {
                     VALUES (:time, :actor_key_id, :actor_prefix, :tenant_id, :action, :target,
                             :source_address, :outcome, :status)""");
             for (AuditEvent event : batch) {
-                insert.bind("time", event.time().toString())
+                insert.bind("time", EpochMicros.of(event.time()))
                         .bind("actor_key_id", event.actorKeyId())
                         .bind("actor_prefix", event.actorPrefix())
                         .bind("tenant_id", event.tenantId())
@@ -161,7 +161,7 @@ public final class AuditLog implements AutoCloseable {
     }
 
     private static AuditEvent event(ResultSet rs) throws SQLException {
-        return new AuditEvent(rs.getLong("id"), Instant.parse(rs.getString("time")), rs.getString("actor_key_id"),
+        return new AuditEvent(rs.getLong("id"), EpochMicros.instant(rs, "time"), rs.getString("actor_key_id"),
                 rs.getString("actor_prefix"), rs.getString("tenant_id"), rs.getString("action"), rs.getString("target"),
                 rs.getString("source_address"), rs.getString("outcome"), rs.getInt("status"));
     }

@@ -1,11 +1,14 @@
 package dev.atrium.cli;
 
+import dev.atrium.AtriumException;
+import dev.atrium.metering.Decimals;
 import java.io.PrintWriter;
 import java.net.URLEncoder;
 import java.nio.charset.StandardCharsets;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.StringJoiner;
+import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
@@ -15,6 +18,20 @@ import tools.jackson.databind.JsonNode;
 
 /** {@code atrium prices ...}, {@code atrium usage} and {@code atrium invoice}: money, over the management API. */
 final class MeteringCommands {
+    /** An amount flag, checked here as the server checks it ({@link Decimals}), sent in its plain form. */
+    static final class Amount implements CommandLine.ITypeConverter<String> {
+        @Override
+        public String convert(String text) {
+            try {
+                return Decimals.amount("amount", text).toPlainString();
+            } catch (AtriumException e) {
+                throw new CommandLine.TypeConversionException("'" + text + "' is not an amount: a non-negative"
+                        + " decimal such as 0.02, with at most " + Decimals.MAX_INTEGER_DIGITS + " digits before the"
+                        + " point and " + Decimals.MAX_FRACTION_DIGITS + " after");
+            }
+        }
+    }
+
     private MeteringCommands() {}
 
     @Command(name = "prices", mixinStandardHelpOptions = true, description = "Set and list model prices (platform admin).",
@@ -37,16 +54,20 @@ final class MeteringCommands {
             @Option(names = "--tenant", paramLabel = "TENANT", description = "this tenant's override (id or name)")
             String tenant;
 
-            @Option(names = "--input-per-1m", paramLabel = "AMOUNT", description = "per million input tokens")
+            @Option(names = "--input-per-1m", paramLabel = "AMOUNT", converter = Amount.class,
+                    description = "per million input tokens")
             String inputPer1m;
 
-            @Option(names = "--output-per-1m", paramLabel = "AMOUNT", description = "per million output tokens")
+            @Option(names = "--output-per-1m", paramLabel = "AMOUNT", converter = Amount.class,
+                    description = "per million output tokens")
             String outputPer1m;
 
-            @Option(names = "--per-request", paramLabel = "AMOUNT", description = "per request")
+            @Option(names = "--per-request", paramLabel = "AMOUNT", converter = Amount.class,
+                    description = "per request")
             String perRequest;
 
-            @Option(names = "--per-compute-second", paramLabel = "AMOUNT", description = "per second of engine time")
+            @Option(names = "--per-compute-second", paramLabel = "AMOUNT", converter = Amount.class,
+                    description = "per second of engine time")
             String perComputeSecond;
 
             @Option(names = "--currency", paramLabel = "CODE", defaultValue = "USD",

@@ -2,6 +2,7 @@ package dev.atrium.metering;
 
 import static java.util.Objects.requireNonNull;
 
+import dev.atrium.store.EpochMicros;
 import java.math.BigDecimal;
 import java.time.Instant;
 import java.util.List;
@@ -15,19 +16,26 @@ import java.util.List;
 public record Budget(String tenantId, String keyId, BigDecimal monthlyLimit, String currency, List<BigDecimal> alertAt,
         Instant updatedAt) {
 
+    /** Alert fractions a budget may have. */
+    public static final int MAX_ALERTS = 10;
+
     public Budget {
         requireNonNull(tenantId, "tenantId is null");
-        if (monthlyLimit == null || monthlyLimit.signum() < 0) {
-            throw new IllegalArgumentException("monthly_limit must be a non-negative decimal");
-        }
+        Decimals.requireAmount("monthly_limit", monthlyLimit);
+        // not checked as a code here: older versions stored any text, and such a budget must still read (a
+        // budget in a currency no price has refuses every priced request); Budgets.set checks new ones
         requireNonNull(currency, "currency is null");
         alertAt = List.copyOf(alertAt);
+        if (alertAt.size() > MAX_ALERTS) {
+            throw new IllegalArgumentException("a budget has at most " + MAX_ALERTS + " alert fractions");
+        }
         for (BigDecimal fraction : alertAt) {
-            if (fraction.signum() <= 0 || fraction.compareTo(BigDecimal.ONE) > 0) {
-                throw new IllegalArgumentException("alert fractions must be in (0, 1]");
+            if (!Decimals.withinBounds(fraction) || fraction.signum() <= 0 || fraction.compareTo(BigDecimal.ONE) > 0) {
+                throw new IllegalArgumentException("alert fractions must be in (0, 1], with at most "
+                        + Decimals.MAX_FRACTION_DIGITS + " digits after the point");
             }
         }
-        requireNonNull(updatedAt, "updatedAt is null");
+        updatedAt = EpochMicros.truncate(requireNonNull(updatedAt, "updatedAt is null"));
     }
 
     public String scope() {

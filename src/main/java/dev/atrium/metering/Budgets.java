@@ -4,6 +4,7 @@ import static java.util.Objects.requireNonNull;
 
 import dev.atrium.AtriumException;
 import dev.atrium.ErrorCode;
+import dev.atrium.store.EpochMicros;
 import java.math.BigDecimal;
 import java.time.Clock;
 import java.time.Instant;
@@ -16,6 +17,8 @@ import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.jdbi.v3.core.Jdbi;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import tools.jackson.core.type.TypeReference;
 import tools.jackson.databind.ObjectMapper;
 import tools.jackson.databind.json.JsonMapper;
@@ -26,10 +29,17 @@ import tools.jackson.databind.json.JsonMapper;
  * that does not fit is refused (429 {@code insufficient_quota}), so concurrent requests can never spend past a
  * budget together. A request that dies releases its reservation; after a restart, spending is read back from
  * the ledger, and reservations (which only live in memory) are gone with the requests that held them.
+ *
+ * <p>A budget counts only charges in its own currency, so a budget and the prices that apply to its tenant are
+ * kept in one currency when either is set; a request whose price and budget differ all the same (data from
+ * before that rule) is refused, never let through uncounted.
  */
 public final class Budgets {
     private static final ObjectMapper JSON = JsonMapper.builder().build();
-    private static final TypeReference<List<BigDecimal>> DECIMALS = new TypeReference<>() {};
+    private static final Logger LOG = LoggerFactory.getLogger(Budgets.class);
+    private static final TypeReference<List<String>> STRINGS = new TypeReference<>() {};
+    /** Longer JSON than {@link Budget#MAX_ALERTS} bounded fractions can take is not even parsed. */
+    private static final int MAX_STORED_ALERTS_LENGTH = Budget.MAX_ALERTS * (Decimals.MAX_TEXT_LENGTH + 3) + 2;
 
     private final Jdbi jdbi;
     private final UsageLedger ledger;
@@ -65,9 +75,28 @@ public final class Budgets {
 
     // ---- budgets ------------------------------------------------------------------------------------------------
 
+    /**
+     * Sets a tenant's budget, or (with a key) one of its keys'.
+     *
+     * @throws AtriumException 400 on {@code currency} when a price that applies to the tenant (its own or the
+     *     model's, in effect now or later) is in another currency: a budget counts only charges in its own
+     */
     public Budget set(String tenantId, String keyId, BigDecimal monthlyLimit, String currency, List<BigDecimal> alertAt) {
-        Budget budget = new Budget(tenantId, keyId, monthlyLimit, currency, alertAt, clock.instant());
-        jdbi.useHandle(handle -> handle.createUpdate("""
+        if (!Price.isCurrency(currency)) {
+            throw AtriumException.invalidParam("currency", "'currency' must be a three-letter ISO 4217 code such as USD");
+        }
+        Instant now = clock.instant();
+        Budget budget = new Budget(tenantId, keyId, monthlyLimit, currency, alertAt, now);
+        // one transaction, begun as a writer: a price set meanwhile waits, so the check holds
+        jdbi.useTransaction(handle -> {
+            List<String> others = PriceBook.applying(PriceBook.all(handle), tenantId, now).stream()
+                    .map(Price::currency).filter(c -> !c.equals(currency)).distinct().sorted().toList();
+            if (!others.isEmpty()) {
+                throw AtriumException.invalidParam("currency", "a budget in " + currency + " cannot cover this"
+                        + " tenant's requests, which are priced in " + String.join(", ", others) + "; a budget counts"
+                        + " only charges in its own currency");
+            }
+            handle.createUpdate("""
                 INSERT INTO budgets (scope, tenant_id, monthly_limit, currency, alert_at, updated_at)
                 VALUES (:scope, :tenant_id, :monthly_limit, :currency, :alert_at, :updated_at)
                 ON CONFLICT (scope) DO UPDATE SET monthly_limit = excluded.monthly_limit,
@@ -77,8 +106,9 @@ public final class Budgets {
                 .bind("monthly_limit", monthlyLimit.toPlainString())
                 .bind("currency", currency)
                 .bind("alert_at", JSON.writeValueAsString(alertAt.stream().map(BigDecimal::toPlainString).toList()))
-                .bind("updated_at", budget.updatedAt().toString())
-                .execute());
+                .bind("updated_at", EpochMicros.of(budget.updatedAt()))
+                .execute();
+        });
         budgets.remove(budget.scope());
         accounts.remove(budget.scope());
         return budget;
@@ -100,13 +130,35 @@ public final class Budgets {
                 .findOne()));
     }
 
+    /**
+     * A stored budget. One stored before decimals were bounded may hold a limit out of bounds (say
+     * {@code 1E+10000000}, which takes minutes to compare with): it reads, cheaply, as a limit of 0, so that the
+     * tenant's or key's priced requests are refused (fail closed) until the budget is set again, and says so in
+     * the log. Alert fractions out of bounds are dropped, also with a log line.
+     */
     private static Budget budget(java.sql.ResultSet rs) throws java.sql.SQLException {
         String scope = rs.getString("scope");
-        return new Budget(rs.getString("tenant_id"), scope.startsWith("key:") ? scope.substring(4) : null,
-                new BigDecimal(rs.getString("monthly_limit")), rs.getString("currency"),
-                JSON.readValue(rs.getString("alert_at"), new TypeReference<List<String>>() {}).stream()
-                        .map(BigDecimal::new).toList(),
-                Instant.parse(rs.getString("updated_at")));
+        String limitText = rs.getString("monthly_limit");
+        BigDecimal limit = Decimals.parse(limitText).filter(value -> value.signum() >= 0).orElse(null);
+        if (limit == null) {
+            LOG.warn("budget {} has a stored monthly_limit out of bounds ({} characters); it counts as 0, refusing"
+                    + " priced requests, until the budget is set again", scope, limitText.length());
+            limit = BigDecimal.ZERO;
+        }
+        String alertsText = rs.getString("alert_at");
+        List<BigDecimal> alerts = new ArrayList<>();
+        List<String> fractions = alertsText.length() > MAX_STORED_ALERTS_LENGTH ? List.of()
+                : JSON.readValue(alertsText, STRINGS);
+        for (String text : fractions) {
+            Decimals.parse(text).filter(f -> f.signum() > 0 && f.compareTo(BigDecimal.ONE) <= 0)
+                    .filter(f -> alerts.size() < Budget.MAX_ALERTS).ifPresent(alerts::add);
+        }
+        if (alerts.size() != fractions.size() || alertsText.length() > MAX_STORED_ALERTS_LENGTH) {
+            LOG.warn("budget {} has stored alert fractions out of bounds; they are ignored until the budget is set"
+                    + " again", scope);
+        }
+        return new Budget(rs.getString("tenant_id"), scope.startsWith("key:") ? scope.substring(4) : null, limit,
+                rs.getString("currency"), alerts, EpochMicros.instant(rs, "updated_at"));
     }
 
     // ---- reservations -------------------------------------------------------------------------------------------
@@ -126,7 +178,13 @@ public final class Budgets {
         List<Account> taken = new ArrayList<>(applicable.size());
         for (Account account : applicable) {
             if (!account.budget.currency().equals(worstCase.currency()) && amount.signum() > 0) {
-                continue;
+                // setting either is refused while the other is in another currency; one left from before that
+                // rule cannot count this charge, so it refuses it rather than let it pass uncounted
+                release(taken, amount);
+                throw new AtriumException(ErrorCode.INSUFFICIENT_QUOTA, "this request is priced in "
+                        + worstCase.currency() + ", but the " + (account.budget.keyId() == null ? "tenant's" : "key's")
+                        + " monthly budget is in " + account.budget.currency() + " and cannot count it; the budget"
+                        + " or the price must be set again in one currency");
             }
             synchronized (account) {
                 BigDecimal after = account.spent.add(account.reserved).add(amount);
@@ -199,6 +257,11 @@ public final class Budgets {
                     account.reserved = account.reserved.subtract(amount);
                     if (actual.currency().equals(account.budget.currency())) {
                         account.spent = account.spent.add(actual.total());
+                    } else if (actual.total().signum() > 0) {
+                        // the price changed currency while the request ran (a price set before budgets and prices
+                        // were kept in one currency): the charge is recorded, but this budget cannot count it
+                        LOG.warn("budget {} in {} cannot count a charge of {} {}", account.budget.scope(),
+                                account.budget.currency(), actual.total().toPlainString(), actual.currency());
                     }
                     for (BigDecimal fraction : account.budget.alertAt()) {
                         if (!account.alerted.contains(fraction)

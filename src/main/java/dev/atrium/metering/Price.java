@@ -2,13 +2,14 @@ package dev.atrium.metering;
 
 import static java.util.Objects.requireNonNull;
 
+import dev.atrium.store.EpochMicros;
 import java.math.BigDecimal;
 import java.time.Instant;
 import java.util.regex.Pattern;
 
 /**
  * A price of a model, for everyone or (with a tenant) as that tenant's override, in effect from a time on.
- * Amounts are exact decimals in the currency's major unit.
+ * Amounts are exact decimals in the currency's major unit, within the bounds of {@link Decimals}.
  *
  * @param tenantId null for the model's price
  */
@@ -23,17 +24,19 @@ public record Price(long id, String model, String tenantId, BigDecimal inputPer1
         requireAmount("output_per_1m", outputPer1m);
         requireAmount("per_request", perRequest);
         requireAmount("per_compute_second", perComputeSecond);
-        if (currency == null || !CURRENCY.matcher(currency).matches()) {
+        if (!isCurrency(currency)) {
             throw new IllegalArgumentException("currency must be a three-letter ISO 4217 code such as USD");
         }
-        requireNonNull(effectiveFrom, "effectiveFrom is null");
-        requireNonNull(createdAt, "createdAt is null");
+        effectiveFrom = EpochMicros.truncate(requireNonNull(effectiveFrom, "effectiveFrom is null"));
+        createdAt = EpochMicros.truncate(requireNonNull(createdAt, "createdAt is null"));
+    }
+
+    /** Whether a text is a three-letter ISO 4217 code such as USD (by its form; the list is not checked). */
+    public static boolean isCurrency(String text) {
+        return text != null && CURRENCY.matcher(text).matches();
     }
 
     private static void requireAmount(String name, BigDecimal amount) {
-        if (amount == null || amount.signum() < 0 || amount.scale() > 12 || amount.precision() - amount.scale() > 12) {
-            throw new IllegalArgumentException(name + " must be a non-negative decimal with at most 12 digits before"
-                    + " and 12 after the point");
-        }
+        Decimals.requireAmount(name, amount);
     }
 }

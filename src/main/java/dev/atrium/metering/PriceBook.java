@@ -2,15 +2,21 @@ package dev.atrium.metering;
 
 import static java.util.Objects.requireNonNull;
 
+import dev.atrium.AtriumException;
+import dev.atrium.store.EpochMicros;
 import java.math.BigDecimal;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.time.Clock;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
+import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
+import org.jdbi.v3.core.Handle;
 import org.jdbi.v3.core.Jdbi;
 
 /**
@@ -28,13 +34,21 @@ public final class PriceBook {
         this.clock = requireNonNull(clock, "clock is null");
     }
 
-    /** Adds a price; it applies from {@code effectiveFrom} (now when absent). */
+    /**
+     * Adds a price; it applies from {@code effectiveFrom} (now when absent).
+     *
+     * @throws AtriumException 400 on {@code currency} when the price would apply to a tenant whose budget (or one
+     *     of whose keys' budgets) is in another currency: a budget counts only charges in its own currency
+     */
     public Price set(String model, String tenantId, BigDecimal inputPer1m, BigDecimal outputPer1m,
             BigDecimal perRequest, BigDecimal perComputeSecond, String currency, Optional<Instant> effectiveFrom) {
         Instant now = clock.instant();
         Price draft = new Price(0, model, tenantId, inputPer1m, outputPer1m, perRequest, perComputeSecond, currency,
                 effectiveFrom.orElse(now), now);
-        long id = jdbi.withHandle(handle -> handle.createUpdate("""
+        // one transaction, begun as a writer: a budget set meanwhile waits, so the check holds
+        long id = jdbi.inTransaction(handle -> {
+            requireNoBudgetInAnotherCurrency(handle, draft, now);
+            return handle.createUpdate("""
                 INSERT INTO prices (model, tenant_id, input_per_1m, output_per_1m, per_request, per_compute_second,
                                     currency, effective_from, created_at)
                 VALUES (:model, :tenant_id, :input, :output, :request, :compute, :currency, :effective_from,
@@ -46,14 +60,15 @@ public final class PriceBook {
                 .bind("request", draft.perRequest().toPlainString())
                 .bind("compute", draft.perComputeSecond().toPlainString())
                 .bind("currency", currency)
-                .bind("effective_from", draft.effectiveFrom().toString())
-                .bind("created_at", now.toString())
+                .bind("effective_from", EpochMicros.of(draft.effectiveFrom()))
+                .bind("created_at", EpochMicros.of(draft.createdAt()))
                 .executeAndReturnGeneratedKeys("id")
                 .mapTo(Long.class)
-                .one());
+                .one();
+        });
         byModel.remove(model);
         return new Price(id, model, tenantId, inputPer1m, outputPer1m, perRequest, perComputeSecond, currency,
-                draft.effectiveFrom(), now);
+                draft.effectiveFrom(), draft.createdAt());
     }
 
     /** Prices, optionally of one model and one tenant's overrides (or the model prices when tenant is ""). */
@@ -82,11 +97,84 @@ public final class PriceBook {
                 .findFirst());
     }
 
+    private static void requireNoBudgetInAnotherCurrency(Handle handle, Price draft, Instant now) {
+        List<Map.Entry<String, String>> budgets = handle.createQuery("""
+                        SELECT DISTINCT tenant_id, currency FROM budgets
+                        WHERE currency <> :currency AND (:tenant IS NULL OR tenant_id = :tenant)
+                        ORDER BY tenant_id, currency""")
+                .bind("currency", draft.currency())
+                .bind("tenant", draft.tenantId())
+                .map((rs, ctx) -> Map.entry(rs.getString("tenant_id"), rs.getString("currency")))
+                .list();
+        if (budgets.isEmpty()) {
+            return;
+        }
+        // the draft's id is not known yet; it will be the highest, which is what breaks ties of effective_from
+        Price candidate = new Price(Long.MAX_VALUE, draft.model(), draft.tenantId(), draft.inputPer1m(),
+                draft.outputPer1m(), draft.perRequest(), draft.perComputeSecond(), draft.currency(),
+                draft.effectiveFrom(), draft.createdAt());
+        List<Price> prices = new ArrayList<>(all(handle));
+        prices.add(candidate);
+        for (Map.Entry<String, String> budget : budgets) {
+            if (applying(prices, budget.getKey(), now).contains(candidate)) {
+                throw AtriumException.invalidParam("currency", "this price in " + draft.currency() + " would apply to"
+                        + " tenant " + budget.getKey() + ", which has a budget in " + budget.getValue() + "; a budget"
+                        + " counts only charges in its own currency, so set the price in " + budget.getValue()
+                        + " or the budget in " + draft.currency() + " first");
+            }
+        }
+    }
+
+    static List<Price> all(Handle handle) {
+        return handle.createQuery("SELECT * FROM prices ORDER BY id").map((rs, ctx) -> price(rs)).list();
+    }
+
+    /**
+     * The prices that apply to a tenant's requests from {@code now} on: per model, the one in effect now (the
+     * tenant's override if it has one, else the model's, as {@link #effective} picks), and every price, override
+     * or the model's, that takes effect later.
+     */
+    static List<Price> applying(List<Price> prices, String tenantId, Instant now) {
+        Comparator<Price> newest = Comparator.comparing(Price::effectiveFrom).thenComparing(Price::id).reversed();
+        Map<String, Price> current = new TreeMap<>();
+        Map<String, Price> currentOverride = new TreeMap<>();
+        List<Price> applying = new ArrayList<>();
+        for (Price price : prices) {
+            boolean mine = tenantId != null && tenantId.equals(price.tenantId());
+            if (price.tenantId() != null && !mine) {
+                continue;
+            }
+            if (price.effectiveFrom().isAfter(now)) {
+                applying.add(price);
+                continue;
+            }
+            (mine ? currentOverride : current).merge(price.model(), price,
+                    (a, b) -> newest.compare(a, b) <= 0 ? a : b);
+        }
+        current.putAll(currentOverride);
+        applying.addAll(current.values());
+        return applying;
+    }
+
     static Price price(ResultSet rs) throws SQLException {
         return new Price(rs.getLong("id"), rs.getString("model"), rs.getString("tenant_id"),
-                new BigDecimal(rs.getString("input_per_1m")), new BigDecimal(rs.getString("output_per_1m")),
-                new BigDecimal(rs.getString("per_request")), new BigDecimal(rs.getString("per_compute_second")),
-                rs.getString("currency"), Instant.parse(rs.getString("effective_from")),
-                Instant.parse(rs.getString("created_at")));
+                amount(rs, "input_per_1m"), amount(rs, "output_per_1m"),
+                amount(rs, "per_request"), amount(rs, "per_compute_second"),
+                rs.getString("currency"), EpochMicros.instant(rs, "effective_from"),
+                EpochMicros.instant(rs, "created_at"));
+    }
+
+    /**
+     * A stored amount, read with the bounded check. Prices were bounded before decimals had one validator, so no
+     * stored price should fail it; one that does fails its reads at once (closed), rather than costing minutes.
+     */
+    private static BigDecimal amount(ResultSet rs, String column) throws SQLException {
+        String text = rs.getString(column);
+        Optional<BigDecimal> amount = Decimals.parse(text);
+        if (amount.isEmpty()) {
+            throw new SQLException("price " + rs.getLong("id") + " has a stored " + column + " out of bounds ("
+                    + text.length() + " characters)");
+        }
+        return amount.get();
     }
 }

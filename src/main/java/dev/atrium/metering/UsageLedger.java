@@ -14,6 +14,7 @@ import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 import dev.atrium.observe.AtriumMetrics;
+import dev.atrium.store.EpochMicros;
 import org.jdbi.v3.core.Jdbi;
 import org.jdbi.v3.core.statement.PreparedBatch;
 import org.jdbi.v3.core.statement.Query;
@@ -108,8 +109,8 @@ public final class UsageLedger implements AutoCloseable {
                 Charge charge = record.charge();
                 insert.bind("request_id", record.requestId())
                         .bind("client_request_id", record.clientRequestId())
-                        .bind("started_at", record.startedAt().toString())
-                        .bind("ended_at", record.endedAt().toString())
+                        .bind("started_at", EpochMicros.of(record.startedAt()))
+                        .bind("ended_at", EpochMicros.of(record.endedAt()))
                         .bind("tenant_id", record.tenantId())
                         .bind("key_id", record.keyId())
                         .bind("model", record.model())
@@ -154,8 +155,8 @@ public final class UsageLedger implements AutoCloseable {
             query.keyId().ifPresent(k -> statement.bind("key", k));
             query.model().ifPresent(m -> statement.bind("model", m));
             query.requestId().ifPresent(r -> statement.bind("request", r));
-            query.from().ifPresent(f -> statement.bind("from", f.toString()));
-            query.to().ifPresent(t -> statement.bind("to", t.toString()));
+            query.from().ifPresent(f -> statement.bind("from", EpochMicros.bound(f)));
+            query.to().ifPresent(t -> statement.bind("to", EpochMicros.bound(t)));
             query.before().ifPresent(b -> statement.bind("before", b));
             return statement.map((rs, ctx) -> new Positioned(rs.getLong("position"), record(rs))).list();
         });
@@ -171,8 +172,8 @@ public final class UsageLedger implements AutoCloseable {
                         WHERE (:tenant IS NULL OR tenant_id = :tenant) AND started_at >= :from AND started_at < :to
                         ORDER BY started_at, request_id""")
                 .bind("tenant", tenantId)
-                .bind("from", from.toString())
-                .bind("to", to.toString())
+                .bind("from", EpochMicros.bound(from))
+                .bind("to", EpochMicros.bound(to))
                 .map((rs, ctx) -> record(rs))
                 .forEach(consumer));
     }
@@ -186,8 +187,8 @@ public final class UsageLedger implements AutoCloseable {
                 .bind("tenant", tenantId.orElse(null))
                 .bind("key", keyId.orElse(null))
                 .bind("currency", currency)
-                .bind("from", from.toString())
-                .bind("to", to.toString())
+                .bind("from", EpochMicros.bound(from))
+                .bind("to", EpochMicros.bound(to))
                 .mapTo(String.class)
                 .list());
         return charges.stream().map(BigDecimal::new).reduce(BigDecimal.ZERO, BigDecimal::add);
@@ -197,7 +198,7 @@ public final class UsageLedger implements AutoCloseable {
         long priceId = rs.getLong("price_id");
         Long price = rs.wasNull() ? null : priceId;
         return new UsageRecord(rs.getString("request_id"), rs.getString("client_request_id"),
-                Instant.parse(rs.getString("started_at")), Instant.parse(rs.getString("ended_at")),
+                EpochMicros.instant(rs, "started_at"), EpochMicros.instant(rs, "ended_at"),
                 rs.getString("tenant_id"), rs.getString("key_id"), rs.getString("model"), rs.getInt("version"),
                 rs.getString("endpoint"), rs.getString("outcome"),
                 new Usage(rs.getLong("input_tokens"), rs.getLong("output_tokens"), rs.getLong("requests"),

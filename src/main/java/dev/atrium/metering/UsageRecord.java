@@ -2,6 +2,7 @@ package dev.atrium.metering;
 
 import static java.util.Objects.requireNonNull;
 
+import dev.atrium.store.EpochMicros;
 import java.time.Instant;
 
 /**
@@ -17,8 +18,9 @@ public record UsageRecord(String requestId, String clientRequestId, Instant star
 
     public UsageRecord {
         requireNonNull(requestId, "requestId is null");
-        requireNonNull(startedAt, "startedAt is null");
-        requireNonNull(endedAt, "endedAt is null");
+        // as the ledger keeps them, so that a record read back equals the one written
+        startedAt = EpochMicros.truncate(requireNonNull(startedAt, "startedAt is null"));
+        endedAt = EpochMicros.truncate(requireNonNull(endedAt, "endedAt is null"));
         requireNonNull(keyId, "keyId is null");
         requireNonNull(model, "model is null");
         requireNonNull(endpoint, "endpoint is null");

@@ -4,6 +4,7 @@ import static java.util.Objects.requireNonNull;
 
 import dev.atrium.engine.EngineKind;
 import dev.atrium.engine.ModelTask;
+import dev.atrium.store.EpochMicros;
 import java.time.Instant;
 import java.util.regex.Pattern;
 
@@ -24,7 +25,7 @@ public record Model(long id, String owner, String name, ModelTask task, EngineKi
         requireNonNull(task, "task is null");
         requireNonNull(engine, "engine is null");
         requireNonNull(description, "description is null");
-        requireNonNull(createdAt, "createdAt is null");
+        createdAt = EpochMicros.truncate(requireNonNull(createdAt, "createdAt is null"));
     }
 
     public boolean isPublic() {

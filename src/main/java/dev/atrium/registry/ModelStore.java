@@ -6,6 +6,7 @@ import dev.atrium.engine.EngineKind;
 import dev.atrium.engine.ModelMetadata;
 import dev.atrium.engine.ModelTask;
 import dev.atrium.scheduling.SchedulingOptions;
+import dev.atrium.store.EpochMicros;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.time.Instant;
@@ -45,7 +46,7 @@ final class ModelStore {
                     .bind("task", task.wireName())
                     .bind("engine", engine.wireName())
                     .bind("description", description)
-                    .bind("created_at", now.toString())
+                    .bind("created_at", EpochMicros.of(now))
                     .executeAndReturnGeneratedKeys("id")
                     .mapTo(Long.class)
                     .one();
@@ -126,7 +127,7 @@ final class ModelStore {
                     .bind("metadata", metadataJson)
                     .bind("config", config)
                     .bind("scheduling", JSON.writeValueAsString(scheduling))
-                    .bind("created_at", now.toString())
+                    .bind("created_at", EpochMicros.of(now))
                     .execute();
             for (ArtifactFile file : files) {
                 handle.createUpdate("""
@@ -256,7 +257,7 @@ final class ModelStore {
                     .bind("model_id", model.id())
                     .bind("alias", alias)
                     .bind("version", version)
-                    .bind("updated_at", now.toString())
+                    .bind("updated_at", EpochMicros.of(now))
                     .execute();
         });
     }
@@ -311,7 +312,7 @@ final class ModelStore {
                 ModelTask.fromWireName(rs.getString("task")).orElseThrow(),
                 EngineKind.fromWireName(rs.getString("engine")).orElseThrow(),
                 rs.getString("description"),
-                Instant.parse(rs.getString("created_at")));
+                EpochMicros.instant(rs, "created_at"));
     }
 
     private static ArtifactFile file(ResultSet rs) throws SQLException {
@@ -327,6 +328,6 @@ final class ModelStore {
                 JSON.readValue(rs.getString("metadata"), ModelMetadata.class),
                 rs.getString("config"),
                 JSON.readValue(rs.getString("scheduling"), SchedulingOptions.class),
-                Instant.parse(rs.getString("created_at")));
+                EpochMicros.instant(rs, "created_at"));
     }
 }

@@ -4,6 +4,7 @@ import static java.util.Objects.requireNonNull;
 
 import dev.atrium.engine.ModelMetadata;
 import dev.atrium.scheduling.SchedulingOptions;
+import dev.atrium.store.EpochMicros;
 import java.time.Instant;
 import java.util.List;
 import java.util.Optional;
@@ -21,7 +22,7 @@ public record ModelVersion(long modelId, String modelName, int version, List<Art
         requireNonNull(metadata, "metadata is null");
         requireNonNull(config, "config is null");
         requireNonNull(scheduling, "scheduling is null");
-        requireNonNull(createdAt, "createdAt is null");
+        createdAt = EpochMicros.truncate(requireNonNull(createdAt, "createdAt is null"));
     }
 
     public Optional<ArtifactFile> file(String role) {

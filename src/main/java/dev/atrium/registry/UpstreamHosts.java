@@ -4,6 +4,7 @@ import static java.util.Objects.requireNonNull;
 
 import dev.atrium.AtriumException;
 import dev.atrium.ErrorCode;
+import dev.atrium.store.EpochMicros;
 import java.net.URI;
 import java.net.URISyntaxException;
 import java.time.Clock;
@@ -40,7 +41,7 @@ public final class UpstreamHosts {
 
     public List<UpstreamHost> list() {
         return jdbi.withHandle(handle -> handle.createQuery("SELECT host, created_at FROM upstream_hosts ORDER BY host")
-                .map((rs, ctx) -> new UpstreamHost(rs.getString("host"), Instant.parse(rs.getString("created_at"))))
+                .map((rs, ctx) -> new UpstreamHost(rs.getString("host"), EpochMicros.instant(rs, "created_at")))
                 .list());
     }
 
@@ -51,7 +52,7 @@ public final class UpstreamHosts {
         jdbi.useHandle(handle -> handle.createUpdate(
                         "INSERT INTO upstream_hosts (host, created_at) VALUES (:host, :now) ON CONFLICT (host) DO NOTHING")
                 .bind("host", host)
-                .bind("now", now.toString())
+                .bind("now", EpochMicros.of(now))
                 .execute());
         allowed = load();
         return find(host).orElseThrow();

@@ -2,6 +2,7 @@ package dev.atrium.tenancy;
 
 import static java.util.Objects.requireNonNull;
 
+import dev.atrium.store.EpochMicros;
 import java.time.Instant;
 import java.util.List;
 import java.util.Optional;
@@ -23,7 +24,10 @@ public record ApiKey(String id, String tenantId, Role role, String name, String 
         requireNonNull(prefix, "prefix is null");
         models = List.copyOf(models);
         requireNonNull(limits, "limits is null");
-        requireNonNull(createdAt, "createdAt is null");
+        createdAt = EpochMicros.truncate(requireNonNull(createdAt, "createdAt is null"));
+        expiresAt = EpochMicros.truncateNullable(expiresAt);
+        lastUsedAt = EpochMicros.truncateNullable(lastUsedAt);
+        revokedAt = EpochMicros.truncateNullable(revokedAt);
         if ((tenantId == null) != (role == Role.ADMIN)) {
             throw new IllegalArgumentException("admin keys have no tenant; every other key has one");
         }

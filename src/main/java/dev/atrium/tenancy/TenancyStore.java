@@ -1,5 +1,6 @@
 package dev.atrium.tenancy;
 
+import dev.atrium.store.EpochMicros;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.time.Instant;
@@ -33,7 +34,7 @@ final class TenancyStore {
                 .bind("rpm", tenant.limits().rpm())
                 .bind("tpm", tenant.limits().tpm())
                 .bind("max_concurrent", tenant.limits().maxConcurrent())
-                .bind("created_at", tenant.createdAt().toString())
+                .bind("created_at", EpochMicros.of(tenant.createdAt()))
                 .execute());
     }
 
@@ -59,9 +60,9 @@ final class TenancyStore {
     void deleteTenant(String id, Instant now) {
         jdbi.useTransaction(handle -> {
             handle.createUpdate("UPDATE api_keys SET revoked_at = :now WHERE tenant_id = :id AND revoked_at IS NULL")
-                    .bind("now", now.toString()).bind("id", id).execute();
+                    .bind("now", EpochMicros.of(now)).bind("id", id).execute();
             handle.createUpdate("UPDATE tenants SET deleted_at = :now, name = 'deleted-' || id WHERE id = :id")
-                    .bind("now", now.toString()).bind("id", id).execute();
+                    .bind("now", EpochMicros.of(now)).bind("id", id).execute();
         });
     }
 
@@ -77,7 +78,7 @@ final class TenancyStore {
                 .bind("role", key.role().wireName())
                 .bind("prefix", key.prefix())
                 .bind("secret_sha256", secretSha256)
-                .bind("created_at", key.createdAt().toString())
+                .bind("created_at", EpochMicros.of(key.createdAt()))
                 .execute());
     }
 
@@ -96,18 +97,18 @@ final class TenancyStore {
                 .bind("rpm", key.limits().rpm())
                 .bind("tpm", key.limits().tpm())
                 .bind("max_concurrent", key.limits().maxConcurrent())
-                .bind("expires_at", key.expiresAt() == null ? null : key.expiresAt().toString());
+                .bind("expires_at", EpochMicros.ofNullable(key.expiresAt()));
     }
 
     boolean revokeKey(String id, Instant now) {
         return jdbi.withHandle(handle -> handle.createUpdate(
                         "UPDATE api_keys SET revoked_at = :now WHERE id = :id AND revoked_at IS NULL")
-                .bind("now", now.toString()).bind("id", id).execute() > 0);
+                .bind("now", EpochMicros.of(now)).bind("id", id).execute() > 0);
     }
 
     void touchKey(String id, Instant now) {
         jdbi.useHandle(handle -> handle.createUpdate("UPDATE api_keys SET last_used_at = :now WHERE id = :id")
-                .bind("now", now.toString()).bind("id", id).execute());
+                .bind("now", EpochMicros.of(now)).bind("id", id).execute());
     }
 
     Optional<ApiKey> findKey(String id) {
@@ -134,7 +135,7 @@ final class TenancyStore {
     }
 
     private static Tenant tenant(ResultSet rs) throws SQLException {
-        return new Tenant(rs.getString("id"), rs.getString("name"), limits(rs), Instant.parse(rs.getString("created_at")));
+        return new Tenant(rs.getString("id"), rs.getString("name"), limits(rs), EpochMicros.instant(rs, "created_at"));
     }
 
     private static ApiKey key(ResultSet rs) throws SQLException {
@@ -148,7 +149,7 @@ final class TenancyStore {
                 models == null ? List.of() : JSON.readValue(models, STRINGS),
                 limits(rs),
                 instant(rs, "expires_at"),
-                Instant.parse(rs.getString("created_at")),
+                EpochMicros.instant(rs, "created_at"),
                 instant(rs, "last_used_at"),
                 instant(rs, "revoked_at"));
     }
@@ -163,7 +164,6 @@ final class TenancyStore {
     }
 
     private static Instant instant(ResultSet rs, String column) throws SQLException {
-        String value = rs.getString(column);
-        return value == null ? null : Instant.parse(value);
+        return EpochMicros.nullableInstant(rs, column);
     }
 }

@@ -2,6 +2,7 @@ package dev.atrium.tenancy;
 
 import static java.util.Objects.requireNonNull;
 
+import dev.atrium.store.EpochMicros;
 import java.time.Instant;
 import java.util.regex.Pattern;
 
@@ -13,7 +14,7 @@ public record Tenant(String id, String name, Limits limits, Instant createdAt) {
         requireNonNull(id, "id is null");
         requireNonNull(name, "name is null");
         requireNonNull(limits, "limits is null");
-        requireNonNull(createdAt, "createdAt is null");
+        createdAt = EpochMicros.truncate(requireNonNull(createdAt, "createdAt is null"));
     }
 
     public static boolean isValidName(String name) {

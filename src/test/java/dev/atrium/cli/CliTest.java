@@ -9,6 +9,7 @@ import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -182,6 +183,15 @@ class CliTest {
         assertThat(invoice.out()).contains("input_tokens").contains("requests").contains("subtotal:").contains("EUR");
         Run csv = atrium("invoice", "--tenant", "billed", "--csv", "--server", url);
         assertThat(csv.out()).startsWith("model,meter,quantity,unit,unit_price,currency,amount").contains("subtotal,,,,,EUR,");
+    }
+
+    @Test
+    void pricesSet_amountOutOfBounds_isAUsageErrorBeforeAnyRequest() {
+        for (String amount : List.of("1e2147483647", "1E+10000000", "0.0000000000001", "-1", "1" + "0".repeat(100_000))) {
+            Run run = atrium("prices", "set", "all-minilm-l6-v2", "--per-request", amount, "--server", server.baseUrl());
+            assertThat(run.exitCode()).as(amount.length() > 40 ? amount.length() + " digits" : amount).isEqualTo(2);
+            assertThat(run.err()).contains("--per-request").contains("not an amount");
+        }
     }
 
     @Test
