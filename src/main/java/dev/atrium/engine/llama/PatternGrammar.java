@@ -318,6 +318,11 @@ final class PatternGrammar {
             alternatives.add(raw.isSingle() ? Gbnf.literal(Gbnf.jsonCharacter(raw.first())) : raw.toGbnfClass());
         }
         CharSet escaped = set.minus(CharSet.RAW_IN_JSON).intersect(CharSet.ESCAPED_IN_JSON);
+        CharSet controls = CharSet.range(0, 0x1F);
+        if (controls.minus(escaped).isEmpty()) {
+            alternatives.add("\"\\\\u00\" [01] [0-9a-fA-F]"); // every control character, as \\u00XX
+            escaped = escaped.minus(controls);
+        }
         for (int[] range : escaped.ranges()) {
             for (int c = range[0]; c <= range[1]; c++) {
                 alternatives.add(Gbnf.literal(Gbnf.jsonCharacter(c)));
