@@ -28,6 +28,7 @@ import tools.jackson.databind.node.ObjectNode;
  * support, cannot resolve or that exceeds a bound is a 400 naming {@code response_format}, never a crash.
  *
  * <p>Covered: {@code type} (one or several), {@code properties}, {@code required}, {@code additionalProperties},
+ * {@code minimum}, {@code maximum}, {@code exclusiveMinimum} and {@code exclusiveMaximum} on integers,
  * {@code enum}, {@code const}, {@code items}, {@code prefixItems}, {@code minItems}, {@code maxItems},
  * {@code anyOf}, {@code oneOf}, {@code allOf} (merged), local {@code $ref} ({@code #}, {@code #/$defs/...},
  * {@code #/definitions/...}), {@code minLength}, {@code maxLength}, {@code pattern} (see {@link PatternGrammar})
@@ -52,6 +53,10 @@ final class JsonSchemaGrammar {
             "exclusiveMaximum", "multipleOf", "uniqueItems", "contains", "minContains", "maxContains", "minProperties",
             "maxProperties", "patternProperties", "propertyNames", "dependentRequired", "dependentSchemas",
             "dependencies", "not", "if", "then", "else", "additionalItems", "$dynamicRef", "$recursiveRef");
+    /** Bounds this converter supports on integers only. */
+    private static final List<String> BOUNDS = List.of("minimum", "exclusiveMinimum", "maximum", "exclusiveMaximum");
+    /** Integers are written with at most this many digits (they fit a long). */
+    private static final long LARGEST_INTEGER = 999_999_999_999_999_999L;
     /** Keywords that say nothing about which values are valid; {@code allOf} keeps the first one's. */
     private static final Set<String> ANNOTATIONS = Set.of("title", "description", "default", "examples",
             "$schema", "$id", "$comment", "$anchor", "deprecated", "readOnly", "writeOnly", "$defs", "definitions",
@@ -119,8 +124,10 @@ final class JsonSchemaGrammar {
         if (!schema.isObject()) {
             throw new IllegalArgumentException("a schema (at " + where(name) + ") must be an object or a boolean");
         }
+        boolean integer = schema.path("type").asString("").equals("integer");
         for (Map.Entry<String, JsonNode> keyword : schema.properties()) {
-            if (UNSUPPORTED.contains(keyword.getKey()) && constrains(keyword.getKey(), keyword.getValue())) {
+            if (UNSUPPORTED.contains(keyword.getKey()) && constrains(keyword.getKey(), keyword.getValue())
+                    && !(integer && BOUNDS.contains(keyword.getKey()))) {
                 throw new IllegalArgumentException("the keyword '" + keyword.getKey() + "' (at " + where(name)
                         + ") is not supported");
             }
@@ -156,7 +163,8 @@ final class JsonSchemaGrammar {
             case "object" -> object(schema, name, depth);
             case "array" -> array(schema, name, depth);
             case "string" -> string(schema, name);
-            case "number", "integer", "boolean", "null" -> use(typeName);
+            case "integer" -> BOUNDS.stream().anyMatch(schema::has) ? integerRange(schema, name) : use(typeName);
+            case "number", "boolean", "null" -> use(typeName);
             case "any" -> use("value");
             default -> throw new IllegalArgumentException("the type '" + Gbnf.shorten(typeName) + "' (at "
                     + where(name) + ") is not a JSON Schema type");
@@ -559,6 +567,89 @@ final class JsonSchemaGrammar {
         String chars = repetition(min, max);
         use("space");
         return rule(name, QUOTE + (chars == null ? "" : " " + use("char") + chars) + " " + QUOTE + " space");
+    }
+
+    // ---- integer ranges -----------------------------------------------------------------------------------------
+
+    /** An integer from {@code minimum} to {@code maximum} (exclusive bounds too): digit by digit, without "-0". */
+    private String integerRange(JsonNode schema, String name) {
+        long low = -LARGEST_INTEGER;
+        long high = LARGEST_INTEGER;
+        for (String keyword : BOUNDS) {
+            JsonNode bound = schema.get(keyword);
+            if (bound == null) {
+                continue;
+            }
+            if (!bound.isNumber() || Math.abs(bound.doubleValue()) > LARGEST_INTEGER) {
+                throw new IllegalArgumentException("'" + keyword + "' (at " + where(name) + ") must be a number of at"
+                        + " most 18 digits");
+            }
+            double value = bound.doubleValue();
+            switch (keyword) {
+                case "minimum" -> low = Math.max(low, (long) Math.ceil(value));
+                case "exclusiveMinimum" -> low = Math.max(low, (long) Math.floor(value) + 1);
+                case "maximum" -> high = Math.min(high, (long) Math.floor(value));
+                default -> high = Math.min(high, (long) Math.ceil(value) - 1);
+            }
+        }
+        if (low > high) {
+            throw new IllegalArgumentException("no integer is within the bounds (at " + where(name) + ")");
+        }
+        List<String> alternatives = new ArrayList<>();
+        if (low < 0) {
+            alternatives.add("\"-\" " + nonNegative(Math.max(1, -high), -low));
+        }
+        if (high >= 0) {
+            alternatives.add(nonNegative(Math.max(0, low), high));
+        }
+        use("space");
+        return rule(name, "(" + String.join(" | ", alternatives) + ") space");
+    }
+
+    /** The decimal numbers from low to high, both at least 0, with no leading zeros. */
+    private static String nonNegative(long low, long high) {
+        String from = Long.toString(low);
+        String to = Long.toString(high);
+        if (from.length() == to.length()) {
+            return sameLength(from, to);
+        }
+        List<String> alternatives = new ArrayList<>();
+        alternatives.add(sameLength(from, "9".repeat(from.length())));
+        if (to.length() - from.length() >= 2) { // every number of the lengths between
+            alternatives.add("[1-9] [0-9]{" + from.length() + "," + (to.length() - 2) + "}");
+        }
+        alternatives.add(sameLength("1" + "0".repeat(to.length() - 1), to));
+        return "(" + String.join(" | ", alternatives) + ")";
+    }
+
+    /** The digit strings of one length from {@code from} to {@code to}: split at the first digit they differ in. */
+    private static String sameLength(String from, String to) {
+        if (from.equals(to)) {
+            return Gbnf.literal(from);
+        }
+        int length = from.length();
+        if (from.equals("0".repeat(length)) && to.equals("9".repeat(length))) {
+            return length == 1 ? "[0-9]" : "[0-9]{" + length + "}";
+        }
+        int k = 0;
+        while (from.charAt(k) == to.charAt(k)) {
+            k++;
+        }
+        String prefix = k == 0 ? "" : Gbnf.literal(from.substring(0, k)) + " ";
+        char a = from.charAt(k);
+        char b = to.charAt(k);
+        int rest = length - k - 1;
+        if (rest == 0) {
+            return prefix + "[" + a + "-" + b + "]";
+        }
+        List<String> alternatives = new ArrayList<>();
+        alternatives.add("\"" + a + "\" " + sameLength(from.substring(k + 1), "9".repeat(rest)));
+        if (b - a >= 2) {
+            alternatives.add("[" + (char) (a + 1) + "-" + (char) (b - 1) + "] " + sameLength("0".repeat(rest),
+                    "9".repeat(rest)));
+        }
+        alternatives.add("\"" + b + "\" " + sameLength("0".repeat(rest), to.substring(k + 1)));
+        return prefix + "(" + String.join(" | ", alternatives) + ")";
     }
 
     private String literals(List<JsonNode> values, String name) {

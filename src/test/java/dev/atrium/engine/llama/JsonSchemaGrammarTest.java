@@ -9,10 +9,12 @@ import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.regex.Pattern;
 import java.util.stream.Collectors;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
+import tools.jackson.databind.JsonNode;
 
 /** The GBNF each JSON Schema construct becomes, and the schemas refused with a 400 instead. */
 class JsonSchemaGrammarTest {
@@ -120,6 +122,36 @@ class JsonSchemaGrammarTest {
                 + " | \"\\\\u00\" [01] [0-9a-fA-F] | \"\\\\\\\\\")) \"\\\"\" space");
     }
 
+    @ParameterizedTest
+    @ValueSource(strings = {
+        "\"minimum\": 0", "\"minimum\": 7", "\"minimum\": -13", "\"maximum\": 0", "\"maximum\": 250",
+        "\"maximum\": -40", "\"minimum\": 3, \"maximum\": 3", "\"minimum\": 5, \"maximum\": 1234",
+        "\"minimum\": -1000, \"maximum\": -7", "\"minimum\": -99, \"maximum\": 99",
+        "\"exclusiveMinimum\": 9, \"exclusiveMaximum\": 101", "\"minimum\": 1.5, \"maximum\": 20.5",
+        "\"minimum\": 190, \"maximum\": 1001", "\"exclusiveMinimum\": -1"})
+    void fromSchema_integerBounds_allowExactlyTheIntegersWithin(String bounds) {
+        JsonNode schema = tools.jackson.databind.json.JsonMapper.builder().build()
+                .readTree("{\"type\": \"integer\", " + bounds + "}");
+        Map<String, String> rules = rules(schema.toString());
+        // the range's GBNF uses only digit literals, "-", digit classes, groups, | and {n}: as a Java regex
+        String body = rules.get(rules.get("root"));
+        Pattern regex = Pattern.compile(body.substring(0, body.length() - " space".length()).replace("\"", "")
+                .replace(" ", ""));
+        double min = schema.has("minimum") ? schema.get("minimum").doubleValue()
+                : schema.has("exclusiveMinimum") ? Math.nextUp(schema.get("exclusiveMinimum").doubleValue())
+                : Double.NEGATIVE_INFINITY;
+        double max = schema.has("maximum") ? schema.get("maximum").doubleValue()
+                : schema.has("exclusiveMaximum") ? Math.nextDown(schema.get("exclusiveMaximum").doubleValue())
+                : Double.POSITIVE_INFINITY;
+        for (long n = -3_000; n <= 3_000; n++) {
+            assertThat(regex.matcher(Long.toString(n)).matches()).as(n + " for " + bounds + ": " + body)
+                    .isEqualTo(n >= min && n <= max);
+        }
+        assertThat(regex.matcher("-0").matches()).isFalse();
+        assertThat(regex.matcher("007").matches()).isFalse();
+        assertThat(regex.matcher("123456789012345").matches()).isEqualTo(max > 3_000);
+    }
+
     @Test
     void fromSchema_anyOfOneOfAndAllOf() {
         Map<String, String> anyOf = rules("{\"anyOf\": [{\"type\": \"string\"}, {\"type\": \"integer\"}]}");
@@ -163,7 +195,7 @@ class JsonSchemaGrammarTest {
         "{\"$ref\": \"#/$defs/missing\"}",
         "{\"$ref\": \"https://example.com/schema.json\"}",
         "{\"$defs\": {\"a\": {\"$ref\": \"#/$defs/b\"}, \"b\": {\"anyOf\": [{\"$ref\": \"#/$defs/a\"}]}}, \"$ref\": \"#/$defs/a\"}",
-        "{\"type\": \"integer\", \"minimum\": 3}",
+        "{\"type\": \"number\", \"minimum\": 3}",
         "{\"not\": {\"type\": \"string\"}}",
         "{\"type\": \"string\", \"pattern\": \"(?=a)b\"}",
         "{\"type\": \"string\", \"pattern\": \"(a)\\\\1\"}",

@@ -12,7 +12,8 @@ final class RandomSchemas {
             "^[^\"\\\\]{0,3}x?$", "^a.b$", "^\\w+@\\w+\\.com$", "(?=x)", "^(a|)+$", "^[\\s\\S]{2}$", "[", "a{2,1}",
             "^\\u00e9\\x41$", "^[-+]?[0-9]*\\.?[0-9]+$", "\\bword", "^(?:ab|cd){1,2}$");
     private static final List<String> LEAVES = List.of("{}", "true", "{\"type\": \"string\"}",
-            "{\"type\": \"integer\"}", "{\"type\": \"number\"}", "{\"type\": \"boolean\"}", "{\"type\": \"null\"}",
+            "{\"type\": \"integer\"}", "{\"type\": \"number\"}", "{\"type\": \"integer\", \"minimum\": -5, \"maximum\": 120}",
+            "{\"type\": \"integer\", \"exclusiveMinimum\": 99}", "{\"type\": \"boolean\"}", "{\"type\": \"null\"}",
             "{\"type\": \"string\", \"maxLength\": 3}", "{\"type\": \"string\", \"minLength\": 1, \"maxLength\": 2}",
             "{\"type\": \"string\", \"format\": \"date\"}", "{\"type\": \"string\", \"format\": \"uuid\"}",
             "{\"type\": \"string\", \"format\": \"date-time\"}", "{\"type\": \"string\", \"format\": \"time\"}",
@@ -20,7 +21,7 @@ final class RandomSchemas {
             "{\"$ref\": \"#/$defs/a\"}", "{\"$ref\": \"#/$defs/b\"}", "{\"$ref\": \"#\"}");
     /** Rare: what the converter must refuse cleanly. */
     private static final List<String> ODD = List.of("false", "7", "null", "[]", "\"string\"",
-            "{\"$ref\": \"#/$defs/missing\"}", "{\"$ref\": \"other.json\"}", "{\"type\": \"integer\", \"minimum\": 1}",
+            "{\"$ref\": \"#/$defs/missing\"}", "{\"$ref\": \"other.json\"}", "{\"type\": \"number\", \"minimum\": 1}",
             "{\"type\": 5}", "{\"type\": []}", "{\"enum\": []}", "{\"type\": \"string\", \"maxLength\": -1}",
             "{\"type\": \"string\", \"maxLength\": 99999}", "{\"anyOf\": []}", "{\"allOf\": {}}",
             "{\"properties\": []}", "{\"required\": \"a\"}", "{\"items\": 3}", "{\"not\": {}}");

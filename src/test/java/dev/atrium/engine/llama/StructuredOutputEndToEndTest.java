@@ -132,7 +132,7 @@ class StructuredOutputEndToEndTest {
         for (Map<String, Object> refused : List.<Map<String, Object>>of(
                 Map.of("$ref", "#/$defs/missing"),
                 Map.of("type", "string", "pattern", "(?<=a)b"),
-                Map.of("type", "integer", "minimum", 3))) {
+                Map.of("type", "number", "minimum", 3))) {
             Http.Reply reply = chat(refused);
             assertThat(reply.status()).as(refused + " -> " + reply).isEqualTo(400);
             JsonNode error = reply.json().path("error");
