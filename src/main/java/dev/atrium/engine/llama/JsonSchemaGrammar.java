@@ -457,13 +457,62 @@ final class JsonSchemaGrammar {
                 : additional.isBoolean() && !additional.booleanValue() ? null
                 : visit(additional, child(name, "additional"), depth + 1, Set.of());
         String extra = extraValue == null ? null : rule(child(name, "additional-kv"),
-                use("string") + " \":\" space " + extraValue);
+                otherKey(declared, name) + " \":\" space " + extraValue);
         use("space");
         return rule(name, "\"{\" space " + members(requiredPairs, optionalPairs, extra) + " \"}\" space");
     }
 
     private String pair(String key, String value, String name) {
         return rule(name + "-kv", Gbnf.literal(MAPPER.writeValueAsString(key)) + " space \":\" space " + value);
+    }
+
+    /**
+     * A key that is none of the declared ones, so that an extra member never repeats a property: a trie of the
+     * declared keys where each step may instead take another character (and then any) or end early.
+     */
+    private String otherKey(Set<String> declared, String name) {
+        boolean plain = !declared.isEmpty() && declared.stream().allMatch(key -> key.length() <= MAX_TRIE_KEY
+                && key.codePoints().allMatch(c -> c >= 0x20 && c != '"' && c != '\\'
+                        && !Character.isSurrogate((char) c)));
+        if (!plain) {
+            return use("string"); // no declared keys, or ones this trie does not spell: any key
+        }
+        KeyTrie trie = new KeyTrie();
+        declared.forEach(trie::add);
+        use("space");
+        String escape = "\"\\\\\" ([\"\\\\/bfnrt] | \"u\" [0-9a-fA-F]{4})";
+        return rule(child(name, "other-key"), QUOTE + " " + trie.notIn(use("char"), escape) + " " + QUOTE + " space");
+    }
+
+    private static final int MAX_TRIE_KEY = 200;
+
+    /** Declared keys by character; {@link #notIn} is the GBNF of every other key's content. */
+    private static final class KeyTrie {
+        private final Map<Integer, KeyTrie> next = new java.util.TreeMap<>();
+        private boolean key;
+
+        void add(String text) {
+            KeyTrie node = this;
+            for (int c : text.codePoints().toArray()) {
+                node = node.next.computeIfAbsent(c, k -> new KeyTrie());
+            }
+            node.key = true;
+        }
+
+        String notIn(String anyChar, String escape) {
+            List<String> alternatives = new ArrayList<>();
+            next.forEach((c, child) -> alternatives.add(Gbnf.literal(Character.toString(c)) + " "
+                    + child.notIn(anyChar, escape)));
+            PatternGrammar.CharSet others = PatternGrammar.CharSet.RAW_IN_JSON;
+            for (int c : next.keySet()) {
+                others = others.minus(PatternGrammar.CharSet.of(c));
+            }
+            alternatives.add("(" + others.toGbnfClass() + " | " + escape + ") " + anyChar + "*");
+            if (!key) {
+                alternatives.add("\"\"");
+            }
+            return "(" + String.join(" | ", alternatives) + ")";
+        }
     }
 
     /** Required members in order, then each optional one or none, then any number of extra ones. */

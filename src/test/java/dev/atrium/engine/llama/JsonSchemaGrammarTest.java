@@ -72,6 +72,12 @@ class JsonSchemaGrammarTest {
                 {"properties": {"a": {"type": "null"}}, "required": ["a"], "additionalProperties": true}""");
         assertThat(open.get(open.get("root"))).isEqualTo(
                 "\"{\" space a-kv (\",\" space additional-kv)* \"}\" space");
+        // an extra member's key is never a declared one: "a" may only go on, and other keys may stop anywhere
+        assertThat(open.get("additional-kv")).isEqualTo("other-key \":\" space value");
+        String escape = "\"\\\\\" ([\"\\\\/bfnrt] | \"u\" [0-9a-fA-F]{4})";
+        assertThat(open.get("other-key")).isEqualTo("\"\\\"\" (\"a\" (([\\x20-\\x21\\x23-\\x5B\\x5D-\\uD7FF\\uE000-\\U0010FFFF]"
+                + " | " + escape + ") char*) | ([\\x20-\\x21\\x23-\\x5B\\x5D-\\x60b-\\uD7FF\\uE000-\\U0010FFFF] | " + escape
+                + ") char* | \"\") \"\\\"\" space");
     }
 
     @Test

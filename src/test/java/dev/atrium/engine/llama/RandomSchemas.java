@@ -68,7 +68,8 @@ final class RandomSchemas {
                 String additional = switch (random.nextInt(3)) {
                     case 0 -> "";
                     case 1 -> ", \"additionalProperties\": false";
-                    default -> odd ? ", \"additionalProperties\": " + schema(random, depth - 1, odd) : "";
+                    default -> ", \"additionalProperties\": " + (odd ? schema(random, depth - 1, true)
+                            : "{\"type\": \"integer\", \"minimum\": 0, \"maximum\": 9}");
                 };
                 yield "{\"type\": \"object\", \"properties\": {" + properties + "}, \"required\": [" + required + "]"
                         + additional + "}";
