@@ -10,10 +10,18 @@ import java.util.Locale;
 final class Gbnf {
     private Gbnf() {}
 
-    /** A GBNF string literal matching exactly {@code text}. */
+    /**
+     * A GBNF string literal matching exactly {@code text}.
+     *
+     * @throws IllegalArgumentException for a lone UTF-16 surrogate: no token can write one, so generation would
+     *     reach a point where the grammar allows nothing
+     */
     static String literal(String text) {
         StringBuilder out = new StringBuilder(text.length() + 2).append('"');
         text.codePoints().forEach(c -> {
+            if (c >= Character.MIN_SURROGATE && c <= Character.MAX_SURROGATE) {
+                throw new IllegalArgumentException("it holds a lone UTF-16 surrogate, which no output can contain");
+            }
             if (c == '"' || c == '\\') {
                 out.append('\\').append((char) c);
             } else if (c >= 0x20 && c < 0x7F) {

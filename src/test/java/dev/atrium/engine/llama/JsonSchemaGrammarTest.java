@@ -219,6 +219,9 @@ class JsonSchemaGrammarTest {
         "{\"allOf\": [{\"type\": \"string\"}, {\"type\": \"integer\"}]}",
         "{\"properties\": {\"a\": false}, \"required\": [\"a\"]}",
         "{\"properties\": {\"a\": 7}}",
+        "{\"const\": \"\\ud800\"}",
+        "{\"type\": \"string\", \"pattern\": \"^\\ud800$\"}",
+        "{\"type\": \"string\", \"pattern\": \"^[\\ud800-\\udfff]$\"}",
         "not json",
         "[]",
     })
