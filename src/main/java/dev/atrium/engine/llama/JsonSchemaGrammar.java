@@ -9,6 +9,7 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.TreeMap;
 import tools.jackson.core.JacksonException;
 import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.json.JsonMapper;
@@ -42,6 +43,8 @@ final class JsonSchemaGrammar {
     private static final int MAX_DEPTH = 32;
     private static final int MAX_SUBSCHEMAS = 2_000;
     private static final int MAX_REF_HOPS = 16;
+    /** Declared keys longer than this make extra members' keys any string (the trie recurses per character). */
+    private static final int MAX_TRIE_KEY = 200;
     static final int MAX_GRAMMAR_CHARS = 100_000;
     private static final JsonMapper MAPPER = JsonMapper.builder().build();
 
@@ -484,11 +487,9 @@ final class JsonSchemaGrammar {
         return rule(child(name, "other-key"), QUOTE + " " + trie.notIn(use("char"), escape) + " " + QUOTE + " space");
     }
 
-    private static final int MAX_TRIE_KEY = 200;
-
     /** Declared keys by character; {@link #notIn} is the GBNF of every other key's content. */
     private static final class KeyTrie {
-        private final Map<Integer, KeyTrie> next = new java.util.TreeMap<>();
+        private final Map<Integer, KeyTrie> next = new TreeMap<>();
         private boolean key;
 
         void add(String text) {
