@@ -23,8 +23,9 @@ import tools.jackson.databind.node.ObjectNode;
  * <p>Design: one pass over the schema writes one rule per object, array, alternative and {@code $ref} (a
  * {@code $ref} is a rule of its own, so recursive schemas give recursive rules). The grammar allows only JSON
  * that validates against the schema, possibly less than all of it: objects hold their properties in the
- * schema's order (required ones, then the optional ones), tuples hold exactly their prefix items, and
- * {@code oneOf} is written as {@code anyOf}. Work and output are bounded: nesting depth, subschema count,
+ * schema's order (required ones, then the optional ones), extra members never repeat a declared key (though two
+ * extra members may share one), tuples hold exactly their prefix items, and {@code oneOf} is written as
+ * {@code anyOf}. Work and output are bounded: nesting depth, subschema count,
  * repetitions (which llama.cpp's parser expands into copies) and the grammar's size. Anything it does not
  * support, cannot resolve or that exceeds a bound is a 400 naming {@code response_format}, never a crash.
  *

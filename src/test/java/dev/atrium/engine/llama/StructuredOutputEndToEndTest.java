@@ -147,9 +147,7 @@ class StructuredOutputEndToEndTest {
     /** Random supported schemas, straight through llama.cpp with a longer context than the server's slots. */
     @Test
     void generate_underRandomSchemaGrammars_writesOnlyJsonThatValidates() {
-        LlamaModel.setLogger(LogFormat.TEXT, (level, message) -> { });
-        LlamaModel model = new LlamaModel(new ModelParameters().setModel(MODEL.toString()).setCtxSize(512)
-                .setParallel(1).setThreads(1));
+        LlamaModel model = model();
         int complete = 0;
         List<String> truncated = new ArrayList<>();
         for (long seed = 1; seed <= 40; seed++) {
@@ -171,6 +169,55 @@ class StructuredOutputEndToEndTest {
         }
         System.out.println(complete + " of 40 random schemas completed within 200 tokens; cut off: " + truncated);
         assertThat(complete).isGreaterThanOrEqualTo(25);
+    }
+
+    @Test
+    void generate_underPatternGrammars_writesStringsThatMatch() {
+        LlamaModel model = model();
+        List<String> patterns = List.of("^[a-z]{1,4}$", "^\\d{3}-\\d{2}$", "^(yes|no)$", "^[^\"\\\\]{0,3}x?$",
+                "^a.b$", "^[\\s\\S]{2}$", "^\\u00e9\\x41$", "^[-+]?[0-9]{0,3}\\.?[0-9]{1,3}$", "^(?:ab|cd){1,2}$",
+                "^a\"b\\\\c$", "^[\\t ]x\\n$", "^(\\w{2}|\\d){2}$", "^[A-Z][^a-z]?$", "^x*y$", "ab");
+        int matched = 0;
+        for (int i = 0; i < patterns.size(); i++) {
+            String schema = "{\"type\": \"string\", \"pattern\": " + JSON.writeValueAsString(patterns.get(i)) + "}";
+            String output = model.complete(new InferenceParameters("Once upon a time")
+                    .setGrammar(JsonSchemaGrammar.fromSchema(schema)).setNPredict(60).setTemperature(0.8f).setSeed(i));
+            assertThat(output).as(schema).startsWith("\"");
+            if (output.strip().endsWith("\"") && output.strip().length() > 1) {
+                assertValid(schema, output);
+                matched++;
+            } else {
+                assertThat(patterns.get(i)).as("only an unbounded pattern may run past the limit: " + output)
+                        .matches(".*([*+]|,}).*|[^^].*|.*[^$]");
+            }
+        }
+        assertThat(matched).isGreaterThanOrEqualTo(patterns.size() - 3);
+    }
+
+    /** The checks above have teeth: the validator refuses what breaks each kind of constraint they rely on. */
+    @Test
+    void validator_refusesOutputThatBreaksTheSchema() {
+        Map<String, String> invalid = Map.of(
+                "{\"type\": \"string\", \"pattern\": \"^a$\"}", "\"b\"",
+                "{\"type\": \"object\", \"properties\": {\"a\": {\"type\": \"integer\"}}, \"required\": [\"a\"],"
+                        + " \"additionalProperties\": false}", "{\"a\": 1, \"b\": 2}",
+                "{\"type\": \"array\", \"maxItems\": 1}", "[1, 2]",
+                "{\"type\": \"integer\", \"minimum\": 3}", "2",
+                "{\"$defs\": {\"n\": {\"type\": \"null\"}}, \"$ref\": \"#/$defs/n\"}", "0");
+        invalid.forEach((schema, json) -> assertThat(VALIDATORS.getSchema(schema).validate(json, InputFormat.JSON))
+                .as(schema + " -> " + json).isNotEmpty());
+    }
+
+    private static LlamaModel model;
+
+    /** One in-process instance for the tests that skip the server (the binding cannot free it). */
+    private static synchronized LlamaModel model() {
+        if (model == null) {
+            LlamaModel.setLogger(LogFormat.TEXT, (level, message) -> { });
+            model = new LlamaModel(new ModelParameters().setModel(MODEL.toString()).setCtxSize(512).setParallel(1)
+                    .setThreads(1));
+        }
+        return model;
     }
 
     private static Http.Reply chat(Map<String, Object> schema) {
