@@ -225,7 +225,8 @@ public final class LlamaEngine implements ArtifactEngine, LanguageEngine {
 
     @Override
     public String jsonGrammar(String jsonSchema) {
-        return LlamaModel.jsonSchemaToGrammar(jsonSchema);
+        // in Java: the binding's converter aborts the process on schemas it cannot handle
+        return JsonSchemaGrammar.fromSchema(jsonSchema);
     }
 
     @Override
