@@ -1,5 +1,7 @@
 package dev.atrium.metering;
 
+import static java.util.Objects.requireNonNull;
+
 import java.math.BigDecimal;
 import java.sql.ResultSet;
 import java.sql.SQLException;
@@ -7,56 +9,69 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
-import java.util.concurrent.BlockingQueue;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
-import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 import dev.atrium.observe.AtriumMetrics;
 import dev.atrium.store.EpochMicros;
+import dev.atrium.store.GroupCommitWriter;
+import java.time.Duration;
+import org.jdbi.v3.core.Handle;
 import org.jdbi.v3.core.Jdbi;
 import org.jdbi.v3.core.statement.PreparedBatch;
 import org.jdbi.v3.core.statement.Query;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 /**
  * The usage ledger: one row per request that reached an engine, durable before the response completes.
  *
- * <p>Design: group commit. Request threads hand their record to one writer thread and wait; the writer takes
- * everything waiting, inserts it in one transaction (one fsync: the store runs with {@code synchronous=FULL}),
- * then releases the waiters. Under load many requests share a commit; alone, a request waits for one. Rows are
+ * <p>Design: group commit through the store's one writer ({@link GroupCommitWriter}), shared with the audit log.
+ * Request threads hand their record to it and wait; it takes everything waiting, inserts it in one transaction
+ * (one fsync: the store runs with {@code synchronous=FULL}), then releases the waiters. Under load many requests
+ * share a commit; alone, a request waits for one. A record that cannot be committed fails its request. Rows are
  * inserted with {@code INSERT OR IGNORE} on the request id, so writing a record twice keeps one row.
  */
 public final class UsageLedger implements AutoCloseable {
-    private static final Logger LOG = LoggerFactory.getLogger(UsageLedger.class);
-    private static final int MAX_BATCH = 1000;
     /** A request that cannot get its record committed in this time fails rather than waits for ever. */
-    private static final long COMMIT_TIMEOUT_SECONDS = 30;
-
-    private record Pending(UsageRecord record, CompletableFuture<Void> committed) {}
+    private static final Duration COMMIT_TIMEOUT = Duration.ofSeconds(30);
 
     private final Jdbi jdbi;
-    private final AtriumMetrics metrics;
-    private final BlockingQueue<Pending> queue = new LinkedBlockingQueue<>(100_000);
-    private final Thread writer;
-    private volatile boolean closing;
+    private final GroupCommitWriter writer;
+    private final boolean ownsWriter;
+    /** Usage records, in the store's shared writer: a record that cannot be committed fails its request. */
+    private final GroupCommitWriter.Table<UsageRecord> table = new GroupCommitWriter.Table<>() {
+        @Override
+        public void insert(Handle handle, List<UsageRecord> rows) {
+            write(handle, rows);
+        }
 
-    public UsageLedger(Jdbi jdbi, AtriumMetrics metrics) {
-        this.jdbi = jdbi;
-        this.metrics = metrics;
-        this.writer = Thread.ofPlatform().name("usage-ledger").daemon(true).start(this::writeLoop);
+        @Override
+        public boolean retries() {
+            return false;
+        }
+    };
+
+    /** A ledger that writes through the store's shared writer (with the audit log's rows, say). */
+    public UsageLedger(Jdbi jdbi, GroupCommitWriter writer) {
+        this.jdbi = requireNonNull(jdbi, "jdbi is null");
+        this.writer = requireNonNull(writer, "writer is null");
+        this.ownsWriter = false;
     }
 
-    /** Writes a record and returns once it is committed. */
+    /** A ledger with a writer of its own. */
+    public UsageLedger(Jdbi jdbi, AtriumMetrics metrics) {
+        this.jdbi = requireNonNull(jdbi, "jdbi is null");
+        this.writer = new GroupCommitWriter(jdbi, 100_000, metrics::ledgerCommit);
+        this.ownsWriter = true;
+    }
+
+    /**
+     * Writes a record and returns once it is committed.
+     *
+     * @throws IllegalStateException when it could not be committed in time: the request must not be answered
+     */
     public void record(UsageRecord record) {
-        CompletableFuture<Void> committed = new CompletableFuture<>();
         try {
-            if (closing || !queue.offer(new Pending(record, committed), COMMIT_TIMEOUT_SECONDS, TimeUnit.SECONDS)) {
-                throw new IllegalStateException("the usage ledger takes no more records");
-            }
-            committed.get(COMMIT_TIMEOUT_SECONDS, TimeUnit.SECONDS);
+            writer.append(table, record, COMMIT_TIMEOUT).get(COMMIT_TIMEOUT.toNanos(), TimeUnit.NANOSECONDS);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new IllegalStateException("interrupted while the usage record was written", e);
@@ -67,34 +82,8 @@ public final class UsageLedger implements AutoCloseable {
         }
     }
 
-    private void writeLoop() {
-        List<Pending> batch = new ArrayList<>(MAX_BATCH);
-        while (!closing || !queue.isEmpty()) {
-            try {
-                Pending first = queue.poll(100, TimeUnit.MILLISECONDS);
-                if (first == null) {
-                    continue;
-                }
-                batch.add(first);
-                queue.drainTo(batch, MAX_BATCH - 1);
-                long start = System.nanoTime();
-                write(batch);
-                metrics.ledgerCommit(System.nanoTime() - start, batch.size());
-                batch.forEach(pending -> pending.committed().complete(null));
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                batch.forEach(pending -> pending.committed().completeExceptionally(e));
-                return;
-            } catch (RuntimeException e) {
-                LOG.error("committing {} usage records failed", batch.size(), e);
-                batch.forEach(pending -> pending.committed().completeExceptionally(e));
-            }
-            batch.clear();
-        }
-    }
-
-    private void write(List<Pending> batch) {
-        jdbi.useTransaction(handle -> {
+    private static void write(Handle handle, List<UsageRecord> batch) {
+        {
             PreparedBatch insert = handle.prepareBatch("""
                     INSERT OR IGNORE INTO usage_records (request_id, client_request_id, started_at, ended_at,
                         tenant_id, key_id, model, version, endpoint, outcome, input_tokens, output_tokens, requests,
@@ -104,8 +93,7 @@ public final class UsageLedger implements AutoCloseable {
                         :version, :endpoint, :outcome, :input_tokens, :output_tokens, :requests, :compute_ms,
                         :price_id, :currency, :input_charge, :output_charge, :request_charge, :compute_charge,
                         :charge)""");
-            for (Pending pending : batch) {
-                UsageRecord record = pending.record();
+            for (UsageRecord record : batch) {
                 Charge charge = record.charge();
                 insert.bind("request_id", record.requestId())
                         .bind("client_request_id", record.clientRequestId())
@@ -131,7 +119,7 @@ public final class UsageLedger implements AutoCloseable {
                         .add();
             }
             insert.execute();
-        });
+        }
     }
 
     /**
@@ -211,11 +199,8 @@ public final class UsageLedger implements AutoCloseable {
     /** Commits what is queued, then stops the writer. */
     @Override
     public void close() {
-        closing = true;
-        try {
-            writer.join(10_000);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
+        if (ownsWriter) {
+            writer.close();
         }
     }
 }

@@ -1,0 +1,235 @@
+package dev.atrium.store;
+
+import static java.util.Objects.requireNonNull;
+
+import java.time.Duration;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.Condition;
+import java.util.concurrent.locks.ReentrantLock;
+import org.jdbi.v3.core.Handle;
+import org.jdbi.v3.core.Jdbi;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The one writer of the store's append-only tables (the usage ledger, the audit log): rows from any thread are
+ * queued, and one platform thread takes everything waiting and inserts it in one transaction (one fsync), table
+ * by table, then completes each row's future. Under load many rows share a commit; alone, a row waits for one.
+ *
+ * <p>Each table says what happens when a commit fails: rows of a table that {@linkplain Table#retries() retries}
+ * go back to the head of the queue and are written again after a pause (nothing accepted is lost); the others'
+ * futures fail, for their callers to decide (a request whose usage record cannot be written is not answered).
+ * The queue is bounded: a caller waits for room at most as long as it says.
+ *
+ * <p>Thread-safe.
+ */
+public final class GroupCommitWriter implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(GroupCommitWriter.class);
+    private static final int MAX_BATCH = 1000;
+    private static final Duration RETRY_PAUSE = Duration.ofMillis(500);
+    /** A row of a retrying table that failed this often is given up, so that it cannot block the others for ever. */
+    private static final int MAX_ATTEMPTS = 20;
+
+    /** Told of each commit, for metrics. */
+    @FunctionalInterface
+    public interface CommitObserver {
+        void committed(long nanos, int rows);
+
+        CommitObserver NONE = (nanos, rows) -> { };
+    }
+
+    /** How the rows of one table are written: all of one commit's in one batch, inside the writer's transaction. */
+    public interface Table<T> {
+        void insert(Handle handle, List<T> rows);
+
+        /** Whether rows that failed to commit are written again (true) or fail their futures (false). */
+        boolean retries();
+    }
+
+    /** @param attempts commits that failed for this row so far */
+    private record Pending<T>(Table<T> table, T row, CompletableFuture<Void> committed, int attempts) {
+        Pending<T> failedOnce() {
+            return new Pending<>(table, row, committed, attempts + 1);
+        }
+    }
+
+    private final Jdbi jdbi;
+    private final int capacity;
+    private final CommitObserver onCommit;
+    private final ReentrantLock lock = new ReentrantLock();
+    private final Condition notEmpty = lock.newCondition();
+    private final Condition notFull = lock.newCondition();
+    private final ArrayDeque<Pending<?>> queue = new ArrayDeque<>();
+    private final Thread writer;
+    private boolean closing;
+
+    /**
+     * @param capacity rows that may wait at once
+     * @param onCommit told of each commit
+     */
+    public GroupCommitWriter(Jdbi jdbi, int capacity, CommitObserver onCommit) {
+        this.jdbi = requireNonNull(jdbi, "jdbi is null");
+        this.onCommit = requireNonNull(onCommit, "onCommit is null");
+        if (capacity < 1) {
+            throw new IllegalArgumentException("capacity must be at least 1");
+        }
+        this.capacity = capacity;
+        this.writer = Thread.ofPlatform().name("store-writer").daemon(true).start(this::writeLoop);
+    }
+
+    /**
+     * Queues a row; its future completes once the row is committed (or fails, for a table that does not retry).
+     *
+     * @param maxWait how long to wait for room in a full queue
+     * @throws IllegalStateException when the writer is closed, or the queue stayed full
+     */
+    public <T> CompletableFuture<Void> append(Table<T> table, T row, Duration maxWait) {
+        requireNonNull(table, "table is null");
+        requireNonNull(row, "row is null");
+        CompletableFuture<Void> committed = new CompletableFuture<>();
+        lock.lock();
+        try {
+            long left = maxWait.toNanos();
+            while (!closing && queue.size() >= capacity) {
+                if (left <= 0) {
+                    throw new IllegalStateException("the store's writer has " + capacity + " rows waiting");
+                }
+                left = notFull.awaitNanos(left);
+            }
+            if (closing) {
+                throw new IllegalStateException("the store's writer is closed");
+            }
+            queue.addLast(new Pending<>(table, row, committed, 0));
+            notEmpty.signal();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while waiting for the store's writer", e);
+        } finally {
+            lock.unlock();
+        }
+        return committed;
+    }
+
+    /** Rows waiting to be written. */
+    public int waiting() {
+        lock.lock();
+        try {
+            return queue.size();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    private void writeLoop() {
+        while (true) {
+            List<Pending<?>> batch = new ArrayList<>();
+            lock.lock();
+            try {
+                while (queue.isEmpty() && !closing) {
+                    notEmpty.await(100, TimeUnit.MILLISECONDS);
+                }
+                if (queue.isEmpty()) {
+                    return; // closing, and nothing left
+                }
+                while (!queue.isEmpty() && batch.size() < MAX_BATCH) {
+                    batch.add(queue.pollFirst());
+                }
+                notFull.signalAll();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            } finally {
+                lock.unlock();
+            }
+            write(batch);
+        }
+    }
+
+    private void write(List<Pending<?>> batch) {
+        Map<Table<?>, List<Pending<?>>> byTable = new LinkedHashMap<>();
+        for (Pending<?> pending : batch) {
+            byTable.computeIfAbsent(pending.table(), table -> new ArrayList<>()).add(pending);
+        }
+        long start = System.nanoTime();
+        try {
+            jdbi.useTransaction(handle -> byTable.forEach((table, rows) -> insert(handle, table, rows)));
+            onCommit.committed(System.nanoTime() - start, batch.size());
+            batch.forEach(pending -> pending.committed().complete(null));
+            return;
+        } catch (RuntimeException e) {
+            LOG.warn("a commit of {} rows failed; writing each table's rows alone", batch.size(), e);
+        }
+        // one table's rows must not fail another's: each on its own, each failure by its table's policy
+        List<Pending<?>> retried = new ArrayList<>();
+        byTable.forEach((table, rows) -> {
+            try {
+                jdbi.useTransaction(handle -> insert(handle, table, rows));
+                rows.forEach(pending -> pending.committed().complete(null));
+            } catch (RuntimeException failure) {
+                for (Pending<?> pending : rows) {
+                    if (table.retries() && pending.attempts() + 1 < MAX_ATTEMPTS) {
+                        retried.add(pending.failedOnce());
+                    } else {
+                        pending.committed().completeExceptionally(failure);
+                    }
+                }
+                LOG.error("committing {} rows failed{}", rows.size(), table.retries() ? "; they will be written again"
+                        : "", failure);
+            }
+        });
+        if (!retried.isEmpty()) {
+            requeue(retried);
+        }
+    }
+
+    @SuppressWarnings("unchecked")
+    private static <T> void insert(Handle handle, Table<?> table, List<Pending<?>> rows) {
+        List<T> values = new ArrayList<>(rows.size());
+        for (Pending<?> pending : rows) {
+            values.add((T) pending.row());
+        }
+        ((Table<T>) table).insert(handle, values);
+    }
+
+    /** Rows that retry go back first in line, after a pause. */
+    private void requeue(List<Pending<?>> retried) {
+        try {
+            Thread.sleep(RETRY_PAUSE);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        lock.lock();
+        try {
+            for (int i = retried.size() - 1; i >= 0; i--) {
+                queue.addFirst(retried.get(i));
+            }
+            notEmpty.signal();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Writes what is queued, then stops the writer. */
+    @Override
+    public void close() {
+        lock.lock();
+        try {
+            closing = true;
+            notEmpty.signalAll();
+            notFull.signalAll();
+        } finally {
+            lock.unlock();
+        }
+        try {
+            writer.join(10_000);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+}
