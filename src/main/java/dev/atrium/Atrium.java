@@ -42,6 +42,7 @@ import io.helidon.webserver.WebServer;
 import io.helidon.webserver.http.HttpService;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.net.InetSocketAddress;
 import java.nio.file.Files;
 import java.time.Clock;
 import java.util.LinkedHashMap;
@@ -166,14 +167,15 @@ public final class Atrium implements AutoCloseable {
             ConnectionGuard.Settings connections = new ConnectionGuard.Settings(config.headerTimeout(),
                     config.bodyTimeout(), config.idleTimeout(), config.maxConnections());
             guard = new ConnectionGuard(connections, config.usesTls(),
-                    closure -> metrics.connectionClosed(closure.name().toLowerCase(Locale.ROOT)));
+                    closure -> metrics.connectionClosed(closure.name().toLowerCase(Locale.ROOT)), listenerFailure);
             metrics.openConnections(guard::openConnections);
             WebServer server = AtriumServer.start(config.bindAddress(), config.port(),
-                    AtriumServer.routing(guard.filter(listenerFailure), lifecycle, new GatewayFilter(tenancy, limiter,
+                    AtriumServer.routing(guard.filter(), lifecycle, new GatewayFilter(tenancy, limiter,
                             audit, metrics, config.metricsOpen(), clock), services),
                     config.drainTimeout(), guard, connections,
                     config.usesTls() ? new AtriumServer.TlsFiles(config.tlsCertificate(), config.tlsKey()) : null,
                     Math.max(config.maxRequestBytes(), config.maxUploadBytes()));
+            guard.watchListener(new InetSocketAddress(config.bindAddress(), server.port()));
             lifecycle.markReady();
             LOG.info("Atrium {} serving on {}://{}:{} (data in {}, {} engine threads x {} intra-op threads)",
                     VERSION, config.usesTls() ? "https" : "http", config.bindAddress(), server.port(), config.dataDir().toAbsolutePath(),

@@ -12,6 +12,8 @@ import io.helidon.webserver.http.RoutingResponse;
 import java.io.FilterInputStream;
 import java.io.IOException;
 import java.io.InputStream;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.net.SocketAddress;
 import java.nio.ByteBuffer;
@@ -20,6 +22,7 @@ import java.time.Duration;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
@@ -53,9 +56,10 @@ public final class ConnectionGuard implements AutoCloseable {
     private static final long NO_DEADLINE = Long.MAX_VALUE;
     private static final Duration LINGER = Duration.ofMillis(500);
     private static final ScopedValue<Connection> CURRENT = ScopedValue.newInstance();
+    private static final String REFUSAL_BODY = "{\"error\":{\"message\":\"too many connections\",\"type\":\"server_error\"}}";
     private static final byte[] REFUSAL = ("HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
-            + "Retry-After: 1\r\nConnection: close\r\nContent-Length: 68\r\n\r\n"
-            + "{\"error\":{\"message\":\"too many connections\",\"type\":\"server_error\"}}\n").getBytes(US_ASCII);
+            + "Retry-After: 1\r\nConnection: close\r\nContent-Length: " + REFUSAL_BODY.length() + "\r\n\r\n"
+            + REFUSAL_BODY).getBytes(US_ASCII);
 
     /**
      * @param headerTimeout from accepting a connection to its first request's headers, TLS handshake included
@@ -96,13 +100,21 @@ public final class ConnectionGuard implements AutoCloseable {
     private final Map<Key, Connection> open = new ConcurrentHashMap<>();
     private final AtomicInteger count = new AtomicInteger();
     private final AtomicBoolean closing = new AtomicBoolean();
+    private final AtomicLong accepted = new AtomicLong();
+    private final AtomicBoolean failureReported = new AtomicBoolean();
+    private final Runnable onListenerFailure;
     private final Thread sweeper;
+    private volatile Thread watchdog;
 
-    /** @param tls whether connections speak TLS (then a refusal is a bare close, not a 503) */
-    public ConnectionGuard(Settings settings, boolean tls, Observer observer) {
+    /**
+     * @param tls whether connections speak TLS (then a refusal is a bare close, not a 503)
+     * @param onListenerFailure run once if the listener stops accepting connections without a shutdown
+     */
+    public ConnectionGuard(Settings settings, boolean tls, Observer observer, Runnable onListenerFailure) {
         this.settings = requireNonNull(settings, "settings is null");
         this.tls = tls;
         this.observer = requireNonNull(observer, "observer is null");
+        this.onListenerFailure = requireNonNull(onListenerFailure, "onListenerFailure is null");
         this.sweeper = Thread.ofPlatform().name("connection-guard").daemon(true).start(this::sweepLoop);
     }
 
@@ -111,13 +123,8 @@ public final class ConnectionGuard implements AutoCloseable {
         return new GuardedOptions(base);
     }
 
-    /**
-     * The filter, first in the routing, that moves a connection through its phases. Helidon stops a listener
-     * for good when accepting fails (out of file descriptors, say) and only logs it; the filter hears of that
-     * stop and runs {@code onListenerFailure} unless the guard was closed first (a shutdown).
-     */
-    public Filter filter(Runnable onListenerFailure) {
-        requireNonNull(onListenerFailure, "onListenerFailure is null");
+    /** The filter, first in the routing, that moves a connection through its phases. */
+    public Filter filter() {
         return new Filter() {
             @Override
             public void filter(FilterChain chain, RoutingRequest request, RoutingResponse response) {
@@ -127,12 +134,72 @@ public final class ConnectionGuard implements AutoCloseable {
             @Override
             public void afterStop() {
                 if (!closing.get()) {
-                    LOG.error("the HTTP listener stopped without a shutdown (accepting connections failed, see above):"
-                            + " the server can no longer take requests");
-                    onListenerFailure.run();
+                    listenerFailed("the HTTP listener stopped without a shutdown");
                 }
             }
         };
+    }
+
+    /**
+     * Starts checking that the listener at {@code address} still accepts connections. When accepting fails (out
+     * of file descriptors, say), Helidon 4.5 logs it and stops the listener from the listener's own thread, which
+     * then waits on itself forever: no stop event follows, and the process lives on, deaf. So when no connection has been accepted for a while, the watchdog connects itself, and
+     * if that connection is not accepted within the header timeout, twice in a row, it runs the guard's
+     * {@code onListenerFailure}, once.
+     *
+     * @param address the listener's address; a wildcard address is probed on the loopback interface
+     */
+    public void watchListener(InetSocketAddress address) {
+        InetSocketAddress target = address.getAddress().isAnyLocalAddress()
+                ? new InetSocketAddress(InetAddress.getLoopbackAddress(), address.getPort())
+                : address;
+        watchdog = Thread.ofPlatform().name("listener-watchdog").daemon(true).start(() -> watchLoop(target));
+    }
+
+    private void watchLoop(InetSocketAddress target) {
+        long patience = settings.headerTimeout().toMillis();
+        int misses = 0;
+        long seen = accepted.get();
+        try {
+            while (!closing.get() && !failureReported.get()) {
+                Thread.sleep(patience);
+                if (accepted.get() != seen) {
+                    seen = accepted.get();
+                    misses = 0;
+                    continue;
+                }
+                misses = probe(target, seen, patience) ? 0 : misses + 1;
+                seen = accepted.get();
+                if (misses == 2 && !closing.get()) {
+                    listenerFailed("the HTTP listener on " + target + " has not accepted a connection in "
+                            + settings.headerTimeout().multipliedBy(2));
+                }
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    /** Connects to the listener; true if the guard saw a connection accepted within {@code patience}. */
+    private boolean probe(InetSocketAddress target, long acceptedBefore, long patience) throws InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(patience);
+        try (Socket probe = new Socket()) {
+            probe.connect(target, (int) patience);
+            while (accepted.get() == acceptedBefore && System.nanoTime() < deadline) {
+                Thread.sleep(10);
+            }
+        } catch (IOException e) {
+            LOG.warn("cannot connect to the HTTP listener on {}: {}", target, e.toString());
+            return false;
+        }
+        return accepted.get() != acceptedBefore;
+    }
+
+    private void listenerFailed(String why) {
+        if (failureReported.compareAndSet(false, true)) {
+            LOG.error("{}: the server can no longer take requests", why);
+            onListenerFailure.run();
+        }
     }
 
     /** Connections open now, as the guard counts them. */
@@ -148,6 +215,14 @@ public final class ConnectionGuard implements AutoCloseable {
         if (CURRENT.isBound()) {
             CURRENT.get().deadline = NO_DEADLINE;
         }
+    }
+
+    /**
+     * Whether the guard has closed the current request's connection (its deadline passed): then there is no one
+     * to answer, and the request should end quietly.
+     */
+    static boolean currentConnectionClosed() {
+        return CURRENT.isBound() && CURRENT.get().cut;
     }
 
     /**
@@ -204,6 +279,7 @@ public final class ConnectionGuard implements AutoCloseable {
     }
 
     private void accept(SocketChannel channel) {
+        accepted.incrementAndGet();
         Key key;
         try {
             key = new Key(channel.getLocalAddress(), channel.getRemoteAddress());
@@ -276,6 +352,7 @@ public final class ConnectionGuard implements AutoCloseable {
                 count.decrementAndGet();
             }
             if (expired && connection.channel.isOpen()) {
+                connection.cut = true;
                 observer.closed(connection.closureAtDeadline());
                 closeQuietly(connection.channel);
             }
@@ -295,6 +372,10 @@ public final class ConnectionGuard implements AutoCloseable {
     public void close() {
         if (closing.compareAndSet(false, true)) {
             sweeper.interrupt();
+            Thread watching = watchdog;
+            if (watching != null) {
+                watching.interrupt();
+            }
         }
     }
 
@@ -307,6 +388,7 @@ public final class ConnectionGuard implements AutoCloseable {
         final AtomicLong requests = new AtomicLong();
         volatile long deadline;
         volatile boolean answeredTooLarge;
+        volatile boolean cut;
 
         Connection(ConnectionGuard guard, SocketChannel channel, long deadline) {
             this.guard = guard;

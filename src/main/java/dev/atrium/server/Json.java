@@ -5,6 +5,7 @@ import dev.atrium.ErrorCode;
 import io.helidon.http.HeaderNames;
 import io.helidon.http.HeaderValues;
 import io.helidon.http.Status;
+import io.helidon.webserver.CloseConnectionException;
 import io.helidon.webserver.http.ServerRequest;
 import io.helidon.webserver.http.ServerResponse;
 import java.io.IOException;
@@ -85,6 +86,10 @@ public final class Json {
         try {
             body = in.readNBytes((int) Math.min(Integer.MAX_VALUE - 8, maxBytes + 1));
         } catch (IOException | RuntimeException e) {
+            if (ConnectionGuard.currentConnectionClosed()) {
+                // too slow: the guard closed the connection, so there is no one to answer
+                throw new CloseConnectionException("the request body did not arrive within the body timeout", e);
+            }
             // the client went away or broke the framing mid-body
             throw new AtriumException(ErrorCode.INVALID_REQUEST, "the request body could not be read to its end");
         }
