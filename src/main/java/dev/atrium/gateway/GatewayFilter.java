@@ -107,8 +107,14 @@ public final class GatewayFilter implements Filter {
             throw e;
         }
         try {
-            // written as the response goes out, error or not, so they count the tokens the request took
-            response.beforeSend(() -> setHeaders(response, permit.status()));
+            // written as the response goes out, error or not, so they count the tokens the request took; over
+            // HTTP/2 Helidon has already taken the headers by then, so they are also written now, at admission
+            setHeaders(response, permit.status());
+            response.beforeSend(() -> {
+                if (!response.isSent()) {
+                    setHeaders(response, permit.status());
+                }
+            });
             scope.where(Admission.PERMIT, permit).run(chain::proceed);
         } catch (AtriumException e) {
             if (e.code() == ErrorCode.RATE_LIMITED_TOKENS) {
