@@ -5,6 +5,7 @@ import dev.atrium.admin.AdminMeteringService;
 import dev.atrium.admin.AdminModelsService;
 import dev.atrium.admin.AdminTenancyService;
 import dev.atrium.audit.AuditLog;
+import dev.atrium.audit.AuditRetention;
 import dev.atrium.cli.AtriumCommand;
 import dev.atrium.config.ServerConfig;
 import dev.atrium.engine.EngineKind;
@@ -45,6 +46,7 @@ import java.io.UncheckedIOException;
 import java.net.InetSocketAddress;
 import java.nio.file.Files;
 import java.time.Clock;
+import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -75,13 +77,15 @@ public final class Atrium implements AutoCloseable {
     private final ModelRegistry registry;
     private final Lifecycle lifecycle;
     private final ConnectionGuard guard;
+    private final GatewayFilter gateway;
+    private final AuditRetention retention;
     private final WebServer server;
     private final AtomicBoolean closed = new AtomicBoolean();
     private final CountDownLatch stopped = new CountDownLatch(1);
 
     private Atrium(ServerConfig config, Database database, AuditLog audit, UsageLedger ledger, OnnxEngine onnx,
             LlamaEngine llama, RemoteEngine remote, ModelRegistry registry, Lifecycle lifecycle, ConnectionGuard guard,
-            WebServer server) {
+            GatewayFilter gateway, AuditRetention retention, WebServer server) {
         this.config = config;
         this.database = database;
         this.audit = audit;
@@ -92,6 +96,8 @@ public final class Atrium implements AutoCloseable {
         this.registry = registry;
         this.lifecycle = lifecycle;
         this.guard = guard;
+        this.gateway = gateway;
+        this.retention = retention;
         this.server = server;
     }
 
@@ -124,6 +130,8 @@ public final class Atrium implements AutoCloseable {
         OnnxEngine onnx = null;
         RemoteEngine remote = null;
         ConnectionGuard guard = null;
+        GatewayFilter gateway = null;
+        AuditRetention retention = null;
         try {
             Tenancy tenancy = new Tenancy(database.jdbi(), clock);
             AdminKeyBootstrap.run(tenancy, audit, clock, config);
@@ -169,9 +177,10 @@ public final class Atrium implements AutoCloseable {
             guard = new ConnectionGuard(connections, config.usesTls(),
                     closure -> metrics.connectionClosed(closure.name().toLowerCase(Locale.ROOT)), listenerFailure);
             metrics.openConnections(guard::openConnections);
+            gateway = new GatewayFilter(tenancy, limiter, audit, metrics, config.metricsOpen(), clock);
+            retention = new AuditRetention(audit, config.auditRetention(), clock, Duration.ofHours(1));
             WebServer server = AtriumServer.start(config.bindAddress(), config.port(),
-                    AtriumServer.routing(guard.filter(), lifecycle, new GatewayFilter(tenancy, limiter,
-                            audit, metrics, config.metricsOpen(), clock), services),
+                    AtriumServer.routing(guard.filter(), lifecycle, gateway, services),
                     config.drainTimeout(), guard, connections,
                     config.usesTls() ? new AtriumServer.TlsFiles(config.tlsCertificate(), config.tlsKey()) : null,
                     Math.max(config.maxRequestBytes(), config.maxUploadBytes()));
@@ -180,10 +189,17 @@ public final class Atrium implements AutoCloseable {
             LOG.info("Atrium {} serving on {}://{}:{} (data in {}, {} engine threads x {} intra-op threads)",
                     VERSION, config.usesTls() ? "https" : "http", config.bindAddress(), server.port(), config.dataDir().toAbsolutePath(),
                     config.engineThreads(), config.intraOpThreads());
-            return new Atrium(config, database, audit, ledger, onnx, llama, remote, registry, lifecycle, guard, server);
+            return new Atrium(config, database, audit, ledger, onnx, llama, remote, registry, lifecycle, guard,
+                    gateway, retention, server);
         } catch (RuntimeException e) {
             if (guard != null) {
                 guard.close();
+            }
+            if (gateway != null) {
+                gateway.close();
+            }
+            if (retention != null) {
+                retention.close();
             }
             if (onnx != null) {
                 onnx.close();
@@ -277,6 +293,8 @@ public final class Atrium implements AutoCloseable {
         // first, so that the listener's stop is taken for the shutdown it is, not a failure
         guard.close();
         server.stop();
+        gateway.close();
+        retention.close();
         onnx.close();
         llama.close();
         remote.close();
