@@ -36,6 +36,7 @@ import dev.atrium.server.AtriumServer;
 import dev.atrium.server.ConnectionGuard;
 import dev.atrium.server.Lifecycle;
 import dev.atrium.store.Database;
+import dev.atrium.store.PrivateFiles;
 import dev.atrium.tenancy.AdminKeyBootstrap;
 import dev.atrium.tenancy.Tenancy;
 import dev.atrium.v2.V2Service;
@@ -44,7 +45,6 @@ import io.helidon.webserver.http.HttpService;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.InetSocketAddress;
-import java.nio.file.Files;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.LinkedHashMap;
@@ -118,7 +118,7 @@ public final class Atrium implements AutoCloseable {
      */
     public static Atrium start(ServerConfig config, Runnable listenerFailure) {
         try {
-            Files.createDirectories(config.dataDir());
+            PrivateFiles.createDirectories(config.dataDir());
         } catch (IOException e) {
             throw new UncheckedIOException("cannot create the data directory " + config.dataDir(), e);
         }
