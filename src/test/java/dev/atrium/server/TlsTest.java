@@ -49,8 +49,9 @@ import org.junit.jupiter.api.Test;
 /** HTTPS from PEM files made here: a request over TLS, HTTP/2 through ALPN, TLS 1.2 at least. */
 class TlsTest {
     static {
-        // the JDK refuses TLS 1.0 and 1.1 on its own; allowed here (before any TLS use in this JVM) so that the
-        // test shows the server refusing them itself
+        // the JDK refuses TLS 1.0 and 1.1 on its own; allowed here, and offered by JDK servers by default (before
+        // any TLS use in this JVM), so that the test shows Atrium refusing them itself
+        System.setProperty("jdk.tls.server.protocols", "TLSv1.3,TLSv1.2,TLSv1.1");
         String disabled = Security.getProperty("jdk.tls.disabledAlgorithms");
         Security.setProperty("jdk.tls.disabledAlgorithms", Arrays.stream(disabled.split(","))
                 .map(String::strip).filter(entry -> !entry.equals("TLSv1") && !entry.equals("TLSv1.1"))
@@ -125,7 +126,7 @@ class TlsTest {
 
     @Test
     void https_tls11_isRefused_whereTheJdkWouldAllowIt() throws Exception {
-        assumeTrue(jdkAllowsTls11(), "this JVM refuses TLS 1.1 by itself (TLS was used before the test lifted it)");
+        assumeTrue(jdkServerAllowsTls11(), "this JVM refuses TLS 1.1 by itself (TLS was used before the test lifted it)");
         try (SSLSocket socket = (SSLSocket) trusting.getSocketFactory().createSocket("127.0.0.1", server.atrium().port())) {
             socket.setEnabledProtocols(new String[] {"TLSv1.1"});
             socket.setSoTimeout(5_000);
@@ -142,8 +143,8 @@ class TlsTest {
                 .isInstanceOf(IOException.class);
     }
 
-    /** Whether a JDK server with the same certificate and TLS 1.1 enabled completes a TLS 1.1 handshake. */
-    private static boolean jdkAllowsTls11() throws Exception {
+    /** Whether a JDK server with the same certificate and its default protocols completes a TLS 1.1 handshake. */
+    private static boolean jdkServerAllowsTls11() throws Exception {
         KeyStore identity = KeyStore.getInstance("PKCS12");
         identity.load(null, null);
         identity.setKeyEntry("atrium", keys.getPrivate(), new char[0], new X509Certificate[] {certificate});
@@ -153,7 +154,6 @@ class TlsTest {
         serving.init(keyManagers.getKeyManagers(), null, null);
         try (SSLServerSocket listener = (SSLServerSocket) serving.getServerSocketFactory()
                 .createServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-            listener.setEnabledProtocols(new String[] {"TLSv1.1", "TLSv1.2"});
             CompletableFuture<Void> accepted = CompletableFuture.runAsync(() -> {
                 try (SSLSocket peer = (SSLSocket) listener.accept(); InputStream in = peer.getInputStream()) {
                     peer.setSoTimeout(5_000);
