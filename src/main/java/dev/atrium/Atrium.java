@@ -182,8 +182,7 @@ public final class Atrium implements AutoCloseable {
             WebServer server = AtriumServer.start(config.bindAddress(), config.port(),
                     AtriumServer.routing(guard.filter(), lifecycle, gateway, services),
                     config.drainTimeout(), guard, connections,
-                    config.usesTls() ? new AtriumServer.TlsFiles(config.tlsCertificate(), config.tlsKey()) : null,
-                    Math.max(config.maxRequestBytes(), config.maxUploadBytes()));
+                    config.usesTls() ? new AtriumServer.TlsFiles(config.tlsCertificate(), config.tlsKey()) : null);
             guard.watchListener(new InetSocketAddress(config.bindAddress(), server.port()));
             lifecycle.markReady();
             LOG.info("Atrium {} serving on {}://{}:{} (data in {}, {} engine threads x {} intra-op threads)",

@@ -58,10 +58,9 @@ public final class AtriumServer {
      * accepted connection under the {@code guard}.
      *
      * @param tls the certificate chain and key, or null for plain HTTP
-     * @param maxBodyBytes the largest body any endpoint takes (Helidon refuses more on its own, with 413)
      */
     public static WebServer start(String bindAddress, int port, HttpRouting.Builder routing, Duration drainTimeout,
-            ConnectionGuard guard, ConnectionGuard.Settings connections, TlsFiles tls, long maxBodyBytes) {
+            ConnectionGuard guard, ConnectionGuard.Settings connections, TlsFiles tls) {
         SocketOptions options = SocketOptions.builder()
                 // streamed tokens are small writes: with Nagle's algorithm each waits for the client's delayed ACK
                 // (40 ms on Linux), which showed as ~50 ms added to the first streamed token
@@ -78,7 +77,6 @@ public final class AtriumServer {
                 .maxTcpConnections(-1)
                 .idleConnectionTimeout(connections.idleTimeout())
                 .idleConnectionPeriod(connections.sweepPeriod())
-                .maxPayloadSize(maxBodyBytes)
                 .routing(routing);
         if (tls != null) {
             server.tls(tls.toTls());

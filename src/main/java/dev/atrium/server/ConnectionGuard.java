@@ -45,6 +45,7 @@ import org.slf4j.LoggerFactory;
  * <li>handling: no deadline (a streamed answer may take long);</li>
  * <li>between requests: the next request, headers included, within the idle timeout.</li>
  * </ul>
+ * An answer that leaves the request body unread ends the connection rather than drain the body.
  * Beyond the connection limit a new connection gets a 503 (plain HTTP) and is closed at once.
  *
  * <p>Concurrency: connections are accepted on Helidon's listener thread, phases change on request threads and
@@ -86,7 +87,7 @@ public final class ConnectionGuard implements AutoCloseable {
 
     /** Why the guard closed a connection; each kind is counted. */
     public enum Closure {
-        HEADER_TIMEOUT, BODY_TIMEOUT, IDLE_TIMEOUT, BODY_TOO_LARGE, REFUSED
+        HEADER_TIMEOUT, BODY_TIMEOUT, IDLE_TIMEOUT, BODY_UNREAD, REFUSED
     }
 
     /** Told of each connection the guard closes. */
@@ -261,21 +262,22 @@ public final class ConnectionGuard implements AutoCloseable {
         }
         connection.requests.incrementAndGet();
         connection.inFlight.incrementAndGet();
-        connection.deadline = request.content().hasEntity()
-                ? System.nanoTime() + settings.bodyTimeout().toNanos()
-                : NO_DEADLINE;
-        try {
-            ScopedValue.where(CURRENT, connection).run(chain::proceed);
-        } finally {
+        boolean hasBody = request.content().hasEntity();
+        connection.deadline = hasBody ? System.nanoTime() + settings.bodyTimeout().toNanos() : NO_DEADLINE;
+        // once the answer is out, error answers included (those are sent after the exception has left this filter)
+        response.whenSent(() -> {
             boolean idle = connection.inFlight.decrementAndGet() == 0;
+            // a body left unread (a 413, a 401 before the handler, a 404) is not drained: the connection closes;
             // over HTTP/2 the stream is reset instead, and the connection's other streams go on
-            if (response.status().code() == Status.REQUEST_ENTITY_TOO_LARGE_413.code()
-                    && !request.prologue().protocolVersion().startsWith("2")) {
+            boolean unread = response.status().code() == Status.REQUEST_ENTITY_TOO_LARGE_413.code()
+                    || (hasBody && !request.content().consumed());
+            if (unread && !request.prologue().protocolVersion().startsWith("2")) {
                 connection.closeAfterAnswer();
             } else if (idle) {
                 connection.deadline = System.nanoTime() + settings.idleTimeout().toNanos();
             }
-        }
+        });
+        ScopedValue.where(CURRENT, connection).run(chain::proceed);
     }
 
     private void accept(SocketChannel channel) {
@@ -387,7 +389,7 @@ public final class ConnectionGuard implements AutoCloseable {
         final AtomicInteger inFlight = new AtomicInteger();
         final AtomicLong requests = new AtomicLong();
         volatile long deadline;
-        volatile boolean answeredTooLarge;
+        volatile boolean answeredUnread;
         volatile boolean cut;
 
         Connection(ConnectionGuard guard, SocketChannel channel, long deadline) {
@@ -397,7 +399,7 @@ public final class ConnectionGuard implements AutoCloseable {
         }
 
         /**
-         * Ends the connection after an answer that left the request body unread (413): the answer is followed by
+         * Ends the connection after an answer that left the request body unread: the answer is followed by
          * the end of the stream at once, and the connection is closed shortly after, so that the client reads the
          * answer rather than a reset, and the rest of its body is never read.
          */
@@ -407,12 +409,12 @@ public final class ConnectionGuard implements AutoCloseable {
             } catch (IOException e) {
                 LOG.trace("cannot shut the connection's output", e);
             }
-            answeredTooLarge = true;
+            answeredUnread = true;
             deadline = System.nanoTime() + LINGER.toNanos();
         }
 
         Closure closureAtDeadline() {
-            return answeredTooLarge ? Closure.BODY_TOO_LARGE : inFlight.get() > 0 ? Closure.BODY_TIMEOUT
+            return answeredUnread ? Closure.BODY_UNREAD : inFlight.get() > 0 ? Closure.BODY_TIMEOUT
                     : requests.get() == 0 ? Closure.HEADER_TIMEOUT : Closure.IDLE_TIMEOUT;
         }
     }

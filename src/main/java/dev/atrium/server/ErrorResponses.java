@@ -45,8 +45,11 @@ public final class ErrorResponses {
         if (response.isSent()) {
             return;
         }
-        if (code == ErrorCode.PAYLOAD_TOO_LARGE) {
-            // what is left of the body is not read: the connection closes (see ConnectionGuard) instead of draining it
+        boolean bodyUnread = code == ErrorCode.PAYLOAD_TOO_LARGE
+                || (request.content().hasEntity() && !request.content().consumed());
+        if (bodyUnread && !request.prologue().protocolVersion().startsWith("2")) {
+            // what is left of the body is not read: the connection closes (see ConnectionGuard) instead of draining
+            // it, and says so, so that the client does not send its next request on it
             response.header(HeaderValues.CONNECTION_CLOSE);
         }
         e.retryAfterSeconds().ifPresent(seconds -> response.header(HeaderNames.RETRY_AFTER, Integer.toString(seconds)));
