@@ -181,7 +181,7 @@ public final class Atrium implements AutoCloseable {
             retention = new AuditRetention(audit, config.auditRetention(), clock, Duration.ofHours(1));
             WebServer server = AtriumServer.start(config.bindAddress(), config.port(),
                     AtriumServer.routing(guard.filter(), lifecycle, gateway, services),
-                    config.drainTimeout(), guard, connections,
+                    config.drainTimeout(), guard,
                     config.usesTls() ? new AtriumServer.TlsFiles(config.tlsCertificate(), config.tlsKey()) : null);
             guard.watchListener(new InetSocketAddress(config.bindAddress(), server.port()));
             lifecycle.markReady();

@@ -60,7 +60,7 @@ public final class AtriumServer {
      * @param tls the certificate chain and key, or null for plain HTTP
      */
     public static WebServer start(String bindAddress, int port, HttpRouting.Builder routing, Duration drainTimeout,
-            ConnectionGuard guard, ConnectionGuard.Settings connections, TlsFiles tls) {
+            ConnectionGuard guard, TlsFiles tls) {
         SocketOptions options = SocketOptions.builder()
                 // streamed tokens are small writes: with Nagle's algorithm each waits for the client's delayed ACK
                 // (40 ms on Linux), which showed as ~50 ms added to the first streamed token
@@ -75,8 +75,6 @@ public final class AtriumServer {
                 // the guard counts and refuses connections itself: Helidon's own limit would stop accepting
                 // instead, leaving clients in the kernel's backlog
                 .maxTcpConnections(-1)
-                .idleConnectionTimeout(connections.idleTimeout())
-                .idleConnectionPeriod(connections.sweepPeriod())
                 .routing(routing);
         if (tls != null) {
             server.tls(tls.toTls());

@@ -4,7 +4,7 @@ import static java.nio.charset.StandardCharsets.US_ASCII;
 import static java.util.Objects.requireNonNull;
 
 import io.helidon.common.socket.SocketOptions;
-import io.helidon.http.Status;
+import io.helidon.http.HeaderValues;
 import io.helidon.webserver.http.Filter;
 import io.helidon.webserver.http.FilterChain;
 import io.helidon.webserver.http.RoutingRequest;
@@ -45,7 +45,7 @@ import org.slf4j.LoggerFactory;
  * <li>handling: no deadline (a streamed answer may take long);</li>
  * <li>between requests: the next request, headers included, within the idle timeout.</li>
  * </ul>
- * An answer that leaves the request body unread ends the connection rather than drain the body.
+ * An error answer that leaves the request body unread ends the connection rather than drain the body.
  * Beyond the connection limit a new connection gets a 503 (plain HTTP) and is closed at once.
  *
  * <p>Concurrency: connections are accepted on Helidon's listener thread, phases change on request threads and
@@ -144,9 +144,9 @@ public final class ConnectionGuard implements AutoCloseable {
     /**
      * Starts checking that the listener at {@code address} still accepts connections. When accepting fails (out
      * of file descriptors, say), Helidon 4.5 logs it and stops the listener from the listener's own thread, which
-     * then waits on itself forever: no stop event follows, and the process lives on, deaf. So when no connection has been accepted for a while, the watchdog connects itself, and
-     * if that connection is not accepted within the header timeout, twice in a row, it runs the guard's
-     * {@code onListenerFailure}, once.
+     * then waits on itself forever: no stop event follows, and the process lives on, deaf. So when no connection
+     * has been accepted for a header timeout, the watchdog connects itself, and if that connection is not
+     * accepted within the header timeout, twice in a row, it runs the guard's {@code onListenerFailure}, once.
      *
      * @param address the listener's address; a wildcard address is probed on the loopback interface
      */
@@ -267,11 +267,11 @@ public final class ConnectionGuard implements AutoCloseable {
         // once the answer is out, error answers included (those are sent after the exception has left this filter)
         response.whenSent(() -> {
             boolean idle = connection.inFlight.decrementAndGet() == 0;
-            // a body left unread (a 413, a 401 before the handler, a 404) is not drained: the connection closes;
-            // over HTTP/2 the stream is reset instead, and the connection's other streams go on
-            boolean unread = response.status().code() == Status.REQUEST_ENTITY_TOO_LARGE_413.code()
-                    || (hasBody && !request.content().consumed());
-            if (unread && !request.prologue().protocolVersion().startsWith("2")) {
+            // an error answer that left the body unread (a 413, a 401 before the handler) says it closes the
+            // connection (ErrorResponses), and it does, rather than drain the body; over HTTP/2 the stream is reset
+            // instead, and the connection's other streams go on
+            if (response.headers().contains(HeaderValues.CONNECTION_CLOSE)
+                    && !request.prologue().protocolVersion().startsWith("2")) {
                 connection.closeAfterAnswer();
             } else if (idle) {
                 connection.deadline = System.nanoTime() + settings.idleTimeout().toNanos();
