@@ -5,6 +5,7 @@ import dev.atrium.admin.AdminMeteringService;
 import dev.atrium.admin.AdminModelsService;
 import dev.atrium.admin.AdminTenancyService;
 import dev.atrium.audit.AuditLog;
+import dev.atrium.audit.AuditRetention;
 import dev.atrium.cli.AtriumCommand;
 import dev.atrium.config.ServerConfig;
 import dev.atrium.engine.EngineKind;
@@ -34,8 +35,10 @@ import dev.atrium.registry.ModelScope;
 import dev.atrium.registry.ResolvedModel;
 import dev.atrium.serving.Serving;
 import dev.atrium.server.AtriumServer;
+import dev.atrium.server.ConnectionGuard;
 import dev.atrium.server.Lifecycle;
 import dev.atrium.store.Database;
+import dev.atrium.store.PrivateFiles;
 import dev.atrium.tenancy.AdminKeyBootstrap;
 import dev.atrium.tenancy.Tenancy;
 import dev.atrium.v2.V2Service;
@@ -43,10 +46,12 @@ import io.helidon.webserver.WebServer;
 import io.helidon.webserver.http.HttpService;
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.nio.file.Files;
+import java.net.InetSocketAddress;
 import java.time.Clock;
+import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -60,6 +65,8 @@ import org.slf4j.bridge.SLF4JBridgeHandler;
  */
 public final class Atrium implements AutoCloseable {
     public static final String VERSION = "0.1.0";
+    /** The exit status when the listener has failed for good. */
+    public static final int EXIT_LISTENER_FAILED = 75;
     private static final Logger LOG = LoggerFactory.getLogger(Atrium.class);
 
     private final ServerConfig config;
@@ -71,12 +78,16 @@ public final class Atrium implements AutoCloseable {
     private final RemoteEngine remote;
     private final ModelRegistry registry;
     private final Lifecycle lifecycle;
+    private final ConnectionGuard guard;
+    private final GatewayFilter gateway;
+    private final AuditRetention retention;
     private final WebServer server;
     private final AtomicBoolean closed = new AtomicBoolean();
     private final CountDownLatch stopped = new CountDownLatch(1);
 
     private Atrium(ServerConfig config, Database database, AuditLog audit, UsageLedger ledger, OnnxEngine onnx,
-            LlamaEngine llama, RemoteEngine remote, ModelRegistry registry, Lifecycle lifecycle, WebServer server) {
+            LlamaEngine llama, RemoteEngine remote, ModelRegistry registry, Lifecycle lifecycle, ConnectionGuard guard,
+            GatewayFilter gateway, AuditRetention retention, WebServer server) {
         this.config = config;
         this.database = database;
         this.audit = audit;
@@ -86,6 +97,9 @@ public final class Atrium implements AutoCloseable {
         this.remote = remote;
         this.registry = registry;
         this.lifecycle = lifecycle;
+        this.guard = guard;
+        this.gateway = gateway;
+        this.retention = retention;
         this.server = server;
     }
 
@@ -97,8 +111,16 @@ public final class Atrium implements AutoCloseable {
 
     /** Opens the data directory, registers the bundled model on first use, and starts serving. */
     public static Atrium start(ServerConfig config) {
+        return start(config, Atrium::exitOnListenerFailure);
+    }
+
+    /**
+     * @param listenerFailure run when the listener stops without a shutdown (accepting connections failed for
+     *     good): by default the process exits with {@link #EXIT_LISTENER_FAILED} so that a supervisor restarts it
+     */
+    public static Atrium start(ServerConfig config, Runnable listenerFailure) {
         try {
-            Files.createDirectories(config.dataDir());
+            PrivateFiles.createDirectories(config.dataDir());
         } catch (IOException e) {
             throw new UncheckedIOException("cannot create the data directory " + config.dataDir(), e);
         }
@@ -109,6 +131,9 @@ public final class Atrium implements AutoCloseable {
         UsageLedger ledger = new UsageLedger(database.jdbi(), metrics);
         OnnxEngine onnx = null;
         RemoteEngine remote = null;
+        ConnectionGuard guard = null;
+        GatewayFilter gateway = null;
+        AuditRetention retention = null;
         try {
             Tenancy tenancy = new Tenancy(database.jdbi(), clock);
             AdminKeyBootstrap.run(tenancy, audit, clock, config);
@@ -152,16 +177,34 @@ public final class Atrium implements AutoCloseable {
                     new AdminTenancyService(tenancy, registry, config.maxRequestBytes()),
                     new AdminMeteringService(metering, tenancy, config.maxRequestBytes()),
                     new AdminAuditService(audit)));
+            ConnectionGuard.Settings connections = new ConnectionGuard.Settings(config.headerTimeout(),
+                    config.bodyTimeout(), config.idleTimeout(), config.maxConnections());
+            guard = new ConnectionGuard(connections, config.usesTls(),
+                    closure -> metrics.connectionClosed(closure.name().toLowerCase(Locale.ROOT)), listenerFailure);
+            metrics.openConnections(guard::openConnections);
+            gateway = new GatewayFilter(tenancy, limiter, audit, metrics, config.metricsOpen(), clock);
+            retention = new AuditRetention(audit, config.auditRetention(), clock, Duration.ofHours(1));
             WebServer server = AtriumServer.start(config.bindAddress(), config.port(),
-                    AtriumServer.routing(lifecycle, new GatewayFilter(tenancy, limiter, audit, metrics,
-                            config.metricsOpen(), clock), services),
-                    config.drainTimeout());
+                    AtriumServer.routing(guard.filter(), lifecycle, gateway, services),
+                    config.drainTimeout(), guard,
+                    config.usesTls() ? new AtriumServer.TlsFiles(config.tlsCertificate(), config.tlsKey()) : null);
+            guard.watchListener(new InetSocketAddress(config.bindAddress(), server.port()));
             lifecycle.markReady();
-            LOG.info("Atrium {} serving on http://{}:{} (data in {}, {} engine threads x {} intra-op threads)",
-                    VERSION, config.bindAddress(), server.port(), config.dataDir().toAbsolutePath(),
+            LOG.info("Atrium {} serving on {}://{}:{} (data in {}, {} engine threads x {} intra-op threads)",
+                    VERSION, config.usesTls() ? "https" : "http", config.bindAddress(), server.port(), config.dataDir().toAbsolutePath(),
                     config.engineThreads(), config.intraOpThreads());
-            return new Atrium(config, database, audit, ledger, onnx, llama, remote, registry, lifecycle, server);
+            return new Atrium(config, database, audit, ledger, onnx, llama, remote, registry, lifecycle, guard,
+                    gateway, retention, server);
         } catch (RuntimeException e) {
+            if (guard != null) {
+                guard.close();
+            }
+            if (gateway != null) {
+                gateway.close();
+            }
+            if (retention != null) {
+                retention.close();
+            }
             if (onnx != null) {
                 onnx.close();
             }
@@ -173,6 +216,23 @@ public final class Atrium implements AutoCloseable {
             database.close();
             throw e;
         }
+    }
+
+    /**
+     * Exits on another thread (the listener's own thread is the caller, and the shutdown hook's drain waits for
+     * it), and halts if the shutdown hook has not finished in time.
+     */
+    private static void exitOnListenerFailure() {
+        LOG.error("exiting with status {} so that a supervisor can restart the server", EXIT_LISTENER_FAILED);
+        Thread.ofPlatform().name("atrium-exit").start(() -> System.exit(EXIT_LISTENER_FAILED));
+        Thread.ofPlatform().name("atrium-halt").daemon(true).start(() -> {
+            try {
+                Thread.sleep(60_000);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            Runtime.getRuntime().halt(EXIT_LISTENER_FAILED);
+        });
     }
 
     private static void preload(ModelRegistry registry, String reference) {
@@ -206,6 +266,11 @@ public final class Atrium implements AutoCloseable {
         return config;
     }
 
+    /** TCP connections open now, as the connection guard counts them. */
+    public int openConnections() {
+        return guard.openConnections();
+    }
+
     /** Requests being served now. */
     public int requestsInFlight() {
         return lifecycle.inFlight();
@@ -229,7 +294,11 @@ public final class Atrium implements AutoCloseable {
         if (!lifecycle.drain(config.drainTimeout())) {
             LOG.warn("{} requests still running after {}; stopping anyway", lifecycle.inFlight(), config.drainTimeout());
         }
+        // first, so that the listener's stop is taken for the shutdown it is, not a failure
+        guard.close();
         server.stop();
+        gateway.close();
+        retention.close();
         onnx.close();
         llama.close();
         remote.close();

@@ -2,6 +2,7 @@ package dev.atrium.admin;
 
 import io.helidon.webserver.http.ServerRequest;
 import java.io.IOException;
+import dev.atrium.server.ConnectionGuard;
 import java.io.InputStream;
 import java.util.List;
 import java.util.Map;
@@ -47,7 +48,8 @@ final class MultipartUpload extends AbstractFileUpload<RequestContext, DiskFileI
 
             @Override
             public InputStream getInputStream() {
-                return request.content().inputStream();
+                // an upload of gigabytes may take longer than the body timeout, but never stall longer than it
+                return ConnectionGuard.streamedBody(request.content().inputStream());
             }
 
             @Override

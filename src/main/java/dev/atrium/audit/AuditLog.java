@@ -3,6 +3,7 @@ package dev.atrium.audit;
 import dev.atrium.store.EpochMicros;
 import java.sql.ResultSet;
 import java.sql.SQLException;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.BlockingQueue;
@@ -26,7 +27,7 @@ public final class AuditLog implements AutoCloseable {
     private static final int MAX_BATCH = 500;
 
     private final Jdbi jdbi;
-    private final BlockingQueue<AuditEvent> queue = new LinkedBlockingQueue<>(10_000);
+    private final BlockingQueue<Write> queue = new LinkedBlockingQueue<>(10_000);
     private final ReentrantLock lock = new ReentrantLock();
     private final Condition written = lock.newCondition();
     private final Thread writer;
@@ -41,6 +42,25 @@ public final class AuditLog implements AutoCloseable {
 
     /** Appends an event; returns once it is queued. */
     public void record(AuditEvent event) {
+        enqueue(new Append(event));
+    }
+
+    /**
+     * Sets how many times a recorded event happened (a sampled row whose window has closed); returns once queued.
+     * The row is found by its source address, action and time.
+     */
+    public void recount(AuditEvent event, int occurrences) {
+        enqueue(new Recount(event, occurrences));
+    }
+
+    /** Deletes the rows older than {@code cutoff}; returns how many there were. */
+    public int deleteOlderThan(Instant cutoff) {
+        return jdbi.withHandle(handle -> handle.createUpdate("DELETE FROM audit_log WHERE time < :cutoff")
+                .bind("cutoff", storedTime(cutoff))
+                .execute());
+    }
+
+    private void enqueue(Write write) {
         try {
             lock.lock();
             try {
@@ -48,7 +68,7 @@ public final class AuditLog implements AutoCloseable {
             } finally {
                 lock.unlock();
             }
-            queue.put(event);
+            queue.put(write);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
@@ -98,10 +118,10 @@ public final class AuditLog implements AutoCloseable {
     }
 
     private void writeLoop() {
-        List<AuditEvent> batch = new ArrayList<>(MAX_BATCH);
+        List<Write> batch = new ArrayList<>(MAX_BATCH);
         while (!closing || !queue.isEmpty()) {
             try {
-                AuditEvent first = queue.poll(200, TimeUnit.MILLISECONDS);
+                Write first = queue.poll(200, TimeUnit.MILLISECONDS);
                 if (first == null) {
                     continue;
                 }
@@ -129,28 +149,56 @@ public final class AuditLog implements AutoCloseable {
         }
     }
 
-    private void write(List<AuditEvent> batch) {
+    private void write(List<Write> batch) {
         jdbi.useTransaction(handle -> {
             PreparedBatch insert = handle.prepareBatch("""
                     INSERT INTO audit_log (time, actor_key_id, actor_prefix, tenant_id, action, target,
-                                           source_address, outcome, status)
+                                           source_address, outcome, status, occurrences)
                     VALUES (:time, :actor_key_id, :actor_prefix, :tenant_id, :action, :target,
-                            :source_address, :outcome, :status)""");
-            for (AuditEvent event : batch) {
-                insert.bind("time", EpochMicros.of(event.time()))
-                        .bind("actor_key_id", event.actorKeyId())
-                        .bind("actor_prefix", event.actorPrefix())
-                        .bind("tenant_id", event.tenantId())
-                        .bind("action", event.action())
-                        .bind("target", event.target())
-                        .bind("source_address", event.sourceAddress())
-                        .bind("outcome", event.outcome())
-                        .bind("status", event.status())
-                        .add();
+                            :source_address, :outcome, :status, :occurrences)""");
+            PreparedBatch recount = handle.prepareBatch("""
+                    UPDATE audit_log SET occurrences = :occurrences
+                    WHERE source_address IS :source_address AND time = :time AND action = :action""");
+            for (Write write : batch) {
+                switch (write) {
+                    case Append(AuditEvent event) -> insert.bind("time", storedTime(event.time()))
+                            .bind("actor_key_id", event.actorKeyId())
+                            .bind("actor_prefix", event.actorPrefix())
+                            .bind("tenant_id", event.tenantId())
+                            .bind("action", event.action())
+                            .bind("target", event.target())
+                            .bind("source_address", event.sourceAddress())
+                            .bind("outcome", event.outcome())
+                            .bind("status", event.status())
+                            .bind("occurrences", event.occurrences())
+                            .add();
+                    case Recount(AuditEvent event, int occurrences) -> recount.bind("occurrences", occurrences)
+                            .bind("source_address", event.sourceAddress())
+                            .bind("time", storedTime(event.time()))
+                            .bind("action", event.action())
+                            .add();
+                }
             }
-            insert.execute();
+            // appends first: a recount may be for a row appended in this very batch
+            if (insert.size() > 0) {
+                insert.execute();
+            }
+            if (recount.size() > 0) {
+                recount.execute();
+            }
         });
     }
+
+    /** How a time is stored in the {@code time} column; every statement that binds a time goes through here. */
+    private static Object storedTime(Instant time) {
+        return EpochMicros.of(time);
+    }
+
+    private sealed interface Write permits Append, Recount {}
+
+    private record Append(AuditEvent event) implements Write {}
+
+    private record Recount(AuditEvent event, int occurrences) implements Write {}
 
     private static void sleepQuietly() {
         try {
@@ -163,7 +211,7 @@ public final class AuditLog implements AutoCloseable {
     private static AuditEvent event(ResultSet rs) throws SQLException {
         return new AuditEvent(rs.getLong("id"), EpochMicros.instant(rs, "time"), rs.getString("actor_key_id"),
                 rs.getString("actor_prefix"), rs.getString("tenant_id"), rs.getString("action"), rs.getString("target"),
-                rs.getString("source_address"), rs.getString("outcome"), rs.getInt("status"));
+                rs.getString("source_address"), rs.getString("outcome"), rs.getInt("status"), rs.getInt("occurrences"));
     }
 
     /** Writes what is queued, then stops the writer. */

@@ -18,6 +18,13 @@ import java.util.List;
  * @param secretsKeyFile where the key that encrypts upstream API keys is kept (made on first start)
  * @param adminKey the platform admin key's secret from ATRIUM_ADMIN_KEY, or null to generate one on first start
  * @param secretsKey the key that encrypts upstream API keys, from ATRIUM_SECRETS_KEY, or null to use the file
+ * @param headerTimeout the whole time from accepting a connection to its first request's headers, TLS included
+ * @param bodyTimeout the whole time a request may take to send its body
+ * @param idleTimeout the whole time a kept-alive connection may wait for its next request, its headers included
+ * @param maxConnections open TCP connections at most; new ones beyond are refused
+ * @param tlsCertificate PEM certificate chain, or null to serve plain HTTP
+ * @param tlsKey PEM private key of the certificate, or null to serve plain HTTP
+ * @param auditRetention how long audit rows are kept
  */
 public record ServerConfig(
         String bindAddress,
@@ -40,7 +47,14 @@ public record ServerConfig(
         boolean metricsOpen,
         Path secretsKeyFile,
         String adminKey,
-        String secretsKey) {
+        String secretsKey,
+        Duration headerTimeout,
+        Duration bodyTimeout,
+        Duration idleTimeout,
+        int maxConnections,
+        Path tlsCertificate,
+        Path tlsKey,
+        Duration auditRetention) {
 
     public ServerConfig {
         requireNonNull(bindAddress, "bindAddress is null");
@@ -64,6 +78,20 @@ public record ServerConfig(
         if (rateLimitWindow.isNegative() || rateLimitWindow.isZero()) {
             throw new IllegalArgumentException("rate-limit-window must be positive");
         }
+        for (Duration timeout : List.of(requireNonNull(headerTimeout, "headerTimeout is null"),
+                requireNonNull(bodyTimeout, "bodyTimeout is null"), requireNonNull(idleTimeout, "idleTimeout is null"),
+                requireNonNull(auditRetention, "auditRetention is null"))) {
+            if (timeout.isNegative() || timeout.isZero()) {
+                throw new IllegalArgumentException("header-timeout, body-timeout, idle-timeout and audit-retention-days"
+                        + " must be positive");
+            }
+        }
+        if (maxConnections < 1) {
+            throw new IllegalArgumentException("max-connections must be at least 1");
+        }
+        if ((tlsCertificate == null) != (tlsKey == null)) {
+            throw new IllegalArgumentException("tls-cert and tls-key go together: give both or neither");
+        }
     }
 
     /** Never shows the admin key or the secrets key. */
@@ -72,7 +100,11 @@ public record ServerConfig(
         return "ServerConfig[bind=" + bindAddress + ", port=" + port + ", dataDir=" + dataDir + ", engineThreads="
                 + engineThreads + ", intraOpThreads=" + intraOpThreads + ", cudaDevice=" + cudaDevice + ", preload="
                 + preload + ", adminKey=" + (adminKey == null ? "none" : "set") + ", secretsKey="
-                + (secretsKey == null ? "file " + secretsKeyFile : "set") + "]";
+                + (secretsKey == null ? "file " + secretsKeyFile : "set") + ", tls=" + (usesTls() ? tlsCertificate : "off") + "]";
+    }
+
+    public boolean usesTls() {
+        return tlsCertificate != null;
     }
 
     public boolean usesCuda() {

@@ -1,7 +1,9 @@
 package dev.atrium.config;
 
+import com.sun.management.UnixOperatingSystemMXBean;
 import java.io.IOException;
 import java.io.Reader;
+import java.lang.management.ManagementFactory;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -71,7 +73,15 @@ public final class ServerConfigLoader {
                     parse(values, ServerSetting.SECRETS_KEY_FILE, v -> v.equals("auto")
                             ? Path.of(values.get(ServerSetting.DATA_DIR)).resolve("secrets.key") : Path.of(v)),
                     environment.get(ADMIN_KEY_ENVIRONMENT_VARIABLE),
-                    environment.get(SECRETS_KEY_ENVIRONMENT_VARIABLE));
+                    environment.get(SECRETS_KEY_ENVIRONMENT_VARIABLE),
+                    parse(values, ServerSetting.HEADER_TIMEOUT, ServerConfigLoader::parseDuration),
+                    parse(values, ServerSetting.BODY_TIMEOUT, ServerConfigLoader::parseDuration),
+                    parse(values, ServerSetting.IDLE_TIMEOUT, ServerConfigLoader::parseDuration),
+                    parse(values, ServerSetting.MAX_CONNECTIONS,
+                            v -> v.equals("auto") ? defaultMaxConnections() : Integer.parseInt(v)),
+                    parse(values, ServerSetting.TLS_CERT, ServerConfigLoader::parseOptionalPath),
+                    parse(values, ServerSetting.TLS_KEY, ServerConfigLoader::parseOptionalPath),
+                    parse(values, ServerSetting.AUDIT_RETENTION_DAYS, v -> Duration.ofDays(Long.parseLong(v))));
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException("invalid configuration: " + e.getMessage(), e);
         }
@@ -129,6 +139,20 @@ public final class ServerConfigLoader {
             return device;
         }
         throw new IllegalArgumentException("expected cpu, cuda or cuda:N");
+    }
+
+    static Path parseOptionalPath(String value) {
+        return value.isBlank() || value.equalsIgnoreCase("none") ? null : Path.of(value);
+    }
+
+    /**
+     * Three quarters of the process's file descriptor limit (the rest is for the store, models and logs), at most
+     * 10,000; 10,000 where the limit is unknown.
+     */
+    static int defaultMaxConnections() {
+        long limit = ManagementFactory.getOperatingSystemMXBean() instanceof UnixOperatingSystemMXBean unix
+                ? unix.getMaxFileDescriptorCount() : -1;
+        return limit <= 0 ? 10_000 : (int) Math.max(16, Math.min(10_000, limit * 3 / 4));
     }
 
     static List<String> parseList(String value) {

@@ -26,7 +26,15 @@ public enum ServerSetting {
     RATE_LIMIT_WINDOW("rate-limit-window", "1m", "the window of rpm and tpm limits (a minute; shorter for tests)"),
     METRICS_OPEN("metrics-open", "false", "serve /metrics without a key; otherwise it needs a platform admin key"),
     SECRETS_KEY_FILE("secrets-key-file", "auto", "file with the key that encrypts upstream API keys at rest (base64 of"
-            + " 32 bytes), made on first start; auto = DATA_DIR/secrets.key; ATRIUM_SECRETS_KEY, if set, is the key itself");
+            + " 32 bytes), made on first start; auto = DATA_DIR/secrets.key; ATRIUM_SECRETS_KEY, if set, is the key itself"),
+    HEADER_TIMEOUT("header-timeout", "10s", "time a new connection has to finish its TLS handshake and first request's headers"),
+    BODY_TIMEOUT("body-timeout", "60s", "time a request has to send its whole body (model uploads: between reads)"),
+    IDLE_TIMEOUT("idle-timeout", "60s", "time a kept-alive connection may wait for its next request, headers included"),
+    MAX_CONNECTIONS("max-connections", "auto", "open TCP connections at most; beyond, new ones get 503 and are closed;"
+            + " auto = 3/4 of the file descriptor limit, at most 10000"),
+    TLS_CERT("tls-cert", "none", "PEM file with the server's certificate chain; with tls-key, serves HTTPS (TLS 1.2+, HTTP/2)"),
+    TLS_KEY("tls-key", "none", "PEM file with the private key of tls-cert (PKCS#8)"),
+    AUDIT_RETENTION_DAYS("audit-retention-days", "365", "audit rows older than this are deleted (checked hourly)");
 
     private final String key;
     private final String defaultValue;

@@ -19,6 +19,7 @@ import io.helidon.webserver.http.FilterChain;
 import io.helidon.webserver.http.RoutingRequest;
 import io.helidon.webserver.http.RoutingResponse;
 import java.time.Clock;
+import java.time.Duration;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
@@ -27,16 +28,20 @@ import java.util.Set;
 /**
  * The gateway in front of every endpoint but the health checks: authenticates the key
  * ({@code Authorization: Bearer}, or {@code api-key}), binds the {@link Caller}, admits model calls through the
- * {@link RateLimiter} with OpenAI's {@code x-ratelimit-*} headers, and appends management actions and
- * authentication failures to the audit log.
+ * {@link RateLimiter} with OpenAI's {@code x-ratelimit-*} headers, and appends management actions to the audit
+ * log, and authentication failures counted and sampled (a row per source address per minute, see
+ * {@link AuthenticationFailures}).
  *
  * <p>Every authentication failure gets the same 401, whatever was wrong with the key, so that a probe learns
  * nothing about which keys exist.
  */
-public final class GatewayFilter implements Filter {
+public final class GatewayFilter implements Filter, AutoCloseable {
     public static final String UNAUTHENTICATED_MESSAGE =
             "missing or invalid API key: send it as 'Authorization: Bearer atr-...'";
     private static final HeaderName API_KEY = HeaderNames.create("api-key");
+    private static final Duration FAILURE_WINDOW = Duration.ofMinutes(1);
+    /** Source addresses whose failed authentications are being counted at once, at most. */
+    private static final int MAX_FAILING_SOURCES = 10_000;
     private static final Set<String> OPEN_PATHS = Set.of("/health", "/v2/health/live", "/v2/health/ready");
 
     private final Tenancy tenancy;
@@ -45,18 +50,51 @@ public final class GatewayFilter implements Filter {
     private final AtriumMetrics metrics;
     private final boolean metricsOpen;
     private final Clock clock;
+    private final AuthenticationFailures failures;
+    private final Thread ticker;
 
     /**
      * @param metricsOpen whether {@code /metrics} needs no key (otherwise it needs a platform admin key)
      */
     public GatewayFilter(Tenancy tenancy, RateLimiter limiter, AuditLog audit, AtriumMetrics metrics,
             boolean metricsOpen, Clock clock) {
+        this(tenancy, limiter, audit, metrics, metricsOpen, clock, FAILURE_WINDOW);
+    }
+
+    /** @param failureWindow how long one audit row of failed authentications from one address counts them */
+    GatewayFilter(Tenancy tenancy, RateLimiter limiter, AuditLog audit, AtriumMetrics metrics, boolean metricsOpen,
+            Clock clock, Duration failureWindow) {
         this.tenancy = requireNonNull(tenancy, "tenancy is null");
         this.limiter = requireNonNull(limiter, "limiter is null");
         this.audit = requireNonNull(audit, "audit is null");
         this.metrics = requireNonNull(metrics, "metrics is null");
         this.metricsOpen = metricsOpen;
         this.clock = requireNonNull(clock, "clock is null");
+        this.failures = new AuthenticationFailures(audit, metrics, clock, failureWindow, MAX_FAILING_SOURCES);
+        this.ticker = Thread.ofPlatform().name("auth-failure-windows").daemon(true).start(this::tick);
+    }
+
+    private void tick() {
+        while (!Thread.currentThread().isInterrupted()) {
+            try {
+                Thread.sleep(1_000);
+            } catch (InterruptedException e) {
+                return;
+            }
+            failures.closeExpired();
+        }
+    }
+
+    /** Writes the counts of the open windows of failed authentications; before the audit log closes. */
+    @Override
+    public void close() {
+        ticker.interrupt();
+        try {
+            ticker.join(2_000);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        failures.close();
     }
 
     @Override
@@ -71,10 +109,8 @@ public final class GatewayFilter implements Filter {
         Optional<String> secret = secret(request);
         Optional<ApiKey> key = secret.flatMap(tenancy::authenticate);
         if (key.isEmpty()) {
-            audit.record(new AuditEvent(0, clock.instant(), null,
-                    secret.filter(KeySecrets::isWellFormed).map(KeySecrets::prefix).orElse(null), null,
-                    "auth.failed", request.prologue().method().text() + " " + path, source(request),
-                    "denied", 401));
+            failures.failed(secret.filter(KeySecrets::isWellFormed).map(KeySecrets::prefix).orElse(null),
+                    request.prologue().method().text() + " " + path, source(request));
             throw new AtriumException(ErrorCode.UNAUTHENTICATED, UNAUTHENTICATED_MESSAGE);
         }
         Caller caller = new Caller(key.get(), tenancy.tenantOf(key.get()));
@@ -105,8 +141,14 @@ public final class GatewayFilter implements Filter {
             throw e;
         }
         try {
-            // written as the response goes out, error or not, so they count the tokens the request took
-            response.beforeSend(() -> setHeaders(response, permit.status()));
+            // written as the response goes out, error or not, so they count the tokens the request took; over
+            // HTTP/2 Helidon has already taken the headers by then, so they are also written now, at admission
+            setHeaders(response, permit.status());
+            response.beforeSend(() -> {
+                if (!response.isSent()) {
+                    setHeaders(response, permit.status());
+                }
+            });
             scope.where(Admission.PERMIT, permit).run(chain::proceed);
         } catch (AtriumException e) {
             if (e.code() == ErrorCode.RATE_LIMITED_TOKENS) {

@@ -78,6 +78,22 @@ public final class AtriumMetrics implements SchedulerMetrics {
                 .tag("reason", reason).register(registry).increment();
     }
 
+    /** A connection the server closed on its own: a timeout, a too-large body, or a refusal beyond the limit. */
+    public void connectionClosed(String reason) {
+        Counter.builder("atrium.connections.closed").description("connections the server closed: timeouts, refusals")
+                .tag("reason", reason).register(registry).increment();
+    }
+
+    public void openConnections(Supplier<Number> open) {
+        Gauge.builder("atrium.connections.open", open).description("TCP connections open now").register(registry);
+    }
+
+    /** A request refused for a missing or invalid key (the audit log samples them; this counts every one). */
+    public void authenticationFailed() {
+        Counter.builder("atrium.auth.failures").description("requests refused for a missing or invalid API key")
+                .register(registry).increment();
+    }
+
     public void queueDepth(String engine, Supplier<Number> depth) {
         Gauge.builder("atrium.engine.queue.depth", depth).description("inference tasks waiting for an engine thread")
                 .tag("engine", engine).register(registry);

@@ -2,6 +2,7 @@ package dev.atrium.registry;
 
 import dev.atrium.AtriumException;
 import dev.atrium.ErrorCode;
+import dev.atrium.store.PrivateFiles;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -43,8 +44,9 @@ public final class ArtifactStore {
         Path root = dataDir.resolve("artifacts").resolve("sha256");
         Path staging = dataDir.resolve("staging");
         try {
-            Files.createDirectories(root);
-            Files.createDirectories(staging);
+            PrivateFiles.createDirectories(dataDir.resolve("artifacts"));
+            PrivateFiles.createDirectories(root);
+            PrivateFiles.createDirectories(staging);
             try (Stream<Path> stale = Files.list(staging)) {
                 for (Path file : stale.toList()) {
                     Files.deleteIfExists(file);
@@ -102,7 +104,7 @@ public final class ArtifactStore {
     public Path commit(StagedArtifact staged) {
         Path target = path(staged.sha256());
         try {
-            Files.createDirectories(target.getParent());
+            PrivateFiles.createDirectories(target.getParent());
             if (Files.exists(target)) {
                 Files.delete(staged.path());
                 return target;

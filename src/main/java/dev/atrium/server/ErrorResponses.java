@@ -3,6 +3,7 @@ package dev.atrium.server;
 import dev.atrium.AtriumException;
 import dev.atrium.ErrorCode;
 import io.helidon.http.HeaderNames;
+import io.helidon.http.HeaderValues;
 import io.helidon.http.Status;
 import io.helidon.webserver.http.HttpRouting;
 import io.helidon.webserver.http.ServerRequest;
@@ -43,6 +44,13 @@ public final class ErrorResponses {
         }
         if (response.isSent()) {
             return;
+        }
+        boolean bodyUnread = code == ErrorCode.PAYLOAD_TOO_LARGE
+                || (request.content().hasEntity() && !request.content().consumed());
+        if (bodyUnread && !request.prologue().protocolVersion().startsWith("2")) {
+            // what is left of the body is not read: the connection closes (see ConnectionGuard) instead of draining
+            // it, and says so, so that the client does not send its next request on it
+            response.header(HeaderValues.CONNECTION_CLOSE);
         }
         e.retryAfterSeconds().ifPresent(seconds -> response.header(HeaderNames.RETRY_AFTER, Integer.toString(seconds)));
         e.headers().forEach(header -> response.header(header.getKey(), header.getValue()));

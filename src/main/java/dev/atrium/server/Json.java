@@ -5,6 +5,7 @@ import dev.atrium.ErrorCode;
 import io.helidon.http.HeaderNames;
 import io.helidon.http.HeaderValues;
 import io.helidon.http.Status;
+import io.helidon.webserver.CloseConnectionException;
 import io.helidon.webserver.http.ServerRequest;
 import io.helidon.webserver.http.ServerResponse;
 import java.io.IOException;
@@ -128,16 +129,27 @@ public final class Json {
         if (!request.content().hasEntity()) {
             return new byte[0];
         }
-        try (InputStream in = request.content().inputStream()) {
-            byte[] body = in.readNBytes((int) Math.min(Integer.MAX_VALUE - 8, maxBytes + 1));
-            if (body.length > maxBytes) {
-                throw tooLarge(maxBytes);
-            }
-            return body;
-        } catch (AtriumException e) {
-            throw e;
+        InputStream in = request.content().inputStream();
+        byte[] body;
+        try {
+            body = in.readNBytes((int) Math.min(Integer.MAX_VALUE - 8, maxBytes + 1));
         } catch (IOException | RuntimeException e) {
+            if (ConnectionGuard.currentConnectionClosed()) {
+                // too slow: the guard closed the connection, so there is no one to answer
+                throw new CloseConnectionException("the request body did not arrive within the body timeout", e);
+            }
             // the client went away or broke the framing mid-body
+            throw new AtriumException(ErrorCode.INVALID_REQUEST, "the request body could not be read to its end");
+        }
+        if (body.length > maxBytes) {
+            // the rest stays unread (closing the stream would drain it): the connection closes after the 413
+            throw tooLarge(maxBytes);
+        }
+        ConnectionGuard.bodyReceived();
+        try {
+            in.close();
+            return body;
+        } catch (IOException | RuntimeException e) {
             throw new AtriumException(ErrorCode.INVALID_REQUEST, "the request body could not be read to its end");
         }
     }

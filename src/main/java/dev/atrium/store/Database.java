@@ -2,6 +2,8 @@ package dev.atrium.store;
 
 import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;
+import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.file.Path;
 import org.flywaydb.core.Flyway;
 import org.jdbi.v3.core.Jdbi;
@@ -22,6 +24,14 @@ public final class Database implements AutoCloseable {
     }
 
     public static Database openSqlite(Path file) {
+        try {
+            // SQLite gives its -wal and -shm files the database file's permissions: made 0600 before SQLite opens it
+            PrivateFiles.createFile(file);
+            PrivateFiles.narrowIfPresent(Path.of(file + "-wal"));
+            PrivateFiles.narrowIfPresent(Path.of(file + "-shm"));
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot create the database file " + file, e);
+        }
         SQLiteConfig sqlite = new SQLiteConfig();
         sqlite.setJournalMode(SQLiteConfig.JournalMode.WAL);
         sqlite.setSynchronous(SQLiteConfig.SynchronousMode.FULL);

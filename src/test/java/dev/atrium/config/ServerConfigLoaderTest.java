@@ -39,6 +39,15 @@ class ServerConfigLoaderTest {
         assertThat(config.rateLimitWindow()).isEqualTo(Duration.ofMinutes(1));
         assertThat(config.metricsOpen()).isFalse();
         assertThat(config.adminKey()).isNull();
+        assertThat(config.headerTimeout()).isEqualTo(Duration.ofSeconds(10));
+        assertThat(config.bodyTimeout()).isEqualTo(Duration.ofSeconds(60));
+        assertThat(config.idleTimeout()).isEqualTo(Duration.ofSeconds(60));
+        assertThat(config.maxConnections()).isEqualTo(ServerConfigLoader.defaultMaxConnections())
+                .isBetween(16, 10_000);
+        assertThat(config.tlsCertificate()).isNull();
+        assertThat(config.tlsKey()).isNull();
+        assertThat(config.usesTls()).isFalse();
+        assertThat(config.auditRetention()).isEqualTo(Duration.ofDays(365));
     }
 
     @Test
@@ -62,12 +71,22 @@ class ServerConfigLoaderTest {
                 Map.entry("default-max-concurrent", "4"),
                 Map.entry("rate-limit-window", "2s"),
                 Map.entry("metrics-open", "true"),
-                Map.entry("secrets-key-file", "/etc/atrium/secrets.key"));
+                Map.entry("secrets-key-file", "/etc/atrium/secrets.key"),
+                Map.entry("header-timeout", "3s"),
+                Map.entry("body-timeout", "20s"),
+                Map.entry("idle-timeout", "250ms"),
+                Map.entry("max-connections", "321"),
+                Map.entry("tls-cert", "/etc/atrium/chain.pem"),
+                Map.entry("tls-key", "/etc/atrium/key.pem"),
+                Map.entry("audit-retention-days", "30"));
         assertThat(flags).hasSameSizeAs(ServerSetting.values());
         ServerConfig config = ServerConfigLoader.load(flags, Map.of());
         assertThat(config).isEqualTo(new ServerConfig("0.0.0.0", 9001, Path.of("/srv/atrium"), 3, 2, 1,
                 List.of("a", "b:2", "c:production"), true, 2L << 20, 512L << 10, 3L << 20, 7, Duration.ofMillis(1500),
-                60, 6000, 4, Duration.ofSeconds(2), true, Path.of("/etc/atrium/secrets.key"), null, null));
+                60, 6000, 4, Duration.ofSeconds(2), true, Path.of("/etc/atrium/secrets.key"), null, null,
+                Duration.ofSeconds(3), Duration.ofSeconds(20), Duration.ofMillis(250), 321,
+                Path.of("/etc/atrium/chain.pem"), Path.of("/etc/atrium/key.pem"), Duration.ofDays(30)));
+        assertThat(config.usesTls()).isTrue();
     }
 
     @Test
@@ -133,6 +152,12 @@ class ServerConfigLoaderTest {
                 .hasMessageContaining("max-output-size").hasMessageContaining("ATRIUM_MAX_OUTPUT_SIZE");
         assertThatThrownBy(() -> ServerConfigLoader.load(Map.of("max-output-size", "10"), Map.of()))
                 .hasMessageContaining("max-output-size");
+        assertThatThrownBy(() -> ServerConfigLoader.load(Map.of("header-timeout", "0s"), Map.of()))
+                .hasMessageContaining("header-timeout");
+        assertThatThrownBy(() -> ServerConfigLoader.load(Map.of("max-connections", "0"), Map.of()))
+                .hasMessageContaining("max-connections");
+        assertThatThrownBy(() -> ServerConfigLoader.load(Map.of("tls-cert", "/etc/chain.pem"), Map.of()))
+                .hasMessageContaining("tls-key");
     }
 
     @Test

@@ -133,7 +133,7 @@ class TimeMigrationTest {
             // and the indexes are kept
             assertThat(strings(jdbi,
                     "SELECT name FROM sqlite_master WHERE type = 'index' AND name NOT LIKE 'sqlite_%' ORDER BY name"))
-                    .containsExactly("api_keys_tenant", "audit_log_tenant_time", "flyway_schema_history_s_idx", "model_version_files_sha256",
+                    .containsExactly("api_keys_tenant", "audit_log_source_time", "audit_log_tenant_time", "flyway_schema_history_s_idx", "model_version_files_sha256",
                             "prices_model", "usage_records_client_id", "usage_records_key_time",
                             "usage_records_tenant_time");
         }
