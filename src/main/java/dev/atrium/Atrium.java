@@ -14,6 +14,7 @@ import dev.atrium.engine.OutputLimit;
 import dev.atrium.engine.onnx.OnnxEngine;
 import dev.atrium.engine.remote.RemoteEngine;
 import dev.atrium.registry.UpstreamHosts;
+import dev.atrium.store.GroupCommitWriter;
 import dev.atrium.store.SecretCipher;
 import dev.atrium.admin.AdminUpstreamsService;
 import dev.atrium.gateway.Caller;
@@ -73,6 +74,7 @@ public final class Atrium implements AutoCloseable {
     private final Database database;
     private final AuditLog audit;
     private final UsageLedger ledger;
+    private final GroupCommitWriter writer;
     private final OnnxEngine onnx;
     private final LlamaEngine llama;
     private final RemoteEngine remote;
@@ -85,13 +87,15 @@ public final class Atrium implements AutoCloseable {
     private final AtomicBoolean closed = new AtomicBoolean();
     private final CountDownLatch stopped = new CountDownLatch(1);
 
-    private Atrium(ServerConfig config, Database database, AuditLog audit, UsageLedger ledger, OnnxEngine onnx,
+    private Atrium(ServerConfig config, Database database, AuditLog audit, UsageLedger ledger,
+            GroupCommitWriter writer, OnnxEngine onnx,
             LlamaEngine llama, RemoteEngine remote, ModelRegistry registry, Lifecycle lifecycle, ConnectionGuard guard,
             GatewayFilter gateway, AuditRetention retention, WebServer server) {
         this.config = config;
         this.database = database;
         this.audit = audit;
         this.ledger = ledger;
+        this.writer = writer;
         this.onnx = onnx;
         this.llama = llama;
         this.remote = remote;
@@ -126,9 +130,11 @@ public final class Atrium implements AutoCloseable {
         }
         Database database = Database.openSqlite(config.dataDir().resolve("atrium.db"));
         Clock clock = Clock.systemUTC();
-        AuditLog audit = new AuditLog(database.jdbi());
         AtriumMetrics metrics = new AtriumMetrics();
-        UsageLedger ledger = new UsageLedger(database.jdbi(), metrics);
+        // one writer for the ledger and the audit log: their rows share commits
+        GroupCommitWriter writer = new GroupCommitWriter(database.jdbi(), 100_000, metrics::ledgerCommit);
+        AuditLog audit = new AuditLog(database.jdbi(), writer);
+        UsageLedger ledger = new UsageLedger(database.jdbi(), writer);
         OnnxEngine onnx = null;
         RemoteEngine remote = null;
         ConnectionGuard guard = null;
@@ -166,7 +172,7 @@ public final class Atrium implements AutoCloseable {
             Map<String, List<HttpService>> services = new LinkedHashMap<>();
             services.put("/", List.of(new MetricsService(metrics, () -> config.metricsOpen()
                     || (Caller.CURRENT.isBound() && Caller.current().isAdmin()))));
-            Serving serving = new Serving(registry, metering, Serving.DEFAULT_DEADLINE);
+            Serving serving = new Serving(registry, metering, config.callDeadline());
             services.put("/v1", List.of(new OpenAiService(registry, metering, serving, config.maxRequestBytes(),
                             config.truncateInputs()),
                     new OpenAiGenerationService(serving, config.maxRequestBytes())));
@@ -193,7 +199,7 @@ public final class Atrium implements AutoCloseable {
             LOG.info("Atrium {} serving on {}://{}:{} (data in {}, {} engine threads x {} intra-op threads)",
                     VERSION, config.usesTls() ? "https" : "http", config.bindAddress(), server.port(), config.dataDir().toAbsolutePath(),
                     config.engineThreads(), config.intraOpThreads());
-            return new Atrium(config, database, audit, ledger, onnx, llama, remote, registry, lifecycle, guard,
+            return new Atrium(config, database, audit, ledger, writer, onnx, llama, remote, registry, lifecycle, guard,
                     gateway, retention, server);
         } catch (RuntimeException e) {
             if (guard != null) {
@@ -213,6 +219,7 @@ public final class Atrium implements AutoCloseable {
             }
             ledger.close();
             audit.close();
+            writer.close();
             database.close();
             throw e;
         }
@@ -304,6 +311,7 @@ public final class Atrium implements AutoCloseable {
         remote.close();
         ledger.close();
         audit.close();
+        writer.close();
         database.close();
         LOG.info("Atrium stopped");
         stopped.countDown();

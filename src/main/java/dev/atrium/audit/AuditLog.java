@@ -1,13 +1,16 @@
 package dev.atrium.audit;
 
+import static java.util.Objects.requireNonNull;
+
 import dev.atrium.store.EpochMicros;
+import dev.atrium.store.GroupCommitWriter;
+import java.time.Duration;
+import org.jdbi.v3.core.Handle;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.BlockingQueue;
-import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
@@ -18,26 +21,48 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The append-only audit log. Events are queued and written by one thread in batches (one commit for many), so
- * a flood of failed logins costs one fsync per batch, not per attempt; a full queue makes callers wait rather
- * than lose events. Reads first wait for everything queued before them to be written.
+ * The append-only audit log. Events are queued to the store's one writer ({@link GroupCommitWriter}) and
+ * written in batches with whatever else waits (one commit for many), so a flood of failed logins costs one fsync
+ * per batch, not per attempt; a full queue makes callers wait rather than lose events, and a failed commit is
+ * retried. Reads first wait for everything queued before them to be written.
  */
 public final class AuditLog implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(AuditLog.class);
-    private static final int MAX_BATCH = 500;
+    /** How long a caller waits for room when the store's writer is full: events are not dropped for load. */
+    private static final Duration MAX_WAIT = Duration.ofSeconds(60);
 
     private final Jdbi jdbi;
-    private final BlockingQueue<Write> queue = new LinkedBlockingQueue<>(10_000);
+    private final GroupCommitWriter writer;
+    private final boolean ownsWriter;
     private final ReentrantLock lock = new ReentrantLock();
     private final Condition written = lock.newCondition();
-    private final Thread writer;
+    /** Audit rows, in the store's shared writer: a failed commit is retried, so an accepted event is not lost. */
+    private final GroupCommitWriter.Table<Write> table = new GroupCommitWriter.Table<>() {
+        @Override
+        public void insert(Handle handle, List<Write> rows) {
+            write(handle, rows);
+        }
+
+        @Override
+        public boolean retries() {
+            return true;
+        }
+    };
     private long enqueued;
     private long committed;
-    private volatile boolean closing;
 
+    /** An audit log that writes through the store's shared writer (with the usage ledger's rows, say). */
+    public AuditLog(Jdbi jdbi, GroupCommitWriter writer) {
+        this.jdbi = requireNonNull(jdbi, "jdbi is null");
+        this.writer = requireNonNull(writer, "writer is null");
+        this.ownsWriter = false;
+    }
+
+    /** An audit log with a writer of its own. */
     public AuditLog(Jdbi jdbi) {
-        this.jdbi = jdbi;
-        this.writer = Thread.ofPlatform().name("audit-writer").daemon(true).start(this::writeLoop);
+        this.jdbi = requireNonNull(jdbi, "jdbi is null");
+        this.writer = new GroupCommitWriter(jdbi, 10_000, GroupCommitWriter.CommitObserver.NONE);
+        this.ownsWriter = true;
     }
 
     /** Appends an event; returns once it is queued. */
@@ -61,16 +86,32 @@ public final class AuditLog implements AutoCloseable {
     }
 
     private void enqueue(Write write) {
+        lock.lock();
         try {
-            lock.lock();
-            try {
-                enqueued++;
-            } finally {
-                lock.unlock();
-            }
-            queue.put(write);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
+            enqueued++;
+        } finally {
+            lock.unlock();
+        }
+        try {
+            writer.append(table, write, MAX_WAIT).whenComplete((done, failure) -> {
+                if (failure != null) {
+                    LOG.error("an audit event could not be written: {}", write, failure);
+                }
+                committed();
+            });
+        } catch (IllegalStateException e) {
+            LOG.error("an audit event could not be queued: {}", write, e);
+            committed();
+        }
+    }
+
+    private void committed() {
+        lock.lock();
+        try {
+            committed++;
+            written.signalAll();
+        } finally {
+            lock.unlock();
         }
     }
 
@@ -117,40 +158,8 @@ public final class AuditLog implements AutoCloseable {
         });
     }
 
-    private void writeLoop() {
-        List<Write> batch = new ArrayList<>(MAX_BATCH);
-        while (!closing || !queue.isEmpty()) {
-            try {
-                Write first = queue.poll(200, TimeUnit.MILLISECONDS);
-                if (first == null) {
-                    continue;
-                }
-                batch.add(first);
-                queue.drainTo(batch, MAX_BATCH - 1);
-                write(batch);
-            } catch (InterruptedException e) {
-                if (!closing) {
-                    Thread.currentThread().interrupt();
-                    return;
-                }
-            } catch (RuntimeException e) {
-                LOG.error("writing {} audit events failed; retrying", batch.size(), e);
-                sleepQuietly();
-                continue;
-            }
-            lock.lock();
-            try {
-                committed += batch.size();
-                written.signalAll();
-            } finally {
-                lock.unlock();
-            }
-            batch.clear();
-        }
-    }
-
-    private void write(List<Write> batch) {
-        jdbi.useTransaction(handle -> {
+    private static void write(Handle handle, List<Write> batch) {
+        {
             PreparedBatch insert = handle.prepareBatch("""
                     INSERT INTO audit_log (time, actor_key_id, actor_prefix, tenant_id, action, target,
                                            source_address, outcome, status, occurrences)
@@ -186,7 +195,7 @@ public final class AuditLog implements AutoCloseable {
             if (recount.size() > 0) {
                 recount.execute();
             }
-        });
+        }
     }
 
     /** How a time is stored in the {@code time} column; every statement that binds a time goes through here. */
@@ -200,14 +209,6 @@ public final class AuditLog implements AutoCloseable {
 
     private record Recount(AuditEvent event, int occurrences) implements Write {}
 
-    private static void sleepQuietly() {
-        try {
-            Thread.sleep(500);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
-    }
-
     private static AuditEvent event(ResultSet rs) throws SQLException {
         return new AuditEvent(rs.getLong("id"), EpochMicros.instant(rs, "time"), rs.getString("actor_key_id"),
                 rs.getString("actor_prefix"), rs.getString("tenant_id"), rs.getString("action"), rs.getString("target"),
@@ -218,11 +219,8 @@ public final class AuditLog implements AutoCloseable {
     @Override
     public void close() {
         flush();
-        closing = true;
-        try {
-            writer.join(5_000);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
+        if (ownsWriter) {
+            writer.close();
         }
     }
 }

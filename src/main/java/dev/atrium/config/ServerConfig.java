@@ -25,6 +25,7 @@ import java.util.List;
  * @param tlsCertificate PEM certificate chain, or null to serve plain HTTP
  * @param tlsKey PEM private key of the certificate, or null to serve plain HTTP
  * @param auditRetention how long audit rows are kept
+ * @param callDeadline how long one model call may take (the serving layer's deadline)
  */
 public record ServerConfig(
         String bindAddress,
@@ -54,7 +55,8 @@ public record ServerConfig(
         int maxConnections,
         Path tlsCertificate,
         Path tlsKey,
-        Duration auditRetention) {
+        Duration auditRetention,
+        Duration callDeadline) {
 
     public ServerConfig {
         requireNonNull(bindAddress, "bindAddress is null");
@@ -80,10 +82,11 @@ public record ServerConfig(
         }
         for (Duration timeout : List.of(requireNonNull(headerTimeout, "headerTimeout is null"),
                 requireNonNull(bodyTimeout, "bodyTimeout is null"), requireNonNull(idleTimeout, "idleTimeout is null"),
-                requireNonNull(auditRetention, "auditRetention is null"))) {
+                requireNonNull(auditRetention, "auditRetention is null"),
+                requireNonNull(callDeadline, "callDeadline is null"))) {
             if (timeout.isNegative() || timeout.isZero()) {
-                throw new IllegalArgumentException("header-timeout, body-timeout, idle-timeout and audit-retention-days"
-                        + " must be positive");
+                throw new IllegalArgumentException("header-timeout, body-timeout, idle-timeout, audit-retention-days"
+                        + " and call-deadline must be positive");
             }
         }
         if (maxConnections < 1) {

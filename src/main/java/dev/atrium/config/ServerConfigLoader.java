@@ -81,7 +81,8 @@ public final class ServerConfigLoader {
                             v -> v.equals("auto") ? defaultMaxConnections() : Integer.parseInt(v)),
                     parse(values, ServerSetting.TLS_CERT, ServerConfigLoader::parseOptionalPath),
                     parse(values, ServerSetting.TLS_KEY, ServerConfigLoader::parseOptionalPath),
-                    parse(values, ServerSetting.AUDIT_RETENTION_DAYS, v -> Duration.ofDays(Long.parseLong(v))));
+                    parse(values, ServerSetting.AUDIT_RETENTION_DAYS, v -> Duration.ofDays(Long.parseLong(v))),
+                    parse(values, ServerSetting.CALL_DEADLINE, ServerConfigLoader::parseDuration));
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException("invalid configuration: " + e.getMessage(), e);
         }

@@ -34,7 +34,9 @@ public enum ServerSetting {
             + " auto = 3/4 of the file descriptor limit, at most 10000"),
     TLS_CERT("tls-cert", "none", "PEM file with the server's certificate chain; with tls-key, serves HTTPS (TLS 1.2+, HTTP/2)"),
     TLS_KEY("tls-key", "none", "PEM file with the private key of tls-cert (PKCS#8)"),
-    AUDIT_RETENTION_DAYS("audit-retention-days", "365", "audit rows older than this are deleted (checked hourly)");
+    AUDIT_RETENTION_DAYS("audit-retention-days", "365", "audit rows older than this are deleted (checked hourly)"),
+    CALL_DEADLINE("call-deadline", "60s", "how long one model call may take, queueing included; compute priced per"
+            + " second is reserved for as long, and a call still running then is cut");
 
     private final String key;
     private final String defaultValue;

@@ -144,7 +144,8 @@ final class ForwardedGeneration {
                 if (failure != null) {
                     // the client has part of an answer: it is billed for what it got (as counted here when the
                     // upstream's own count cannot be trusted), and told the rest failed
-                    call.fail(Outcome.UPSTREAM_ERROR, failure.code() == ErrorCode.UPSTREAM_ERROR && usage.isEmpty()
+                    call.fail(failure.code() == ErrorCode.DEADLINE_EXCEEDED ? Outcome.DEADLINE : Outcome.UPSTREAM_ERROR,
+                            failure.code() == ErrorCode.UPSTREAM_ERROR && usage.isEmpty()
                             ? estimate(request, text, upstream.elapsedNanos())
                             : usage.orElseGet(() -> estimate(request, text, upstream.elapsedNanos())));
                     sink.failed(failure);

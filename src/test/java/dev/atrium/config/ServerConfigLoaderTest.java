@@ -48,6 +48,7 @@ class ServerConfigLoaderTest {
         assertThat(config.tlsKey()).isNull();
         assertThat(config.usesTls()).isFalse();
         assertThat(config.auditRetention()).isEqualTo(Duration.ofDays(365));
+        assertThat(config.callDeadline()).isEqualTo(Duration.ofSeconds(60));
     }
 
     @Test
@@ -78,14 +79,16 @@ class ServerConfigLoaderTest {
                 Map.entry("max-connections", "321"),
                 Map.entry("tls-cert", "/etc/atrium/chain.pem"),
                 Map.entry("tls-key", "/etc/atrium/key.pem"),
-                Map.entry("audit-retention-days", "30"));
+                Map.entry("audit-retention-days", "30"),
+                Map.entry("call-deadline", "45s"));
         assertThat(flags).hasSameSizeAs(ServerSetting.values());
         ServerConfig config = ServerConfigLoader.load(flags, Map.of());
         assertThat(config).isEqualTo(new ServerConfig("0.0.0.0", 9001, Path.of("/srv/atrium"), 3, 2, 1,
                 List.of("a", "b:2", "c:production"), true, 2L << 20, 512L << 10, 3L << 20, 7, Duration.ofMillis(1500),
                 60, 6000, 4, Duration.ofSeconds(2), true, Path.of("/etc/atrium/secrets.key"), null, null,
                 Duration.ofSeconds(3), Duration.ofSeconds(20), Duration.ofMillis(250), 321,
-                Path.of("/etc/atrium/chain.pem"), Path.of("/etc/atrium/key.pem"), Duration.ofDays(30)));
+                Path.of("/etc/atrium/chain.pem"), Path.of("/etc/atrium/key.pem"), Duration.ofDays(30),
+                Duration.ofSeconds(45)));
         assertThat(config.usesTls()).isTrue();
     }
 

@@ -45,7 +45,8 @@ import tools.jackson.databind.JsonNode;
  * The serving layer's rule, over every path it has: each entry point ({@link Endpoint}) on each engine that can
  * serve it, enumerated from the code, so that a path added later fails here until it has a driver. For every way
  * a call can end (an answer, the client leaving before or after the first byte, an engine's failure, an upstream
- * failing before or after its first chunk, an upstream reporting absurd usage), a call that reached its model has
+ * failing before or after its first chunk, an upstream reporting absurd usage, the call's deadline), a call that
+ * reached its model has
  * exactly one usage record, its charge never exceeds what it reserved (no overrun is counted) and its reservation
  * is given back. And bursts of 64 threads against a budget never spend past it, whatever the model is priced by.
  */
@@ -54,6 +55,7 @@ class ServingPathTest {
     private static final Path CHAT_MODEL = Path.of("../shared/models/aidreams260K-f32.gguf");
     private static final Path COMPLETION_MODEL = Path.of("../shared/models/random-15M-q8_0.gguf");
 
+    private static final int DEADLINE_MILLIS = 1000;
     private static TestServer server;
     private static FakeUpstream upstream;
     private static Http admin;
@@ -65,7 +67,7 @@ class ServingPathTest {
 
     /** How a call ends. */
     enum Case { OK, CLIENT_GONE_BEFORE_FIRST_BYTE, CLIENT_GONE_AFTER_FIRST_BYTE, ENGINE_FAILURE,
-        UPSTREAM_FAILURE_BEFORE_FIRST_CHUNK, UPSTREAM_FAILURE_AFTER_FIRST_CHUNK, ABSURD_UPSTREAM_USAGE }
+        UPSTREAM_FAILURE_BEFORE_FIRST_CHUNK, UPSTREAM_FAILURE_AFTER_FIRST_CHUNK, ABSURD_UPSTREAM_USAGE, DEADLINE }
 
     /** What one path's call for one case sends, and what the test expects of it. */
     record Call(String path, Map<String, Object> body, boolean stream, FakeUpstream.Behaviour upstream,
@@ -80,7 +82,9 @@ class ServingPathTest {
 
     @BeforeAll
     static void start() throws IOException {
-        server = TestServer.start(Map.of("preload", "none", "default-rpm", "100000", "default-tpm", "100000000"));
+        // a short call deadline, so that calls can run into it
+        server = TestServer.start(Map.of("preload", "none", "default-rpm", "100000", "default-tpm", "100000000",
+                "call-deadline", DEADLINE_MILLIS + "ms"));
         admin = server.http();
         upstream = new FakeUpstream();
         assertThat(admin.postJson("/admin/upstreams", Map.of("host", "127.0.0.1:" + upstream.port())).status())
@@ -127,7 +131,7 @@ class ServingPathTest {
         version.put("base_url", upstream.baseUrl());
         version.put("upstream_model", name + "-up");
         version.put("api_key", "sk-" + UUID.randomUUID());
-        version.put("timeout_ms", 2000);
+        version.put("timeout_ms", 5000);
         version.put("retry", Map.of("max_attempts", 1, "initial_backoff_ms", 10, "max_backoff_ms", 100));
         version.put("max_output_tokens", 64);
         Http.Reply reply = admin.postJson("/admin/models/" + name + "/versions", version);
@@ -271,14 +275,19 @@ class ServingPathTest {
                 case EMBEDDINGS -> local(c -> c == Case.OK || c == Case.CLIENT_GONE_BEFORE_FIRST_BYTE
                         ? new Call("/v1/embeddings", Map.of("model", EMBEDDER, "input", List.of("a sentence", "two")),
                                 false, null, outcomes(c), 200) : null,
-                        "the bundled embedding model cannot be made to fail, and an embedding answer is not streamed");
+                        c -> switch (c) {
+                            case ENGINE_FAILURE -> "the bundled embedding model cannot be made to fail";
+                            case DEADLINE -> "a sentence embeds in milliseconds, far inside any deadline";
+                            default -> "an embedding answer is not streamed";
+                        });
                 case INFER -> local(c -> switch (c) {
                     case OK, CLIENT_GONE_BEFORE_FIRST_BYTE -> new Call("/v2/models/reshaper/infer", infer(2, 2), false,
                             null, outcomes(c), 200);
                     case ENGINE_FAILURE -> new Call("/v2/models/reshaper/infer", infer(3, 3), false, null,
                             Set.of("error"), 400);
                     default -> null;
-                }, "a tensor answer is not streamed");
+                }, c -> c == Case.DEADLINE ? "the test model runs in microseconds, far inside any deadline"
+                        : "a tensor answer is not streamed");
                 default -> null;
             };
             case LLAMA -> {
@@ -287,7 +296,7 @@ class ServingPathTest {
                 }
                 yield switch (endpoint) {
                     case CHAT_COMPLETIONS -> generation("/v1/chat/completions", "dreams", true, 40);
-                    case COMPLETIONS -> generation("/v1/completions", "long", false, 400);
+                    case COMPLETIONS -> generation("/v1/completions", "long", false, 500);
                     default -> null;
                 };
             }
@@ -314,6 +323,11 @@ class ServingPathTest {
             Case.UPSTREAM_FAILURE_AFTER_FIRST_CHUNK, Case.ABSURD_UPSTREAM_USAGE);
 
     private static Driver local(java.util.function.Function<Case, Call> calls, String otherwise) {
+        return local(calls, c -> otherwise);
+    }
+
+    private static Driver local(java.util.function.Function<Case, Call> calls,
+            java.util.function.Function<Case, String> otherwise) {
         return new Driver() {
             @Override
             public Optional<Call> call(Case c) {
@@ -322,7 +336,7 @@ class ServingPathTest {
 
             @Override
             public String whyNot(Case c) {
-                return UPSTREAM_CASES.contains(c) ? "a local model has no upstream" : otherwise;
+                return UPSTREAM_CASES.contains(c) ? "a local model has no upstream" : otherwise.apply(c);
             }
         };
     }
@@ -350,17 +364,19 @@ class ServingPathTest {
             } else {
                 body.put("prompt", "Once upon a time");
             }
-            body.put("max_tokens", maxTokens);
+            body.put("max_tokens", c == Case.OK ? 16 : maxTokens);
             body.put("temperature", 0);
             return switch (c) {
                 case OK -> new Call(path, body, false, null, Set.of("ok"), 200);
+                case DEADLINE -> chat ? null : new Call(path, body, false, null, Set.of("deadline"), 504);
                 case CLIENT_GONE_BEFORE_FIRST_BYTE -> new Call(path, streamed(body), true, null,
                         Set.of("ok", "client_cancelled"), 200);
                 case CLIENT_GONE_AFTER_FIRST_BYTE -> new Call(path, streamed(body), true, null,
                         Set.of("client_cancelled"), 200);
                 default -> null;
             };
-        }, "the real model cannot be made to fail on demand");
+        }, c -> c == Case.DEADLINE ? "the chat model's 128-token context is generated well inside the deadline"
+                : "the real model cannot be made to fail on demand");
     }
 
     private static Map<String, Object> streamed(Map<String, Object> body) {
@@ -388,6 +404,10 @@ class ServingPathTest {
                     case ABSURD_UPSTREAM_USAGE -> new Call("/v1/embeddings", body, false,
                             exchange -> exchange.json(200, embeddings(9_223_372_036_854_775_807L)),
                             Set.of("upstream_error"), 502);
+                    case DEADLINE -> new Call("/v1/embeddings", body, false, exchange -> {
+                        Thread.sleep(DEADLINE_MILLIS * 2L);
+                        exchange.json(200, embeddings(3));
+                    }, Set.of("deadline"), 504);
                     default -> null;
                 });
             }
@@ -440,6 +460,8 @@ class ServingPathTest {
                     case ABSURD_UPSTREAM_USAGE -> new Call(path, plain, false,
                             exchange -> exchange.json(200, whole(chat, "100000000000000000000000000000")),
                             Set.of("upstream_error"), 502);
+                    case DEADLINE -> new Call(path, stream, true, exchange -> upstreamStream(exchange, chat, 1000, "3",
+                            true), Set.of("deadline"), 200);
                     case ENGINE_FAILURE -> null;
                 });
             }

@@ -294,9 +294,15 @@ public final class RemoteEngine implements EmbeddingEngine, ForwardingEngine {
         Opened opened = exchange(deployment, path, body, false, context);
         HttpResponse<InputStream> response = opened.response();
         try {
-            // the whole answer, headers and body, within one timeout of the attempt that got it
-            long deadline = opened.attemptStartedNanos() + TimeUnit.MILLISECONDS.toNanos(remote.timeoutMillis());
-            byte[] bytes = read(response.body(), MAX_ANSWER_BYTES, deadline, deployment);
+            // the whole answer, headers and body, within one timeout of the attempt that got it and the call's deadline
+            long attemptDeadline = opened.attemptStartedNanos() + TimeUnit.MILLISECONDS.toNanos(remote.timeoutMillis());
+            long deadline = Math.min(attemptDeadline, context.deadlineNanos());
+            byte[] bytes;
+            try {
+                bytes = read(response.body(), MAX_ANSWER_BYTES, deadline, deployment);
+            } catch (AtriumException e) {
+                throw e.code() == ErrorCode.UPSTREAM_TIMEOUT && deadline < attemptDeadline ? callDeadline(deployment) : e;
+            }
             if (bytes.length > MAX_ANSWER_BYTES) {
                 throw upstreamError(deployment, "an answer larger than " + MAX_ANSWER_BYTES + " bytes");
             }
@@ -335,7 +341,7 @@ public final class RemoteEngine implements EmbeddingEngine, ForwardingEngine {
                     + " to a streaming request");
         }
         return new UpstreamStream(response.body(), this, Duration.ofMillis(remote.timeoutMillis()), started,
-                deployment.key().modelName(), exchanges::decrementAndGet);
+                context.deadlineNanos(), deployment.key().modelName(), exchanges::decrementAndGet);
     }
 
     /** An upstream answer whose status is 2xx, its body not read yet. */
@@ -353,8 +359,15 @@ public final class RemoteEngine implements EmbeddingEngine, ForwardingEngine {
                     + deployment.key().modelName() + "' is not on the platform's list of allowed upstream hosts");
         }
         for (int attempt = 1; ; attempt++) {
+            long left = context.remainingNanos();
+            if (left <= 0) {
+                throw callDeadline(deployment);
+            }
+            // the model's timeout, or what is left of the call's deadline if that comes first
+            boolean cutByCall = left < TimeUnit.MILLISECONDS.toNanos(remote.timeoutMillis());
             HttpRequest.Builder request = HttpRequest.newBuilder(uri)
-                    .timeout(Duration.ofMillis(remote.timeoutMillis()))
+                    .timeout(cutByCall ? Duration.ofNanos(Math.max(left, 1_000_000))
+                            : Duration.ofMillis(remote.timeoutMillis()))
                     .header("Content-Type", "application/json")
                     .header("Accept", stream ? "text/event-stream" : "application/json")
                     .header("User-Agent", userAgent)
@@ -389,7 +402,7 @@ public final class RemoteEngine implements EmbeddingEngine, ForwardingEngine {
             } catch (HttpTimeoutException e) {
                 // it may still be working on the request: no retry, which could do the work twice
                 exchanges.decrementAndGet();
-                throw timeout(deployment);
+                throw cutByCall ? callDeadline(deployment) : timeout(deployment);
             } catch (IOException e) {
                 failure = upstreamError(deployment, "a failed connection (" + e.getClass().getSimpleName() + ")");
             } catch (InterruptedException e) {
@@ -405,6 +418,11 @@ public final class RemoteEngine implements EmbeddingEngine, ForwardingEngine {
                 throw failure;
             }
             long wait = Math.max(backoff, retryAfter.orElse(0));
+            if (TimeUnit.MILLISECONDS.toNanos(wait) >= context.remainingNanos()) {
+                LOG.warn("model {}: upstream failed ({}); no time left in the call for a retry",
+                        deployment.key().modelName(), failure.getMessage());
+                throw failure;
+            }
             LOG.info("model {}: upstream attempt {} failed ({}); retrying in {} ms", deployment.key().modelName(),
                     attempt, failure.getMessage(), wait);
             try {
@@ -486,6 +504,12 @@ public final class RemoteEngine implements EmbeddingEngine, ForwardingEngine {
     static AtriumException upstreamError(Deployment deployment, String what) {
         return new AtriumException(ErrorCode.UPSTREAM_ERROR, "the upstream of model '" + deployment.key().modelName()
                 + "' failed: " + what);
+    }
+
+    /** The call's own deadline came before the upstream answered. */
+    static AtriumException callDeadline(Deployment deployment) {
+        return new AtriumException(ErrorCode.DEADLINE_EXCEEDED, "model '" + deployment.key().modelName()
+                + "' did not answer within the call's deadline");
     }
 
     private static AtriumException timeout(Deployment deployment) {

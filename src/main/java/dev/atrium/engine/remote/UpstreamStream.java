@@ -41,8 +41,12 @@ public final class UpstreamStream implements ForwardedStream {
     private boolean sawDone;
     private boolean ended;
 
-    UpstreamStream(InputStream body, RemoteEngine engine, Duration timeout, long startedNanos, String model,
-            Runnable onClose) {
+    /** {@link System#nanoTime()} past which the call that reads the stream is cut. */
+    private final long callDeadlineNanos;
+
+    UpstreamStream(InputStream body, RemoteEngine engine, Duration timeout, long startedNanos, long callDeadlineNanos,
+            String model, Runnable onClose) {
+        this.callDeadlineNanos = callDeadlineNanos;
         this.body = body;
         this.timeout = timeout;
         this.startedNanos = startedNanos;
@@ -67,11 +71,17 @@ public final class UpstreamStream implements ForwardedStream {
         }
         Object event;
         try {
-            event = events.poll(timeout.toNanos(), TimeUnit.NANOSECONDS);
+            event = events.poll(Math.min(timeout.toNanos(), Math.max(0, callDeadlineNanos - System.nanoTime())),
+                    TimeUnit.NANOSECONDS);
         } catch (InterruptedException e) {
             close();
             Thread.currentThread().interrupt();
             throw AtriumException.retryable(ErrorCode.SHUTTING_DOWN, "the request was interrupted", 1);
+        }
+        if (event == null && callDeadlineNanos - System.nanoTime() <= 0) {
+            close();
+            throw new AtriumException(ErrorCode.DEADLINE_EXCEEDED, "the stream of model '" + model
+                    + "' did not finish within the call's deadline");
         }
         if (event == null) {
             close();
