@@ -182,7 +182,7 @@ public final class Atrium implements AutoCloseable {
                     new AdminUpstreamsService(registry.upstreams(), config.maxRequestBytes()),
                     new AdminTenancyService(tenancy, registry, config.maxRequestBytes()),
                     new AdminMeteringService(metering, tenancy, config.maxRequestBytes()),
-                    new AdminAuditService(audit)));
+                    new AdminAuditService(audit, tenancy)));
             ConnectionGuard.Settings connections = new ConnectionGuard.Settings(config.headerTimeout(),
                     config.bodyTimeout(), config.idleTimeout(), config.maxConnections());
             guard = new ConnectionGuard(connections, config.usesTls(),

@@ -2,13 +2,13 @@ package dev.atrium.admin;
 
 import static java.util.Objects.requireNonNull;
 
-import dev.atrium.AtriumException;
-import dev.atrium.ErrorCode;
 import dev.atrium.audit.AuditEvent;
 import dev.atrium.audit.AuditLog;
 import dev.atrium.audit.AuditQuery;
 import dev.atrium.gateway.Caller;
 import dev.atrium.server.Json;
+import dev.atrium.tenancy.Tenancy;
+import dev.atrium.tenancy.Tenant;
 import io.helidon.http.Status;
 import io.helidon.webserver.http.HttpRules;
 import io.helidon.webserver.http.HttpService;
@@ -20,9 +20,11 @@ import java.util.Optional;
 /** {@code GET /admin/audit}: the audit log, newest first, filtered and paged; an owner sees its tenant's rows. */
 public final class AdminAuditService implements HttpService {
     private final AuditLog audit;
+    private final Tenancy tenancy;
 
-    public AdminAuditService(AuditLog audit) {
+    public AdminAuditService(AuditLog audit, Tenancy tenancy) {
         this.audit = requireNonNull(audit, "audit is null");
+        this.tenancy = requireNonNull(tenancy, "tenancy is null");
     }
 
     record AuditPage(List<AuditEvent> data, Long next) {}
@@ -35,13 +37,8 @@ public final class AdminAuditService implements HttpService {
     private void query(ServerRequest request, ServerResponse response) {
         Caller caller = Caller.current();
         caller.requireManages();
-        Optional<String> tenant = AdminJson.parameter(request, "tenant");
-        if (!caller.isAdmin()) {
-            if (tenant.isPresent() && !tenant.get().equals(caller.key().tenantId())) {
-                throw new AtriumException(ErrorCode.NOT_FOUND, "tenant '" + tenant.get() + "' does not exist");
-            }
-            tenant = Optional.of(caller.key().tenantId());
-        }
+        Optional<String> tenant = caller.tenantScope(AdminJson.parameter(request, "tenant"),
+                reference -> tenancy.findTenant(reference).map(Tenant::id));
         int limit = AdminJson.queryInteger(request, "limit", 100, 1, 1000);
         AuditQuery query = new AuditQuery(tenant, AdminJson.parameter(request, "actor"), AdminJson.parameter(request, "action"),
                 AdminJson.parameter(request, "from").map(text -> AdminJson.queryInstant(text, "from")),

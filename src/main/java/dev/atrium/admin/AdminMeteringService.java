@@ -17,6 +17,7 @@ import dev.atrium.metering.UsageLedger;
 import dev.atrium.metering.UsageSummary;
 import dev.atrium.server.Json;
 import dev.atrium.tenancy.Tenancy;
+import dev.atrium.tenancy.Tenant;
 import io.helidon.http.HeaderValues;
 import io.helidon.http.Status;
 import io.helidon.webserver.http.HttpRules;
@@ -116,8 +117,7 @@ public final class AdminMeteringService implements HttpService {
         Caller caller = Caller.current();
         Optional<String> model = AdminJson.parameter(request, "model");
         List<Price> prices = metering.prices().list(model, Optional.empty()).stream()
-                .filter(price -> caller.isAdmin() || price.tenantId() == null
-                        || price.tenantId().equals(caller.key().tenantId()))
+                .filter(price -> price.tenantId() == null || caller.sees(price.tenantId()))
                 .toList();
         Json.send(response, Status.OK_200, new PriceListView(prices.stream().map(PriceView::of).toList()));
     }
@@ -251,16 +251,8 @@ public final class AdminMeteringService implements HttpService {
      * parameter naming another answers 404, as if it did not exist.
      */
     private Optional<String> tenantScope(Caller caller, ServerRequest request) {
-        Optional<String> asked = AdminJson.parameter(request, "tenant");
-        if (caller.isAdmin()) {
-            return asked.map(this::tenantId);
-        }
-        String own = caller.key().tenantId();
-        if (asked.isPresent() && !asked.get().equals(own)
-                && !tenancy.findTenant(own).map(t -> t.name()).equals(asked)) {
-            throw new AtriumException(ErrorCode.NOT_FOUND, "tenant '" + asked.get() + "' does not exist");
-        }
-        return Optional.of(own);
+        return caller.tenantScope(AdminJson.parameter(request, "tenant"),
+                reference -> tenancy.findTenant(reference).map(Tenant::id));
     }
 
     /** A tenant id from an id or a name; 404 when there is none (only an admin gets here with a free choice). */

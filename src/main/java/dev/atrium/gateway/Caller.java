@@ -41,6 +41,38 @@ public record Caller(ApiKey key, Optional<Tenant> tenant) {
         return new ModelScope(key.tenantId(), name -> ModelPatterns.allows(key.models(), name));
     }
 
+    /**
+     * Whether this caller may see an object owned by a tenant: a platform admin sees every tenant's; anyone else
+     * only its own tenant's. The one rule every tenant-scoped read goes through.
+     *
+     * @param ownerTenantId the object's tenant, or null for the platform's own
+     */
+    public boolean sees(String ownerTenantId) {
+        return isAdmin() || (ownerTenantId != null && ownerTenantId.equals(key.tenantId()));
+    }
+
+    /**
+     * The tenant a tenant-scoped query is about: for a platform admin the one asked for (empty for all); for anyone
+     * else its own, and asking for another answers 404 as if it did not exist.
+     *
+     * @param asked the {@code tenant} the caller named (an id or a name)
+     * @param idOf a tenant's id from its id or name, if it exists
+     */
+    public Optional<String> tenantScope(Optional<String> asked, java.util.function.Function<String, Optional<String>> idOf) {
+        if (isAdmin()) {
+            return asked.map(reference -> idOf.apply(reference).orElseThrow(() -> tenantNotFound(reference)));
+        }
+        if (asked.isPresent() && !asked.get().equals(key.tenantId())
+                && !idOf.apply(asked.get()).filter(id -> id.equals(key.tenantId())).isPresent()) {
+            throw tenantNotFound(asked.get());
+        }
+        return Optional.of(key.tenantId());
+    }
+
+    private static AtriumException tenantNotFound(String reference) {
+        return new AtriumException(ErrorCode.NOT_FOUND, "tenant '" + reference + "' does not exist");
+    }
+
     /** Fails with 403 unless the key's role may call models. */
     public void requireCallsModels() {
         if (!key.role().callsModels()) {
