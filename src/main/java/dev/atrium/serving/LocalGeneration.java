@@ -137,7 +137,7 @@ final class LocalGeneration {
                 // the client left as well: nothing more to tell it
             }
         } catch (RuntimeException e) {
-            if (e instanceof AtriumException || call.isSettled()) {
+            if (call.isSettled()) {
                 throw e;
             }
             // a write that failed inside the server's response: the client is gone
