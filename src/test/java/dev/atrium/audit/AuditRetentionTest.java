@@ -3,7 +3,7 @@ package dev.atrium.audit;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.atrium.store.Database;
-import dev.atrium.testing.MutableClock;
+import dev.atrium.testing.SettableClock;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
@@ -15,7 +15,7 @@ import org.junit.jupiter.api.io.TempDir;
 class AuditRetentionTest {
     @Test
     void retention_deletesRowsOlderThanItsDays_atStartAndEveryPeriod(@TempDir Path directory) throws Exception {
-        MutableClock clock = new MutableClock(Instant.parse("2026-12-01T10:00:00Z"));
+        SettableClock clock = new SettableClock(Instant.parse("2026-12-01T10:00:00Z"));
         try (Database database = Database.openSqlite(directory.resolve("atrium.db"))) {
             AuditLog audit = new AuditLog(database.jdbi());
             audit.record(event(clock.instant().minus(Duration.ofDays(400)), "old"));

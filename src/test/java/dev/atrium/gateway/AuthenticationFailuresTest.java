@@ -7,7 +7,7 @@ import dev.atrium.audit.AuditLog;
 import dev.atrium.audit.AuditQuery;
 import dev.atrium.observe.AtriumMetrics;
 import dev.atrium.store.Database;
-import dev.atrium.testing.MutableClock;
+import dev.atrium.testing.SettableClock;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
@@ -27,7 +27,7 @@ class AuthenticationFailuresTest {
     private Database database;
     private AuditLog audit;
     private AtriumMetrics metrics;
-    private final MutableClock clock = new MutableClock(Instant.parse("2026-12-01T10:00:00Z"));
+    private final SettableClock clock = new SettableClock(Instant.parse("2026-12-01T10:00:00Z"));
 
     @BeforeEach
     void open() {

@@ -1,6 +1,7 @@
 package dev.atrium.testing;
 
 import java.time.Clock;
+import java.time.Duration;
 import java.time.Instant;
 import java.time.ZoneId;
 import java.time.ZoneOffset;
@@ -15,6 +16,10 @@ public final class SettableClock extends Clock {
 
     public void set(Instant instant) {
         now = instant;
+    }
+
+    public void advance(Duration duration) {
+        now = now.plus(duration);
     }
 
     @Override
