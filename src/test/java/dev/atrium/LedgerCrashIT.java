@@ -64,14 +64,8 @@ class LedgerCrashIT {
     private record Request(String id, String body) {}
 
     /** A record as the ledger gives it back. */
-    private record Row(String requestId, String clientRequestId, Instant startedAt, String currency, BigDecimal charge) {}
-
-    /** The times between which a life's records must have started: from before its start to after its death. */
-    private record Life(Instant from, Instant to) {
-        boolean holds(Instant instant) {
-            return !instant.isBefore(from) && !instant.isAfter(to);
-        }
-    }
+    private record Row(long position, String requestId, String clientRequestId, Instant startedAt, String currency,
+            BigDecimal charge) {}
 
     /** What the clients did: each request's lives it was sent in, and the life it succeeded in. */
     private static final class ClientLog {
@@ -98,14 +92,14 @@ class LedgerCrashIT {
         Random random = new Random(seed);
         Path data = directory.resolve("data");
         ClientLog log = new ClientLog();
-        List<Life> lives = new ArrayList<>();
+        // the ledger's newest position as each life starts: a life's records come after it (clock-independent)
+        List<Long> lifeStarts = new ArrayList<>();
         String tenant = null;
         String memberKey = null;
         String keyId = null;
         // lives 0..KILLS-1: traffic, then SIGKILL; life KILLS: the retries still due; life KILLS+1: read back
         for (int life = 0; life <= KILLS + 1; life++) {
             int port = freePort();
-            Instant from = Instant.now();
             Process server = start(data, port, directory.resolve("server-" + life + ".log"));
             try {
                 Http anonymous = new Http("http://127.0.0.1:" + port, null);
@@ -119,9 +113,11 @@ class LedgerCrashIT {
                     setPriceAndBudgets(admin, tenant, keyId);
                 }
                 if (life == KILLS + 1) {
-                    verify(replay, admin, tenant, keyId, log, lives);
+                    verify(replay, admin, tenant, keyId, log, lifeStarts);
                     return;
                 }
+                List<Row> newest = rows(admin.get("/admin/usage/records?limit=1").json());
+                lifeStarts.add(newest.isEmpty() ? 0 : newest.getFirst().position());
                 Http client = anonymous.withKey(memberKey);
                 List<Request> due = new ArrayList<>();
                 for (Request request; (request = log.toRetry.poll()) != null; ) {
@@ -139,7 +135,6 @@ class LedgerCrashIT {
                 }
                 server.destroyForcibly(); // SIGKILL
                 assertThat(server.waitFor(30, TimeUnit.SECONDS)).isTrue();
-                lives.add(new Life(from, Instant.now()));
             } finally {
                 server.destroyForcibly();
                 server.waitFor(30, TimeUnit.SECONDS);
@@ -231,7 +226,7 @@ class LedgerCrashIT {
                 .build());
     }
 
-    private static void verify(String replay, Http admin, String tenant, String keyId, ClientLog log, List<Life> lives) {
+    private static void verify(String replay, Http admin, String tenant, String keyId, ClientLog log, List<Long> lifeStarts) {
         List<Row> rows = records(admin);
         assertThat(log.succeededIn).as(replay + "requests that succeeded").hasSizeGreaterThan(KILLS);
         assertThat(log.sentTwiceInOneLife).as(replay + "requests sent twice in one life").isEmpty();
@@ -242,7 +237,7 @@ class LedgerCrashIT {
         Map<String, Map<Integer, List<Row>>> byRequestAndLife = new TreeMap<>();
         for (Row row : rows) {
             assertThat(row.clientRequestId()).as(replay + "the client id of " + row.requestId()).isNotNull();
-            int life = lifeOf(lives, row.startedAt());
+            int life = lifeOf(lifeStarts, row.position());
             assertThat(life).as(replay + "the life of " + row).isNotNegative();
             byRequestAndLife.computeIfAbsent(row.clientRequestId(), id -> new TreeMap<>())
                     .computeIfAbsent(life, l -> new ArrayList<>()).add(row);
@@ -256,7 +251,7 @@ class LedgerCrashIT {
         log.succeededIn.forEach((id, life) -> assertThat(byRequestAndLife.getOrDefault(id, Map.of())
                 .getOrDefault(life, List.of())).as(replay + "records of " + id + " from life " + life + ", where it succeeded;"
                         + " its records by life: " + byRequestAndLife.get(id) + "; sent in " + log.sentIn.get(id)
-                        + "; lives " + lives)
+                        + "; lives start after positions " + lifeStarts)
                 .hasSize(1));
         byRequestAndLife.forEach((id, byLife) -> byLife.forEach((life, records) -> {
             assertThat(log.sentIn.getOrDefault(id, Set.of())).as(replay + "lives " + id + " was sent in, with a record"
@@ -313,10 +308,10 @@ class LedgerCrashIT {
         }
     }
 
-    /** The index of the life a record started in, or -1. */
-    private static int lifeOf(List<Life> lives, Instant startedAt) {
-        for (int life = 0; life < lives.size(); life++) {
-            if (lives.get(life).holds(startedAt)) {
+    /** The life that wrote the record at a position: the last to start before it, or -1. */
+    private static int lifeOf(List<Long> lifeStarts, long position) {
+        for (int life = lifeStarts.size() - 1; life >= 0; life--) {
+            if (position > lifeStarts.get(life)) {
                 return life;
             }
         }
@@ -344,7 +339,7 @@ class LedgerCrashIT {
     private static List<Row> rows(JsonNode page) {
         List<Row> rows = new ArrayList<>();
         for (JsonNode record : page.path("data")) {
-            rows.add(new Row(record.path("request_id").asString(),
+            rows.add(new Row(record.path("position").asLong(), record.path("request_id").asString(),
                     record.hasNonNull("client_request_id") ? record.path("client_request_id").asString() : null,
                     Instant.parse(record.path("started_at").asString()), record.path("currency").asString(),
                     new BigDecimal(record.path("charge").asString())));
