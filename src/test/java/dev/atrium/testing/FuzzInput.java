@@ -3,7 +3,6 @@ package dev.atrium.testing;
 import dev.atrium.AtriumException;
 import dev.atrium.server.Json;
 import java.nio.charset.StandardCharsets;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
@@ -194,44 +193,36 @@ public final class FuzzInput {
 
     /** The bytes cut short, with bytes flipped, inserted or removed, or with garbage after them. */
     public byte[] mutate(byte[] bytes) {
-        List<Byte> out = new ArrayList<>(bytes.length + 16);
-        for (byte b : bytes) {
-            out.add(b);
-        }
+        byte[] out = bytes.clone();
         int edits = 1 + random.nextInt(4);
         for (int i = 0; i < edits; i++) {
-            int at = out.isEmpty() ? 0 : random.nextInt(out.size());
-            switch (random.nextInt(6)) {
-                case 0 -> {
-                    while (out.size() > at) {
-                        out.removeLast();
-                    }
-                }
+            int at = out.length == 0 ? 0 : random.nextInt(out.length);
+            out = switch (random.nextInt(6)) {
+                case 0 -> java.util.Arrays.copyOf(out, at);
                 case 1 -> {
-                    if (!out.isEmpty()) {
-                        out.set(at, (byte) random.nextInt(256));
+                    if (out.length > 0) {
+                        out[at] = (byte) random.nextInt(256);
                     }
+                    yield out;
                 }
-                case 2 -> out.add(at, (byte) "{}[]\",:\\0-e.\u0000".charAt(random.nextInt(13)));
-                case 3 -> {
-                    if (!out.isEmpty()) {
-                        out.remove(at);
-                    }
-                }
-                case 4 -> {
-                    for (byte b : oneOf("}", "]", "{\"a\":1}", " garbage", "\"\\ud800\"", "\u00ff\u00fe",
-                            "\"", "1e99999").getBytes(StandardCharsets.UTF_8)) {
-                        out.add(b);
-                    }
-                }
-                default -> out.add(at, oneOf((byte) 0xC0, (byte) 0xED, (byte) 0xF4, (byte) 0xFF, (byte) 0x80));
-            }
+                case 2 -> splice(out, at, 0, new byte[] {(byte) "{}[]\",:\\0-e.\u0000".charAt(random.nextInt(13))});
+                case 3 -> out.length == 0 ? out : splice(out, at, 1, new byte[0]);
+                case 4 -> splice(out, out.length, 0, oneOf("}", "]", "{\"a\":1}", " garbage", "\"\\ud800\"",
+                        "\u00ff\u00fe", "\"", "1e99999").getBytes(StandardCharsets.UTF_8));
+                default -> splice(out, at, 0, new byte[] {oneOf((byte) 0xC0, (byte) 0xED, (byte) 0xF4, (byte) 0xFF,
+                        (byte) 0x80)});
+            };
         }
-        byte[] result = new byte[out.size()];
-        for (int i = 0; i < result.length; i++) {
-            result[i] = out.get(i);
-        }
-        return result;
+        return out;
+    }
+
+    /** {@code bytes} with {@code removed} bytes at {@code at} replaced by {@code inserted}. */
+    private static byte[] splice(byte[] bytes, int at, int removed, byte[] inserted) {
+        byte[] out = new byte[bytes.length - removed + inserted.length];
+        System.arraycopy(bytes, 0, out, 0, at);
+        System.arraycopy(inserted, 0, out, at, inserted.length);
+        System.arraycopy(bytes, at + removed, out, at + inserted.length, bytes.length - at - removed);
+        return out;
     }
 
     /** Bytes with no structure at all. */
