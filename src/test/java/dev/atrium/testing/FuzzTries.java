@@ -2,6 +2,7 @@ package dev.atrium.testing;
 
 import net.jqwik.api.ShrinkingMode;
 import net.jqwik.api.lifecycle.AroundPropertyHook;
+import net.jqwik.api.lifecycle.PropagationMode;
 import net.jqwik.api.lifecycle.PropertyExecutionResult;
 import net.jqwik.api.lifecycle.PropertyExecutor;
 import net.jqwik.api.lifecycle.PropertyLifecycleContext;
@@ -24,6 +25,18 @@ public final class FuzzTries implements AroundPropertyHook {
             context.attributes().setTries(Integer.parseInt(tries));
         }
         return property.execute();
+    }
+
+    /** Added to a class, it sets the tries of each of its properties. */
+    @Override
+    public PropagationMode propagateTo() {
+        return PropagationMode.ALL_DESCENDANTS;
+    }
+
+    /** Outermost, so that the tries are set before the property's own hooks and its run are set up. */
+    @Override
+    public int aroundPropertyProximity() {
+        return -100;
     }
 
     /** Whether this is a long run, in which the budgets per property are larger too. */
