@@ -21,7 +21,7 @@ public final class FuzzTries implements AroundPropertyHook {
         // the inputs come from a seed: shrinking a seed only finds other inputs, so a failure shows its own
         context.attributes().setShrinking(ShrinkingMode.OFF);
         String tries = System.getProperty(PROPERTY, "").strip();
-        if (!tries.isEmpty()) {
+        if (!tries.isEmpty() && context.findAnnotation(net.jqwik.api.Example.class).isEmpty()) {
             context.attributes().setTries(Integer.parseInt(tries));
         }
         return property.execute();
