@@ -159,10 +159,12 @@ record OpenAiGenerationRequest(String model, List<ChatMessage> messages, String 
         if (node == null || node.isNull()) {
             return fallback;
         }
-        if (!node.isNumber() || node.doubleValue() < min || node.doubleValue() > max) {
+        // an integer of hundreds of digits is a number that no double holds: out of range, like any other
+        double value = node.isNumber() ? node.doubleValueOpt().orElse(Double.NaN) : Double.NaN;
+        if (!(value >= min && value <= max)) {
             throw AtriumException.invalidParam(field, "'" + field + "' must be a number from " + min + " to " + max);
         }
-        return (float) node.doubleValue();
+        return (float) value;
     }
 
     static boolean bool(JsonNode body, String field) {

@@ -165,6 +165,9 @@ final class V2TensorCodec {
                 short[] values = new short[n];
                 for (int i = 0; i < n; i++) {
                     values[i] = Float.floatToFloat16((float) number(elements.get(i), type, name));
+                    if (Float.isInfinite(Float.float16ToFloat(values[i]))) {
+                        throw outOfRange(name, type);
+                    }
                 }
                 return values;
             }
@@ -172,6 +175,9 @@ final class V2TensorCodec {
                 float[] values = new float[n];
                 for (int i = 0; i < n; i++) {
                     values[i] = (float) number(elements.get(i), type, name);
+                    if (Float.isInfinite(values[i])) {
+                        throw outOfRange(name, type);
+                    }
                 }
                 return values;
             }
@@ -227,7 +233,17 @@ final class V2TensorCodec {
         if (!element.isNumber()) {
             throw wrongElement(name, type, "numbers");
         }
-        return element.doubleValue();
+        // an integer of hundreds of digits, or 1e400, is a number that no double holds: refused, not made
+        // infinite (which the protocol's JSON cannot write back)
+        double value = element.doubleValueOpt().orElse(Double.POSITIVE_INFINITY);
+        if (!Double.isFinite(value)) {
+            throw outOfRange(name, type);
+        }
+        return value;
+    }
+
+    private static AtriumException outOfRange(String name, DataType type) {
+        return invalid("input tensor '" + name + "' has a number outside the range of " + type);
     }
 
     private static AtriumException wrongElement(String name, DataType type, String expected) {
