@@ -8,4 +8,4 @@ cd "$root"
 . scripts/find-jdk.sh
 tries="${1:-100000}"
 ./mvnw -B -q test -Datrium.fuzz.tries="$tries" -Dsurefire.failIfNoSpecifiedTests=false \
-    -Dtest='V2ParserProperties,OpenAiParserProperties,GgufHeaderProperties,JsonReaderProperties'
+    -Dtest='V2ParserProperties,OpenAiParserProperties,GgufHeaderProperties,JsonReaderProperties,HttpFuzzProperties'
