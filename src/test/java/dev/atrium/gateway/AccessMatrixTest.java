@@ -46,6 +46,78 @@ class AccessMatrixTest {
         }
     }
 
+    /** Who may use a route; every route the server registers is in {@link #CLASSIFICATION}. */
+    enum Access {
+        /** No key needed. */
+        OPEN,
+        /** Any key reads it (lists are scoped to the caller's tenant). */
+        READ,
+        /** Members and owners call models; readers get 403. */
+        CALL,
+        /** An owner manages its tenant's objects; members and readers get 403. */
+        OWNER,
+        /** Platform admin only (or a tenant-scoped view for an owner). */
+        ADMIN
+    }
+
+    /** Every route of the server, classified; a route missing here, or here and not served, fails the test. */
+    static final Map<String, Access> CLASSIFICATION = classification();
+
+    private static Map<String, Access> classification() {
+        Map<String, Access> routes = new LinkedHashMap<>();
+        routes.put("GET /health", Access.OPEN);
+        routes.put("GET /metrics", Access.ADMIN);
+        routes.put("GET /v1/models", Access.READ);
+        routes.put("GET /v1/models/{model}", Access.READ);
+        routes.put("GET /v1/usage", Access.READ);
+        routes.put("POST /v1/embeddings", Access.CALL);
+        routes.put("POST /v1/chat/completions", Access.CALL);
+        routes.put("POST /v1/completions", Access.CALL);
+        routes.put("GET /v2", Access.READ);
+        routes.put("GET /v2/health/live", Access.READ);
+        routes.put("GET /v2/health/ready", Access.READ);
+        routes.put("GET /v2/models/{model}", Access.READ);
+        routes.put("GET /v2/models/{model}/versions/{version}", Access.READ);
+        routes.put("GET /v2/models/{model}/ready", Access.READ);
+        routes.put("GET /v2/models/{model}/versions/{version}/ready", Access.READ);
+        routes.put("POST /v2/models/{model}/infer", Access.CALL);
+        routes.put("POST /v2/models/{model}/versions/{version}/infer", Access.CALL);
+        routes.put("POST /admin/models", Access.OWNER);
+        routes.put("GET /admin/models", Access.READ);
+        routes.put("GET /admin/models/{name}", Access.READ);
+        routes.put("DELETE /admin/models/{name}", Access.OWNER);
+        routes.put("POST /admin/models/{name}/versions", Access.OWNER);
+        routes.put("GET /admin/models/{name}/versions", Access.READ);
+        routes.put("GET /admin/models/{name}/versions/{version}", Access.READ);
+        routes.put("DELETE /admin/models/{name}/versions/{version}", Access.OWNER);
+        routes.put("POST /admin/models/{name}/versions/{version}/load", Access.OWNER);
+        routes.put("POST /admin/models/{name}/versions/{version}/unload", Access.OWNER);
+        routes.put("PUT /admin/models/{name}/versions/{version}/scheduling", Access.OWNER);
+        routes.put("PUT /admin/models/{name}/aliases/{alias}", Access.OWNER);
+        routes.put("DELETE /admin/models/{name}/aliases/{alias}", Access.OWNER);
+        routes.put("GET /admin/upstreams", Access.ADMIN);
+        routes.put("POST /admin/upstreams", Access.ADMIN);
+        routes.put("DELETE /admin/upstreams/{host}", Access.ADMIN);
+        routes.put("POST /admin/tenants", Access.ADMIN);
+        routes.put("GET /admin/tenants", Access.READ);
+        routes.put("GET /admin/tenants/{id}", Access.READ);
+        routes.put("DELETE /admin/tenants/{id}", Access.ADMIN);
+        routes.put("POST /admin/keys", Access.OWNER);
+        routes.put("GET /admin/keys", Access.OWNER);
+        routes.put("GET /admin/keys/{id}", Access.OWNER);
+        routes.put("PATCH /admin/keys/{id}", Access.OWNER);
+        routes.put("DELETE /admin/keys/{id}", Access.OWNER);
+        routes.put("POST /admin/prices", Access.ADMIN);
+        routes.put("GET /admin/prices", Access.READ);
+        routes.put("POST /admin/budgets", Access.OWNER);
+        routes.put("GET /admin/budgets", Access.OWNER);
+        routes.put("GET /admin/usage", Access.OWNER);
+        routes.put("GET /admin/usage/records", Access.OWNER);
+        routes.put("GET /admin/invoices", Access.OWNER);
+        routes.put("GET /admin/audit", Access.OWNER);
+        return routes;
+    }
+
     private static TestServer server;
     private static Http admin;
     private static final Map<String, Map<String, String>> OBJECTS = new LinkedHashMap<>();
@@ -135,6 +207,18 @@ class AccessMatrixTest {
         templates.add(new Template("POST", "/admin/budgets", json,
                 "{\"key\": \"{key}\", \"monthly_limit\": \"1\", \"currency\": \"USD\"}", true));
         return templates;
+    }
+
+    @Test
+    void routeTable_everyRouteIsClassified_andEveryClassifiedRouteServed() {
+        List<String> served = server.atrium().routes().routes().stream().map(Object::toString).toList();
+        for (String route : served) {
+            assertThat(CLASSIFICATION).as("classify this route: " + route).containsKey(route);
+        }
+        for (String route : CLASSIFICATION.keySet()) {
+            assertThat(served).as("the server has no route " + route + "; remove it from the classification")
+                    .contains(route);
+        }
     }
 
     @Test
