@@ -221,6 +221,52 @@ class AccessMatrixTest {
         }
     }
 
+    /**
+     * Every route of the table, by a member and a reader of each tenant on its own objects: nothing answers 5xx,
+     * neither may use a route only an owner or the admin may, and a reader calls no model.
+     */
+    @Test
+    void everyRoute_byMembersAndReaders_keepsToTheirRole() {
+        int checked = 0;
+        for (String own : List.of("a", "b")) {
+            for (Tenants.Key actor : ACTORS.get(own).subList(1, 3)) {
+                Http http = admin.withKey(actor.secret());
+                for (Map.Entry<String, Access> route : CLASSIFICATION.entrySet()) {
+                    Http.Reply reply = routeTemplate(route.getKey()).send(http, OBJECTS.get(own));
+                    String what = actor.role() + " of tenant " + own + ": " + route.getKey() + " -> " + reply;
+                    assertThat(reply.status()).as(what).isLessThan(500);
+                    boolean refused = switch (route.getValue()) {
+                        case OPEN, READ -> false;
+                        case CALL -> actor.role().equals("reader");
+                        case OWNER, ADMIN -> true;
+                    };
+                    if (refused) {
+                        assertThat(reply.status()).as(what).isEqualTo(403);
+                        if (!route.getKey().contains(" /v2")) {
+                            // the v2 protocol's errors are {"error": message}, without a code
+                            assertThat(reply.json().path("error").path("code").asString()).as(what)
+                                    .isEqualTo("permission_denied");
+                        }
+                    }
+                    checked++;
+                }
+            }
+        }
+        assertThat(checked).isEqualTo(2 * 2 * CLASSIFICATION.size());
+    }
+
+    /** A request on the route, its path parameters standing for the target's objects. */
+    private static Template routeTemplate(String route) {
+        String method = route.substring(0, route.indexOf(' '));
+        String pattern = route.substring(route.indexOf(' ') + 1);
+        String path = pattern.replace("{name}", "{model}").replace("{version}", "1").replace("{alias}", "production")
+                .replace("{host}", "example.invalid")
+                .replace("/tenants/{id}", "/tenants/{tenant}").replace("/keys/{id}", "/keys/{key}");
+        boolean hasBody = !method.equals("GET") && !method.equals("DELETE");
+        return new Template(method, path, hasBody ? "application/json" : null,
+                hasBody ? "{\"model\": \"{model}\", \"version\": 1}" : null, !method.equals("GET"));
+    }
+
     @Test
     void foreignObjects_answerExactlyLikeMissingOnes_andNeverSucceed() {
         Map<String, String> missing = Map.of("model", MISSING_MODEL, "key", MISSING_KEY, "tenant", MISSING_TENANT);
