@@ -255,6 +255,41 @@ class AccessMatrixTest {
         assertThat(checked).isEqualTo(2 * 2 * CLASSIFICATION.size());
     }
 
+    /** Every route of the table with a tenant's object in its path, by every role of the other tenant. */
+    @Test
+    void everyRouteWithAnObject_byTheOtherTenant_answersLikeMissing() {
+        Map<String, String> missing = Map.of("model", MISSING_MODEL, "key", MISSING_KEY, "tenant", MISSING_TENANT);
+        List<Template> templates = CLASSIFICATION.keySet().stream().map(AccessMatrixTest::routeTemplate)
+                .filter(template -> template.path().contains("{")).toList();
+        assertThat(templates).isNotEmpty();
+        for (String own : List.of("a", "b")) {
+            Map<String, String> foreign = OBJECTS.get(own.equals("a") ? "b" : "a");
+            for (Tenants.Key actor : ACTORS.get(own)) {
+                Http http = admin.withKey(actor.secret());
+                for (Template template : templates) {
+                    assertForeignLikeMissing(http, template, foreign, missing, actor.role() + " of tenant " + own);
+                }
+            }
+        }
+    }
+
+    /** A verb a route does not have answers 404 or 405 in its protocol's error shape, never 5xx. */
+    @Test
+    void verbsNotInTheTable_answer404Or405() {
+        Http owner = admin.withKey(ACTORS.get("a").getFirst().secret());
+        for (String path : List.of("/health", "/metrics", "/v1/models", "/v2/models/a-model/ready", "/admin/audit")) {
+            for (String verb : List.of("GET", "POST", "PUT", "PATCH", "DELETE")) {
+                String pattern = verb + " " + path.replace("a-model", "{model}");
+                if (CLASSIFICATION.containsKey(pattern)) {
+                    continue;
+                }
+                Http.Reply reply = new Template(verb, path, "application/json", "{}", true).send(owner, Map.of());
+                assertThat(reply.status()).as(pattern + " -> " + reply).isIn(404, 405);
+                assertThat(reply.json().path("error").isMissingNode()).as(pattern + " -> " + reply).isFalse();
+            }
+        }
+    }
+
     /** A request on the route, its path parameters standing for the target's objects. */
     private static Template routeTemplate(String route) {
         String method = route.substring(0, route.indexOf(' '));
