@@ -38,6 +38,7 @@ import dev.atrium.serving.Serving;
 import dev.atrium.server.AtriumServer;
 import dev.atrium.server.ConnectionGuard;
 import dev.atrium.server.Lifecycle;
+import dev.atrium.server.RouteTable;
 import dev.atrium.store.Database;
 import dev.atrium.store.PrivateFiles;
 import dev.atrium.tenancy.AdminKeyBootstrap;
@@ -54,6 +55,8 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.slf4j.Logger;
@@ -84,13 +87,14 @@ public final class Atrium implements AutoCloseable {
     private final GatewayFilter gateway;
     private final AuditRetention retention;
     private final WebServer server;
+    private final RouteTable routes;
     private final AtomicBoolean closed = new AtomicBoolean();
     private final CountDownLatch stopped = new CountDownLatch(1);
 
     private Atrium(ServerConfig config, Database database, AuditLog audit, UsageLedger ledger,
             GroupCommitWriter writer, OnnxEngine onnx,
             LlamaEngine llama, RemoteEngine remote, ModelRegistry registry, Lifecycle lifecycle, ConnectionGuard guard,
-            GatewayFilter gateway, AuditRetention retention, WebServer server) {
+            GatewayFilter gateway, AuditRetention retention, WebServer server, RouteTable routes) {
         this.config = config;
         this.database = database;
         this.audit = audit;
@@ -105,6 +109,7 @@ public final class Atrium implements AutoCloseable {
         this.gateway = gateway;
         this.retention = retention;
         this.server = server;
+        this.routes = routes;
     }
 
     public static void main(String[] args) {
@@ -190,8 +195,9 @@ public final class Atrium implements AutoCloseable {
             metrics.openConnections(guard::openConnections);
             gateway = new GatewayFilter(tenancy, limiter, audit, metrics, config.metricsOpen(), clock);
             retention = new AuditRetention(audit, config.auditRetention(), clock, Duration.ofHours(1));
+            Set<RouteTable.Route> registered = ConcurrentHashMap.newKeySet();
             WebServer server = AtriumServer.start(config.bindAddress(), config.port(),
-                    AtriumServer.routing(guard.filter(), lifecycle, gateway, services),
+                    AtriumServer.routing(guard.filter(), lifecycle, gateway, services, registered::add),
                     config.drainTimeout(), guard,
                     config.usesTls() ? new AtriumServer.TlsFiles(config.tlsCertificate(), config.tlsKey()) : null);
             guard.watchListener(new InetSocketAddress(config.bindAddress(), server.port()));
@@ -200,7 +206,7 @@ public final class Atrium implements AutoCloseable {
                     VERSION, config.usesTls() ? "https" : "http", config.bindAddress(), server.port(), config.dataDir().toAbsolutePath(),
                     config.engineThreads(), config.intraOpThreads());
             return new Atrium(config, database, audit, ledger, writer, onnx, llama, remote, registry, lifecycle, guard,
-                    gateway, retention, server);
+                    gateway, retention, server, RouteTable.of(registered));
         } catch (RuntimeException e) {
             if (guard != null) {
                 guard.close();
@@ -253,6 +259,11 @@ public final class Atrium implements AutoCloseable {
 
     public int port() {
         return server.port();
+    }
+
+    /** Every route the services registered, as method and full path pattern. */
+    public RouteTable routes() {
+        return routes;
     }
 
     public ModelRegistry registry() {

@@ -10,6 +10,7 @@ import io.helidon.webserver.WebServer;
 import io.helidon.webserver.WebServerConfig;
 import io.helidon.webserver.http.Filter;
 import io.helidon.webserver.http.HttpRouting;
+import io.helidon.webserver.http.HttpRules;
 import io.helidon.webserver.http.HttpService;
 import java.net.InetSocketAddress;
 import java.nio.file.Files;
@@ -17,6 +18,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Consumer;
 
 /**
  * Builds the Helidon web server: the request filter, the protocol services under their prefixes, the error
@@ -30,23 +32,26 @@ public final class AtriumServer {
      * @param gateway the filter that authenticates, admits and audits, after the request id is set
      * @param services services by path prefix ({@code /v1}, {@code /v2}, {@code /admin}; {@code /} for services
      *     that route full paths), registered in order
+     * @param routes told each route (method and full pattern) as Helidon builds the routing, for a {@link RouteTable}
      */
     public static HttpRouting.Builder routing(Filter connections, Lifecycle lifecycle, Filter gateway,
-            Map<String, List<HttpService>> services) {
+            Map<String, List<HttpService>> services, Consumer<RouteTable.Route> routes) {
         HttpRouting.Builder routing = HttpRouting.builder()
                 .addFilter(connections)
                 .addFilter(new RequestFilter(lifecycle))
                 .addFilter(gateway);
         ErrorResponses.register(routing);
-        routing.get("/health", (request, response) -> Json.send(response, io.helidon.http.Status.OK_200,
+        HttpRules rules = new RouteRecorder(routing, "", routes);
+        rules.get("/health", (request, response) -> Json.send(response, io.helidon.http.Status.OK_200,
                 new Health(lifecycle.isDraining() ? "draining" : "ok")));
         services.forEach((prefix, list) -> {
             if (prefix.equals("/")) {
-                routing.register(list.toArray(HttpService[]::new));
+                rules.register(list.toArray(HttpService[]::new));
             } else {
-                routing.register(prefix, list.toArray(HttpService[]::new));
+                rules.register(prefix, list.toArray(HttpService[]::new));
             }
         });
+        // the fallback, not a route of its own
         routing.any(ErrorResponses::notFound);
         return routing;
     }

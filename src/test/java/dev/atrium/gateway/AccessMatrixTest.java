@@ -46,6 +46,78 @@ class AccessMatrixTest {
         }
     }
 
+    /** Who may use a route; every route the server registers is in {@link #CLASSIFICATION}. */
+    enum Access {
+        /** No key needed. */
+        OPEN,
+        /** Any key reads it (lists are scoped to the caller's tenant). */
+        READ,
+        /** Members and owners call models; readers get 403. */
+        CALL,
+        /** An owner manages its tenant's objects; members and readers get 403. */
+        OWNER,
+        /** Platform admin only (or a tenant-scoped view for an owner). */
+        ADMIN
+    }
+
+    /** Every route of the server, classified; a route missing here, or here and not served, fails the test. */
+    static final Map<String, Access> CLASSIFICATION = classification();
+
+    private static Map<String, Access> classification() {
+        Map<String, Access> routes = new LinkedHashMap<>();
+        routes.put("GET /health", Access.OPEN);
+        routes.put("GET /metrics", Access.ADMIN);
+        routes.put("GET /v1/models", Access.READ);
+        routes.put("GET /v1/models/{model}", Access.READ);
+        routes.put("GET /v1/usage", Access.READ);
+        routes.put("POST /v1/embeddings", Access.CALL);
+        routes.put("POST /v1/chat/completions", Access.CALL);
+        routes.put("POST /v1/completions", Access.CALL);
+        routes.put("GET /v2", Access.READ);
+        routes.put("GET /v2/health/live", Access.READ);
+        routes.put("GET /v2/health/ready", Access.READ);
+        routes.put("GET /v2/models/{model}", Access.READ);
+        routes.put("GET /v2/models/{model}/versions/{version}", Access.READ);
+        routes.put("GET /v2/models/{model}/ready", Access.READ);
+        routes.put("GET /v2/models/{model}/versions/{version}/ready", Access.READ);
+        routes.put("POST /v2/models/{model}/infer", Access.CALL);
+        routes.put("POST /v2/models/{model}/versions/{version}/infer", Access.CALL);
+        routes.put("POST /admin/models", Access.OWNER);
+        routes.put("GET /admin/models", Access.READ);
+        routes.put("GET /admin/models/{name}", Access.READ);
+        routes.put("DELETE /admin/models/{name}", Access.OWNER);
+        routes.put("POST /admin/models/{name}/versions", Access.OWNER);
+        routes.put("GET /admin/models/{name}/versions", Access.READ);
+        routes.put("GET /admin/models/{name}/versions/{version}", Access.READ);
+        routes.put("DELETE /admin/models/{name}/versions/{version}", Access.OWNER);
+        routes.put("POST /admin/models/{name}/versions/{version}/load", Access.OWNER);
+        routes.put("POST /admin/models/{name}/versions/{version}/unload", Access.OWNER);
+        routes.put("PUT /admin/models/{name}/versions/{version}/scheduling", Access.OWNER);
+        routes.put("PUT /admin/models/{name}/aliases/{alias}", Access.OWNER);
+        routes.put("DELETE /admin/models/{name}/aliases/{alias}", Access.OWNER);
+        routes.put("GET /admin/upstreams", Access.ADMIN);
+        routes.put("POST /admin/upstreams", Access.ADMIN);
+        routes.put("DELETE /admin/upstreams/{host}", Access.ADMIN);
+        routes.put("POST /admin/tenants", Access.ADMIN);
+        routes.put("GET /admin/tenants", Access.READ);
+        routes.put("GET /admin/tenants/{id}", Access.READ);
+        routes.put("DELETE /admin/tenants/{id}", Access.ADMIN);
+        routes.put("POST /admin/keys", Access.OWNER);
+        routes.put("GET /admin/keys", Access.OWNER);
+        routes.put("GET /admin/keys/{id}", Access.OWNER);
+        routes.put("PATCH /admin/keys/{id}", Access.OWNER);
+        routes.put("DELETE /admin/keys/{id}", Access.OWNER);
+        routes.put("POST /admin/prices", Access.ADMIN);
+        routes.put("GET /admin/prices", Access.READ);
+        routes.put("POST /admin/budgets", Access.OWNER);
+        routes.put("GET /admin/budgets", Access.OWNER);
+        routes.put("GET /admin/usage", Access.OWNER);
+        routes.put("GET /admin/usage/records", Access.OWNER);
+        routes.put("GET /admin/invoices", Access.OWNER);
+        routes.put("GET /admin/audit", Access.OWNER);
+        return routes;
+    }
+
     private static TestServer server;
     private static Http admin;
     private static final Map<String, Map<String, String>> OBJECTS = new LinkedHashMap<>();
@@ -135,6 +207,99 @@ class AccessMatrixTest {
         templates.add(new Template("POST", "/admin/budgets", json,
                 "{\"key\": \"{key}\", \"monthly_limit\": \"1\", \"currency\": \"USD\"}", true));
         return templates;
+    }
+
+    @Test
+    void routeTable_everyRouteIsClassified_andEveryClassifiedRouteServed() {
+        List<String> served = server.atrium().routes().routes().stream().map(Object::toString).toList();
+        for (String route : served) {
+            assertThat(CLASSIFICATION).as("classify this route: " + route).containsKey(route);
+        }
+        for (String route : CLASSIFICATION.keySet()) {
+            assertThat(served).as("the server has no route " + route + "; remove it from the classification")
+                    .contains(route);
+        }
+    }
+
+    /**
+     * Every route of the table, by a member and a reader of each tenant on its own objects: nothing answers 5xx,
+     * neither may use a route only an owner or the admin may, and a reader calls no model.
+     */
+    @Test
+    void everyRoute_byMembersAndReaders_keepsToTheirRole() {
+        int checked = 0;
+        for (String own : List.of("a", "b")) {
+            for (Tenants.Key actor : ACTORS.get(own).subList(1, 3)) {
+                Http http = admin.withKey(actor.secret());
+                for (Map.Entry<String, Access> route : CLASSIFICATION.entrySet()) {
+                    Http.Reply reply = routeTemplate(route.getKey()).send(http, OBJECTS.get(own));
+                    String what = actor.role() + " of tenant " + own + ": " + route.getKey() + " -> " + reply;
+                    assertThat(reply.status()).as(what).isLessThan(500);
+                    boolean refused = switch (route.getValue()) {
+                        case OPEN, READ -> false;
+                        case CALL -> actor.role().equals("reader");
+                        case OWNER, ADMIN -> true;
+                    };
+                    if (refused) {
+                        assertThat(reply.status()).as(what).isEqualTo(403);
+                        if (!route.getKey().contains(" /v2")) {
+                            // the v2 protocol's errors are {"error": message}, without a code
+                            assertThat(reply.json().path("error").path("code").asString()).as(what)
+                                    .isEqualTo("permission_denied");
+                        }
+                    }
+                    checked++;
+                }
+            }
+        }
+        assertThat(checked).isEqualTo(2 * 2 * CLASSIFICATION.size());
+    }
+
+    /** Every route of the table with a tenant's object in its path, by every role of the other tenant. */
+    @Test
+    void everyRouteWithAnObject_byTheOtherTenant_answersLikeMissing() {
+        Map<String, String> missing = Map.of("model", MISSING_MODEL, "key", MISSING_KEY, "tenant", MISSING_TENANT);
+        List<Template> templates = CLASSIFICATION.keySet().stream().map(AccessMatrixTest::routeTemplate)
+                .filter(template -> template.path().contains("{")).toList();
+        assertThat(templates).isNotEmpty();
+        for (String own : List.of("a", "b")) {
+            Map<String, String> foreign = OBJECTS.get(own.equals("a") ? "b" : "a");
+            for (Tenants.Key actor : ACTORS.get(own)) {
+                Http http = admin.withKey(actor.secret());
+                for (Template template : templates) {
+                    assertForeignLikeMissing(http, template, foreign, missing, actor.role() + " of tenant " + own);
+                }
+            }
+        }
+    }
+
+    /** A verb a route does not have answers 404 or 405 in its protocol's error shape, never 5xx. */
+    @Test
+    void verbsNotInTheTable_answer404Or405() {
+        Http owner = admin.withKey(ACTORS.get("a").getFirst().secret());
+        for (String path : List.of("/health", "/metrics", "/v1/models", "/v2/models/a-model/ready", "/admin/audit")) {
+            for (String verb : List.of("GET", "POST", "PUT", "PATCH", "DELETE")) {
+                String pattern = verb + " " + path.replace("a-model", "{model}");
+                if (CLASSIFICATION.containsKey(pattern)) {
+                    continue;
+                }
+                Http.Reply reply = new Template(verb, path, "application/json", "{}", true).send(owner, Map.of());
+                assertThat(reply.status()).as(pattern + " -> " + reply).isIn(404, 405);
+                assertThat(reply.json().path("error").isMissingNode()).as(pattern + " -> " + reply).isFalse();
+            }
+        }
+    }
+
+    /** A request on the route, its path parameters standing for the target's objects. */
+    private static Template routeTemplate(String route) {
+        String method = route.substring(0, route.indexOf(' '));
+        String pattern = route.substring(route.indexOf(' ') + 1);
+        String path = pattern.replace("{name}", "{model}").replace("{version}", "1").replace("{alias}", "production")
+                .replace("{host}", "example.invalid")
+                .replace("/tenants/{id}", "/tenants/{tenant}").replace("/keys/{id}", "/keys/{key}");
+        boolean hasBody = !method.equals("GET") && !method.equals("DELETE");
+        return new Template(method, path, hasBody ? "application/json" : null,
+                hasBody ? "{\"model\": \"{model}\", \"version\": 1}" : null, !method.equals("GET"));
     }
 
     @Test
