@@ -4,6 +4,8 @@
 # /proc/PID/stat (utime + stime), for encoding_format float and base64. Each encoding gets a fresh server:
 # the first window starts with the first request (JIT warm-up counts), the second follows it warm.
 #   bench/hotpath.sh [SECONDS]       (default 10; needs wrk, curl, python3)
+#   HOTPATH_SKIP_BUILD=1 uses the jars already built; HOTPATH_JAR=path serves another build's jar;
+#   HOTPATH_CEILING="THREADS INTRA_OP BATCH" another ceiling configuration, HOTPATH_SKIP_CEILING=1 none.
 # Prints one key=value line per measurement.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -31,7 +33,11 @@ trap 'stop_server; rm -rf "$data"' EXIT
 # CPU time per input (the server batches at most 8, which costs a little more per input: "beyond the model"
 # below errs high)
 ceiling_config="${HOTPATH_CEILING:-$(nproc) 1 16}"
-line="$("${java[@]}" dev.atrium.bench.Ceiling $ceiling_config "$seconds" sentence)"
+if [ "${HOTPATH_SKIP_CEILING:-}" = 1 ]; then
+  line="inputs_per_s=1 cpu_ms_per_input=0"
+else
+  line="$("${java[@]}" dev.atrium.bench.Ceiling $ceiling_config "$seconds" sentence)"
+fi
 ceiling="$(sed -n 's/.*inputs_per_s=\([^ ]*\).*/\1/p' <<<"$line")"
 model_ms="$(sed -n 's/.*cpu_ms_per_input=\([^ ]*\).*/\1/p' <<<"$line")"
 echo "ceiling $line"
@@ -39,7 +45,13 @@ echo "ceiling $line"
 for encoding in float base64; do
   port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
   rm -rf "$data/server"
-  ./atrium serve --port "$port" --data-dir "$data/server" --default-rpm 1000000000 --default-tpm 1000000000 \
+  # HOTPATH_JAR: another build's jar, for an A/B comparison in the same run
+  if [ -n "${HOTPATH_JAR:-}" ]; then
+    server_cmd=("$JAVA_HOME/bin/java" --enable-native-access=ALL-UNNAMED ${ATRIUM_JAVA_OPTS:-} -jar "$HOTPATH_JAR")
+  else
+    server_cmd=(./atrium)
+  fi
+  "${server_cmd[@]}" serve --port "$port" --data-dir "$data/server" --default-rpm 1000000000 --default-tpm 1000000000 \
     > "$data/server-$encoding.log" 2>&1 &
   server=$!
   for _ in $(seq 1 300); do

@@ -108,12 +108,12 @@ public final class OpenAiService implements HttpService {
                 name -> request.query().first(name).asOptional().filter(value -> !value.isEmpty())));
     }
 
-    /** The longest number {@link #writeFloats} writes, with its comma: {@code -0.00123456789,}. */
-    private static final int MAX_FLOAT_CHARS = 15;
+    /** The longest number {@link #writeFloats} writes, with its comma: {@code -0.0000000123456789,}. */
+    private static final int MAX_FLOAT_CHARS = 21;
 
     /**
      * Writes the vector as one JSON array of numbers, each with 9 significant digits, which always read back as
-     * the same float32 (9 digits separate any two floats), when every value is 0 or within 0.001 ≤ |v| < 1, as
+     * the same float32 (9 digits separate any two floats), when every value is 0 or within 10⁻⁸ ≤ |v| < 1, as
      * the components of a unit vector almost always are; returns false, having written nothing, otherwise. A
      * fixed number of digits from one multiplication and a rounding costs a fraction of Jackson's shortest
      * representation per number, and the 384 numbers of a sentence's vector were most of the answer's cost.
@@ -136,17 +136,12 @@ public final class OpenAiService implements HttpService {
                 chars[n++] = '0';
                 continue;
             }
-            int scale; // digits after the point, for 9 significant digits
-            if (magnitude >= 1) {
-                return false;
-            } else if (magnitude >= 0.1) {
-                scale = 9;
-            } else if (magnitude >= 0.01) {
-                scale = 10;
-            } else if (magnitude >= 0.001) {
-                scale = 11;
-            } else {
-                return false; // NaN fails every comparison above and lands here too
+            if (!(magnitude < 1 && magnitude >= 1e-8)) {
+                return false; // NaN fails both comparisons
+            }
+            int scale = 9; // digits after the point, for 9 significant digits (10 when just below a power of ten)
+            while (magnitude < SCALE_THRESHOLDS[scale]) {
+                scale++;
             }
             long digits = Math.round(magnitude * POWERS_OF_TEN[scale]);
             if (value < 0) {
@@ -170,7 +165,11 @@ public final class OpenAiService implements HttpService {
         return true;
     }
 
-    private static final double[] POWERS_OF_TEN = {1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11};
+    private static final double[] POWERS_OF_TEN = {1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12,
+        1e13, 1e14, 1e15, 1e16, 1e17};
+    /** A magnitude below SCALE_THRESHOLDS[scale] needs more than {@code scale} digits after the point. */
+    private static final double[] SCALE_THRESHOLDS = {0, 0, 0, 0, 0, 0, 0, 0, 0, 1e-1, 1e-2, 1e-3, 1e-4, 1e-5, 1e-6,
+        1e-7, 1e-8, 0};
 
     /** Streams the response with Jackson's generator: vectors are the bulk of it. */
     static byte[] encode(EmbeddingResult result, String model, boolean base64) {
