@@ -143,14 +143,15 @@ public final class OpenAiService implements HttpService {
             while (magnitude < SCALE_THRESHOLDS[scale]) {
                 scale++;
             }
-            long digits = Math.round(magnitude * POWERS_OF_TEN[scale]);
+            // the 9 significant digits (10 when rounding reaches the next power of ten) fit in an int
+            int digits = (int) Math.round(magnitude * POWERS_OF_TEN[scale]);
             if (value < 0) {
                 chars[n++] = '-';
             }
             chars[n++] = '0';
             chars[n++] = '.';
             int end = n + scale;
-            while (digits % 10 == 0 && end > n + 1) { // trailing zeros say nothing
+            while (digits % 10 == 0) { // trailing zeros say nothing; digits is never 0 here
                 digits /= 10;
                 end--;
             }
