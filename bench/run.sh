@@ -156,6 +156,8 @@ if [ -f "$llm_model" ]; then
 fi
 
 cpu="$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)"
+# bench/hotpath.sh's section (its own run, its own date) is kept as it was
+hotpath_section="$(awk '/^## The hot path/ {keep = 1; print; next} keep && /^## / {exit} keep' docs/benchmarks.md 2>/dev/null || true)"
 cfg() { echo "$(value threads "$1") × $(value intra_op "$1") thread(s), batch $(value batch "$1")"; }
 mkdir -p docs
 cat > docs/benchmarks.md <<MD
@@ -181,6 +183,11 @@ and 16 (grid points ran ${grid_seconds} s; the best again for ${seconds} s), and
 |---|---|---|---|---|---|---|
 | sentence (~16 tokens) | $(cfg "${ceiling_line[sentence]}") | ${ceiling[sentence]} | $(value call_p50_ms "${ceiling_line[sentence]}") | $(value call_p99_ms "${ceiling_line[sentence]}") | $(value call_p50_ms "${single_line[sentence]}") | $(value call_p99_ms "${single_line[sentence]}") |
 | paragraph (~128 tokens) | $(cfg "${ceiling_line[paragraph]}") | ${ceiling[paragraph]} | $(value call_p50_ms "${ceiling_line[paragraph]}") | $(value call_p99_ms "${ceiling_line[paragraph]}") | $(value call_p50_ms "${single_line[paragraph]}") | $(value call_p99_ms "${single_line[paragraph]}") |
+
+${hotpath_section:-## The hot path (issue point 9)
+
+(not measured yet: \`bench/hotpath.sh\`)
+}
 
 ## The server: \`POST /v1/embeddings\`, one input per request, closed loop
 

@@ -1,5 +1,7 @@
 package dev.atrium.observe;
 
+import com.github.benmanes.caffeine.cache.Cache;
+import com.github.benmanes.caffeine.cache.Caffeine;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.DistributionSummary;
 import io.micrometer.core.instrument.Gauge;
@@ -21,7 +23,26 @@ import io.micrometer.core.instrument.Tags;
  * time and queue depth, ledger commit latency and batch size, and admission refusals.
  */
 public final class AtriumMetrics implements SchedulerMetrics {
+    /** Bounds the caches of per-request meters; meters past it are still recorded, only looked up each time. */
+    private static final int CACHED_METERS = 4_096;
+
     private final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+    // Meters recorded on every request, found once per key: building and registering a Micrometer meter merges
+    // and sorts its tags each time, a cost on every request. These meters are never removed from the registry.
+    private final Cache<RequestKey, Timer> requestTimers = Caffeine.newBuilder().maximumSize(CACHED_METERS).build();
+    private final Cache<ServedKey, ServedMeters> servedMeters = Caffeine.newBuilder().maximumSize(CACHED_METERS)
+            .build();
+
+    private final Timer ledgerCommits = Timer.builder("atrium.ledger.commit").description("usage ledger group commits")
+            .publishPercentileHistogram().register(registry);
+    private final DistributionSummary ledgerBatchSizes = DistributionSummary.builder("atrium.ledger.batch.size")
+            .description("records per ledger commit").publishPercentileHistogram().register(registry);
+
+    private record RequestKey(String endpoint, int status) {}
+
+    private record ServedKey(String model, String endpoint, String outcome) {}
+
+    private record ServedMeters(Counter requests, Counter tokensIn, Counter tokensOut, Timer compute) {}
 
     public MeterRegistry registry() {
         return registry;
@@ -29,29 +50,33 @@ public final class AtriumMetrics implements SchedulerMetrics {
 
     /** One HTTP request, by a low-cardinality endpoint name. */
     public void request(String endpoint, int status, long nanos) {
-        Timer.builder("atrium.http.requests")
+        requestTimers.get(new RequestKey(endpoint, status), key -> Timer.builder("atrium.http.requests")
                 .description("HTTP requests by endpoint and status")
-                .tag("endpoint", endpoint)
-                .tag("status", Integer.toString(status))
+                .tag("endpoint", key.endpoint())
+                .tag("status", Integer.toString(key.status()))
                 .publishPercentileHistogram()
                 .serviceLevelObjectives(Duration.ofMillis(5), Duration.ofMillis(50), Duration.ofMillis(500))
-                .register(registry)
+                .register(registry))
                 .record(nanos, TimeUnit.NANOSECONDS);
     }
 
     /** A request that reached a model: its outcome, tokens and engine compute time. */
     public void served(String model, String endpoint, String outcome, long inputTokens, long outputTokens,
             long computeMillis) {
-        Counter.builder("atrium.model.requests").description("requests that reached a model")
-                .tag("model", model).tag("endpoint", endpoint).tag("outcome", outcome)
-                .register(registry).increment();
-        Counter.builder("atrium.model.tokens").description("tokens read and written by models")
-                .tag("model", model).tag("direction", "in").register(registry).increment(inputTokens);
-        Counter.builder("atrium.model.tokens").description("tokens read and written by models")
-                .tag("model", model).tag("direction", "out").register(registry).increment(outputTokens);
-        Timer.builder("atrium.engine.compute").description("engine compute time per request")
-                .tag("model", model).publishPercentileHistogram()
-                .register(registry).record(computeMillis, TimeUnit.MILLISECONDS);
+        ServedMeters meters = servedMeters.get(new ServedKey(model, endpoint, outcome), key -> new ServedMeters(
+                Counter.builder("atrium.model.requests").description("requests that reached a model")
+                        .tag("model", key.model()).tag("endpoint", key.endpoint()).tag("outcome", key.outcome())
+                        .register(registry),
+                Counter.builder("atrium.model.tokens").description("tokens read and written by models")
+                        .tag("model", key.model()).tag("direction", "in").register(registry),
+                Counter.builder("atrium.model.tokens").description("tokens read and written by models")
+                        .tag("model", key.model()).tag("direction", "out").register(registry),
+                Timer.builder("atrium.engine.compute").description("engine compute time per request")
+                        .tag("model", key.model()).publishPercentileHistogram().register(registry)));
+        meters.requests().increment();
+        meters.tokensIn().increment(inputTokens);
+        meters.tokensOut().increment(outputTokens);
+        meters.compute().record(computeMillis, TimeUnit.MILLISECONDS);
     }
 
     /**
@@ -66,10 +91,8 @@ public final class AtriumMetrics implements SchedulerMetrics {
     }
 
     public void ledgerCommit(long nanos, int batchSize) {
-        Timer.builder("atrium.ledger.commit").description("usage ledger group commits")
-                .publishPercentileHistogram().register(registry).record(nanos, TimeUnit.NANOSECONDS);
-        DistributionSummary.builder("atrium.ledger.batch.size").description("records per ledger commit")
-                .publishPercentileHistogram().register(registry).record(batchSize);
+        ledgerCommits.record(nanos, TimeUnit.NANOSECONDS);
+        ledgerBatchSizes.record(batchSize);
     }
 
     /** A request refused by admission: {@code rate_limit} or {@code budget}. */

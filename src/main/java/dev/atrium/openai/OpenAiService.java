@@ -108,11 +108,76 @@ public final class OpenAiService implements HttpService {
                 name -> request.query().first(name).asOptional().filter(value -> !value.isEmpty())));
     }
 
+    /** The longest number {@link #writeFloats} writes, with its comma: {@code -0.0000000123456789,}. */
+    private static final int MAX_FLOAT_CHARS = 21;
+
+    /**
+     * Writes the vector as one JSON array of numbers, each with 9 significant digits, which always read back as
+     * the same float32 (9 digits separate any two floats), when every value is 0 or within 10⁻⁸ ≤ |v| < 1, as
+     * the components of a unit vector almost always are; returns false, having written nothing, otherwise. A
+     * fixed number of digits from one multiplication and a rounding costs a fraction of Jackson's shortest
+     * representation per number, and the 384 numbers of a sentence's vector were most of the answer's cost.
+     */
+    static boolean writeFloats(JsonGenerator json, float[] vector, char[] chars) {
+        int n = 0;
+        chars[n++] = '[';
+        for (int i = 0; i < vector.length; i++) {
+            if (i > 0) {
+                chars[n++] = ',';
+            }
+            float value = vector[i];
+            double magnitude = Math.abs((double) value);
+            if (magnitude == 0) {
+                if (Float.floatToRawIntBits(value) < 0) {
+                    chars[n++] = '-'; // -0.0 reads back as itself
+                }
+                chars[n++] = '0'; // "0.0", as before: a reader that makes "0" an integer keeps a float here
+                chars[n++] = '.';
+                chars[n++] = '0';
+                continue;
+            }
+            if (!(magnitude < 1 && magnitude >= 1e-8)) {
+                return false; // NaN fails both comparisons
+            }
+            int scale = 9; // digits after the point, for 9 significant digits (10 when just below a power of ten)
+            while (magnitude < SCALE_THRESHOLDS[scale]) {
+                scale++;
+            }
+            // the 9 significant digits (10 when rounding reaches the next power of ten) fit in an int
+            int digits = (int) Math.round(magnitude * POWERS_OF_TEN[scale]);
+            if (value < 0) {
+                chars[n++] = '-';
+            }
+            chars[n++] = '0';
+            chars[n++] = '.';
+            int end = n + scale;
+            while (digits % 10 == 0) { // trailing zeros say nothing; digits is never 0 here
+                digits /= 10;
+                end--;
+            }
+            for (int at = end - 1; at >= n; at--) {
+                chars[at] = (char) ('0' + digits % 10);
+                digits /= 10;
+            }
+            n = end;
+        }
+        chars[n++] = ']';
+        json.writeRawValue(chars, 0, n);
+        return true;
+    }
+
+    private static final double[] POWERS_OF_TEN = {1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12,
+        1e13, 1e14, 1e15, 1e16, 1e17};
+    /** A magnitude below SCALE_THRESHOLDS[scale] needs more than {@code scale} digits after the point. */
+    private static final double[] SCALE_THRESHOLDS = {0, 0, 0, 0, 0, 0, 0, 0, 0, 1e-1, 1e-2, 1e-3, 1e-4, 1e-5, 1e-6,
+        1e-7, 1e-8, 0};
+
     /** Streams the response with Jackson's generator: vectors are the bulk of it. */
     static byte[] encode(EmbeddingResult result, String model, boolean base64) {
         int dimension = result.vectors().isEmpty() ? 0 : result.vectors().getFirst().length;
         ByteArrayOutputStream out = new ByteArrayOutputStream(64 + result.vectors().size() * (dimension * 12 + 48));
         ByteBuffer bytes = base64 ? ByteBuffer.allocate(dimension * Float.BYTES).order(ByteOrder.LITTLE_ENDIAN) : null;
+        char[] chars = base64 ? null : new char[2 + dimension * MAX_FLOAT_CHARS];
         try (JsonGenerator json = Json.MAPPER.createGenerator(out)) {
             json.writeStartObject();
             json.writeStringProperty("object", "list");
@@ -127,7 +192,7 @@ public final class OpenAiService implements HttpService {
                     bytes.clear();
                     bytes.asFloatBuffer().put(vector);
                     json.writeString(Base64.getEncoder().encodeToString(bytes.array()));
-                } else {
+                } else if (!writeFloats(json, vector, chars)) {
                     json.writeStartArray(vector, vector.length);
                     for (float value : vector) {
                         json.writeNumber(value);
