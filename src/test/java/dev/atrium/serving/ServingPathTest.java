@@ -239,9 +239,10 @@ class ServingPathTest {
             socket.getOutputStream().flush();
             if (!afterFirstByte) {
                 // leave once the call is in the server, before any answer could be read
-                long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
-                while (server.atrium().requestsInFlight() == 0 && System.nanoTime() < deadline
-                        && admin.get("/admin/usage/records?request_id=" + id).json().path("data").isEmpty()) {
+                // (no request of the test's own in between, which would count as in flight too); a call that ends
+                // before it is seen is answered into the void, which is as good
+                long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(2);
+                while (server.atrium().requestsInFlight() == 0 && System.nanoTime() < deadline) {
                     Thread.onSpinWait();
                 }
             } else {
