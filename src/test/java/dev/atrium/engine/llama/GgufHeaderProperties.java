@@ -4,7 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.atrium.testing.FuzzInput;
 import dev.atrium.testing.FuzzTries;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
@@ -79,9 +78,8 @@ class GgufHeaderProperties {
 
     /** A small GGUF v3 header: strings, every scalar type, and arrays (nested too) of random sizes. */
     private static byte[] validHeader(FuzzInput fuzz) {
-        Writer gguf = new Writer();
         int extra = fuzz.below(6);
-        gguf.bytes("GGUF".getBytes(StandardCharsets.US_ASCII)).int32(3).int64(1).int64(2 + extra);
+        GgufHeaderTest.Gguf gguf = new GgufHeaderTest.Gguf(2 + extra);
         gguf.string("general.architecture").int32(8).string("llama");
         gguf.string("llama.context_length").int32(4).int32(128);
         for (int i = 0; i < extra; i++) {
@@ -93,7 +91,7 @@ class GgufHeaderProperties {
         return gguf.bytes();
     }
 
-    private static void value(FuzzInput fuzz, Writer gguf, int type, int depth) {
+    private static void value(FuzzInput fuzz, GgufHeaderTest.Gguf gguf, int type, int depth) {
         switch (type) {
             case 0, 1, 7 -> gguf.bytes(new byte[] {(byte) fuzz.below(256)});
             case 2, 3 -> gguf.bytes(new byte[2]);
@@ -108,33 +106,6 @@ class GgufHeaderProperties {
                     value(fuzz, gguf, element, depth + 1);
                 }
             }
-        }
-    }
-
-    /** Little-endian GGUF fields. */
-    private static final class Writer {
-        private final ByteArrayOutputStream out = new ByteArrayOutputStream();
-
-        Writer string(String text) {
-            byte[] utf8 = text.getBytes(StandardCharsets.UTF_8);
-            return int64(utf8.length).bytes(utf8);
-        }
-
-        Writer int32(int value) {
-            return bytes(ByteBuffer.allocate(4).order(ByteOrder.LITTLE_ENDIAN).putInt(value).array());
-        }
-
-        Writer int64(long value) {
-            return bytes(ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(value).array());
-        }
-
-        Writer bytes(byte[] bytes) {
-            out.writeBytes(bytes);
-            return this;
-        }
-
-        byte[] bytes() {
-            return out.toByteArray();
         }
     }
 }

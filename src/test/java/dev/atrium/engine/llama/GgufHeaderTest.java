@@ -106,8 +106,8 @@ class GgufHeaderTest {
         }
     }
 
-    /** Writes a GGUF v3 header, little-endian, one field at a time. */
-    private static final class Gguf {
+    /** Writes a GGUF v3 header, little-endian, one field at a time (the fuzz properties build theirs with it too). */
+    static final class Gguf {
         private final ByteArrayOutputStream out = new ByteArrayOutputStream();
 
         Gguf(long keyValues) {
