@@ -54,9 +54,6 @@ public final class Serving {
     private static final Set<ErrorCode> FALL_BACK_ON = Set.of(ErrorCode.UPSTREAM_ERROR, ErrorCode.UPSTREAM_TIMEOUT,
             ErrorCode.UPSTREAM_RATE_LIMITED, ErrorCode.OVERLOADED);
 
-    /** How long a model call may take unless the server is told otherwise. */
-    public static final Duration DEFAULT_DEADLINE = Duration.ofSeconds(60);
-
     private final ModelRegistry registry;
     private final Metering metering;
     private final Duration deadline;
@@ -95,7 +92,7 @@ public final class Serving {
         caller.requireCallsModels();
         return withFallbacks(caller, resolve(caller, reference), (resolved, attempts) -> {
             requireTask(resolved, ModelTask.EMBEDDING, "embeddings");
-            EmbeddingEngine engine = capability(resolved, EmbeddingEngine.class, "embeddings");
+            EmbeddingEngine engine = capability(resolved, Endpoint.EMBEDDINGS, EmbeddingEngine.class, "embeddings");
             if (!(engine instanceof ForwardingEngine)) {
                 localChecks.run();
             }
@@ -128,7 +125,7 @@ public final class Serving {
 
     public Inferred infer(Caller caller, ResolvedModel resolved, InferenceRequest request) {
         caller.requireCallsModels();
-        TensorEngine engine = capability(resolved, TensorEngine.class, "tensor inference");
+        TensorEngine engine = capability(resolved, Endpoint.INFER, TensorEngine.class, "tensor inference");
         TensorValidation.check(resolved.version().metadata(), request);
         ModelCall call = open(caller, resolved, Endpoint.INFER, 0, new Usage(0, 0, 1, deadline.toMillis()), null);
         try {
@@ -165,6 +162,9 @@ public final class Serving {
                         + (chat ? "chat completions" : "completions"));
             }
             Engine engine = registry.engine(resolved.model());
+            if (!endpoint.servedBy(engine)) {
+                throw unsupported(resolved, chat ? "chat completions" : "completions");
+            }
             switch (engine) {
                 case LanguageEngine language -> new LocalGeneration(this, caller, resolved, language, endpoint, chat,
                         stream).run(local.get(), sink);
@@ -225,9 +225,11 @@ public final class Serving {
         }
     }
 
-    private <T extends Engine> T capability(ResolvedModel resolved, Class<T> capability, String what) {
+    /** The model's engine as the capability an entry point calls, as {@link Endpoint#servedBy} decides. */
+    private <T extends Engine> T capability(ResolvedModel resolved, Endpoint endpoint, Class<T> capability,
+            String what) {
         Engine engine = registry.engine(resolved.model());
-        if (!capability.isInstance(engine)) {
+        if (!endpoint.servedBy(engine) || !capability.isInstance(engine)) {
             throw unsupported(resolved, what);
         }
         return capability.cast(engine);
