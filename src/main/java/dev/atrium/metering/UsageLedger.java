@@ -9,10 +9,11 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
-import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 import dev.atrium.observe.AtriumMetrics;
+import dev.atrium.scheduling.Timeouts;
 import dev.atrium.store.EpochMicros;
 import dev.atrium.store.GroupCommitWriter;
 import java.time.Duration;
@@ -71,15 +72,32 @@ public final class UsageLedger implements AutoCloseable {
      * @throws IllegalStateException when it could not be committed in time: the request must not be answered
      */
     public void record(UsageRecord record) {
+        CompletableFuture<Void> committed = writer.append(table, record, COMMIT_TIMEOUT);
+        // an untimed wait, ended by the shared timer (a timed one costs two wake-ups of the JDK's delay scheduler);
+        // the writer's own completion of a future the timer completed first changes nothing
+        Timeouts.Timeout timeout = committed.isDone() ? null
+                : Timeouts.shared().after(COMMIT_TIMEOUT, () -> committed.completeExceptionally(new NotInTime()));
         try {
-            writer.append(table, record, COMMIT_TIMEOUT).get(COMMIT_TIMEOUT.toNanos(), TimeUnit.NANOSECONDS);
+            committed.get();
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new IllegalStateException("interrupted while the usage record was written", e);
         } catch (ExecutionException e) {
+            if (e.getCause() instanceof NotInTime) {
+                throw new IllegalStateException("the usage record was not committed in time", e.getCause());
+            }
             throw new IllegalStateException("the usage record could not be written", e.getCause());
-        } catch (java.util.concurrent.TimeoutException e) {
-            throw new IllegalStateException("the usage record was not committed in time", e);
+        } finally {
+            if (timeout != null) {
+                timeout.cancel();
+            }
+        }
+    }
+
+    /** The commit did not happen within {@link #COMMIT_TIMEOUT}. */
+    private static final class NotInTime extends Exception {
+        NotInTime() {
+            super("not committed within " + COMMIT_TIMEOUT.toMillis() + " ms", null, false, false);
         }
     }
 

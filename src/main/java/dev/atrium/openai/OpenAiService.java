@@ -113,10 +113,11 @@ public final class OpenAiService implements HttpService {
 
     /**
      * Writes the vector as one JSON array of numbers, each with 9 significant digits, which always read back as
-     * the same float32 (9 digits separate any two floats), when every value is 0 or within 10⁻⁸ ≤ |v| < 1, as
-     * the components of a unit vector almost always are; returns false, having written nothing, otherwise. A
-     * fixed number of digits from one multiplication and a rounding costs a fraction of Jackson's shortest
-     * representation per number, and the 384 numbers of a sentence's vector were most of the answer's cost.
+     * the same float32 (9 digits separate any two floats), when it is 0 or within 10⁻⁸ ≤ |v| < 1, as the
+     * components of a unit vector almost always are, and any other finite value in its shortest form; returns
+     * false, having written nothing, when a value is not finite. A fixed number of digits from one
+     * multiplication and a rounding costs a fraction of the shortest representation per number, and the 384
+     * numbers of a sentence's vector were most of the answer's cost.
      */
     static boolean writeFloats(JsonGenerator json, float[] vector, char[] chars) {
         int n = 0;
@@ -137,7 +138,13 @@ public final class OpenAiService implements HttpService {
                 continue;
             }
             if (!(magnitude < 1 && magnitude >= 1e-8)) {
-                return false; // NaN fails both comparisons
+                if (!Float.isFinite(value)) {
+                    return false; // JSON has no number for it: Jackson's generator decides
+                }
+                String shortest = Float.toString(value); // rare: outside the fixed-digit range, at most 15 chars
+                shortest.getChars(0, shortest.length(), chars, n);
+                n += shortest.length();
+                continue;
             }
             int scale = 9; // digits after the point, for 9 significant digits (10 when just below a power of ten)
             while (magnitude < SCALE_THRESHOLDS[scale]) {

@@ -17,7 +17,6 @@ import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
@@ -186,17 +185,12 @@ public final class Batcher<I, O> implements AutoCloseable {
          * @throws AtriumException 503 when it waited past its deadline without starting; the failure of its batch
          */
         public List<O> await() {
+            // the wait is untimed and the shared timer expires the request at its deadline unless it started (a
+            // timed wait costs two wake-ups of the JDK's delay scheduler per request)
+            Timeouts.Timeout timeout = future.isDone() ? null
+                    : Timeouts.shared().at(deadline, () -> expireUnlessStarted(this));
             try {
-                while (true) {
-                    long left = deadline - clock.getAsLong();
-                    try {
-                        return future.get(started ? TimeUnit.SECONDS.toNanos(1) : Math.max(0, left), TimeUnit.NANOSECONDS);
-                    } catch (TimeoutException e) {
-                        if (!started && deadline - clock.getAsLong() <= 0) {
-                            expireUnlessStarted(this);
-                        }
-                    }
-                }
+                return future.get();
             } catch (InterruptedException e) {
                 cancel();
                 Thread.currentThread().interrupt();
@@ -208,6 +202,10 @@ public final class Batcher<I, O> implements AutoCloseable {
                 throw AtriumException.internal("inference failed", e.getCause());
             } catch (CancellationException e) {
                 throw AtriumException.retryable(ErrorCode.SHUTTING_DOWN, "the request was cancelled", 1);
+            } finally {
+                if (timeout != null) {
+                    timeout.cancel();
+                }
             }
         }
 

@@ -64,11 +64,21 @@ class EmbeddingEncodingTest {
     }
 
     @Test
-    void encode_valuesOutsideTheFastRange_fallBackToShortestNumbers() {
-        float[] vector = {0.5f, 1.5f, -2e-5f, 0f, -0f, 123456.78f, Float.MIN_VALUE, 9e-9f};
+    void encode_valuesOutsideTheFastRange_writtenInTheirShortestFormBesideTheOthers() {
+        float[] vector = {0.5f, 1.5f, -2e-5f, 0f, -0f, 123456.78f, Float.MIN_VALUE, -9e-9f, 1f};
         byte[] answer = encode(vector);
         assertThat(readBack(answer)).containsExactly(vector);
-        assertThat(new String(answer, StandardCharsets.UTF_8)).contains("[0.5,1.5,-2.0E-5,0.0,-0.0,123456.78,1.4E-45,9.0E-9]");
+        assertThat(new String(answer, StandardCharsets.UTF_8))
+                .contains("[0.5,1.5,-0.0000199999995,0.0,-0.0,123456.78,1.4E-45,-9.0E-9,1.0]");
+    }
+
+    @Test
+    void encode_nonFiniteValues_leftToJacksonForTheWholeVector() {
+        byte[] answer = encode(new float[] {0.5f, Float.NaN, Float.POSITIVE_INFINITY});
+        JsonNode embedding = Json.MAPPER.readTree(answer).path("data").get(0).path("embedding");
+        assertThat(embedding.size()).isEqualTo(3);
+        assertThat(embedding.get(0).asString()).isEqualTo("0.5");
+        assertThat(embedding.get(1).asString()).isEqualTo("NaN");
     }
 
     @Test

@@ -1,6 +1,7 @@
 package dev.atrium.engine.onnx;
 
 import ai.djl.huggingface.tokenizers.HuggingFaceTokenizer;
+import ai.djl.huggingface.tokenizers.jni.TokenizersLibrary;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Files;
@@ -73,9 +74,18 @@ final class TextTokenizer implements AutoCloseable {
         return size;
     }
 
-    /** Token ids with the tokenizer's special tokens, never padded or cut. */
+    /**
+     * Token ids with the tokenizer's special tokens, never padded or cut. Only the ids are read from the native
+     * encoding: {@link HuggingFaceTokenizer#encode(String)} also copies out the tokens as strings, the type ids,
+     * masks and character spans, which cost more than the tokenization of a sentence itself.
+     */
     long[] encode(String text) {
-        return tokenizer.encode(text).getIds();
+        long encoding = TokenizersLibrary.LIB.encode(tokenizer.getHandle(), text, true);
+        try {
+            return TokenizersLibrary.LIB.getTokenIds(encoding);
+        } finally {
+            TokenizersLibrary.LIB.deleteEncoding(encoding);
+        }
     }
 
     int vocabularySize() {
