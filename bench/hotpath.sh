@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The hot path (issue point 9): sentences at concurrency 32 against the in-process ceiling, with a cheap load
 # generator (wrk, requests pre-formatted in bench/hotpath.lua) and the server's CPU per request read from
-# /proc/PID/stat (utime + stime), for encoding_format float and base64. Each encoding gets a fresh server:
-# the first window starts with the first request (JIT warm-up counts), the second follows it warm.
+# /proc/PID/stat (utime + stime), for encoding_format float and base64. Each encoding gets a fresh server and
+# three consecutive windows: cold starts with the first request (JIT warm-up counts), warm follows it (the JIT
+# still compiles on 2 cores), steady follows that.
 #   bench/hotpath.sh [SECONDS]       (default 10; needs wrk, curl, python3)
 #   HOTPATH_SKIP_BUILD=1 uses the jars already built; HOTPATH_JAR=path serves another build's jar;
 #   HOTPATH_CEILING="THREADS INTRA_OP BATCH" another ceiling configuration, HOTPATH_SKIP_CEILING=1 none.
@@ -60,7 +61,7 @@ for encoding in float base64; do
   done
   # ./atrium execs java: $server is the JVM itself
   export ATRIUM_API_KEY="$(cat "$data/server/admin.key")" HOTPATH_ENCODING="$encoding"
-  for window in cold warm; do
+  for window in cold warm steady; do
     before="$(cpu_ticks "$server")"
     out="$(/usr/bin/time -f 'wrk_cpu_s=%U+%S' wrk -t 1 -c "$concurrency" -d "${seconds}s" --latency \
       -s bench/hotpath.lua "http://127.0.0.1:$port/v1/embeddings" 2>&1)"
