@@ -6,7 +6,8 @@
 # still compiles on 2 cores), steady follows that.
 #   bench/hotpath.sh [SECONDS]       (default 10; needs wrk, curl, python3)
 #   HOTPATH_SKIP_BUILD=1 uses the jars already built; HOTPATH_JAR=path serves another build's jar;
-#   HOTPATH_CEILING="THREADS INTRA_OP BATCH" another ceiling configuration, HOTPATH_SKIP_CEILING=1 none.
+#   HOTPATH_CEILING="THREADS INTRA_OP BATCH" another ceiling configuration, HOTPATH_SKIP_CEILING=1 none;
+#   HOTPATH_WINDOWS="1 2 3 4 5" other window names (one consecutive window each); ATRIUM_JAVA_OPTS JVM flags.
 # Prints one key=value line per measurement.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -61,7 +62,7 @@ for encoding in float base64; do
   done
   # ./atrium execs java: $server is the JVM itself
   export ATRIUM_API_KEY="$(cat "$data/server/admin.key")" HOTPATH_ENCODING="$encoding"
-  for window in cold warm steady; do
+  for window in ${HOTPATH_WINDOWS:-cold warm steady}; do
     before="$(cpu_ticks "$server")"
     out="$(/usr/bin/time -f 'wrk_cpu_s=%U+%S' wrk -t 1 -c "$concurrency" -d "${seconds}s" --latency \
       -s bench/hotpath.lua "http://127.0.0.1:$port/v1/embeddings" 2>&1)"
