@@ -36,6 +36,8 @@ public enum ErrorCode {
     /** A model call ran past its deadline and was cut. */
     DEADLINE_EXCEEDED(504, "server_error", "deadline_exceeded", Category.INSUFFICIENT_RESOURCES),
     OVERLOADED(503, "server_error", "overloaded", Category.INSUFFICIENT_RESOURCES),
+    /** An engine's native libraries are not installed on this server. */
+    ENGINE_UNAVAILABLE(503, "server_error", "engine_unavailable", Category.INSUFFICIENT_RESOURCES),
     SHUTTING_DOWN(503, "server_error", "shutting_down", Category.INSUFFICIENT_RESOURCES),
     INTERNAL(500, "server_error", "internal_error", Category.INTERNAL);
 

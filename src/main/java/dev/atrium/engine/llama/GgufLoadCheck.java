@@ -1,10 +1,12 @@
 package dev.atrium.engine.llama;
 
-import de.kherud.llama.LlamaModel;
-import de.kherud.llama.ModelParameters;
-import de.kherud.llama.args.LogFormat;
 import dev.atrium.AtriumException;
 import dev.atrium.ErrorCode;
+import dev.atrium.engine.llamacpp.LlamaContext;
+import dev.atrium.engine.llamacpp.LlamaCpp;
+import dev.atrium.engine.llamacpp.LlamaException;
+import dev.atrium.engine.llamacpp.LlamaModel;
+import dev.atrium.engine.llamacpp.LlamaNatives;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
@@ -14,8 +16,7 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * Checks that an uploaded GGUF file loads in llama.cpp, in a child process: a file crafted to crash the native
- * parser takes down the child, never the server, and the check leaves no instance behind (the binding cannot
- * free one). Its {@link #main} is the child.
+ * parser takes down the child, never the server. Its {@link #main} is the child.
  */
 final class GgufLoadCheck {
     private static final long TIMEOUT_SECONDS = 300;
@@ -26,11 +27,11 @@ final class GgufLoadCheck {
     /**
      * @throws AtriumException {@code INVALID_ARTIFACT} when the file does not load, naming why
      */
-    static void check(Path file) {
+    static void check(Path file, LlamaNatives natives) {
         String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
         ProcessBuilder builder = new ProcessBuilder(List.of(java, "--enable-native-access=ALL-UNNAMED", "-Xmx256m",
-                "-cp", System.getProperty("java.class.path"), GgufLoadCheck.class.getName(),
-                file.toAbsolutePath().toString()))
+                "-XX:TieredStopAtLevel=1", "-cp", System.getProperty("java.class.path"), GgufLoadCheck.class.getName(),
+                natives.path().toAbsolutePath().toString(), file.toAbsolutePath().toString()))
                 .redirectErrorStream(true);
         Process process;
         try {
@@ -72,12 +73,21 @@ final class GgufLoadCheck {
         return verdict.length() > MAX_MESSAGE ? verdict.substring(0, MAX_MESSAGE) + "..." : verdict;
     }
 
-    /** The child: loads the file with the smallest context and exits 0, or prints why and exits 2. */
+    /**
+     * The child: loads the file's weights in llama.cpp and makes the smallest context of it, then exits 0, or
+     * prints why and exits 2 (a native crash ends it otherwise, which the parent reads as a refusal).
+     *
+     * <p>Arguments: the llama.cpp libraries' directory, the file.
+     */
     public static void main(String[] args) {
-        LlamaModel.setLogger(LogFormat.TEXT, (level, message) -> { });
         try {
-            new LlamaModel(new ModelParameters().setModel(args[0]).setCtxSize(64).setParallel(1).setThreads(1)
-                    .skipWarmup());
+            LlamaCpp cpp = LlamaCpp.open(LlamaNatives.at(Path.of(args[0])));
+            try (LlamaModel model = LlamaModel.load(cpp, Path.of(args[1]), LlamaModel.Options.inference(false));
+                    LlamaContext context = LlamaContext.create(model, new LlamaContext.Settings(256, 64, 1, 1))) {
+                if (model.vocabularySize() < 1 || context.settings().contextLength() != 256) {
+                    throw new LlamaException("the model has no vocabulary");
+                }
+            }
             System.out.println("OK");
             System.out.flush();
             Runtime.getRuntime().halt(0);

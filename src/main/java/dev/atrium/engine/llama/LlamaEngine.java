@@ -2,21 +2,12 @@ package dev.atrium.engine.llama;
 
 import static java.util.Objects.requireNonNull;
 
-import de.kherud.llama.InferenceParameters;
-import de.kherud.llama.LlamaIterator;
-import de.kherud.llama.LlamaModel;
-import de.kherud.llama.LlamaOutput;
-import de.kherud.llama.ModelParameters;
-import de.kherud.llama.Pair;
-import de.kherud.llama.args.LogFormat;
 import dev.atrium.AtriumException;
 import dev.atrium.ErrorCode;
 import dev.atrium.engine.ArtifactEngine;
 import dev.atrium.engine.ArtifactFiles;
-import dev.atrium.engine.RunContext;
 import dev.atrium.engine.Deployment;
 import dev.atrium.engine.Generation;
-import dev.atrium.engine.GenerationEvent;
 import dev.atrium.engine.GenerationRequest;
 import dev.atrium.engine.LanguageEngine;
 import dev.atrium.engine.LanguageMetadata;
@@ -24,58 +15,76 @@ import dev.atrium.engine.ModelMetadata;
 import dev.atrium.engine.ModelOptions;
 import dev.atrium.engine.ModelTask;
 import dev.atrium.engine.ProgressWatch;
+import dev.atrium.engine.RunContext;
 import dev.atrium.engine.VersionKey;
+import dev.atrium.engine.llamacpp.ChatTemplate;
+import dev.atrium.engine.llamacpp.CpuProbe;
+import dev.atrium.engine.llamacpp.DecodeLoop;
+import dev.atrium.engine.llamacpp.LlamaContext;
+import dev.atrium.engine.llamacpp.LlamaCpp;
+import dev.atrium.engine.llamacpp.LlamaException;
+import dev.atrium.engine.llamacpp.LlamaModel;
+import dev.atrium.engine.llamacpp.LlamaNatives;
+import dev.atrium.engine.llamacpp.LlamaSampler;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.ArrayBlockingQueue;
-import java.util.concurrent.BlockingQueue;
+import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.LinkedBlockingQueue;
-import java.util.concurrent.RejectedExecutionException;
-import java.util.concurrent.ThreadPoolExecutor;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.atomic.AtomicLong;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Serves GGUF language models with llama.cpp (through the de.kherud JNI binding).
+ * Serves GGUF language models with llama.cpp v0.5.0, bound with {@code java.lang.foreign}
+ * ({@link dev.atrium.engine.llamacpp}).
  *
- * <p>Design: one llama.cpp instance per model file for the life of the process (the binding's {@code close()}
- * leaks native memory, so instances are never closed: unloading keeps them). Each instance has
- * {@code slots} parallel sequences (continuous batching) and a pool of as many platform threads, each running one
- * generation and passing its text through a queue to the request's thread; a bounded queue of waiting
- * generations answers 503 when full. A generation checks for cancellation at every token, so a client that
- * goes away frees its slot after at most one more token.
+ * <p>Design: per loaded version one model, one context with {@code slots} sequences of {@code contextPerSlot}
+ * tokens each, and one {@link DecodeLoop} (Atrium's continuous-batching scheduler) on a platform thread of its
+ * own; chat prompts are rendered in Java from the GGUF's chat template ({@link ChatTemplate}), JSON modes become
+ * grammars in Java ({@link JsonSchemaGrammar}). Unloading stops the loop and frees the context and the model. An
+ * uploaded file is loaded first in a child process ({@link GgufLoadCheck}), so a file crafted to crash llama.cpp
+ * takes down the child, never the server. Without the llama.cpp libraries the server serves everything else, and
+ * GGUF models answer 503 naming what is missing.
  */
 public final class LlamaEngine implements ArtifactEngine, LanguageEngine {
     private static final Logger LOG = LoggerFactory.getLogger(LlamaEngine.class);
     private static final int DEFAULT_SLOTS = 4;
     private static final int DEFAULT_CONTEXT_PER_SLOT = 2048;
+    /** The most tokens one decode takes: every running sequence's next token plus prompt chunks. */
+    private static final int BATCH = 512;
 
     /**
-     * @param threads llama.cpp threads per instance
+     * @param threads llama.cpp threads per loaded model
      * @param queuePerSlot generations that may wait, per slot, before 503
      * @param stallAfter how long a model with work may produce nothing before it reports not ready
+     * @param natives where the llama.cpp libraries are
      */
-    public record Settings(int threads, int queuePerSlot, Duration stallAfter) {}
+    public record Settings(int threads, int queuePerSlot, Duration stallAfter, LlamaNatives natives) {
+        public Settings {
+            requireNonNull(natives, "natives is null");
+        }
+    }
 
-    private record Loaded(LlamaModel model, ThreadPoolExecutor executor, ProgressWatch progress) {}
-
-    private final ConcurrentHashMap<VersionKey, Loaded> byVersion = new ConcurrentHashMap<>();
+    private record Loaded(LlamaModel model, LlamaContext context, DecodeLoop loop, Optional<ChatTemplate> template,
+            ProgressWatch progress) {
+        void close() {
+            loop.close();
+            context.close();
+            model.close();
+        }
+    }
 
     private final Settings settings;
+    private final ConcurrentHashMap<VersionKey, CompletableFuture<Loaded>> byVersion = new ConcurrentHashMap<>();
     /** Generations that reached a model: a cancelled one still waiting for its slot never does. */
     private final AtomicLong started = new AtomicLong();
-    private final ConcurrentHashMap<String, CompletableFuture<Loaded>> instances = new ConcurrentHashMap<>();
 
     public LlamaEngine(Settings settings) {
         this.settings = requireNonNull(settings, "settings is null");
-        LlamaModel.setLogger(LogFormat.TEXT, (level, message) -> LOG.trace("llama.cpp {}: {}", level, message.strip()));
     }
 
     // ---- inspection ---------------------------------------------------------------------------------------------
@@ -112,13 +121,23 @@ public final class LlamaEngine implements ArtifactEngine, LanguageEngine {
         if (contextPerSlot < 16 || slots > 64) {
             throw invalid("context_per_slot must be at least 16 and slots at most 64");
         }
-        GgufLoadCheck.check(files.model());
+        requireLlama();
+        GgufLoadCheck.check(files.model(), settings.natives());
         return new ModelMetadata(List.of(), List.of(), null, new LanguageMetadata(architecture, contextLength,
                 header.number("general.parameter_count", 0), GgufHeader.fileType(header.number("general.file_type", -1)),
                 template, slots, contextPerSlot));
     }
 
     // ---- loading ------------------------------------------------------------------------------------------------
+
+    /** The library, or a 503 saying what is missing. */
+    private LlamaCpp requireLlama() {
+        try {
+            return LlamaCpp.open(settings.natives());
+        } catch (LlamaException e) {
+            throw AtriumException.retryable(ErrorCode.ENGINE_UNAVAILABLE, e.getMessage(), 60);
+        }
+    }
 
     @Override
     public void load(Deployment deployment) {
@@ -127,7 +146,8 @@ public final class LlamaEngine implements ArtifactEngine, LanguageEngine {
 
     @Override
     public boolean isLoaded(VersionKey key) {
-        return byVersion.containsKey(key);
+        CompletableFuture<Loaded> future = byVersion.get(key);
+        return future != null && future.isDone() && !future.isCompletedExceptionally();
     }
 
     /** How many generations have reached a model since the engine started. */
@@ -138,62 +158,101 @@ public final class LlamaEngine implements ArtifactEngine, LanguageEngine {
     /** Generations waiting for a slot, over every loaded model. */
     public int queueDepth() {
         int depth = 0;
-        for (CompletableFuture<Loaded> future : instances.values()) {
+        for (CompletableFuture<Loaded> future : byVersion.values()) {
             Loaded loaded = future.getNow(null);
-            depth += loaded == null ? 0 : loaded.executor().getQueue().size();
+            depth += loaded == null ? 0 : loaded.loop().queueDepth();
         }
         return depth;
     }
 
     @Override
     public boolean isStalled(VersionKey key) {
-        Loaded loaded = byVersion.get(key);
+        CompletableFuture<Loaded> future = byVersion.get(key);
+        Loaded loaded = future == null ? null : future.getNow(null);
         return loaded != null && loaded.progress().isStalled();
     }
 
     @Override
     public boolean isStalled() {
-        return byVersion.values().stream().anyMatch(loaded -> loaded.progress().isStalled());
+        return byVersion.keySet().stream().anyMatch(this::isStalled);
     }
 
-    /**
-     * Cannot: the binding's close leaks native memory rather than freeing it, so an instance lives as long as the
-     * process (and serves the same file again when it is asked for).
-     *
-     * @throws AtriumException {@code UNSUPPORTED_BY_MODEL}, saying so
-     */
+    /** Stops the version's decode loop (cutting its running generations) and frees its context and weights. */
     @Override
     public boolean unload(VersionKey key) {
-        throw new AtriumException(ErrorCode.UNSUPPORTED_BY_MODEL, "model '" + key.modelName() + "' cannot be"
-                + " unloaded: llama.cpp models stay loaded for the life of the server process (the binding cannot"
-                + " free their memory)");
+        CompletableFuture<Loaded> future = byVersion.remove(key);
+        if (future == null) {
+            return false;
+        }
+        Loaded loaded;
+        try {
+            loaded = future.join();
+        } catch (CompletionException e) {
+            return false;
+        }
+        loaded.close();
+        LOG.info("unloaded {}", key);
+        return true;
     }
 
     private Loaded loaded(Deployment deployment) {
         LanguageMetadata metadata = metadata(deployment);
-        String key = deployment.files().model() + "|" + metadata.slots() + "|" + metadata.contextPerSlot();
-        CompletableFuture<Loaded> future = instances.computeIfAbsent(key, k -> CompletableFuture.supplyAsync(() -> {
-            long start = System.nanoTime();
-            LlamaModel model = new LlamaModel(new ModelParameters()
-                    .setModel(deployment.files().model().toString())
-                    .setCtxSize(metadata.slots() * metadata.contextPerSlot())
-                    .setParallel(metadata.slots())
-                    .setThreads(settings.threads()));
-            ThreadPoolExecutor executor = new ThreadPoolExecutor(metadata.slots(), metadata.slots(), 0,
-                    TimeUnit.MILLISECONDS, new ArrayBlockingQueue<>(metadata.slots() * settings.queuePerSlot()),
-                    Thread.ofPlatform().name("llama-", 0).daemon(true).factory());
-            LOG.info("loaded {} ({} slots x {} tokens) in {} ms", deployment.key(), metadata.slots(),
-                    metadata.contextPerSlot(), (System.nanoTime() - start) / 1_000_000);
-            return new Loaded(model, executor, new ProgressWatch(settings.stallAfter(), System::nanoTime));
-        }, runnable -> Thread.ofPlatform().name("llama-load").daemon(true).start(runnable)));
+        CompletableFuture<Loaded> future = byVersion.computeIfAbsent(deployment.key(), key -> CompletableFuture.supplyAsync(
+                () -> open(deployment, metadata), runnable -> Thread.ofPlatform().name("llama-load").daemon(true)
+                        .start(runnable)));
         try {
-            Loaded loaded = future.join();
-            byVersion.put(deployment.key(), loaded);
-            return loaded;
+            return future.join();
         } catch (CompletionException e) {
-            instances.remove(key, future);
+            byVersion.remove(deployment.key(), future);
+            if (e.getCause() instanceof AtriumException atrium) {
+                throw atrium;
+            }
             throw AtriumException.internal("loading model " + deployment.key() + " failed", e.getCause());
         }
+    }
+
+    private Loaded open(Deployment deployment, LanguageMetadata metadata) {
+        long start = System.nanoTime();
+        LlamaCpp cpp = requireLlama();
+        LlamaModel model = LlamaModel.load(cpp, deployment.files().model(),
+                LlamaModel.Options.inference(CpuProbe.extraBufferTypesSafe()));
+        LlamaContext context = null;
+        try {
+            int slots = metadata.slots();
+            context = LlamaContext.create(model, new LlamaContext.Settings(slots * metadata.contextPerSlot(),
+                    Math.max(BATCH, slots), slots, settings.threads()));
+            warmUp(model, context);
+            Optional<ChatTemplate> template = model.chatTemplate().map(text -> new ChatTemplate(text,
+                    piece(model, model.bos()), piece(model, model.eos())));
+            ProgressWatch progress = new ProgressWatch(settings.stallAfter(), System::nanoTime);
+            DecodeLoop loop = new DecodeLoop(deployment.key().toString(), model, context, new DecodeLoop.Settings(
+                    slots, metadata.contextPerSlot(), slots * settings.queuePerSlot(),
+                    Math.max(context.settings().batchSize() - slots, 1)),
+                    progress, started);
+            LOG.info("loaded {} ({} slots x {} tokens) in {} ms", deployment.key(), slots, metadata.contextPerSlot(),
+                    (System.nanoTime() - start) / 1_000_000);
+            return new Loaded(model, context, loop, template, progress);
+        } catch (RuntimeException | Error e) {
+            if (context != null) {
+                context.close();
+            }
+            model.close();
+            if (e instanceof LlamaException) {
+                throw AtriumException.internal("llama.cpp could not load model " + deployment.key(), e);
+            }
+            throw e;
+        }
+    }
+
+    /** The first decode after a load is slow: one token, decoded and dropped, takes that cost off the first caller. */
+    private static void warmUp(LlamaModel model, LlamaContext context) {
+        context.batch().add(model.bos(), 0, 0, true);
+        context.decode();
+        context.removeSequence(0);
+    }
+
+    private static String piece(LlamaModel model, int token) {
+        return token < 0 ? "" : new String(model.piece(token, true), StandardCharsets.UTF_8);
     }
 
     private static LanguageMetadata metadata(Deployment deployment) {
@@ -205,131 +264,44 @@ public final class LlamaEngine implements ArtifactEngine, LanguageEngine {
 
     @Override
     public String chatPrompt(Deployment deployment, List<ChatMessage> messages) {
-        StringBuilder system = new StringBuilder();
-        List<Pair<String, String>> turns = new ArrayList<>();
-        for (ChatMessage message : messages) {
-            if (message.role().equals("system") || message.role().equals("developer")) {
-                system.append(system.isEmpty() ? "" : "\n").append(message.content());
-            } else {
-                turns.add(new Pair<>(message.role(), message.content()));
-            }
-        }
-        InferenceParameters chat = new InferenceParameters("").setMessages(system.isEmpty() ? null : system.toString(), turns);
-        return loaded(deployment).model().applyTemplate(chat);
+        Loaded loaded = loaded(deployment);
+        return loaded.template().orElseThrow(() -> new AtriumException(ErrorCode.UNSUPPORTED_BY_MODEL, "model '"
+                + deployment.key().modelName() + "' has no chat template")).render(messages, true);
     }
 
     @Override
     public int countTokens(Deployment deployment, String text) {
-        return loaded(deployment).model().encode(text).length;
+        return tokens(loaded(deployment), text).length;
+    }
+
+    /** The prompt's tokens as generation reads them: the model's BOS added, special tokens in the text read as such. */
+    private static int[] tokens(Loaded loaded, String text) {
+        return loaded.model().tokenize(text, true, true);
     }
 
     @Override
     public String jsonGrammar(String jsonSchema) {
-        // in Java: the binding's converter aborts the process on schemas it cannot handle
         return JsonSchemaGrammar.fromSchema(jsonSchema);
     }
 
     @Override
     public Generation start(Deployment deployment, GenerationRequest request, RunContext context) {
         Loaded loaded = loaded(deployment);
-        InferenceParameters parameters = new InferenceParameters(request.prompt())
-                .setNPredict(request.maxTokens())
-                .setTemperature(request.temperature())
-                .setTopP(request.topP())
-                .setPresencePenalty(request.presencePenalty())
-                .setFrequencyPenalty(request.frequencyPenalty());
-        if (request.seed() != null) {
-            parameters.setSeed(request.seed());
-        }
-        if (!request.stop().isEmpty()) {
-            parameters.setStopStrings(request.stop().toArray(String[]::new));
-        }
-        if (request.grammar() != null) {
-            parameters.setGrammar(request.grammar());
-        }
-        QueuedGeneration generation = new QueuedGeneration(loaded.progress(), started);
-        loaded.progress().accepted();
-        try {
-            loaded.executor().execute(() -> {
-                try {
-                    generation.run(loaded.model(), parameters, request.maxTokens());
-                } finally {
-                    loaded.progress().finished();
-                }
-            });
-        } catch (RejectedExecutionException e) {
-            loaded.progress().finished();
-            throw AtriumException.retryable(ErrorCode.OVERLOADED, "every slot of model '"
-                    + deployment.key().modelName() + "' is busy and its queue is full; retry shortly", 1);
-        }
-        return generation;
-    }
-
-    /** A generation whose events flow from its platform thread through a queue. */
-    private static final class QueuedGeneration implements Generation {
-        private final BlockingQueue<GenerationEvent> events = new LinkedBlockingQueue<>();
-        private final AtomicBoolean cancelled = new AtomicBoolean();
-        private final ProgressWatch progress;
-        private final AtomicLong started;
-
-        QueuedGeneration(ProgressWatch progress, AtomicLong started) {
-            this.progress = progress;
-            this.started = started;
-        }
-
-        /** Runs on a slot's thread; counts the tokens it produces (one output per token). */
-        void run(LlamaModel model, InferenceParameters parameters, int maxTokens) {
-            long start = System.nanoTime();
-            int tokens = 0;
-            try {
-                if (cancelled.get()) {
-                    events.add(new GenerationEvent.Done("cancelled", 0, 0));
-                    return;
-                }
-                started.incrementAndGet();
-                LlamaIterator iterator = model.generate(parameters).iterator();
-                while (iterator.hasNext()) {
-                    LlamaOutput output = iterator.next();
-                    if (cancelled.get()) {
-                        iterator.cancel();
-                        events.add(new GenerationEvent.Done("cancelled", tokens, System.nanoTime() - start));
-                        return;
-                    }
-                    progress.progressed();
-                    if (!output.text.isEmpty()) {
-                        tokens++;
-                        events.add(new GenerationEvent.Text(output.text));
-                    }
-                }
-                tokens = Math.min(tokens, maxTokens);
-                events.add(new GenerationEvent.Done(tokens >= maxTokens ? "length" : "stop", tokens,
-                        System.nanoTime() - start));
-            } catch (RuntimeException e) {
-                LOG.error("generation failed", e);
-                events.add(new GenerationEvent.Failure("the model failed while generating"));
-            }
-        }
-
-        @Override
-        public GenerationEvent next(Duration timeout) throws InterruptedException {
-            return events.poll(timeout.toNanos(), TimeUnit.NANOSECONDS);
-        }
-
-        @Override
-        public void cancel() {
-            cancelled.set(true);
-        }
+        int seed = request.seed() != null ? request.seed() : ThreadLocalRandom.current().nextInt();
+        LlamaSampler.Settings sampling = new LlamaSampler.Settings(request.temperature(), 0, request.topP(), 0, 1,
+                request.frequencyPenalty(), request.presencePenalty(), 64, seed, Optional.ofNullable(request.grammar()));
+        return loaded.loop().submit(tokens(loaded, request.prompt()), request.maxTokens(), request.stop(), sampling);
     }
 
     private static AtriumException invalid(String message) {
         return new AtriumException(ErrorCode.INVALID_ARTIFACT, message);
     }
 
-    /** Stops taking generations; the llama.cpp instances are left to the process's end (see the class note). */
+    /** Unloads every version. */
     @Override
     public void close() {
-        for (CompletableFuture<Loaded> future : instances.values()) {
-            future.thenAccept(loaded -> loaded.executor().shutdownNow());
+        for (VersionKey key : List.copyOf(byVersion.keySet())) {
+            unload(key);
         }
     }
 }

@@ -21,7 +21,7 @@ import java.util.Map;
  * raise_exception(message)}. The template is the model owner's: its output and its lists are bounded, and a
  * template that fails is a 400 naming the template, never a crash.
  */
-final class ChatTemplate {
+public final class ChatTemplate {
     /** The most a rendered prompt may hold, in characters; a model's context is far smaller. */
     private static final long MAX_OUTPUT = 4L << 20;
     private static final Jinjava JINJAVA = jinjava();
@@ -30,7 +30,7 @@ final class ChatTemplate {
     private final String bosToken;
     private final String eosToken;
 
-    ChatTemplate(String template, String bosToken, String eosToken) {
+    public ChatTemplate(String template, String bosToken, String eosToken) {
         this.template = template;
         this.bosToken = bosToken;
         this.eosToken = eosToken;
@@ -67,7 +67,7 @@ final class ChatTemplate {
     /**
      * @throws AtriumException 400 when the template refuses the conversation or fails on it
      */
-    String render(List<ChatMessage> messages, boolean addGenerationPrompt) {
+    public String render(List<ChatMessage> messages, boolean addGenerationPrompt) {
         List<Map<String, Object>> list = new ArrayList<>();
         for (ChatMessage message : messages) {
             Map<String, Object> map = new LinkedHashMap<>();

@@ -25,7 +25,7 @@ import org.slf4j.LoggerFactory;
  * budget, chunks of the prompts of newly admitted ones, so that a long prompt never stalls the running streams.
  * Generations join between steps; a finished or cancelled one leaves at the next step and its cache is freed.
  */
-final class DecodeLoop implements AutoCloseable {
+public final class DecodeLoop implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(DecodeLoop.class);
 
     /**
@@ -34,8 +34,8 @@ final class DecodeLoop implements AutoCloseable {
      * @param queueCapacity generations that may wait for a slot
      * @param prefillBudget prompt tokens one step may take (the batch's room caps it too)
      */
-    record Settings(int slots, int contextPerSlot, int queueCapacity, int prefillBudget) {
-        Settings {
+    public record Settings(int slots, int contextPerSlot, int queueCapacity, int prefillBudget) {
+        public Settings {
             if (slots < 1 || contextPerSlot < 2 || queueCapacity < 0 || prefillBudget < 1) {
                 throw new IllegalArgumentException("invalid decode loop settings: " + this);
             }
@@ -56,7 +56,7 @@ final class DecodeLoop implements AutoCloseable {
     private final Thread thread;
     private volatile boolean closing;
 
-    DecodeLoop(String name, LlamaModel model, LlamaContext context, Settings settings, ProgressWatch progress,
+    public DecodeLoop(String name, LlamaModel model, LlamaContext context, Settings settings, ProgressWatch progress,
             AtomicLong started) {
         this.name = name;
         this.model = model;
@@ -74,7 +74,7 @@ final class DecodeLoop implements AutoCloseable {
      * @param prompt the prompt's tokens; with {@code maxTokens} within the context per slot
      * @throws AtriumException 503 with {@code Retry-After} when the queue is full or the model is being unloaded
      */
-    Sequence submit(int[] prompt, int maxTokens, List<String> stop, LlamaSampler.Settings sampling) {
+    public Sequence submit(int[] prompt, int maxTokens, List<String> stop, LlamaSampler.Settings sampling) {
         if (prompt.length < 1 || (long) prompt.length + maxTokens > settings.contextPerSlot()) {
             throw new IllegalArgumentException("the prompt and its output do not fit a slot");
         }
@@ -98,7 +98,7 @@ final class DecodeLoop implements AutoCloseable {
     }
 
     /** Generations waiting for a slot. */
-    int queueDepth() {
+    public int queueDepth() {
         lock.lock();
         try {
             return waiting.size();
@@ -322,7 +322,7 @@ final class DecodeLoop implements AutoCloseable {
     }
 
     /** One generation: its prompt, how it samples, and (on the loop's thread) where it stands. */
-    final class Sequence implements Generation {
+    public final class Sequence implements Generation {
         final int[] prompt;
         final int maxTokens;
         final List<String> stopStrings;

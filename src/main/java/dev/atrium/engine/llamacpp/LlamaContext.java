@@ -35,6 +35,9 @@ public final class LlamaContext implements AutoCloseable {
         }
     }
 
+    /** llama.cpp rounds each sequence's share of a context up to a multiple of this many cells. */
+    static final int CONTEXT_PADDING = 256;
+
     /** What {@link #decode} reports. */
     public enum DecodeResult { OK, NO_ROOM, ABORTED }
 
@@ -76,8 +79,11 @@ public final class LlamaContext implements AutoCloseable {
      *
      * @throws LlamaException when llama.cpp refuses the settings, or reads back other values than were written
      */
-    public static LlamaContext create(LlamaModel model, Settings settings) {
+    public static LlamaContext create(LlamaModel model, Settings requested) {
         LlamaCpp cpp = model.cpp();
+        // llama.cpp caps a batch at the context's length
+        Settings settings = new Settings(requested.contextLength(), Math.min(requested.batchSize(),
+                requested.contextLength()), requested.sequences(), requested.threads());
         MemorySegment context;
         try (Arena scratch = Arena.ofConfined()) {
             MemorySegment params = (MemorySegment) cpp.contextDefaultParams.invokeExact((SegmentAllocator) scratch);
@@ -122,7 +128,13 @@ public final class LlamaContext implements AutoCloseable {
 
     private static List<String> readBack(LlamaCpp cpp, MemorySegment context, Settings settings) throws Throwable {
         List<String> wrong = new ArrayList<>();
-        compare(wrong, "n_ctx", settings.contextLength(), (int) cpp.nCtx.invokeExact(context));
+        // llama.cpp pads each sequence's share of the context to a multiple of 256 cells
+        int contextLength = (int) cpp.nCtx.invokeExact(context);
+        int perSequence = (settings.contextLength() + settings.sequences() - 1) / settings.sequences();
+        int padded = settings.sequences() * ((perSequence + CONTEXT_PADDING - 1) / CONTEXT_PADDING * CONTEXT_PADDING);
+        if (contextLength < settings.contextLength() || contextLength > padded) {
+            wrong.add("n_ctx written " + settings.contextLength() + ", read " + contextLength);
+        }
         compare(wrong, "n_batch", settings.batchSize(), (int) cpp.nBatch.invokeExact(context));
         compare(wrong, "n_ubatch", settings.batchSize(), (int) cpp.nUbatch.invokeExact(context));
         compare(wrong, "n_seq_max", settings.sequences(), (int) cpp.nSeqMax.invokeExact(context));

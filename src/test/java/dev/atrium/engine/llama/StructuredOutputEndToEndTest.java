@@ -6,14 +6,20 @@ import com.networknt.schema.InputFormat;
 import com.networknt.schema.JsonSchemaFactory;
 import com.networknt.schema.SpecVersion;
 import com.networknt.schema.ValidationMessage;
-import de.kherud.llama.InferenceParameters;
-import de.kherud.llama.LlamaModel;
-import de.kherud.llama.ModelParameters;
-import de.kherud.llama.args.LogFormat;
 import dev.atrium.testing.Http;
 import dev.atrium.testing.Tenants;
 import dev.atrium.testing.TestServer;
+import dev.atrium.engine.GenerationEvent;
+import dev.atrium.engine.ProgressWatch;
+import dev.atrium.engine.llamacpp.DecodeLoop;
+import dev.atrium.engine.llamacpp.LlamaContext;
+import dev.atrium.engine.llamacpp.LlamaCpp;
+import dev.atrium.engine.llamacpp.LlamaModel;
+import dev.atrium.engine.llamacpp.LlamaNatives;
+import dev.atrium.engine.llamacpp.LlamaSampler;
 import java.io.IOException;
+import java.time.Duration;
+import java.util.concurrent.atomic.AtomicLong;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -147,14 +153,12 @@ class StructuredOutputEndToEndTest {
     /** Random supported schemas, straight through llama.cpp with a longer context than the server's slots. */
     @Test
     void generate_underRandomSchemaGrammars_writesOnlyJsonThatValidates() {
-        LlamaModel model = model();
         int complete = 0;
         List<String> truncated = new ArrayList<>();
         for (long seed = 1; seed <= 40; seed++) {
             String schema = RandomSchemas.supported(seed);
             String grammar = JsonSchemaGrammar.fromSchema(schema);
-            String output = model.complete(new InferenceParameters("Once upon a time").setGrammar(grammar)
-                    .setNPredict(200).setTemperature(0.8f).setSeed((int) seed));
+            String output = complete(grammar, 200, (int) seed);
             try {
                 JSON.readTree(output);
             } catch (UnexpectedEndOfInputException e) {
@@ -173,15 +177,13 @@ class StructuredOutputEndToEndTest {
 
     @Test
     void generate_underPatternGrammars_writesStringsThatMatch() {
-        LlamaModel model = model();
         List<String> patterns = List.of("^[a-z]{1,4}$", "^\\d{3}-\\d{2}$", "^(yes|no)$", "^[^\"\\\\]{0,3}x?$",
                 "^a.b$", "^[\\s\\S]{2}$", "^\\u00e9\\x41$", "^[-+]?[0-9]{0,3}\\.?[0-9]{1,3}$", "^(?:ab|cd){1,2}$",
                 "^a\"b\\\\c$", "^[\\t ]x\\n$", "^(\\w{2}|\\d){2}$", "^[A-Z][^a-z]?$", "^x*y$", "ab");
         int matched = 0;
         for (int i = 0; i < patterns.size(); i++) {
             String schema = "{\"type\": \"string\", \"pattern\": " + JSON.writeValueAsString(patterns.get(i)) + "}";
-            String output = model.complete(new InferenceParameters("Once upon a time")
-                    .setGrammar(JsonSchemaGrammar.fromSchema(schema)).setNPredict(60).setTemperature(0.8f).setSeed(i));
+            String output = complete(JsonSchemaGrammar.fromSchema(schema), 60, i);
             assertThat(output).as(schema).startsWith("\"");
             if (output.strip().endsWith("\"") && output.strip().length() > 1) {
                 assertValid(schema, output);
@@ -208,16 +210,43 @@ class StructuredOutputEndToEndTest {
                 .as(schema + " -> " + json).isNotEmpty());
     }
 
-    private static LlamaModel model;
+    private static DecodeLoop loop;
 
-    /** One in-process instance for the tests that skip the server (the binding cannot free it). */
-    private static synchronized LlamaModel model() {
-        if (model == null) {
-            LlamaModel.setLogger(LogFormat.TEXT, (level, message) -> { });
-            model = new LlamaModel(new ModelParameters().setModel(MODEL.toString()).setCtxSize(512).setParallel(1)
-                    .setThreads(1));
+    /** One in-process decode loop for the tests that skip the server, with a longer context than its slots. */
+    private static synchronized DecodeLoop loop() {
+        if (loop == null) {
+            LlamaCpp cpp = LlamaCpp.open(LlamaNatives.defaults());
+            LlamaModel model = LlamaModel.load(cpp, MODEL, LlamaModel.Options.inference(false));
+            LlamaContext context = LlamaContext.create(model, new LlamaContext.Settings(512, 256, 1, 1));
+            loop = new DecodeLoop("structured", model, context, new DecodeLoop.Settings(1, 512, 4, 256),
+                    new ProgressWatch(Duration.ofSeconds(60), System::nanoTime), new AtomicLong());
+            prompt = model.tokenize("Once upon a time", true, false);
         }
-        return model;
+        return loop;
+    }
+
+    private static int[] prompt;
+
+    /** "Once upon a time" continued under the grammar at temperature 0.8. */
+    private static String complete(String grammar, int maxTokens, int seed) {
+        DecodeLoop.Sequence sequence = loop().submit(prompt, maxTokens, List.of(), new LlamaSampler.Settings(0.8f, 0, 1,
+                0, 1, 0, 0, 64, seed, java.util.Optional.of(grammar)));
+        StringBuilder text = new StringBuilder();
+        try {
+            while (true) {
+                GenerationEvent event = sequence.next(Duration.ofSeconds(60));
+                switch (event) {
+                    case GenerationEvent.Text piece -> text.append(piece.text());
+                    case GenerationEvent.Done done -> {
+                        return text.toString();
+                    }
+                    case GenerationEvent.Failure failure -> throw new AssertionError(failure.message());
+                    case null -> throw new AssertionError("no event within 60 s");
+                }
+            }
+        } catch (InterruptedException e) {
+            throw new AssertionError(e);
+        }
     }
 
     private static Http.Reply chat(Map<String, Object> schema) {
