@@ -82,6 +82,12 @@ public final class LlamaEngine implements ArtifactEngine, LanguageEngine {
     private final ConcurrentHashMap<VersionKey, CompletableFuture<Loaded>> byVersion = new ConcurrentHashMap<>();
     /** Generations that reached a model: a cancelled one still waiting for its slot never does. */
     private final AtomicLong started = new AtomicLong();
+    /**
+     * Loads on one long-lived thread: llama.cpp allocates a model's cache from the loading thread's malloc arena,
+     * and a new thread per load would leave a new arena holding freed memory each time.
+     */
+    private final java.util.concurrent.ExecutorService loader = java.util.concurrent.Executors.newSingleThreadExecutor(
+            Thread.ofPlatform().name("llama-load").daemon(true).factory());
 
     public LlamaEngine(Settings settings) {
         this.settings = requireNonNull(settings, "settings is null");
@@ -191,6 +197,7 @@ public final class LlamaEngine implements ArtifactEngine, LanguageEngine {
             return false;
         }
         loaded.close();
+        LlamaCpp.releaseFreedMemory();
         LOG.info("unloaded {}", key);
         return true;
     }
@@ -198,8 +205,7 @@ public final class LlamaEngine implements ArtifactEngine, LanguageEngine {
     private Loaded loaded(Deployment deployment) {
         LanguageMetadata metadata = metadata(deployment);
         CompletableFuture<Loaded> future = byVersion.computeIfAbsent(deployment.key(), key -> CompletableFuture.supplyAsync(
-                () -> open(deployment, metadata), runnable -> Thread.ofPlatform().name("llama-load").daemon(true)
-                        .start(runnable)));
+                () -> open(deployment, metadata), loader));
         try {
             return future.join();
         } catch (CompletionException e) {
@@ -303,5 +309,6 @@ public final class LlamaEngine implements ArtifactEngine, LanguageEngine {
         for (VersionKey key : List.copyOf(byVersion.keySet())) {
             unload(key);
         }
+        loader.shutdown();
     }
 }

@@ -317,6 +317,24 @@ public final class LlamaCpp {
         }
     }
 
+    private static final MethodHandle MALLOC_TRIM = LINKER.defaultLookup().find("malloc_trim")
+            .map(symbol -> LINKER.downcallHandle(symbol, FunctionDescriptor.of(JAVA_INT, JAVA_LONG))).orElse(null);
+
+    /**
+     * Gives the memory a freed model and context leave in glibc's heaps back to the system ({@code malloc_trim}):
+     * glibc keeps freed chunks of each thread's arena, and a model loaded and freed again would otherwise leave
+     * its cache's size resident in some arena each time. Does nothing where there is no glibc.
+     */
+    public static void releaseFreedMemory() {
+        if (MALLOC_TRIM != null) {
+            try {
+                int ignored = (int) MALLOC_TRIM.invokeExact(0L);
+            } catch (Throwable e) {
+                LOG.debug("malloc_trim failed", e);
+            }
+        }
+    }
+
     public String version() {
         return version;
     }
