@@ -53,6 +53,15 @@ public final class DecodeLoop implements AutoCloseable {
     private final ArrayDeque<Sequence> waiting = new ArrayDeque<>();
     /** Running sequences by slot; only the loop's thread touches it. */
     private final Sequence[] running;
+    /**
+     * Per slot, the tokens whose keys and values its cache holds, at positions 0 to {@code cachedLength - 1}: what
+     * a finished generation leaves for the next one with the same prefix (a system prompt, a conversation so far).
+     * The loop's thread only.
+     */
+    private final int[][] cachedTokens;
+    private final int[] cachedLength;
+    private final AtomicLong promptTokens = new AtomicLong();
+    private final AtomicLong reusedTokens = new AtomicLong();
     private final Thread thread;
     private volatile boolean closing;
 
@@ -65,6 +74,8 @@ public final class DecodeLoop implements AutoCloseable {
         this.progress = progress;
         this.started = started;
         this.running = new Sequence[settings.slots()];
+        this.cachedTokens = new int[settings.slots()][settings.contextPerSlot()];
+        this.cachedLength = new int[settings.slots()];
         this.thread = Thread.ofPlatform().name("llama-decode-" + name).daemon(true).start(this::loop);
     }
 
@@ -105,6 +116,16 @@ public final class DecodeLoop implements AutoCloseable {
         } finally {
             lock.unlock();
         }
+    }
+
+    /** Prompt tokens of the generations that started, in all. */
+    long promptTokens() {
+        return promptTokens.get();
+    }
+
+    /** Of those, the tokens found in a slot's cache (a shared prefix) instead of computed again. */
+    long reusedTokens() {
+        return reusedTokens.get();
     }
 
     /** Slots not taken; read without the loop's cooperation, so a moment stale. */
@@ -148,17 +169,20 @@ public final class DecodeLoop implements AutoCloseable {
                     }
                     return false;
                 });
-                for (int slot = 0; slot < running.length && !waiting.isEmpty(); slot++) {
-                    if (running[slot] == null) {
-                        Sequence sequence = waiting.pollFirst();
-                        try {
-                            sequence.begin(slot);
-                            running[slot] = sequence;
-                        } catch (LlamaException e) {
-                            LOG.warn("a generation of {} could not start: {}", name, e.getMessage());
-                            sequence.events.add(new GenerationEvent.Failure("the model could not start the generation"));
-                            progress.finished();
-                        }
+                while (!waiting.isEmpty()) {
+                    Sequence sequence = waiting.peekFirst();
+                    int slot = bestFreeSlot(sequence.prompt);
+                    if (slot < 0) {
+                        break;
+                    }
+                    waiting.pollFirst();
+                    try {
+                        sequence.begin(slot, reuse(slot, sequence.prompt));
+                        running[slot] = sequence;
+                    } catch (LlamaException e) {
+                        LOG.warn("a generation of {} could not start: {}", name, e.getMessage());
+                        sequence.events.add(new GenerationEvent.Failure("the model could not start the generation"));
+                        progress.finished();
                     }
                 }
                 boolean any = false;
@@ -178,6 +202,55 @@ public final class DecodeLoop implements AutoCloseable {
         }
     }
 
+    /** The free slot whose cache shares the longest prefix with the prompt; −1 when none is free. */
+    private int bestFreeSlot(int[] prompt) {
+        int best = -1;
+        int bestShared = -1;
+        for (int slot = 0; slot < running.length; slot++) {
+            if (running[slot] == null) {
+                int shared = sharedPrefix(slot, prompt);
+                if (shared > bestShared) {
+                    best = slot;
+                    bestShared = shared;
+                }
+            }
+        }
+        return best;
+    }
+
+    private int sharedPrefix(int slot, int[] prompt) {
+        int limit = Math.min(cachedLength[slot], prompt.length);
+        int shared = 0;
+        while (shared < limit && cachedTokens[slot][shared] == prompt[shared]) {
+            shared++;
+        }
+        return shared;
+    }
+
+    /**
+     * Keeps the part of the slot's cache the prompt starts with (at least its last token is computed again, for
+     * its logits) and drops the rest; returns how many prompt tokens need no computing.
+     */
+    private int reuse(int slot, int[] prompt) {
+        int shared = Math.min(sharedPrefix(slot, prompt), prompt.length - 1);
+        if (shared < cachedLength[slot] && !context.truncateSequence(slot, shared)) {
+            context.removeSequence(slot); // a model whose cache cannot be cut partway
+            shared = 0;
+        }
+        cachedLength[slot] = shared;
+        promptTokens.addAndGet(prompt.length);
+        reusedTokens.addAndGet(shared);
+        return shared;
+    }
+
+    /** Adds a sequence's token to the batch, and to what its slot's cache will hold. */
+    private int add(LlamaContext.Batch batch, Sequence sequence, int token, boolean logits) {
+        int position = sequence.position++;
+        cachedTokens[sequence.slot][position] = token;
+        cachedLength[sequence.slot] = position + 1;
+        return batch.add(token, position, sequence.slot, logits);
+    }
+
     /** One decode: every running sequence's next token, then prompt chunks within the room left. */
     private void step() {
         LlamaContext.Batch batch = context.batch();
@@ -191,7 +264,7 @@ public final class DecodeLoop implements AutoCloseable {
         }
         for (Sequence sequence : running) {
             if (sequence != null && sequence.decoding()) {
-                sequence.batchIndex = batch.add(sequence.lastToken, sequence.position++, sequence.slot, true);
+                sequence.batchIndex = add(batch, sequence, sequence.lastToken, true);
                 sampled.add(sequence);
             }
         }
@@ -203,7 +276,7 @@ public final class DecodeLoop implements AutoCloseable {
             int chunk = Math.min(budget, sequence.prompt.length - sequence.prefilled);
             for (int i = 0; i < chunk; i++) {
                 boolean last = sequence.prefilled + 1 == sequence.prompt.length;
-                int index = batch.add(sequence.prompt[sequence.prefilled++], sequence.position++, sequence.slot, last);
+                int index = add(batch, sequence, sequence.prompt[sequence.prefilled++], last);
                 if (last) {
                     sequence.batchIndex = index;
                     sampled.add(sequence);
@@ -263,13 +336,17 @@ public final class DecodeLoop implements AutoCloseable {
 
     private void fail(Sequence sequence, String message) {
         release(sequence);
+        context.removeSequence(sequence.slot); // what the failed decode left in the cache is not trusted
+        cachedLength[sequence.slot] = 0;
         sequence.events.add(new GenerationEvent.Failure(message));
     }
 
-    /** Frees the sequence's slot and cache at once. */
+    /**
+     * Frees the sequence's slot at once. Its cache stays, for a next generation that starts the same way: each
+     * slot owns its share of the cache whether it holds anything or not, so keeping it costs nothing.
+     */
     private void release(Sequence sequence) {
         running[sequence.slot] = null;
-        context.removeSequence(sequence.slot);
         sequence.sampler.close();
         progress.finished();
     }
@@ -348,8 +425,10 @@ public final class DecodeLoop implements AutoCloseable {
             this.sampling = sampling;
         }
 
-        void begin(int slot) {
+        void begin(int slot, int reused) {
             this.slot = slot;
+            this.prefilled = reused;
+            this.position = reused;
             this.startNanos = System.nanoTime();
             this.sampler = LlamaSampler.create(model, sampling);
             this.utf8 = new Utf8Pieces();

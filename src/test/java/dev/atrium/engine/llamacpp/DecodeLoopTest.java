@@ -84,10 +84,12 @@ class DecodeLoopTest {
     }
 
     @Test
-    void eightConcurrentGenerationsOnFourSlots_eachGivesWhatItGivesAlone() throws Exception {
-        DecodeLoop loop = loop(4, 8, 64);
+    void sixteenConcurrentGenerationsOnFourSlots_eachGivesWhatItGivesAlone() throws Exception {
+        DecodeLoop loop = loop(4, 16, 64);
         List<String> prompts = List.of("Once upon a time", "The weather today", "In a distant galaxy", "My favourite",
-                "Tom and Lily", "She opened the door", "A long time ago", "The little dog");
+                "Tom and Lily", "She opened the door", "A long time ago", "The little dog", "Every morning",
+                "The king said", "Under the bridge", "Max found a box", "It was raining", "The robot looked",
+                "On the hill", "Grandma baked");
         List<String> alone = new ArrayList<>();
         for (String prompt : prompts) {
             alone.add(drain(loop.submit(prompt(loop, prompt), 24, List.of(), LlamaSampler.Settings.greedy())).text());
@@ -99,6 +101,31 @@ class DecodeLoopTest {
         for (int i = 0; i < prompts.size(); i++) {
             assertThat(drain(together.get(i)).text()).as(prompts.get(i)).isEqualTo(alone.get(i));
         }
+    }
+
+    @Test
+    void aSharedPrefix_isTakenFromASlotsCache_andGivesTheSameOutput() throws Exception {
+        String system = "You are a storyteller. You tell short stories about animals who live in the forest, and"
+                + " every story ends well. ";
+        DecodeLoop fresh = loop(2, 4, 256);
+        String expected = drain(fresh.submit(prompt(fresh, system + "Tell me about a fox."), 16, List.of(),
+                LlamaSampler.Settings.greedy())).text();
+
+        DecodeLoop loop = loop(2, 4, 256);
+        drain(loop.submit(prompt(loop, system + "Tell me about a bear."), 16, List.of(), LlamaSampler.Settings.greedy()));
+        long reusedBefore = loop.reusedTokens();
+        int[] fox = prompt(loop, system + "Tell me about a fox.");
+        Run run = drain(loop.submit(fox, 16, List.of(), LlamaSampler.Settings.greedy()));
+        long reused = loop.reusedTokens() - reusedBefore;
+        int prefix = prompt(loop, system).length - 1;
+        System.out.println("DecodeLoopTest: a " + fox.length + "-token prompt took " + reused + " tokens from the cache");
+        assertThat(reused).isGreaterThanOrEqualTo(prefix - 1).isLessThan(fox.length);
+        assertThat(run.text()).isEqualTo(expected);
+
+        // the same prompt again: all but its last token from the cache, the same text
+        long before = loop.reusedTokens();
+        assertThat(drain(loop.submit(fox, 16, List.of(), LlamaSampler.Settings.greedy())).text()).isEqualTo(expected);
+        assertThat(loop.reusedTokens() - before).isEqualTo(fox.length - 1);
     }
 
     @Test
