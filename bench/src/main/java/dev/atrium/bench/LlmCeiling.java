@@ -1,18 +1,26 @@
 package dev.atrium.bench;
 
-import de.kherud.llama.InferenceParameters;
-import de.kherud.llama.LlamaModel;
-import de.kherud.llama.LlamaOutput;
-import de.kherud.llama.ModelParameters;
-import de.kherud.llama.args.LogFormat;
+import dev.atrium.engine.GenerationEvent;
+import dev.atrium.engine.ProgressWatch;
+import dev.atrium.engine.llamacpp.CpuProbe;
+import dev.atrium.engine.llamacpp.DecodeLoop;
+import dev.atrium.engine.llamacpp.LlamaContext;
+import dev.atrium.engine.llamacpp.LlamaCpp;
+import dev.atrium.engine.llamacpp.LlamaModel;
+import dev.atrium.engine.llamacpp.LlamaNatives;
+import dev.atrium.engine.llamacpp.LlamaSampler;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Optional;
+
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicLong;
 import org.HdrHistogram.Recorder;
 
 /**
- * The in-process ceiling of generation: the same llama.cpp binding the server uses, STREAMS generations at once
- * on as many slots, each of at most MAX_TOKENS tokens, for ROUNDS rounds. Prints tokens/s over all streams and
+ * The in-process ceiling of generation: the server's own llama.cpp binding and decode loop without the server,
+ * STREAMS generations at once on SLOTS slots, each of at most MAX_TOKENS tokens, for ROUNDS rounds. Prints tokens/s over all streams and
  * time to first token.
  *
  * <p>Usage: {@code LlmCeiling MODEL.gguf STREAMS MAX_TOKENS ROUNDS CONTEXT_PER_SLOT SLOTS} (the server's slot
@@ -26,10 +34,15 @@ public final class LlmCeiling {
         int rounds = Integer.parseInt(args[3]);
         int contextPerSlot = Integer.parseInt(args[4]);
         int slots = Integer.parseInt(args[5]);
-        LlamaModel.setLogger(LogFormat.TEXT, (level, message) -> { });
-        // never closed: the binding's close() can hang and leaks anyway; the process ends right after
-        LlamaModel model = new LlamaModel(new ModelParameters().setModel(file).setParallel(slots)
-                .setCtxSize(slots * contextPerSlot).setThreads(Runtime.getRuntime().availableProcessors()));
+        LlamaCpp cpp = LlamaCpp.open(LlamaNatives.defaults());
+        LlamaModel model = LlamaModel.load(cpp, Path.of(file), LlamaModel.Options.inference(CpuProbe.extraBufferTypesSafe()));
+        int threadsPerModel = Runtime.getRuntime().availableProcessors();
+        LlamaContext context = LlamaContext.create(model, new LlamaContext.Settings(slots * contextPerSlot, 512, slots,
+                threadsPerModel));
+        // the server's own scheduler and settings (LlamaEngine: batch 512, prefill budget 512 - slots)
+        DecodeLoop loop = new DecodeLoop("ceiling", model, context, new DecodeLoop.Settings(slots, contextPerSlot,
+                4 * slots, Math.max(context.settings().batchSize() - slots, 1)),
+                new ProgressWatch(Duration.ofMinutes(5), System::nanoTime), new AtomicLong());
         {
             Recorder ttft = new Recorder(3);
             AtomicLong tokens = new AtomicLong();
@@ -49,17 +62,24 @@ public final class LlmCeiling {
                         boolean first = true;
                         // exactly the sampling the server asks for a request with temperature 0.8 and a seed
                         // (its defaults: top_p 1, no presence or frequency penalty)
-                        InferenceParameters parameters = new InferenceParameters("Story " + n + ": once upon a time")
-                                .setNPredict(maxTokens).setTemperature(0.8f).setTopP(1f).setPresencePenalty(0f)
-                                .setFrequencyPenalty(0f).setSeed(n);
-                        for (LlamaOutput output : model.generate(parameters)) {
-                            if (!output.text.isEmpty()) {
-                                if (first) {
-                                    ttft.recordValue(System.nanoTime() - began);
-                                    first = false;
+                        int[] prompt = model.tokenize("Story " + n + ": once upon a time", true, true);
+                        DecodeLoop.Sequence sequence = loop.submit(prompt, maxTokens, List.of(),
+                                new LlamaSampler.Settings(0.8f, 0, 1, 0, 1, 0, 0, 64, n, Optional.empty()));
+                        try {
+                            while (true) {
+                                GenerationEvent event = sequence.next(Duration.ofMinutes(5));
+                                if (event instanceof GenerationEvent.Text) {
+                                    if (first) {
+                                        ttft.recordValue(System.nanoTime() - began);
+                                        first = false;
+                                    }
+                                    tokens.incrementAndGet();
+                                } else {
+                                    break;
                                 }
-                                tokens.incrementAndGet();
                             }
+                        } catch (InterruptedException e) {
+                            Thread.currentThread().interrupt();
                         }
                     }));
                 }

@@ -18,7 +18,9 @@ import org.HdrHistogram.Recorder;
  * MAX_TOKENS tokens (one text event per token). Prints tokens/s over all streams and time to first token; the
  * API key comes from {@code ATRIUM_API_KEY}.
  *
- * <p>Usage: {@code LlmLoadGenerator URL MODEL STREAMS MAX_TOKENS ROUNDS}
+ * <p>Usage: {@code LlmLoadGenerator URL MODEL STREAMS MAX_TOKENS ROUNDS [EXTRA_FIELDS]}, EXTRA_FIELDS being JSON members
+ * added to every body (a peer's own sampling switches, e.g. {@code "top_k":0,"min_p":0} for llama-server, whose
+ * defaults otherwise differ from OpenAI's).
  */
 public final class LlmLoadGenerator {
     public static void main(String[] args) throws Exception {
@@ -27,6 +29,7 @@ public final class LlmLoadGenerator {
         int streams = Integer.parseInt(args[2]);
         int maxTokens = Integer.parseInt(args[3]);
         int rounds = Integer.parseInt(args[4]);
+        String extra = args.length > 5 && !args[5].isBlank() ? "," + args[5] : "";
         String key = System.getenv("ATRIUM_API_KEY");
         HttpClient client = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
         Recorder ttft = new Recorder(3);
@@ -45,7 +48,8 @@ public final class LlmLoadGenerator {
                 int n = (round + 1) * streams + s;
                 threads.add(Thread.ofVirtual().start(() -> {
                     String body = "{\"model\":\"" + model + "\",\"prompt\":\"Story " + n + ": once upon a time\","
-                            + "\"max_tokens\":" + maxTokens + ",\"temperature\":0.8,\"seed\":" + n + ",\"stream\":true}";
+                            + "\"max_tokens\":" + maxTokens + ",\"temperature\":0.8,\"top_p\":1,\"seed\":" + n + ",\"stream\":true"
+                            + extra + "}";
                     HttpRequest request = HttpRequest.newBuilder(url).timeout(Duration.ofMinutes(5))
                             .header("Content-Type", "application/json").header("Authorization", "Bearer " + key)
                             .POST(HttpRequest.BodyPublishers.ofString(body)).build();

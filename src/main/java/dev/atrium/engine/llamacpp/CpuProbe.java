@@ -80,8 +80,15 @@ public final class CpuProbe {
         }
     }
 
-    /** The child: asks the kernel for AMX, as llama.cpp does, and runs AMX instructions; dies of SIGILL if it must. */
+    /**
+     * The child: asks the kernel for AMX, as llama.cpp does, and runs AMX instructions; dies of SIGILL if it must.
+     * With {@code --report}, prints instead what the engine decides on this machine.
+     */
     public static void main(String[] args) throws Throwable {
+        if (args.length > 0 && args[0].equals("--report")) { // what the engine would decide here, for benchmarks
+            System.out.println("extra-buffer-types=" + (extraBufferTypesSafe() ? "safe" : "off"));
+            return;
+        }
         Linker linker = Linker.nativeLinker();
         MethodHandle syscall = linker.downcallHandle(linker.defaultLookup().find("syscall").orElseThrow(),
                 FunctionDescriptor.of(JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG), Linker.Option.firstVariadicArg(1));
