@@ -5,7 +5,10 @@
 # the same sampling (temperature 0.8, top-p 1, no top-k or min-p, a seed per stream), the same context per
 # sequence (256), the same slots (16), batch (512) and threads, at 1, 4 and 16 concurrent streams of up to 128
 # tokens. Prints one key=value line per measurement.
-#   bench/llm.sh [ROUNDS]     (default 3; HOTPATH-style: LLM_SKIP_BUILD=1 uses the jars already built)
+#   bench/llm.sh [ROUNDS]     (rounds at 16 streams, default 3; 4× as many at 4 streams, 8× at 1, so that each
+#                              measurement runs for seconds; LLM_SKIP_BUILD=1 uses the jars already built)
+# Each side first serves an unmeasured warm-up (16 streams, 2 rounds): the JVM's JIT on one side, page cache and
+# first decodes on both.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
@@ -21,6 +24,7 @@ if [ "${LLM_SKIP_BUILD:-}" != 1 ]; then
   ./mvnw -B -q -f bench/pom.xml package -DskipTests
 fi
 java=("$JAVA_HOME/bin/java" --enable-native-access=ALL-UNNAMED -cp "bench/target/atrium-bench-0.1.0-SNAPSHOT.jar:bench/target/lib/*")
+rounds_for() { case "$1" in 1) echo $((rounds * 8)) ;; 4) echo $((rounds * 4)) ;; *) echo "$rounds" ;; esac; }
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 data="$(mktemp -d)"
 pid=""
@@ -35,17 +39,35 @@ if [ "$("$JAVA_HOME/bin/java" --enable-native-access=ALL-UNNAMED -cp target/atri
     dev.atrium.engine.llamacpp.CpuProbe --report 2>/dev/null)" != "extra-buffer-types=safe" ]; then
   repack=(--no-repack)
 fi
-echo "repack ${repack[*]:-on}"
 
 # ---- the peer
-port="$(free_port)"
-"$peer" -m "$model" --host 127.0.0.1 --port "$port" -c $((16 * 256)) -np 16 -b 512 -ub 512 -t "$threads" \
-  -tb "$threads" --no-webui "${repack[@]}" > "$data/peer.log" 2>&1 &
-pid=$!
-wait_for "http://127.0.0.1:$port/health"
+start_peer() {
+  port="$(free_port)"
+  "$peer" -m "$model" --host 127.0.0.1 --port "$port" -c $((16 * 256)) -np 16 -b 512 -ub 512 -t "$threads" \
+    -tb "$threads" --no-webui "${repack[@]}" > "$data/peer.log" 2>&1 &
+  pid=$!
+  for _ in $(seq 1 300); do
+    curl -sf "http://127.0.0.1:$port/health" >/dev/null 2>&1 && return 0
+    kill -0 "$pid" 2>/dev/null || return 1
+    sleep 0.2
+  done
+  return 1
+}
+if ! start_peer || ! curl -sf "http://127.0.0.1:$port/v1/completions" -d '{"prompt": "Once", "max_tokens": 2}' >/dev/null; then
+  # llama-server dies of SIGILL on some VMs that report AMX with repacking on (its own build's AMX kernels): both
+  # sides then run without it
+  stop
+  echo "repack: llama-server does not survive repacking here; both run with it off" >&2
+  repack=(--no-repack)
+  export ATRIUM_LLAMA_REPACK=off
+  start_peer || { echo "llm: llama-server does not start: $(tail -3 "$data/peer.log")" >&2; exit 1; }
+fi
+echo "peer $(basename "$peer") repack ${repack[*]:-on}"
+peer_fields='"top_k":0,"min_p":0,"repeat_penalty":1'
+ATRIUM_API_KEY=none "${java[@]}" dev.atrium.bench.LlmLoadGenerator "http://127.0.0.1:$port" peer 16 128 2 "$peer_fields" >/dev/null
 for streams in 1 4 16; do
   line="$(ATRIUM_API_KEY=none "${java[@]}" dev.atrium.bench.LlmLoadGenerator "http://127.0.0.1:$port" peer "$streams" 128 \
-    "$rounds" '"top_k":0,"min_p":0,"repeat_penalty":1' | tail -n 1)"
+    "$(rounds_for "$streams")" "$peer_fields" | tail -n 1)"
   echo "peer llama-server $line"
 done
 stop
@@ -60,8 +82,10 @@ export ATRIUM_API_KEY="$(cat "$data/atrium/admin.key")"
 printf '{"slots": 16, "context_per_slot": 256}' > "$data/config.json"
 ./atrium models push rand --gguf "$model" --task completion --config "$data/config.json" \
   --server "http://127.0.0.1:$port" >&2
+echo "atrium repack $([ "${ATRIUM_LLAMA_REPACK:-}" = off ] && echo off || echo on)"
+"${java[@]}" dev.atrium.bench.LlmLoadGenerator "http://127.0.0.1:$port" rand 16 128 2 >/dev/null
 for streams in 1 4 16; do
-  line="$("${java[@]}" dev.atrium.bench.LlmLoadGenerator "http://127.0.0.1:$port" rand "$streams" 128 "$rounds" \
-    | tail -n 1)"
+  line="$("${java[@]}" dev.atrium.bench.LlmLoadGenerator "http://127.0.0.1:$port" rand "$streams" 128 \
+    "$(rounds_for "$streams")" | tail -n 1)"
   echo "atrium $line"
 done

@@ -32,8 +32,15 @@ public final class CpuProbe {
 
     private CpuProbe() {}
 
-    /** Whether models may be loaded with llama.cpp's extra buffer types here. */
+    /**
+     * Whether models may be loaded with llama.cpp's extra buffer types here: {@code ATRIUM_LLAMA_REPACK} {@code on}
+     * or {@code off} decides by hand (to run like a peer that must do without, say); otherwise the probe does.
+     */
     public static boolean extraBufferTypesSafe() {
+        String configured = System.getenv("ATRIUM_LLAMA_REPACK");
+        if ("on".equals(configured) || "off".equals(configured)) {
+            return configured.equals("on");
+        }
         Boolean known = extraBufferTypesSafe;
         if (known == null) {
             synchronized (CpuProbe.class) {

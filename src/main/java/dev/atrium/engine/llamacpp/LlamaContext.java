@@ -57,6 +57,7 @@ public final class LlamaContext implements AutoCloseable {
     private final Settings settings;
     private final Arena arena = Arena.ofShared();
     private final MemorySegment context;
+    private final MemorySegment threadpool;
     private final MemorySegment memory;
     private final Batch batch;
     private final AtomicBoolean closed = new AtomicBoolean();
@@ -67,6 +68,17 @@ public final class LlamaContext implements AutoCloseable {
         this.cpp = model.cpp();
         this.settings = settings;
         this.context = context;
+        // the context's own threads, started once and parked between decodes (llama-server does the same);
+        // without a threadpool, ggml starts and joins its threads at every decode
+        try (Arena scratch = Arena.ofConfined()) {
+            MemorySegment params = scratch.allocate(LlamaCpp.THREADPOOL_PARAMS);
+            cpp.threadpoolParamsInit.invokeExact(params, settings.threads());
+            this.threadpool = (MemorySegment) cpp.threadpoolNew.invokeExact(params);
+        }
+        if (threadpool.equals(MemorySegment.NULL)) {
+            throw new LlamaException("llama.cpp could not start a threadpool of " + settings.threads() + " threads");
+        }
+        cpp.attachThreadpool.invokeExact(context, threadpool, MemorySegment.NULL);
         this.memory = (MemorySegment) cpp.getMemory.invokeExact(context);
         this.batch = new Batch(arena, settings.batchSize());
         MemorySegment stub = Linker.nativeLinker().upcallStub(ABORT_TARGET.bindTo(this),
@@ -250,7 +262,9 @@ public final class LlamaContext implements AutoCloseable {
     public void close() {
         if (closed.compareAndSet(false, true)) {
             LlamaModel.call(() -> {
+                cpp.detachThreadpool.invokeExact(context);
                 cpp.free.invokeExact(context);
+                cpp.threadpoolFree.invokeExact(threadpool);
                 return null;
             });
             arena.close();

@@ -121,6 +121,16 @@ public final class LlamaCpp {
             ADDRESS.withName("seq_id"),
             ADDRESS.withName("logits")).withName("llama_batch");
 
+    /** {@code struct ggml_threadpool_params}: 528 bytes, passed by pointer. */
+    static final StructLayout THREADPOOL_PARAMS = structLayout(
+            MemoryLayout.sequenceLayout(512, JAVA_BOOLEAN).withName("cpumask"),
+            JAVA_INT.withName("n_threads"),
+            JAVA_INT.withName("prio"),
+            JAVA_INT.withName("poll"),
+            JAVA_BOOLEAN.withName("strict_cpu"),
+            JAVA_BOOLEAN.withName("paused"),
+            paddingLayout(2)).withName("ggml_threadpool_params");
+
     /** {@code struct llama_sampler_chain_params}: one bool, passed by value (in a register). */
     static final StructLayout CHAIN_PARAMS = structLayout(JAVA_BOOLEAN.withName("no_perf"))
             .withName("llama_sampler_chain_params");
@@ -201,7 +211,13 @@ public final class LlamaCpp {
     final MethodHandle samplerReset;
     final MethodHandle samplerFree;
 
-    private LlamaCpp(Path directory, SymbolLookup llama, SymbolLookup ggml) throws Throwable {
+    final MethodHandle threadpoolParamsInit;
+    final MethodHandle threadpoolNew;
+    final MethodHandle threadpoolFree;
+    final MethodHandle attachThreadpool;
+    final MethodHandle detachThreadpool;
+
+    private LlamaCpp(Path directory, SymbolLookup llama, SymbolLookup ggml, SymbolLookup ggmlBase) throws Throwable {
         this.directory = directory;
         Binder b = new Binder(llama);
         MethodHandle llamaVersion = b.bind("llama_version", FunctionDescriptor.of(ADDRESS));
@@ -283,6 +299,42 @@ public final class LlamaCpp {
         samplerAccept = b.bind("llama_sampler_accept", FunctionDescriptor.ofVoid(ADDRESS, JAVA_INT));
         samplerReset = b.bind("llama_sampler_reset", FunctionDescriptor.ofVoid(ADDRESS));
         samplerFree = b.bind("llama_sampler_free", FunctionDescriptor.ofVoid(ADDRESS));
+
+        // a context's own CPU threadpool, as llama-server attaches one: without it ggml starts threads per decode
+        threadpoolParamsInit = new Binder(ggmlBase).bind("ggml_threadpool_params_init",
+                FunctionDescriptor.ofVoid(ADDRESS, JAVA_INT));
+        Binder g = new Binder(ggml);
+        MethodHandle devByType = g.bind("ggml_backend_dev_by_type", FunctionDescriptor.of(ADDRESS, JAVA_INT));
+        MethodHandle devBackendReg = g.bind("ggml_backend_dev_backend_reg", FunctionDescriptor.of(ADDRESS, ADDRESS));
+        MethodHandle regProcAddress = g.bind("ggml_backend_reg_get_proc_address",
+                FunctionDescriptor.of(ADDRESS, ADDRESS, ADDRESS));
+        int cpuDevice = 0; // GGML_BACKEND_DEVICE_TYPE_CPU
+        MemorySegment device = (MemorySegment) devByType.invokeExact(cpuDevice);
+        if (device.equals(MemorySegment.NULL)) {
+            throw new LlamaException("llama.cpp found no CPU backend in " + directory);
+        }
+        MemorySegment registry = (MemorySegment) devBackendReg.invokeExact(device);
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment create = (MemorySegment) regProcAddress.invokeExact(registry,
+                    arena.allocateFrom("ggml_threadpool_new"));
+            MemorySegment destroy = (MemorySegment) regProcAddress.invokeExact(registry,
+                    arena.allocateFrom("ggml_threadpool_free"));
+            if (create.equals(MemorySegment.NULL) || destroy.equals(MemorySegment.NULL)) {
+                throw new LlamaException("the CPU backend in " + directory + " has no threadpool functions");
+            }
+            threadpoolNew = LINKER.downcallHandle(create, FunctionDescriptor.of(ADDRESS, ADDRESS));
+            threadpoolFree = LINKER.downcallHandle(destroy, FunctionDescriptor.ofVoid(ADDRESS));
+            MemorySegment params = arena.allocate(THREADPOOL_PARAMS);
+            threadpoolParamsInit.invokeExact(params, 3);
+            List<String> wrong = mismatches(THREADPOOL_PARAMS, params, Map.of("n_threads", 3, "prio", 0, "poll", 50,
+                    "strict_cpu", false, "paused", false));
+            if (!wrong.isEmpty()) {
+                throw new LlamaException("the ggml library in " + directory + " does not have the threadpool layout"
+                        + " this engine writes: " + String.join("; ", wrong));
+            }
+        }
+        attachThreadpool = b.bind("llama_attach_threadpool", FunctionDescriptor.ofVoid(ADDRESS, ADDRESS, ADDRESS));
+        detachThreadpool = b.bind("llama_detach_threadpool", FunctionDescriptor.ofVoid(ADDRESS));
     }
 
     /**
@@ -302,7 +354,9 @@ public final class LlamaCpp {
                 try {
                     SymbolLookup llama = SymbolLookup.libraryLookup(directory.resolve(LlamaNatives.LLAMA), Arena.global());
                     SymbolLookup ggml = SymbolLookup.libraryLookup(directory.resolve(LlamaNatives.GGML), Arena.global());
-                    instance = new LlamaCpp(directory, llama, ggml);
+                    SymbolLookup ggmlBase = SymbolLookup.libraryLookup(directory.resolve(LlamaNatives.GGML_BASE),
+                            Arena.global());
+                    instance = new LlamaCpp(directory, llama, ggml, ggmlBase);
                     LOG.info("llama.cpp {} from {}: {}", instance.version, directory, instance.systemInfo.strip());
                 } catch (LlamaException e) {
                     throw e;

@@ -14,6 +14,7 @@ import java.util.Optional;
 public record LlamaNatives(Optional<Path> directory) {
     static final String LLAMA = "libllama.v0.5.0.so";
     static final String GGML = "libggml.v0.5.0.so";
+    static final String GGML_BASE = "libggml-base.so";
     /** The npm package whose libraries the default directory holds. */
     public static final String PACKAGE = "@node-llama-cpp/linux-x64@3.22.1";
 
