@@ -5,7 +5,8 @@
 #     and the single-request latency;
 #   - the server under closed-loop load at concurrency 1, 8, 32 and 128, with batching across requests on and
 #     off, for sentences and paragraphs, each figure as a ratio of the ceiling; and under open-loop load;
-#   - streamed generation of a GGUF model through the server against the same generation in-process.
+#   - streamed generation of a GGUF model through the server against the same decode loop in-process
+#     (bench/llm.sh measures it against llama-server).
 #   bench/run.sh [SECONDS_PER_POINT]     (default 10; 2 for a quick look)
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -231,7 +232,7 @@ $jmh_rows
 \`random-15M-q8_0.gguf\` (Llama architecture, random weights, Q8_0) with 16 slots of 256 tokens, the same
 llama.cpp configuration and sampling (temperature 0.8, top-p 1, a seed per stream) in both columns. Each stream
 asks for up to 128 tokens of \`/v1/completions\` with \`stream: true\` (authenticated, admitted and metered)
-against the same generation run in-process through the binding; one warm-up round, then rounds of all streams
+against the same generation run in-process by the engine's own decode loop (no server); one warm-up round, then rounds of all streams
 at once. Tokens are counted per streamed text event; time to first token is from sending the request to the
 first text event.
 
