@@ -346,6 +346,8 @@ public final class LlamaCpp {
     public static LlamaCpp open(LlamaNatives natives) {
         LlamaCpp loaded = instance;
         if (loaded != null) {
+            // one llama.cpp per process: the directory asked for must still hold it
+            natives.requireDirectory();
             return loaded;
         }
         synchronized (LlamaCpp.class) {
