@@ -72,6 +72,50 @@ class LlamaEndToEndTest {
         }
     }
 
+    /**
+     * GGUF files whose header reads well but whose body llama.cpp cannot load (cut short, tensor offsets pointing
+     * past the end, garbage where the tensors are): each is refused with 422 by the child process that tries it,
+     * and the server keeps serving.
+     */
+    @Test
+    void hostileGgufUploads_areRefused_andTheServerKeepsServing() throws Exception {
+        byte[] real = read(LONG_MODEL);
+        Http admin = server.http();
+        assertThat(admin.postJson("/admin/models", Map.of("name", "hostile", "task", "completion", "engine", "llama"))
+                .status()).isEqualTo(201);
+        java.util.List<byte[]> files = new java.util.ArrayList<>();
+        files.add(java.util.Arrays.copyOf(real, real.length / 2)); // the tensors cut short
+        files.add(java.util.Arrays.copyOf(real, 4096)); // little more than the header
+        byte[] scrambled = real.clone(); // the tensor data region overwritten with a pattern
+        for (int i = real.length / 3; i < real.length; i += 7) {
+            scrambled[i] = (byte) 0xFF;
+        }
+        files.add(scrambled);
+        byte[] shiftedOffsets = real.clone(); // the tensor-info region's bytes shifted: offsets and shapes nonsense
+        for (int i = 2048; i < 65536 && i < real.length; i += 13) {
+            shiftedOffsets[i] = (byte) (shiftedOffsets[i] ^ 0x5A);
+        }
+        files.add(shiftedOffsets);
+        int refused = 0;
+        for (byte[] file : files) {
+            Http.Reply reply = admin.post("/admin/models/hostile/versions", "multipart/form-data; boundary=" + Http.BOUNDARY,
+                    Http.multipart(Map.of("gguf", file)));
+            assertThat(reply.status()).as(reply.toString()).isIn(201, 422);
+            if (reply.status() == 422) {
+                refused++;
+                assertThat(reply.text()).doesNotContain(server.dataDir().toString()).doesNotContain("0x7f");
+            } else {
+                // a file llama.cpp does load (scrambled weights are still weights) must also serve without a crash
+                Http.Reply served = member.postJson("/v1/completions", Map.of("model", "hostile:"
+                        + reply.json().path("version").asInt(), "prompt", "Once", "max_tokens", 4));
+                assertThat(served.status()).as(served.toString()).isIn(200, 400, 500);
+            }
+            assertThat(member.postJson("/v1/completions", Map.of("model", "long", "prompt", "Once upon a time",
+                    "max_tokens", 4)).status()).isEqualTo(200);
+        }
+        assertThat(refused).as("the cut files at least are refused").isGreaterThanOrEqualTo(2);
+    }
+
     /** Unloading frees the llama.cpp model and context: twenty unload and reload cycles leave memory flat. */
     @Test
     void unloadAndServeAgain_twentyTimes_leavesResidentMemoryFlat() throws Exception {
