@@ -40,7 +40,7 @@ if [ "$("$JAVA_HOME/bin/java" --enable-native-access=ALL-UNNAMED -cp target/atri
   repack=(--no-repack)
 fi
 
-# ---- the peer
+# ---- the peer (LLM_SKIP_PEER=1: Atrium alone, with the peer's repacking choice given as ATRIUM_LLAMA_REPACK)
 start_peer() {
   port="$(free_port)"
   "$peer" -m "$model" --host 127.0.0.1 --port "$port" -c $((16 * 256)) -np 16 -b 512 -ub 512 -t "$threads" \
@@ -53,7 +53,9 @@ start_peer() {
   done
   return 1
 }
-if ! start_peer || ! curl -sf "http://127.0.0.1:$port/v1/completions" -d '{"prompt": "Once", "max_tokens": 2}' >/dev/null; then
+if [ "${LLM_SKIP_PEER:-}" = 1 ]; then
+  :
+elif ! start_peer || ! curl -sf "http://127.0.0.1:$port/v1/completions" -d '{"prompt": "Once", "max_tokens": 2}' >/dev/null; then
   # llama-server dies of SIGILL on some VMs that report AMX with repacking on (its own build's AMX kernels): both
   # sides then run without it
   stop
@@ -62,15 +64,18 @@ if ! start_peer || ! curl -sf "http://127.0.0.1:$port/v1/completions" -d '{"prom
   export ATRIUM_LLAMA_REPACK=off
   start_peer || { echo "llm: llama-server does not start: $(tail -3 "$data/peer.log")" >&2; exit 1; }
 fi
-echo "peer $(basename "$peer") repack ${repack[*]:-on}"
-peer_fields='"top_k":0,"min_p":0,"repeat_penalty":1'
-ATRIUM_API_KEY=none "${java[@]}" dev.atrium.bench.LlmLoadGenerator "http://127.0.0.1:$port" peer 16 128 2 "$peer_fields" >/dev/null
-for streams in 1 4 16; do
-  line="$(ATRIUM_API_KEY=none "${java[@]}" dev.atrium.bench.LlmLoadGenerator "http://127.0.0.1:$port" peer "$streams" 128 \
-    "$(rounds_for "$streams")" "$peer_fields" | tail -n 1)"
-  echo "peer llama-server $line"
-done
-stop
+if [ "${LLM_SKIP_PEER:-}" != 1 ]; then
+  echo "peer $(basename "$peer") repack ${repack[*]:-on}"
+  peer_fields='"top_k":0,"min_p":0,"repeat_penalty":1'
+  ATRIUM_API_KEY=none "${java[@]}" dev.atrium.bench.LlmLoadGenerator "http://127.0.0.1:$port" peer 16 128 2 \
+    "$peer_fields" >/dev/null
+  for streams in 1 4 16; do
+    line="$(ATRIUM_API_KEY=none "${java[@]}" dev.atrium.bench.LlmLoadGenerator "http://127.0.0.1:$port" peer \
+      "$streams" 128 "$(rounds_for "$streams")" "$peer_fields" | tail -n 1)"
+    echo "peer llama-server $line"
+  done
+  stop
+fi
 
 # ---- Atrium
 port="$(free_port)"
