@@ -26,6 +26,7 @@ import java.util.List;
  * @param tlsKey PEM private key of the certificate, or null to serve plain HTTP
  * @param auditRetention how long audit rows are kept
  * @param callDeadline how long one model call may take (the serving layer's deadline)
+ * @param llamaNatives the directory of the llama.cpp libraries, or null for the default cache
  */
 public record ServerConfig(
         String bindAddress,
@@ -56,7 +57,8 @@ public record ServerConfig(
         Path tlsCertificate,
         Path tlsKey,
         Duration auditRetention,
-        Duration callDeadline) {
+        Duration callDeadline,
+        Path llamaNatives) {
 
     public ServerConfig {
         requireNonNull(bindAddress, "bindAddress is null");

@@ -35,6 +35,8 @@ public enum ServerSetting {
     TLS_CERT("tls-cert", "none", "PEM file with the server's certificate chain; with tls-key, serves HTTPS (TLS 1.2+, HTTP/2)"),
     TLS_KEY("tls-key", "none", "PEM file with the private key of tls-cert (PKCS#8)"),
     AUDIT_RETENTION_DAYS("audit-retention-days", "365", "audit rows older than this are deleted (checked hourly)"),
+    LLAMA_NATIVES("llama-natives", "auto", "directory with the llama.cpp v0.5.0 libraries GGUF models run on (a build of"
+            + " your own with the same file names, or the CUDA package's); auto = the cache scripts/llama-natives.sh fills"),
     CALL_DEADLINE("call-deadline", "60s", "how long one model call may take, queueing included; compute priced per"
             + " second is reserved for as long, and a call still running then is cut");
 

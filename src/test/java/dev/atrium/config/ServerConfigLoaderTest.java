@@ -80,7 +80,8 @@ class ServerConfigLoaderTest {
                 Map.entry("tls-cert", "/etc/atrium/chain.pem"),
                 Map.entry("tls-key", "/etc/atrium/key.pem"),
                 Map.entry("audit-retention-days", "30"),
-                Map.entry("call-deadline", "45s"));
+                Map.entry("call-deadline", "45s"),
+                Map.entry("llama-natives", "/opt/llama.cpp/lib"));
         assertThat(flags).hasSameSizeAs(ServerSetting.values());
         ServerConfig config = ServerConfigLoader.load(flags, Map.of());
         assertThat(config).isEqualTo(new ServerConfig("0.0.0.0", 9001, Path.of("/srv/atrium"), 3, 2, 1,
@@ -88,7 +89,7 @@ class ServerConfigLoaderTest {
                 60, 6000, 4, Duration.ofSeconds(2), true, Path.of("/etc/atrium/secrets.key"), null, null,
                 Duration.ofSeconds(3), Duration.ofSeconds(20), Duration.ofMillis(250), 321,
                 Path.of("/etc/atrium/chain.pem"), Path.of("/etc/atrium/key.pem"), Duration.ofDays(30),
-                Duration.ofSeconds(45)));
+                Duration.ofSeconds(45), Path.of("/opt/llama.cpp/lib")));
         assertThat(config.usesTls()).isTrue();
     }
 
