@@ -74,6 +74,11 @@ if [ "${LLM_SKIP_PEER:-}" != 1 ]; then
       "$streams" 128 "$(rounds_for "$streams")" "$peer_fields" | tail -n 1)"
     echo "peer llama-server $line"
   done
+  for sharing in shared unshared; do
+    line="$(ATRIUM_API_KEY=none "${java[@]}" dev.atrium.bench.LlmLoadGenerator "http://127.0.0.1:$port" peer 4 64 \
+      "$(rounds_for 4)" "$peer_fields" 100 "$sharing" | tail -n 1)"
+    echo "peer llama-server prefix=$sharing $line"
+  done
   stop
 fi
 
@@ -93,4 +98,11 @@ for streams in 1 4 16; do
   line="$("${java[@]}" dev.atrium.bench.LlmLoadGenerator "http://127.0.0.1:$port" rand "$streams" 128 \
     "$(rounds_for "$streams")" | tail -n 1)"
   echo "atrium $line"
+done
+# a 100-word system text before every prompt (shared: one start, which the slots' caches keep) against the same
+# length with nothing to share
+for sharing in shared unshared; do
+  line="$("${java[@]}" dev.atrium.bench.LlmLoadGenerator "http://127.0.0.1:$port" rand 4 64 "$(rounds_for 4)" "" 100 \
+    "$sharing" | tail -n 1)"
+  echo "atrium prefix=$sharing $line"
 done

@@ -18,9 +18,11 @@ import org.HdrHistogram.Recorder;
  * MAX_TOKENS tokens (one text event per token). Prints tokens/s over all streams and time to first token; the
  * API key comes from {@code ATRIUM_API_KEY}.
  *
- * <p>Usage: {@code LlmLoadGenerator URL MODEL STREAMS MAX_TOKENS ROUNDS [EXTRA_FIELDS]}, EXTRA_FIELDS being JSON members
- * added to every body (a peer's own sampling switches, e.g. {@code "top_k":0,"min_p":0} for llama-server, whose
- * defaults otherwise differ from OpenAI's).
+ * <p>Usage: {@code LlmLoadGenerator URL MODEL STREAMS MAX_TOKENS ROUNDS [EXTRA_FIELDS [PREFIX_WORDS shared|unshared]]},
+ * EXTRA_FIELDS being JSON members added to every body (a peer's own sampling switches, e.g.
+ * {@code "top_k":0,"min_p":0} for llama-server, whose defaults otherwise differ from OpenAI's); PREFIX_WORDS words
+ * of a fixed system text go before every prompt ({@code shared}: the same start for all, which a prompt cache can
+ * reuse) or after its own first words ({@code unshared}: the same length, nothing to reuse).
  */
 public final class LlmLoadGenerator {
     public static void main(String[] args) throws Exception {
@@ -30,6 +32,10 @@ public final class LlmLoadGenerator {
         int maxTokens = Integer.parseInt(args[3]);
         int rounds = Integer.parseInt(args[4]);
         String extra = args.length > 5 && !args[5].isBlank() ? "," + args[5] : "";
+        int prefixWords = args.length > 6 ? Integer.parseInt(args[6]) : 0;
+        boolean shared = args.length <= 7 || args[7].equals("shared");
+        String prefix = prefixWords == 0 ? "" : String.join(" ", java.util.Collections.nCopies(prefixWords / 10,
+                "You are a careful storyteller who writes for children every day.")) + " ";
         String key = System.getenv("ATRIUM_API_KEY");
         HttpClient client = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
         Recorder ttft = new Recorder(3);
@@ -47,7 +53,9 @@ public final class LlmLoadGenerator {
             for (int s = 0; s < streams; s++) {
                 int n = (round + 1) * streams + s;
                 threads.add(Thread.ofVirtual().start(() -> {
-                    String body = "{\"model\":\"" + model + "\",\"prompt\":\"Story " + n + ": once upon a time\","
+                    String story = "Story " + n + ": ";
+                    String prompt = shared ? prefix + story + "once upon a time" : story + prefix + "once upon a time";
+                    String body = "{\"model\":\"" + model + "\",\"prompt\":\"" + prompt + "\","
                             + "\"max_tokens\":" + maxTokens + ",\"temperature\":0.8,\"top_p\":1,\"seed\":" + n + ",\"stream\":true"
                             + extra + "}";
                     HttpRequest request = HttpRequest.newBuilder(url).timeout(Duration.ofMinutes(5))
