@@ -71,7 +71,12 @@ class ServingPathTest {
 
     /** What one path's call for one case sends, and what the test expects of it. */
     record Call(String path, Map<String, Object> body, boolean stream, FakeUpstream.Behaviour upstream,
-            Set<String> outcomes, int status) {}
+            Set<String> outcomes, int status, Runnable afterFirstEvent) {
+        Call(String path, Map<String, Object> body, boolean stream, FakeUpstream.Behaviour upstream,
+                Set<String> outcomes, int status) {
+            this(path, body, stream, upstream, outcomes, status, null);
+        }
+    }
 
     /** How to make a path's calls end each way; empty where a path cannot end that way, with the reason. */
     interface Driver {
@@ -203,6 +208,28 @@ class ServingPathTest {
             case CLIENT_GONE_BEFORE_FIRST_BYTE -> rawCall(call, id, false);
             case CLIENT_GONE_AFTER_FIRST_BYTE -> rawCall(call, id, true);
             default -> {
+              if (call.afterFirstEvent() != null) {
+                // a stream that something happens to once it has begun (its model unloaded under it, say)
+                var request = member.request(call.path()).header("X-Request-Id", id)
+                        .header("Content-Type", "application/json")
+                        .POST(java.net.http.HttpRequest.BodyPublishers.ofByteArray(
+                                Json.MAPPER.writeValueAsBytes(call.body()))).build();
+                var response = java.net.http.HttpClient.newHttpClient().send(request,
+                        java.net.http.HttpResponse.BodyHandlers.ofLines());
+                assertThat(response.statusCode()).as(name).isEqualTo(call.status());
+                StringBuilder text = new StringBuilder();
+                boolean happened = false;
+                for (java.util.Iterator<String> lines = response.body().iterator(); lines.hasNext(); ) {
+                    String line = lines.next();
+                    text.append(line).append('\n');
+                    if (!happened && line.startsWith("data: ")) {
+                        call.afterFirstEvent().run();
+                        happened = true;
+                    }
+                }
+                assertThat(happened).as(name + ": the stream's first event").isTrue();
+                assertThat(text.toString()).as(name + ": an error event").contains("\"error\"");
+              } else {
                 Http.Reply reply = member.send(member.request(call.path()).header("X-Request-Id", id)
                         .header("Content-Type", "application/json")
                         .POST(java.net.http.HttpRequest.BodyPublishers.ofByteArray(
@@ -214,6 +241,7 @@ class ServingPathTest {
                         assertThat(reply.text()).as(name + ": an error event").contains("\"error\"");
                     }
                 }
+              }
             }
         }
         awaitIdle();
@@ -374,10 +402,17 @@ class ServingPathTest {
                         Set.of("ok", "client_cancelled"), 200);
                 case CLIENT_GONE_AFTER_FIRST_BYTE -> new Call(path, streamed(body), true, null,
                         Set.of("client_cancelled"), 200);
+                // the model is unloaded under the running stream: the engine cuts it with a failure (the chat model
+                // writes its whole 128-token context in milliseconds, sooner than an unload reaches it)
+                case ENGINE_FAILURE -> chat ? null : new Call(path, streamed(body), true, null, Set.of("error"), 200, () -> {
+                    Http.Reply unloaded = admin.post("/admin/models/" + model + "/versions/1/unload",
+                            "application/json", new byte[0]);
+                    assertThat(unloaded.status()).as(unloaded.toString()).isEqualTo(200);
+                });
                 default -> null;
             };
         }, c -> c == Case.DEADLINE ? "the chat model's 128-token context is generated well inside the deadline"
-                : "the real model cannot be made to fail on demand");
+                : "the chat model's 128-token context is generated sooner than an unload can cut it");
     }
 
     private static Map<String, Object> streamed(Map<String, Object> body) {
