@@ -361,15 +361,20 @@ public final class DecodeLoop implements AutoCloseable {
                 }
             }
             java.util.Arrays.fill(running, null);
-            for (Sequence sequence : waiting) {
-                sequence.events.add(new GenerationEvent.Failure(message));
-                progress.finished();
-            }
-            waiting.clear();
+            failWaiting(message);
             closing = true;
         } finally {
             lock.unlock();
         }
+    }
+
+    /** Ends every waiting generation with a failure; the lock is held. */
+    private void failWaiting(String message) {
+        for (Sequence sequence : waiting) {
+            sequence.events.add(new GenerationEvent.Failure(message));
+            progress.finished();
+        }
+        waiting.clear();
     }
 
     /**
@@ -381,11 +386,7 @@ public final class DecodeLoop implements AutoCloseable {
         lock.lock();
         try {
             closing = true;
-            for (Sequence sequence : waiting) {
-                sequence.events.add(new GenerationEvent.Failure("the model is being unloaded"));
-                progress.finished();
-            }
-            waiting.clear();
+            failWaiting("the model is being unloaded");
             work.signal(); // running generations are cut at the loop's next step
         } finally {
             lock.unlock();
