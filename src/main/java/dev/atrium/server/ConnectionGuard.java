@@ -56,6 +56,8 @@ public final class ConnectionGuard implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(ConnectionGuard.class);
     private static final long NO_DEADLINE = Long.MAX_VALUE;
     private static final Duration LINGER = Duration.ofMillis(500);
+    /** The most a connection answered before its body was read may still send before it is closed. */
+    private static final long MAX_LINGER_BYTES = 64L << 20;
     private static final ScopedValue<Connection> CURRENT = ScopedValue.newInstance();
     private static final String REFUSAL_BODY = "{\"error\":{\"message\":\"too many connections\",\"type\":\"server_error\"}}";
     private static final byte[] REFUSAL = ("HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
@@ -411,6 +413,34 @@ public final class ConnectionGuard implements AutoCloseable {
             }
             answeredUnread = true;
             deadline = System.nanoTime() + LINGER.toNanos();
+            lingerDraining();
+        }
+
+        /**
+         * Until the client has stopped sending (or the linger's deadline closes the connection, or {@link
+         * #MAX_LINGER_BYTES} came), reads and drops what it still sends: closing a connection with unread bytes
+         * resets it, and a reset that overtakes the answer in flight discards the answer at the client (a client
+         * that writes its whole body before it reads would see no answer at all). The bytes are never parsed,
+         * and the connection closes after them whatever they are.
+         */
+        private void lingerDraining() {
+            if (!channel.isBlocking()) {
+                return;
+            }
+            ByteBuffer scratch = ByteBuffer.allocate(64 * 1024);
+            long drained = 0;
+            try {
+                while (drained < MAX_LINGER_BYTES) {
+                    scratch.clear();
+                    int read = channel.read(scratch);
+                    if (read < 0) {
+                        return; // the client is done: the close that follows resets nothing
+                    }
+                    drained += read;
+                }
+            } catch (IOException e) {
+                // the sweeper closed it at the linger's deadline, or the client reset it
+            }
         }
 
         Closure closureAtDeadline() {

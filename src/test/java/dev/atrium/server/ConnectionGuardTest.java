@@ -187,6 +187,32 @@ class ConnectionGuardTest {
         }
     }
 
+    /**
+     * A client that writes its whole body before it reads (as the JDK's client may) still reads the 413: the
+     * server drops what it keeps sending until it stops, instead of resetting the connection under the answer.
+     */
+    @Test
+    void oversizedBody_sentWholeBeforeReading_stillGetsThe413() throws Exception {
+        try (TestServer server = TestServer.start(Map.of("preload", "none", "max-request-size", "64k"))) {
+            try (SocketChannel channel = SocketChannel.open(new InetSocketAddress("127.0.0.1", server.atrium().port()))) {
+                int length = 20 << 20;
+                String head = "POST /admin/tenants HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer "
+                        + server.adminKey() + "\r\nContent-Type: application/json\r\nContent-Length: " + length
+                        + "\r\n\r\n";
+                channel.write(ByteBuffer.wrap(head.getBytes(US_ASCII)));
+                ByteBuffer chunk = ByteBuffer.allocate(64 * 1024);
+                for (int sent = 0; sent < length; sent += chunk.capacity()) {
+                    chunk.clear();
+                    while (chunk.hasRemaining()) {
+                        channel.write(chunk); // 20 MiB: far more than the socket buffers hold unread
+                    }
+                }
+                String answer = readUntilClosed(channel, Duration.ofSeconds(5));
+                assertThat(answer).startsWith("HTTP/1.1 413").containsIgnoringCase("connection: close");
+            }
+        }
+    }
+
     @Test
     void listenerFailure_outsideAShutdown_isReported_andAShutdownIsNot() throws Exception {
         Map<String, String> flags = new HashMap<>(Map.of("preload", "none", "port", "0", "header-timeout", "500ms",
