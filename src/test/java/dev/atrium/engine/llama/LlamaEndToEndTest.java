@@ -276,6 +276,48 @@ class LlamaEndToEndTest {
         }
     }
 
+    /** Sixteen streams at temperature 0 on four slots at once: each writes the text it writes alone. */
+    @Test
+    void sixteenStreamsAtTemperatureZero_giveTheTextEachGivesAlone() throws Exception {
+        List<String> alone = new ArrayList<>();
+        for (int i = 0; i < 16; i++) {
+            alone.add(streamedText(member.postJson("/v1/completions", greedy(i))));
+        }
+        assertThat(alone).allSatisfy(text -> assertThat(text).isNotBlank());
+        assertThat(new java.util.HashSet<>(alone)).as("the prompts lead to different texts").hasSizeGreaterThan(1);
+        try (ExecutorService threads = Executors.newVirtualThreadPerTaskExecutor()) {
+            List<Future<Http.Reply>> streams = new ArrayList<>();
+            for (int i = 0; i < 16; i++) {
+                int n = i;
+                streams.add(threads.submit(() -> member.postJson("/v1/completions", greedy(n))));
+            }
+            for (int i = 0; i < 16; i++) {
+                assertThat(streamedText(streams.get(i).get())).as("stream " + i).isEqualTo(alone.get(i));
+            }
+        }
+    }
+
+    private static Map<String, Object> greedy(int n) {
+        return Map.of("model", "dreams", "prompt", "Dream number " + n, "max_tokens", 32, "temperature", 0,
+                "stream", true);
+    }
+
+    /** The text of a streamed completion, its events joined. */
+    private static String streamedText(Http.Reply reply) {
+        assertThat(reply.status()).as(reply.toString()).isEqualTo(200);
+        StringBuilder text = new StringBuilder();
+        for (String line : reply.text().split("\n")) {
+            if (line.startsWith("data: {")) {
+                JsonNode choices = tools.jackson.databind.json.JsonMapper.builder().build().readTree(line.substring(6))
+                        .path("choices");
+                if (!choices.isEmpty()) {
+                    text.append(choices.get(0).path("text").asString());
+                }
+            }
+        }
+        return text.toString();
+    }
+
     @Test
     void clientGoingAwayMidStream_stopsTheGeneration_andItsPartialUsageIsRecorded() throws Exception {
         // a raw socket, closed with a reset right after the first event: an HTTP client library might instead
