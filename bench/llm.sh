@@ -36,7 +36,7 @@ wait_for() { for _ in $(seq 1 600); do curl -sf "$1" >/dev/null 2>&1 && return 0
 # same choice
 repack=()
 if [ "$("$JAVA_HOME/bin/java" --enable-native-access=ALL-UNNAMED -cp target/atrium.jar \
-    dev.atrium.engine.llamacpp.CpuProbe --report 2>/dev/null)" != "extra-buffer-types=safe" ]; then
+    dev.atrium.engine.llama.CpuProbe --report 2>/dev/null)" != "extra-buffer-types=safe" ]; then
   repack=(--no-repack)
 fi
 

@@ -154,8 +154,8 @@ public final class Atrium implements AutoCloseable {
             ArtifactStore artifacts = ArtifactStore.open(config.dataDir());
             LlamaEngine llama = new LlamaEngine(new LlamaEngine.Settings(
                     Math.max(1, Runtime.getRuntime().availableProcessors()), 4, java.time.Duration.ofSeconds(20),
-                    config.llamaNatives() == null ? dev.atrium.engine.llamacpp.LlamaNatives.defaults()
-                            : dev.atrium.engine.llamacpp.LlamaNatives.at(config.llamaNatives())));
+                    config.llamaNatives() == null ? dev.atrium.engine.llama.LlamaNatives.defaults()
+                            : dev.atrium.engine.llama.LlamaNatives.at(config.llamaNatives())));
             UpstreamHosts upstreams = new UpstreamHosts(database.jdbi(), clock);
             remote = new RemoteEngine(upstreams::allows, "atrium/" + VERSION);
             ModelRegistry registry = new ModelRegistry(database.jdbi(), artifacts,

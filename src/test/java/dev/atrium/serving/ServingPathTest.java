@@ -106,13 +106,15 @@ class ServingPathTest {
         assertThat(admin.postJson("/admin/models", Map.of("name", "reshaper", "task", "tensor", "engine", "onnx"))
                 .status()).isEqualTo(201);
         assertThat(admin.upload("/admin/models/reshaper/versions", Map.of("onnx", reshaper)).status()).isEqualTo(201);
-        llama = Files.isRegularFile(CHAT_MODEL) && Files.isRegularFile(COMPLETION_MODEL);
+        llama = Files.isRegularFile(CHAT_MODEL) && Files.isRegularFile(COMPLETION_MODEL)
+                && dev.atrium.engine.llama.LlamaNatives.defaults().present();
         if (llama) {
             gguf("dreams", "chat", CHAT_MODEL, "{\"slots\": 2, \"context_per_slot\": 128}");
             gguf("long", "completion", COMPLETION_MODEL, "{\"slots\": 2, \"context_per_slot\": 512}");
         } else {
             System.out.println("ServingPathTest: the llama paths are skipped: they need the GGUF models in "
-                    + CHAT_MODEL.toAbsolutePath().normalize().getParent() + " (the shared models beside the project)");
+                    + CHAT_MODEL.toAbsolutePath().normalize().getParent() + " (the shared models beside the project)"
+                    + " and the llama.cpp libraries (scripts/llama-natives.sh)");
         }
         tenants = new Tenants(admin);
         tenant = tenants.tenant("serving-paths");

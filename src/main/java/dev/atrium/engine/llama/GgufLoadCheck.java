@@ -2,11 +2,6 @@ package dev.atrium.engine.llama;
 
 import dev.atrium.AtriumException;
 import dev.atrium.ErrorCode;
-import dev.atrium.engine.llamacpp.LlamaContext;
-import dev.atrium.engine.llamacpp.LlamaCpp;
-import dev.atrium.engine.llamacpp.LlamaException;
-import dev.atrium.engine.llamacpp.LlamaModel;
-import dev.atrium.engine.llamacpp.LlamaNatives;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;

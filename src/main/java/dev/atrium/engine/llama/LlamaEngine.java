@@ -17,15 +17,6 @@ import dev.atrium.engine.ModelTask;
 import dev.atrium.engine.ProgressWatch;
 import dev.atrium.engine.RunContext;
 import dev.atrium.engine.VersionKey;
-import dev.atrium.engine.llamacpp.ChatTemplate;
-import dev.atrium.engine.llamacpp.CpuProbe;
-import dev.atrium.engine.llamacpp.DecodeLoop;
-import dev.atrium.engine.llamacpp.LlamaContext;
-import dev.atrium.engine.llamacpp.LlamaCpp;
-import dev.atrium.engine.llamacpp.LlamaException;
-import dev.atrium.engine.llamacpp.LlamaModel;
-import dev.atrium.engine.llamacpp.LlamaNatives;
-import dev.atrium.engine.llamacpp.LlamaSampler;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;
@@ -39,8 +30,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Serves GGUF language models with llama.cpp v0.5.0, bound with {@code java.lang.foreign}
- * ({@link dev.atrium.engine.llamacpp}).
+ * Serves GGUF language models with llama.cpp v0.5.0, bound with {@code java.lang.foreign} ({@link LlamaCpp}).
  *
  * <p>Design: per loaded version one model, one context with {@code slots} sequences of {@code contextPerSlot}
  * tokens each, and one {@link DecodeLoop} (Atrium's continuous-batching scheduler) on a platform thread of its

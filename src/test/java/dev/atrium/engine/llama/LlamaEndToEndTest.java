@@ -44,6 +44,7 @@ class LlamaEndToEndTest {
         org.junit.jupiter.api.Assumptions.assumeTrue(java.nio.file.Files.isRegularFile(MODEL)
                         && java.nio.file.Files.isRegularFile(LONG_MODEL),
                 "needs " + MODEL.toAbsolutePath().normalize().getParent() + " (the shared models beside the project)");
+        LlamaCppTest.openOrSkip("LlamaEndToEndTest");
         server = TestServer.start(Map.of("preload", "none"));
         Http admin = server.http();
         assertThat(admin.postJson("/admin/models", Map.of("name", "dreams", "task", "chat", "engine", "llama")).status())
@@ -123,7 +124,7 @@ class LlamaEndToEndTest {
         Map<String, Object> completion = Map.of("model", "long", "prompt", "Once upon a time", "max_tokens", 4);
         assertThat(member.postJson("/v1/completions", completion).status()).isEqualTo(200);
         System.gc();
-        long before = residentBytes();
+        long before = LlamaCppTest.residentBytes();
         for (int i = 0; i < 20; i++) {
             Http.Reply unloaded = admin.post("/admin/models/long/versions/1/unload", "application/json", new byte[0]);
             assertThat(unloaded.status()).as(unloaded.toString()).isEqualTo(200);
@@ -134,16 +135,11 @@ class LlamaEndToEndTest {
             assertThat(admin.get("/admin/models/long/versions/1").json().path("loaded").asBoolean()).isTrue();
         }
         System.gc();
-        long grown = residentBytes() - before;
+        long grown = LlamaCppTest.residentBytes() - before;
         System.out.println("LlamaEndToEndTest: 20 unload/reload cycles of a 26 MB model grew resident memory by "
                 + grown / 1024 + " KiB");
         // an instance kept per cycle (the old binding's leak) would add the model's 26 MB each time
         assertThat(grown).isLessThan(java.nio.file.Files.size(LONG_MODEL) * 2);
-    }
-
-    private static long residentBytes() throws java.io.IOException {
-        String[] statm = java.nio.file.Files.readString(Path.of("/proc/self/statm")).trim().split(" ");
-        return Long.parseLong(statm[1]) * 4096;
     }
 
     @Test

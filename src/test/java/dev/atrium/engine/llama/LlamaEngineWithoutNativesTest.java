@@ -8,7 +8,6 @@ import dev.atrium.ErrorCode;
 import dev.atrium.engine.ArtifactFiles;
 import dev.atrium.engine.ModelOptions;
 import dev.atrium.engine.ModelTask;
-import dev.atrium.engine.llamacpp.LlamaNatives;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;

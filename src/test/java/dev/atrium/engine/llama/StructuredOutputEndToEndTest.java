@@ -11,12 +11,6 @@ import dev.atrium.testing.Tenants;
 import dev.atrium.testing.TestServer;
 import dev.atrium.engine.GenerationEvent;
 import dev.atrium.engine.ProgressWatch;
-import dev.atrium.engine.llamacpp.DecodeLoop;
-import dev.atrium.engine.llamacpp.LlamaContext;
-import dev.atrium.engine.llamacpp.LlamaCpp;
-import dev.atrium.engine.llamacpp.LlamaModel;
-import dev.atrium.engine.llamacpp.LlamaNatives;
-import dev.atrium.engine.llamacpp.LlamaSampler;
 import java.io.IOException;
 import java.time.Duration;
 import java.util.concurrent.atomic.AtomicLong;
@@ -53,6 +47,7 @@ class StructuredOutputEndToEndTest {
     static void start() {
         Assumptions.assumeTrue(Files.isRegularFile(MODEL),
                 "needs " + MODEL.toAbsolutePath().normalize() + " (the shared models beside the project)");
+        LlamaCppTest.openOrSkip("StructuredOutputEndToEndTest");
         server = TestServer.start(Map.of("preload", "none"));
         Http admin = server.http();
         assertThat(admin.postJson("/admin/models", Map.of("name", "dreams", "task", "chat", "engine", "llama")).status())

@@ -1,4 +1,4 @@
-package dev.atrium.engine.llamacpp;
+package dev.atrium.engine.llama;
 
 import static java.lang.foreign.MemoryLayout.paddingLayout;
 import static java.lang.foreign.MemoryLayout.structLayout;
@@ -34,13 +34,19 @@ class LlamaCppTest {
 
     @BeforeAll
     static void open() {
+        cpp = openOrSkip("LlamaCppTest");
+    }
+
+    /** The real library and model, or the test class skipped with the reason printed. */
+    static LlamaCpp openOrSkip(String test) {
         LlamaNatives natives = LlamaNatives.defaults();
-        if (!natives.present() || !Files.isRegularFile(COMPLETION_MODEL)) {
-            System.out.println("LlamaCppTest: skipped: needs the llama.cpp libraries in " + natives.path()
+        boolean present = natives.present() && Files.isRegularFile(COMPLETION_MODEL);
+        if (!present) {
+            System.out.println(test + ": skipped: needs the llama.cpp libraries in " + natives.path()
                     + " (scripts/llama-natives.sh, which ./atrium and .ci/run call) and " + COMPLETION_MODEL);
         }
-        assumeTrue(natives.present() && Files.isRegularFile(COMPLETION_MODEL), "llama.cpp or the GGUF model is missing");
-        cpp = LlamaCpp.open(natives);
+        assumeTrue(present, "llama.cpp or the GGUF model is missing");
+        return LlamaCpp.open(natives);
     }
 
     @Test
@@ -219,7 +225,8 @@ class LlamaCppTest {
         }
     }
 
-    private static long residentBytes() throws Exception {
+    /** This process's resident memory, from /proc. */
+    static long residentBytes() throws java.io.IOException {
         String[] statm = Files.readString(Path.of("/proc/self/statm")).trim().split(" ");
         return Long.parseLong(statm[1]) * 4096;
     }

@@ -1,4 +1,4 @@
-package dev.atrium.engine.llamacpp;
+package dev.atrium.engine.llama;
 
 import static java.lang.foreign.ValueLayout.ADDRESS;
 import static java.lang.foreign.ValueLayout.JAVA_BYTE;
@@ -123,17 +123,17 @@ public final class LlamaContext implements AutoCloseable {
                         + String.join("; ", wrong) + "): the library's struct layout is not this engine's");
             }
             return new LlamaContext(model, settings, context);
-        } catch (RuntimeException | Error e) {
-            LlamaModel.call(() -> {
-                cpp.free.invokeExact(context);
-                return null;
-            });
-            throw e;
         } catch (Throwable e) {
             LlamaModel.call(() -> {
                 cpp.free.invokeExact(context);
                 return null;
             });
+            if (e instanceof RuntimeException runtime) {
+                throw runtime;
+            }
+            if (e instanceof Error error) {
+                throw error;
+            }
             throw new LlamaException("llama.cpp failed to make a context: " + e);
         }
     }

@@ -1,4 +1,4 @@
-package dev.atrium.engine.llamacpp;
+package dev.atrium.engine.llama;
 
 import static org.assertj.core.api.Assertions.assertThat;
 

@@ -1,4 +1,4 @@
-package dev.atrium.engine.llamacpp;
+package dev.atrium.engine.llama;
 
 import java.nio.file.Files;
 import java.nio.file.Path;

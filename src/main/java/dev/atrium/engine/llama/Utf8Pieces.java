@@ -1,4 +1,4 @@
-package dev.atrium.engine.llamacpp;
+package dev.atrium.engine.llama;
 
 import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;

@@ -1,4 +1,4 @@
-package dev.atrium.engine.llamacpp;
+package dev.atrium.engine.llama;
 
 /**
  * llama.cpp cannot do what was asked: its libraries are missing or of another release, a model does not load, a

@@ -1,4 +1,4 @@
-package dev.atrium.engine.llamacpp;
+package dev.atrium.engine.llama;
 
 import static java.lang.foreign.MemoryLayout.paddingLayout;
 import static java.lang.foreign.MemoryLayout.structLayout;
@@ -42,7 +42,7 @@ import org.slf4j.LoggerFactory;
  */
 public final class LlamaCpp {
     private static final Logger LOG = LoggerFactory.getLogger(LlamaCpp.class);
-    private static final Logger NATIVE_LOG = LoggerFactory.getLogger("dev.atrium.engine.llamacpp.native");
+    private static final Logger NATIVE_LOG = LoggerFactory.getLogger("dev.atrium.engine.llama.native");
 
     /** The release these layouts were written for; {@code llama_version()} must start with it. */
     public static final String RELEASE = "0.5.0";

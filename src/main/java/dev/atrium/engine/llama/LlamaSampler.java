@@ -1,4 +1,4 @@
-package dev.atrium.engine.llamacpp;
+package dev.atrium.engine.llama;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;

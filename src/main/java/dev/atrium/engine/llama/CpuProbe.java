@@ -1,4 +1,4 @@
-package dev.atrium.engine.llamacpp;
+package dev.atrium.engine.llama;
 
 import static java.lang.foreign.ValueLayout.ADDRESS;
 import static java.lang.foreign.ValueLayout.JAVA_BYTE;

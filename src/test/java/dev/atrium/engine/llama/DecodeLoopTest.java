@@ -1,13 +1,11 @@
-package dev.atrium.engine.llamacpp;
+package dev.atrium.engine.llama;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.atrium.AtriumException;
 import dev.atrium.engine.GenerationEvent;
 import dev.atrium.engine.ProgressWatch;
-import java.nio.file.Files;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -24,13 +22,7 @@ class DecodeLoopTest {
 
     @BeforeAll
     static void open() {
-        LlamaNatives natives = LlamaNatives.defaults();
-        if (!natives.present() || !Files.isRegularFile(LlamaCppTest.COMPLETION_MODEL)) {
-            System.out.println("DecodeLoopTest: skipped: needs the llama.cpp libraries in " + natives.path()
-                    + " and " + LlamaCppTest.COMPLETION_MODEL);
-        }
-        assumeTrue(natives.present() && Files.isRegularFile(LlamaCppTest.COMPLETION_MODEL), "llama.cpp is missing");
-        cpp = LlamaCpp.open(natives);
+        cpp = LlamaCppTest.openOrSkip("DecodeLoopTest");
     }
 
     @AfterEach
