@@ -29,6 +29,7 @@ import dev.atrium.observe.AtriumMetrics;
 import dev.atrium.observe.MetricsService;
 import dev.atrium.openai.OpenAiGenerationService;
 import dev.atrium.openai.OpenAiService;
+import dev.atrium.openai.OpenAiTaskService;
 import dev.atrium.registry.ArtifactStore;
 import dev.atrium.registry.BundledModel;
 import dev.atrium.registry.ModelRegistry;
@@ -182,7 +183,8 @@ public final class Atrium implements AutoCloseable {
             Serving serving = new Serving(registry, metering, config.callDeadline());
             services.put("/v1", List.of(new OpenAiService(registry, metering, serving, config.maxRequestBytes(),
                             config.truncateInputs()),
-                    new OpenAiGenerationService(serving, config.maxRequestBytes())));
+                    new OpenAiGenerationService(serving, config.maxRequestBytes()),
+                    new OpenAiTaskService(serving, config.maxRequestBytes(), config.maxAudioBytes())));
             services.put("/v2", List.of(new V2Service(registry, serving, lifecycle, config.maxRequestBytes(), VERSION)));
             services.put("/admin", List.of(
                     new AdminModelsService(registry, config.maxRequestBytes(), config.maxUploadBytes()),

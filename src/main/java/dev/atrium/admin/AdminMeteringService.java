@@ -11,6 +11,7 @@ import dev.atrium.metering.Budget;
 import dev.atrium.metering.Decimals;
 import dev.atrium.metering.Invoice;
 import dev.atrium.metering.Metering;
+import dev.atrium.metering.Meter;
 import dev.atrium.metering.Price;
 import dev.atrium.metering.RecordQuery;
 import dev.atrium.metering.UsageLedger;
@@ -40,8 +41,9 @@ import tools.jackson.databind.JsonNode;
  * every tenant; an owner sees its own tenant and sets its keys' budgets.
  */
 public final class AdminMeteringService implements HttpService {
-    private static final List<String> PRICE_FIELDS = List.of("model", "tenant", "input_per_1m", "output_per_1m",
-            "per_request", "per_compute_second", "currency", "effective_from");
+    private static final List<String> PRICE_FIELDS = java.util.stream.Stream.concat(
+            java.util.stream.Stream.of("model", "tenant", "currency", "effective_from"),
+            java.util.Arrays.stream(Meter.values()).map(Meter::priceField)).toList();
     private static final List<String> BUDGET_FIELDS = List.of("key", "tenant", "monthly_limit", "currency", "alert_at");
     private final Metering metering;
     private final Tenancy tenancy;
@@ -55,11 +57,14 @@ public final class AdminMeteringService implements HttpService {
 
     record PriceView(long id, String model, String tenant, @JsonProperty("input_per_1m") String inputPer1m,
             @JsonProperty("output_per_1m") String outputPer1m, String perRequest, String perComputeSecond,
-            String currency, Instant effectiveFrom, Instant createdAt) {
+            String perAudioSecond, String perImage, String perRow, String currency, Instant effectiveFrom,
+            Instant createdAt) {
         static PriceView of(Price price) {
             return new PriceView(price.id(), price.model(), price.tenantId(), price.inputPer1m().toPlainString(),
                     price.outputPer1m().toPlainString(), price.perRequest().toPlainString(),
-                    price.perComputeSecond().toPlainString(), price.currency(), price.effectiveFrom(), price.createdAt());
+                    price.perComputeSecond().toPlainString(), price.perAudioSecond().toPlainString(),
+                    price.perImage().toPlainString(), price.perRow().toPlainString(), price.currency(),
+                    price.effectiveFrom(), price.createdAt());
         }
     }
 
@@ -72,7 +77,8 @@ public final class AdminMeteringService implements HttpService {
 
     record RecordView(long position, String requestId, String clientRequestId, Instant startedAt, Instant endedAt,
             String tenant, String key, String model, int version, String endpoint, String outcome, long inputTokens,
-            long outputTokens, long requests, long computeMs, String currency, Long priceId, String charge) {}
+            long outputTokens, long requests, long computeMs, long audioMs, long images, long rows, String currency,
+            Long priceId, String charge) {}
 
     record RecordPage(List<RecordView> data, Long next) {}
 
@@ -104,8 +110,11 @@ public final class AdminMeteringService implements HttpService {
         AuditTrail.note("price.set", model, tenant.orElse(null));
         Price price;
         try {
-            price = metering.prices().set(model, tenant.orElse(null), amount(body, "input_per_1m"),
-                    amount(body, "output_per_1m"), amount(body, "per_request"), amount(body, "per_compute_second"),
+            Map<Meter, BigDecimal> unitPrices = new java.util.EnumMap<>(Meter.class);
+            for (Meter meter : Meter.values()) {
+                unitPrices.put(meter, amount(body, meter.priceField()));
+            }
+            price = metering.prices().set(model, tenant.orElse(null), unitPrices,
                     AdminJson.requiredString(body, "currency"), AdminJson.instant(body, "effective_from"));
         } catch (IllegalArgumentException e) {
             throw AtriumException.invalidParam("price", e.getMessage());
@@ -212,6 +221,7 @@ public final class AdminMeteringService implements HttpService {
                     record.startedAt(), record.endedAt(), record.tenantId(), record.keyId(), record.model(),
                     record.version(), record.endpoint(), record.outcome(), record.usage().inputTokens(),
                     record.usage().outputTokens(), record.usage().requests(), record.usage().computeMillis(),
+                    record.usage().audioMillis(), record.usage().images(), record.usage().rows(),
                     record.charge().currency(), record.charge().priceId(), record.charge().total().toPlainString());
         }).toList();
         Long next = records.size() == limit ? records.getLast().position() : null;

@@ -20,6 +20,7 @@ import dev.atrium.registry.ResolvedModel;
 import dev.atrium.registry.StagedArtifact;
 import dev.atrium.scheduling.SchedulingOptions;
 import dev.atrium.server.Json;
+import dev.atrium.server.MultipartUpload;
 import io.helidon.http.Status;
 import io.helidon.webserver.http.HttpRules;
 import io.helidon.webserver.http.HttpService;
@@ -50,7 +51,9 @@ public final class AdminModelsService implements HttpService {
     private static final Set<String> SCHEDULING_FIELDS = Set.of("max_batch_size", "max_batch_tokens",
             "max_queue_delay_us", "instances", "intra_op_threads", "queue_capacity", "deadline_ms");
     private static final Set<String> CONFIG_FIELDS = java.util.stream.Stream.concat(Set.of("pooling", "normalize",
-            "max_length", "output", "slots", "context_per_slot").stream(), SCHEDULING_FIELDS.stream())
+            "max_length", "output", "slots", "context_per_slot",
+            // classifiers: their labels, which output holds the scores and how, and a composed one's embedding model
+            "labels", "output_kind", "embedding_model").stream(), SCHEDULING_FIELDS.stream())
             .collect(java.util.stream.Collectors.toUnmodifiableSet());
 
     private final ModelRegistry registry;
@@ -297,7 +300,8 @@ public final class AdminModelsService implements HttpService {
                 Optional.ofNullable(maxLength).map(JsonNode::intValue),
                 AdminJson.optionalString(config, "output"),
                 Optional.ofNullable(AdminJson.positiveInteger(config, "slots")),
-                Optional.ofNullable(AdminJson.positiveInteger(config, "context_per_slot")));
+                Optional.ofNullable(AdminJson.positiveInteger(config, "context_per_slot")),
+                config);
     }
 
     private void listVersions(ServerRequest request, ServerResponse response) {

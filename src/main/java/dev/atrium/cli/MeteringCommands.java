@@ -70,6 +70,18 @@ final class MeteringCommands {
                     description = "per second of engine time")
             String perComputeSecond;
 
+            @Option(names = "--per-audio-second", paramLabel = "AMOUNT", converter = Amount.class,
+                    description = "per second of audio transcribed")
+            String perAudioSecond;
+
+            @Option(names = "--per-image", paramLabel = "AMOUNT", converter = Amount.class,
+                    description = "per image classified")
+            String perImage;
+
+            @Option(names = "--per-row", paramLabel = "AMOUNT", converter = Amount.class,
+                    description = "per row predicted")
+            String perRow;
+
             @Option(names = "--currency", paramLabel = "CODE", defaultValue = "USD",
                     description = "ISO 4217 code (default ${DEFAULT-VALUE})")
             String currency;
@@ -86,14 +98,20 @@ final class MeteringCommands {
                 body.put("output_per_1m", outputPer1m);
                 body.put("per_request", perRequest);
                 body.put("per_compute_second", perComputeSecond);
+                body.put("per_audio_second", perAudioSecond);
+                body.put("per_image", perImage);
+                body.put("per_row", perRow);
                 body.put("currency", currency);
                 body.put("effective_from", effectiveFrom);
                 JsonNode price = client.postJson("/admin/prices", body).body();
-                out.printf("price %d of %s%s from %s: %s/1M in, %s/1M out, %s/request, %s/compute-second %s%n",
+                out.printf("price %d of %s%s from %s: %s/1M in, %s/1M out, %s/request, %s/compute-second,"
+                        + " %s/audio-second, %s/image, %s/row %s%n",
                         price.path("id").asLong(), model, tenant == null ? "" : " for " + tenant,
                         price.path("effective_from").asString(), price.path("input_per_1m").asString(),
                         price.path("output_per_1m").asString(), price.path("per_request").asString(),
-                        price.path("per_compute_second").asString(), price.path("currency").asString());
+                        price.path("per_compute_second").asString(), price.path("per_audio_second").asString(),
+                        price.path("per_image").asString(), price.path("per_row").asString(),
+                        price.path("currency").asString());
             }
         }
 

@@ -27,6 +27,8 @@ import java.util.List;
  * @param auditRetention how long audit rows are kept
  * @param callDeadline how long one model call may take (the serving layer's deadline)
  * @param llamaNatives the directory of the llama.cpp libraries, or null for the default cache
+ * @param maxAudioBytes the largest audio file one transcription takes
+ * @param maxAudioDuration the longest audio one transcription decodes
  */
 public record ServerConfig(
         String bindAddress,
@@ -58,7 +60,9 @@ public record ServerConfig(
         Path tlsKey,
         Duration auditRetention,
         Duration callDeadline,
-        Path llamaNatives) {
+        Path llamaNatives,
+        long maxAudioBytes,
+        Duration maxAudioDuration) {
 
     public ServerConfig {
         requireNonNull(bindAddress, "bindAddress is null");
@@ -90,6 +94,12 @@ public record ServerConfig(
                 throw new IllegalArgumentException("header-timeout, body-timeout, idle-timeout, audit-retention-days"
                         + " and call-deadline must be positive");
             }
+        }
+        if (maxAudioBytes < 1024) {
+            throw new IllegalArgumentException("max-audio-size must be at least 1k");
+        }
+        if (requireNonNull(maxAudioDuration, "maxAudioDuration is null").isNegative() || maxAudioDuration.isZero()) {
+            throw new IllegalArgumentException("max-audio-duration must be positive");
         }
         if (maxConnections < 1) {
             throw new IllegalArgumentException("max-connections must be at least 1");

@@ -83,7 +83,9 @@ public final class ServerConfigLoader {
                     parse(values, ServerSetting.TLS_KEY, ServerConfigLoader::parseOptionalPath),
                     parse(values, ServerSetting.AUDIT_RETENTION_DAYS, v -> Duration.ofDays(Long.parseLong(v))),
                     parse(values, ServerSetting.CALL_DEADLINE, ServerConfigLoader::parseDuration),
-                    parse(values, ServerSetting.LLAMA_NATIVES, v -> v.equals("auto") ? null : Path.of(v)));
+                    parse(values, ServerSetting.LLAMA_NATIVES, v -> v.equals("auto") ? null : Path.of(v)),
+                    parse(values, ServerSetting.MAX_AUDIO_SIZE, ServerConfigLoader::parseSize),
+                    parse(values, ServerSetting.MAX_AUDIO_DURATION, ServerConfigLoader::parseDuration));
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException("invalid configuration: " + e.getMessage(), e);
         }

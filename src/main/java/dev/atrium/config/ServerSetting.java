@@ -38,7 +38,11 @@ public enum ServerSetting {
     LLAMA_NATIVES("llama-natives", "auto", "directory with the llama.cpp v0.5.0 libraries GGUF models run on (a build of"
             + " your own with the same file names, or the CUDA package's); auto = the cache scripts/llama-natives.sh fills"),
     CALL_DEADLINE("call-deadline", "60s", "how long one model call may take, queueing included; compute priced per"
-            + " second is reserved for as long, and a call still running then is cut");
+            + " second is reserved for as long, and a call still running then is cut"),
+    MAX_AUDIO_SIZE("max-audio-size", "25m", "largest audio file one transcription takes (OpenAI's limit; k, m, g"
+            + " suffixes)"),
+    MAX_AUDIO_DURATION("max-audio-duration", "30m", "longest audio one transcription decodes; longer audio is"
+            + " refused as soon as decoding passes it");
 
     private final String key;
     private final String defaultValue;

@@ -6,8 +6,9 @@ import java.util.Optional;
 
 /** The runtimes that can serve a model, each with the upload part that holds its model file. */
 public enum EngineKind {
-    /** ONNX Runtime: embedding and tensor models, from an {@code onnx} part. */
-    ONNX("onnx", java.util.Set.of(ModelTask.EMBEDDING, ModelTask.TENSOR), "onnxruntime_onnx"),
+    /** ONNX Runtime: embedding, tensor and task models (speech, images, text and tabular), from an {@code onnx} part. */
+    ONNX("onnx", java.util.Set.of(ModelTask.EMBEDDING, ModelTask.TENSOR, ModelTask.TRANSCRIPTION,
+            ModelTask.IMAGE_CLASSIFICATION, ModelTask.TEXT_CLASSIFICATION, ModelTask.TABULAR), "onnxruntime_onnx"),
     /** llama.cpp: chat and completion models, from a {@code gguf} part. */
     LLAMA("gguf", java.util.Set.of(ModelTask.CHAT, ModelTask.COMPLETION), "llama_cpp_gguf"),
     /** An OpenAI-compatible upstream: embedding, chat and completion models, with no upload (a JSON version). */

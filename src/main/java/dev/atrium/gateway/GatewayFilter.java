@@ -174,8 +174,9 @@ public final class GatewayFilter implements Filter, AutoCloseable {
             return next < 0 ? path : path.substring(0, next) + "/{id}";
         }
         return switch (path) {
-            case "/v1/models", "/v1/embeddings", "/v1/chat/completions", "/v1/completions", "/v1/usage", "/v2", "/v2/health/live", "/v2/health/ready", "/health",
-                 "/metrics" -> path;
+            case "/v1/models", "/v1/embeddings", "/v1/chat/completions", "/v1/completions", "/v1/usage",
+                 "/v1/audio/transcriptions", "/v1/audio/translations", "/v1/classifications", "/v1/predictions", "/v2",
+                 "/v2/health/live", "/v2/health/ready", "/health", "/metrics" -> path;
             default -> "other";
         };
     }

@@ -18,8 +18,8 @@ import java.util.stream.Collectors;
 public record Invoice(String tenantId, YearMonth month, List<Line> lines, Map<String, BigDecimal> subtotals) {
 
     /**
-     * @param meter {@code input_tokens}, {@code output_tokens}, {@code requests} or {@code compute_seconds}
-     * @param unit what the unit price is for: {@code 1M tokens}, {@code request}, {@code second}
+     * @param meter a {@link Meter}'s wire name: {@code input_tokens}, {@code compute_seconds}, {@code images}, ...
+     * @param unit what the unit price is for: {@code 1M tokens}, {@code request}, {@code second}, {@code image}
      */
     public record Line(String model, String meter, BigDecimal quantity, String unit, BigDecimal unitPrice,
             String currency, BigDecimal amount) {}
@@ -36,15 +36,10 @@ public record Invoice(String tenantId, YearMonth month, List<Line> lines, Map<St
                 return;
             }
             Price price = byId.get(charge.priceId());
-            Usage usage = record.usage();
-            add(lines, record.model(), "input_tokens", BigDecimal.valueOf(usage.inputTokens()), "1M tokens",
-                    price.inputPer1m(), charge.currency(), charge.input(), price.id());
-            add(lines, record.model(), "output_tokens", BigDecimal.valueOf(usage.outputTokens()), "1M tokens",
-                    price.outputPer1m(), charge.currency(), charge.output(), price.id());
-            add(lines, record.model(), "requests", BigDecimal.valueOf(usage.requests()), "request",
-                    price.perRequest(), charge.currency(), charge.request(), price.id());
-            add(lines, record.model(), "compute_seconds", BigDecimal.valueOf(usage.computeMillis()).movePointLeft(3),
-                    "second", price.perComputeSecond(), charge.currency(), charge.compute(), price.id());
+            for (Meter meter : Meter.values()) {
+                add(lines, record.model(), meter, meter.quantity(record.usage()), meter.unitPrice(price),
+                        charge.currency(), meter.amount(charge), price.id());
+            }
         });
         List<Line> billed = new ArrayList<>(lines.values());
         Map<String, BigDecimal> subtotals = new TreeMap<>();
@@ -54,14 +49,15 @@ public record Invoice(String tenantId, YearMonth month, List<Line> lines, Map<St
         return new Invoice(tenantId, month, billed, subtotals);
     }
 
-    private static void add(Map<String, Line> lines, String model, String meter, BigDecimal quantity, String unit,
+    private static void add(Map<String, Line> lines, String model, Meter meter, BigDecimal quantity,
             BigDecimal unitPrice, String currency, BigDecimal amount, long priceId) {
         if (unitPrice.signum() == 0) {
             return;
         }
-        String key = model + "|" + meter + "|" + String.format("%020d", priceId);
-        lines.merge(key, new Line(model, meter, quantity, unit, unitPrice, currency, amount), (a, b) -> new Line(model,
-                meter, a.quantity().add(b.quantity()), unit, unitPrice, currency, a.amount().add(b.amount())));
+        String key = model + "|" + String.format("%02d", meter.ordinal()) + "|" + String.format("%020d", priceId);
+        lines.merge(key, new Line(model, meter.wireName(), quantity, meter.unit(), unitPrice, currency, amount),
+                (a, b) -> new Line(model, meter.wireName(), a.quantity().add(b.quantity()), meter.unit(), unitPrice,
+                        currency, a.amount().add(b.amount())));
     }
 
     /** The invoice as CSV: a header, one row per line, one subtotal row per currency. */

@@ -40,25 +40,27 @@ public final class PriceBook {
      * @throws AtriumException 400 on {@code currency} when the price would apply to a tenant whose budget (or one
      *     of whose keys' budgets) is in another currency: a budget counts only charges in its own currency
      */
-    public Price set(String model, String tenantId, BigDecimal inputPer1m, BigDecimal outputPer1m,
-            BigDecimal perRequest, BigDecimal perComputeSecond, String currency, Optional<Instant> effectiveFrom) {
+    public Price set(String model, String tenantId, Map<Meter, BigDecimal> unitPrices, String currency,
+            Optional<Instant> effectiveFrom) {
         Instant now = clock.instant();
-        Price draft = new Price(0, model, tenantId, inputPer1m, outputPer1m, perRequest, perComputeSecond, currency,
-                effectiveFrom.orElse(now), now);
+        Price draft = Price.of(0, model, tenantId, unitPrices, currency, effectiveFrom.orElse(now), now);
         // one transaction, begun as a writer: a budget set meanwhile waits, so the check holds
         long id = jdbi.inTransaction(handle -> {
             requireNoBudgetInAnotherCurrency(handle, draft, now);
             return handle.createUpdate("""
                 INSERT INTO prices (model, tenant_id, input_per_1m, output_per_1m, per_request, per_compute_second,
-                                    currency, effective_from, created_at)
-                VALUES (:model, :tenant_id, :input, :output, :request, :compute, :currency, :effective_from,
-                        :created_at)""")
+                                    per_audio_second, per_image, per_row, currency, effective_from, created_at)
+                VALUES (:model, :tenant_id, :input, :output, :request, :compute, :audio, :image, :row, :currency,
+                        :effective_from, :created_at)""")
                 .bind("model", model)
                 .bind("tenant_id", tenantId)
                 .bind("input", draft.inputPer1m().toPlainString())
                 .bind("output", draft.outputPer1m().toPlainString())
                 .bind("request", draft.perRequest().toPlainString())
                 .bind("compute", draft.perComputeSecond().toPlainString())
+                .bind("audio", draft.perAudioSecond().toPlainString())
+                .bind("image", draft.perImage().toPlainString())
+                .bind("row", draft.perRow().toPlainString())
                 .bind("currency", currency)
                 .bind("effective_from", EpochMicros.of(draft.effectiveFrom()))
                 .bind("created_at", EpochMicros.of(draft.createdAt()))
@@ -67,8 +69,18 @@ public final class PriceBook {
                 .one();
         });
         byModel.remove(model);
-        return new Price(id, model, tenantId, inputPer1m, outputPer1m, perRequest, perComputeSecond, currency,
-                draft.effectiveFrom(), draft.createdAt());
+        return draft.withId(id);
+    }
+
+    /** A price of tokens, requests and compute only. */
+    public Price set(String model, String tenantId, BigDecimal inputPer1m, BigDecimal outputPer1m,
+            BigDecimal perRequest, BigDecimal perComputeSecond, String currency, Optional<Instant> effectiveFrom) {
+        Map<Meter, BigDecimal> unitPrices = new java.util.EnumMap<>(Meter.class);
+        unitPrices.put(Meter.INPUT_TOKENS, inputPer1m);
+        unitPrices.put(Meter.OUTPUT_TOKENS, outputPer1m);
+        unitPrices.put(Meter.REQUESTS, perRequest);
+        unitPrices.put(Meter.COMPUTE_SECONDS, perComputeSecond);
+        return set(model, tenantId, unitPrices, currency, effectiveFrom);
     }
 
     /** Prices, optionally of one model and one tenant's overrides (or the model prices when tenant is ""). */
@@ -110,9 +122,7 @@ public final class PriceBook {
             return;
         }
         // the draft's id is not known yet; it will be the highest, which is what breaks ties of effective_from
-        Price candidate = new Price(Long.MAX_VALUE, draft.model(), draft.tenantId(), draft.inputPer1m(),
-                draft.outputPer1m(), draft.perRequest(), draft.perComputeSecond(), draft.currency(),
-                draft.effectiveFrom(), draft.createdAt());
+        Price candidate = draft.withId(Long.MAX_VALUE);
         List<Price> prices = new ArrayList<>(all(handle));
         prices.add(candidate);
         for (Map.Entry<String, String> budget : budgets) {
@@ -157,9 +167,11 @@ public final class PriceBook {
     }
 
     static Price price(ResultSet rs) throws SQLException {
-        return new Price(rs.getLong("id"), rs.getString("model"), rs.getString("tenant_id"),
-                amount(rs, "input_per_1m"), amount(rs, "output_per_1m"),
-                amount(rs, "per_request"), amount(rs, "per_compute_second"),
+        Map<Meter, BigDecimal> unitPrices = new java.util.EnumMap<>(Meter.class);
+        for (Meter meter : Meter.values()) {
+            unitPrices.put(meter, amount(rs, meter.priceField()));
+        }
+        return Price.of(rs.getLong("id"), rs.getString("model"), rs.getString("tenant_id"), unitPrices,
                 rs.getString("currency"), EpochMicros.instant(rs, "effective_from"),
                 EpochMicros.instant(rs, "created_at"));
     }

@@ -104,8 +104,9 @@ public final class UsageLedger implements AutoCloseable {
     private static final String INSERT = """
             INSERT OR IGNORE INTO usage_records (request_id, client_request_id, started_at, ended_at, tenant_id,
                 key_id, model, version, endpoint, outcome, input_tokens, output_tokens, requests, compute_ms,
-                price_id, currency, input_charge, output_charge, request_charge, compute_charge, charge)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""";
+                price_id, currency, input_charge, output_charge, request_charge, compute_charge, charge,
+                audio_ms, images, row_count, audio_charge, image_charge, row_charge)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""";
 
     /**
      * Inserts the rows in the writer's transaction with one JDBC batch and positional parameters: Jdbi's named
@@ -136,6 +137,12 @@ public final class UsageLedger implements AutoCloseable {
                 insert.setString(19, charge.request().toPlainString());
                 insert.setString(20, charge.compute().toPlainString());
                 insert.setString(21, charge.total().toPlainString());
+                insert.setLong(22, record.usage().audioMillis());
+                insert.setLong(23, record.usage().images());
+                insert.setLong(24, record.usage().rows());
+                insert.setString(25, charge.audio().toPlainString());
+                insert.setString(26, charge.image().toPlainString());
+                insert.setString(27, charge.row().toPlainString());
                 insert.addBatch();
             }
             insert.executeBatch();
@@ -212,10 +219,11 @@ public final class UsageLedger implements AutoCloseable {
                 rs.getString("tenant_id"), rs.getString("key_id"), rs.getString("model"), rs.getInt("version"),
                 rs.getString("endpoint"), rs.getString("outcome"),
                 new Usage(rs.getLong("input_tokens"), rs.getLong("output_tokens"), rs.getLong("requests"),
-                        rs.getLong("compute_ms")),
+                        rs.getLong("compute_ms"), rs.getLong("audio_ms"), rs.getLong("images"), rs.getLong("row_count")),
                 new Charge(rs.getString("currency"), price, new BigDecimal(rs.getString("input_charge")),
                         new BigDecimal(rs.getString("output_charge")), new BigDecimal(rs.getString("request_charge")),
-                        new BigDecimal(rs.getString("compute_charge"))));
+                        new BigDecimal(rs.getString("compute_charge")), new BigDecimal(rs.getString("audio_charge")),
+                        new BigDecimal(rs.getString("image_charge")), new BigDecimal(rs.getString("row_charge"))));
     }
 
     /** Commits what is queued, then stops the writer. */

@@ -49,7 +49,7 @@ public final class UsageReport {
 
     /** One bucket of one group. */
     public record Row(Instant start, String group, long requests, long inputTokens, long outputTokens,
-            long computeMillis, Map<String, BigDecimal> cost) {}
+            long computeMillis, long audioMillis, long images, long rows, Map<String, BigDecimal> cost) {}
 
     private UsageReport() {}
 
@@ -66,11 +66,14 @@ public final class UsageReport {
             }
             Instant start = record.startedAt().truncatedTo(bucket.unit);
             String group = groupBy.key.apply(record);
-            long[] sums = counts.computeIfAbsent(start, s -> new TreeMap<>()).computeIfAbsent(group, g -> new long[4]);
+            long[] sums = counts.computeIfAbsent(start, s -> new TreeMap<>()).computeIfAbsent(group, g -> new long[7]);
             sums[0] += record.usage().requests();
             sums[1] += record.usage().inputTokens();
             sums[2] += record.usage().outputTokens();
             sums[3] += record.usage().computeMillis();
+            sums[4] += record.usage().audioMillis();
+            sums[5] += record.usage().images();
+            sums[6] += record.usage().rows();
             if (record.charge().total().signum() > 0) {
                 costs.computeIfAbsent(start, s -> new TreeMap<>()).computeIfAbsent(group, g -> new TreeMap<>())
                         .merge(record.charge().currency(), record.charge().total(), BigDecimal::add);
@@ -78,7 +81,7 @@ public final class UsageReport {
         });
         List<Row> rows = new ArrayList<>();
         counts.forEach((start, groups) -> groups.forEach((group, sums) -> rows.add(new Row(start, group, sums[0],
-                sums[1], sums[2], sums[3],
+                sums[1], sums[2], sums[3], sums[4], sums[5], sums[6],
                 costs.getOrDefault(start, Map.of()).getOrDefault(group, Map.of())))));
         return rows;
     }

@@ -22,7 +22,7 @@ public record UsageSummary(String bucket, String groupBy, Instant from, Instant 
 
     /** One bucket of one group; costs as decimal strings by currency. */
     public record Row(Instant start, String group, long requests, long inputTokens, long outputTokens, long computeMs,
-            Map<String, String> cost) {}
+            long audioMs, long images, long rows, Map<String, String> cost) {}
 
     /**
      * @param parameter the query's parameters by name: {@code bucket} (minute, hour, day), {@code group_by}
@@ -45,7 +45,8 @@ public record UsageSummary(String bucket, String groupBy, Instant from, Instant 
         rows.forEach(row -> row.cost().forEach((currency, amount) -> total.merge(currency, amount, BigDecimal::add)));
         return new UsageSummary(bucket.name().toLowerCase(Locale.ROOT), groupBy.name().toLowerCase(Locale.ROOT), from,
                 to, rows.stream().map(row -> new Row(row.start(), row.group(), row.requests(), row.inputTokens(),
-                        row.outputTokens(), row.computeMillis(), plain(row.cost()))).toList(), plain(total));
+                        row.outputTokens(), row.computeMillis(), row.audioMillis(), row.images(), row.rows(),
+                        plain(row.cost()))).toList(), plain(total));
     }
 
     /** Amounts by currency as exact decimal strings. */

@@ -17,6 +17,15 @@ record OpenAiGenerationRequest(String model, List<ChatMessage> messages, String 
 
     private static final Set<String> ROLES = Set.of("system", "developer", "user", "assistant");
 
+    /** The body's {@code model}, a string. */
+    static String requiredModel(JsonNode body) {
+        JsonNode model = body.get("model");
+        if (model == null || !model.isString()) {
+            throw AtriumException.invalidParam("model", "'model' is required and must be a string");
+        }
+        return model.stringValue();
+    }
+
     static OpenAiGenerationRequest parse(JsonNode body, boolean chat) {
         if (chat) {
             OpenAiFields.check(body, OpenAiFields.CHAT, OpenAiFields.CHAT_UNSUPPORTED);
@@ -24,9 +33,7 @@ record OpenAiGenerationRequest(String model, List<ChatMessage> messages, String 
             OpenAiFields.check(body, OpenAiFields.COMPLETIONS, OpenAiFields.COMPLETIONS_UNSUPPORTED);
         }
         JsonNode model = body.get("model");
-        if (model == null || !model.isString()) {
-            throw AtriumException.invalidParam("model", "'model' is required and must be a string");
-        }
+        requiredModel(body);
         List<ChatMessage> messages = chat ? messages(body.get("messages")) : List.of();
         String prompt = chat ? null : prompt(body.get("prompt"));
         OptionalInt maxTokens = positive(body, "max_completion_tokens");

@@ -5,10 +5,10 @@ import dev.atrium.registry.ResolvedModel;
 
 /**
  * A model in OpenAI's {@code /v1/models} shape, with Atrium's additions: task, engine, the version that plain
- * requests reach, the context length (tokens per input) and the embedding dimension.
+ * requests reach, the context length (tokens per input), the embedding dimension and a classifier's labels.
  */
 record OpenAiModel(String id, String object, long created, String ownedBy, String task, String engine, int version,
-        Integer contextLength, Integer embeddingDimension) {
+        Integer contextLength, Integer embeddingDimension, java.util.List<String> labels) {
 
     static OpenAiModel of(ResolvedModel resolved) {
         EmbeddingMetadata embedding = resolved.version().metadata().embeddingMetadata().orElse(null);
@@ -26,6 +26,7 @@ record OpenAiModel(String id, String object, long created, String ownedBy, Strin
                 resolved.model().engine().wireName(),
                 resolved.version().version(),
                 context,
-                embedding == null ? null : embedding.dimension());
+                embedding == null || !resolved.version().metadata().labels().isEmpty() ? null : embedding.dimension(),
+                resolved.version().metadata().labels().isEmpty() ? null : resolved.version().metadata().labels());
     }
 }

@@ -17,6 +17,7 @@ import dev.atrium.engine.ModelTask;
 import dev.atrium.engine.RemoteMetadata;
 import dev.atrium.engine.Secret;
 import dev.atrium.engine.VersionKey;
+import tools.jackson.databind.JsonNode;
 import dev.atrium.scheduling.SchedulingOptions;
 import dev.atrium.store.SecretCipher;
 import java.time.Clock;
@@ -192,8 +193,10 @@ public final class ModelRegistry {
                 throw AtriumException.invalidParam("model", "a model of engine " + model.engine().wireName()
                         + " has no files to upload");
             }
+            Map<String, Deployment> parts = new LinkedHashMap<>();
+            config = pinParts(scope, model, config, parts);
             ModelMetadata metadata = inspector.inspect(model.task(),
-                    new ArtifactFiles(main.path(), tokenizer.map(StagedArtifact::path)), options);
+                    new ArtifactFiles(main.path(), tokenizer.map(StagedArtifact::path)), options, parts);
             List<ArtifactFile> files = new ArrayList<>();
             files.add(new ArtifactFile(role, main.sha256(), main.sizeBytes()));
             tokenizer.ifPresent(t -> files.add(new ArtifactFile(ArtifactFile.TOKENIZER, t.sha256(), t.sizeBytes())));
@@ -446,6 +449,77 @@ public final class ModelRegistry {
         return engine(model).isLoaded(new VersionKey(model.id(), model.name(), version));
     }
 
+    /** The config fields that name another model version a composed model is made of, by the part's role. */
+    public static final Map<String, String> PART_FIELDS = Map.of(Deployment.EMBEDDING_PART, "embedding_model");
+
+    /**
+     * Resolves the parts a config names (an embedding model under a classifier head) as the uploader sees them, and
+     * pins each to the version it resolved to, so that the composed version never changes. Returns the config with
+     * the pinned references.
+     */
+    private String pinParts(ModelScope scope, Model model, String config, Map<String, Deployment> parts) {
+        JsonNode node = parseConfig(config);
+        boolean changed = false;
+        for (Map.Entry<String, String> part : new java.util.TreeMap<>(PART_FIELDS).entrySet()) {
+            JsonNode field = node.get(part.getValue());
+            if (field == null) {
+                continue;
+            }
+            if (model.task() != ModelTask.TEXT_CLASSIFICATION) {
+                throw AtriumException.invalidParam("config", "'" + part.getValue() + "' is only for "
+                        + ModelTask.TEXT_CLASSIFICATION.wireName() + " models");
+            }
+            if (!field.isString()) {
+                throw AtriumException.invalidParam("config", "'" + part.getValue() + "' must be a model reference"
+                        + " such as \"all-minilm-l6-v2:1\"");
+            }
+            ResolvedModel resolved;
+            try {
+                resolved = resolve(scope, ModelReference.parse(field.stringValue()));
+            } catch (AtriumException e) {
+                throw AtriumException.invalidParam("config", "'" + part.getValue() + "': " + e.getMessage());
+            }
+            if (resolved.model().task() != ModelTask.EMBEDDING || resolved.model().engine() != EngineKind.ONNX) {
+                throw AtriumException.invalidParam("config", "'" + part.getValue() + "' must name an ONNX embedding"
+                        + " model; '" + resolved.model().name() + "' is a " + resolved.model().task().wireName()
+                        + " model of engine " + resolved.model().engine().wireName());
+            }
+            parts.put(part.getKey(), resolved.deployment());
+            ((tools.jackson.databind.node.ObjectNode) node).put(part.getValue(), resolved.model().name() + ":"
+                    + resolved.version().version());
+            changed = true;
+        }
+        return changed ? node.toString() : config;
+    }
+
+    /** The parts of a composed version, as pinned in its config, resolved as its owner sees them. */
+    private Map<String, Deployment> parts(Model model, ModelVersion version) {
+        if (model.task() != ModelTask.TEXT_CLASSIFICATION) {
+            return Map.of();
+        }
+        JsonNode config = config(version);
+        ModelScope owner = new ModelScope(model.owner().equals(Model.PUBLIC) ? null : model.owner(), name -> true);
+        Map<String, Deployment> parts = new LinkedHashMap<>();
+        PART_FIELDS.forEach((role, field) -> {
+            JsonNode reference = config.get(field);
+            if (reference != null && reference.isString()) {
+                parts.put(role, resolveInStore(owner, ModelReference.parse(reference.stringValue())).deployment());
+            }
+        });
+        return parts;
+    }
+
+    private static JsonNode config(ModelVersion version) {
+        return parseConfig(version.config());
+    }
+
+    private static JsonNode parseConfig(String config) {
+        JsonNode node = CONFIG_READER.readTree(config);
+        return node != null && node.isObject() ? node : CONFIG_READER.createObjectNode();
+    }
+
+    private static final tools.jackson.databind.ObjectMapper CONFIG_READER = new tools.jackson.databind.ObjectMapper();
+
     private Deployment deployment(Model model, ModelVersion version) {
         VersionKey key = new VersionKey(model.id(), model.name(), version.version());
         if (!model.engine().hasArtifacts()) {
@@ -463,7 +537,8 @@ public final class ModelRegistry {
         ArtifactFiles files = new ArtifactFiles(
                 artifacts.path(version.artifact().sha256()),
                 version.file(ArtifactFile.TOKENIZER).map(file -> artifacts.path(file.sha256())));
-        return new Deployment(key, model.task(), files, version.metadata(), version.scheduling(), null);
+        return new Deployment(key, model.task(), files, version.metadata(), version.scheduling(), null,
+                config(version), parts(model, version));
     }
 
     // ---- housekeeping -------------------------------------------------------------------------------------------

@@ -1,6 +1,9 @@
 package dev.atrium.serving;
 
+import dev.atrium.engine.ClassificationEngine;
 import dev.atrium.engine.EmbeddingEngine;
+import dev.atrium.engine.PredictionEngine;
+import dev.atrium.engine.TranscriptionEngine;
 import dev.atrium.engine.Engine;
 import dev.atrium.engine.ForwardingEngine;
 import dev.atrium.engine.LanguageEngine;
@@ -14,7 +17,10 @@ public enum Endpoint {
     EMBEDDINGS("/v1/embeddings"),
     CHAT_COMPLETIONS("/v1/chat/completions"),
     COMPLETIONS("/v1/completions"),
-    INFER("/v2/infer");
+    INFER("/v2/infer"),
+    CLASSIFICATIONS("/v1/classifications"),
+    TRANSCRIPTIONS("/v1/audio/transcriptions"),
+    PREDICTIONS("/v1/predictions");
 
     private final String wireName;
 
@@ -28,6 +34,10 @@ public enum Endpoint {
             case EMBEDDINGS -> engine instanceof EmbeddingEngine;
             case INFER -> engine instanceof TensorEngine;
             case CHAT_COMPLETIONS, COMPLETIONS -> engine instanceof LanguageEngine || engine instanceof ForwardingEngine;
+            // zero-shot classification is done with an embedding model
+            case CLASSIFICATIONS -> engine instanceof ClassificationEngine || engine instanceof EmbeddingEngine;
+            case TRANSCRIPTIONS -> engine instanceof TranscriptionEngine;
+            case PREDICTIONS -> engine instanceof PredictionEngine;
         };
     }
 

@@ -107,10 +107,7 @@ final class ModelCall implements AutoCloseable {
      * that cannot be interrupted outlives its deadline: the caller is not charged past it.
      */
     Usage withinReservation(Usage usage) {
-        return new Usage(Math.min(usage.inputTokens(), reserved.inputTokens()),
-                Math.min(usage.outputTokens(), reserved.outputTokens()),
-                Math.min(usage.requests(), reserved.requests()),
-                Math.min(usage.computeMillis(), reserved.computeMillis()));
+        return usage.atMost(reserved);
     }
 
     /**

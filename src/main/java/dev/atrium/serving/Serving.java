@@ -4,7 +4,20 @@ import static java.util.Objects.requireNonNull;
 
 import dev.atrium.AtriumException;
 import dev.atrium.ErrorCode;
+import dev.atrium.engine.ClassificationEngine;
+import dev.atrium.engine.ClassificationRequest;
+import dev.atrium.engine.ClassificationResult;
 import dev.atrium.engine.EmbeddingEngine;
+import dev.atrium.engine.PreparedClassification;
+import dev.atrium.engine.PredictionEngine;
+import dev.atrium.engine.PredictionRequest;
+import dev.atrium.engine.PredictionResult;
+import dev.atrium.engine.PreparedPrediction;
+import dev.atrium.engine.PreparedTranscription;
+import dev.atrium.engine.Transcript;
+import dev.atrium.engine.TranscriptionEngine;
+import dev.atrium.engine.TranscriptionRequest;
+import dev.atrium.engine.ZeroShot;
 import dev.atrium.engine.EmbeddingRequest;
 import dev.atrium.engine.EmbeddingResult;
 import dev.atrium.engine.Engine;
@@ -97,24 +110,11 @@ public final class Serving {
                 localChecks.run();
             }
             PreparedEmbedding prepared = engine.prepare(resolved.deployment(), request);
-            ModelCall call = open(caller, resolved, Endpoint.EMBEDDINGS, prepared.tokens(),
-                    new Usage(prepared.maxTokens(), 0, 1, deadline.toMillis()), attempts);
-            try {
-                EmbeddingResult result = engine.embed(prepared, call.context());
-                if (result.promptTokens() < 0 || result.promptTokens() > prepared.maxTokens()) {
-                    throw new AtriumException(ErrorCode.UPSTREAM_ERROR, "the upstream of model '"
-                            + resolved.model().name() + "' failed: it reported " + result.promptTokens()
-                            + " prompt tokens for inputs of at most " + prepared.maxTokens());
-                }
-                Map<String, List<BigDecimal>> alerts = call.succeed(new Usage(result.promptTokens(), 0, 1,
-                        millis(result.computeNanos())));
-                return new Embedded(resolved, result, alerts);
-            } catch (RuntimeException e) {
-                call.failing(outcome(e));
-                throw e;
-            } finally {
-                call.close();
-            }
+            Ran<EmbeddingResult> ran = call(caller, resolved, Endpoint.EMBEDDINGS, prepared.tokens(),
+                    new Usage(prepared.maxTokens(), 0, 1, deadline.toMillis()), attempts,
+                    context -> engine.embed(prepared, context),
+                    result -> new Usage(boundedTokens(resolved, result, prepared), 0, 1, millis(result.computeNanos())));
+            return new Embedded(resolved, ran.result(), ran.alerts());
         });
     }
 
@@ -127,17 +127,103 @@ public final class Serving {
         caller.requireCallsModels();
         TensorEngine engine = capability(resolved, Endpoint.INFER, TensorEngine.class, "tensor inference");
         TensorValidation.check(resolved.version().metadata(), request);
-        ModelCall call = open(caller, resolved, Endpoint.INFER, 0, new Usage(0, 0, 1, deadline.toMillis()), null);
-        try {
-            InferenceResult result = engine.infer(resolved.deployment(), request, call.context());
-            Map<String, List<BigDecimal>> alerts = call.succeed(new Usage(0, 0, 1, millis(result.computeNanos())));
-            return new Inferred(resolved, result, alerts);
-        } catch (RuntimeException e) {
-            call.failing(outcome(e));
-            throw e;
-        } finally {
-            call.close();
+        Ran<InferenceResult> ran = call(caller, resolved, Endpoint.INFER, 0, new Usage(0, 0, 1, deadline.toMillis()),
+                null, context -> engine.infer(resolved.deployment(), request, context),
+                result -> new Usage(0, 0, 1, millis(result.computeNanos())));
+        return new Inferred(resolved, ran.result(), ran.alerts());
+    }
+
+    // ---- classification -----------------------------------------------------------------------------------------
+
+    /** A classification answer: the model that answered, the labels of each input, what it was metered by. */
+    public record Classified(ResolvedModel model, ClassificationResult result, Usage usage,
+            Map<String, List<BigDecimal>> alerts) {}
+
+    /**
+     * Classifies texts or images with a classifier, or texts against the request's labels with an embedding model
+     * (zero-shot: one embedding call for the inputs and the labels, metered by their tokens).
+     */
+    public Classified classify(Caller caller, String reference, ClassificationRequest request) {
+        caller.requireCallsModels();
+        ResolvedModel resolved = resolve(caller, reference);
+        ModelTask task = resolved.model().task();
+        if (task == ModelTask.EMBEDDING) {
+            return zeroShot(caller, resolved, request);
         }
+        if (task != ModelTask.TEXT_CLASSIFICATION && task != ModelTask.IMAGE_CLASSIFICATION) {
+            requireTask(resolved, ModelTask.TEXT_CLASSIFICATION, "classifications");
+        }
+        ClassificationEngine engine = capability(resolved, Endpoint.CLASSIFICATIONS, ClassificationEngine.class,
+                "classifications");
+        PreparedClassification prepared = engine.prepare(resolved.deployment(), request);
+        Usage reserved = new Usage(prepared.tokens(), 0, 1, deadline.toMillis(), 0, prepared.images(), 0);
+        Ran<ClassificationResult> ran = call(caller, resolved, Endpoint.CLASSIFICATIONS, prepared.tokens(), reserved,
+                null, context -> engine.classify(prepared, context),
+                result -> new Usage(prepared.tokens(), 0, 1, millis(result.computeNanos()), 0, prepared.images(), 0));
+        return new Classified(resolved, ran.result(), ran.used(), ran.alerts());
+    }
+
+    private Classified zeroShot(Caller caller, ResolvedModel resolved, ClassificationRequest request) {
+        if (request.labels().isEmpty()) {
+            throw AtriumException.withParam(ErrorCode.UNSUPPORTED_BY_MODEL, "labels", "model '"
+                    + resolved.model().name() + "' is an embedding model: it classifies zero-shot, against the"
+                    + " 'labels' given in the request");
+        }
+        EmbeddingEngine engine = capability(resolved, Endpoint.CLASSIFICATIONS, EmbeddingEngine.class,
+                "classifications");
+        EmbeddingRequest embedding = ZeroShot.embeddingRequest(request);
+        PreparedEmbedding prepared = engine.prepare(resolved.deployment(), embedding);
+        Ran<EmbeddingResult> ran = call(caller, resolved, Endpoint.CLASSIFICATIONS, prepared.tokens(),
+                new Usage(prepared.maxTokens(), 0, 1, deadline.toMillis()), null,
+                context -> engine.embed(prepared, context),
+                result -> new Usage(boundedTokens(resolved, result, prepared), 0, 1, millis(result.computeNanos())));
+        return new Classified(resolved, ZeroShot.classify(request, ran.result()), ran.used(), ran.alerts());
+    }
+
+    // ---- transcription ------------------------------------------------------------------------------------------
+
+    /** A transcription answer: the model that answered, what was said, what it was metered by. */
+    public record Transcribed(ResolvedModel model, Transcript transcript, Usage usage,
+            Map<String, List<BigDecimal>> alerts) {}
+
+    /**
+     * Transcribes audio, metered by its duration (reserved in full once decoded, before the model runs).
+     *
+     * @param progress told (windows done, windows in all) as the model goes
+     */
+    public Transcribed transcribe(Caller caller, String reference, TranscriptionRequest request,
+            java.util.function.BiConsumer<Integer, Integer> progress) {
+        caller.requireCallsModels();
+        ResolvedModel resolved = resolve(caller, reference);
+        requireTask(resolved, ModelTask.TRANSCRIPTION, "audio transcriptions");
+        TranscriptionEngine engine = capability(resolved, Endpoint.TRANSCRIPTIONS, TranscriptionEngine.class,
+                "audio transcriptions");
+        PreparedTranscription prepared = engine.prepare(resolved.deployment(), request);
+        Usage reserved = new Usage(0, 0, 1, deadline.toMillis(), prepared.audioMillis(), 0, 0);
+        Ran<Transcript> ran = call(caller, resolved, Endpoint.TRANSCRIPTIONS, 0, reserved, null,
+                context -> engine.transcribe(prepared, context, progress),
+                transcript -> new Usage(0, 0, 1, millis(transcript.computeNanos()), prepared.audioMillis(), 0, 0));
+        return new Transcribed(resolved, ran.result(), ran.used(), ran.alerts());
+    }
+
+    // ---- prediction ---------------------------------------------------------------------------------------------
+
+    /** A prediction answer: the model that answered, one prediction per row, what it was metered by. */
+    public record Predicted(ResolvedModel model, PredictionResult result, Usage usage,
+            Map<String, List<BigDecimal>> alerts) {}
+
+    /** Predicts rows with a tabular model, metered per row. */
+    public Predicted predict(Caller caller, String reference, PredictionRequest request) {
+        caller.requireCallsModels();
+        ResolvedModel resolved = resolve(caller, reference);
+        requireTask(resolved, ModelTask.TABULAR, "predictions");
+        PredictionEngine engine = capability(resolved, Endpoint.PREDICTIONS, PredictionEngine.class, "predictions");
+        PreparedPrediction prepared = engine.prepare(resolved.deployment(), request);
+        Usage reserved = new Usage(0, 0, 1, deadline.toMillis(), 0, 0, prepared.rows());
+        Ran<PredictionResult> ran = call(caller, resolved, Endpoint.PREDICTIONS, 0, reserved, null,
+                context -> engine.predict(prepared, context),
+                result -> new Usage(0, 0, 1, millis(result.computeNanos()), 0, 0, prepared.rows()));
+        return new Predicted(resolved, ran.result(), ran.used(), ran.alerts());
     }
 
     // ---- generation ---------------------------------------------------------------------------------------------
@@ -177,6 +263,42 @@ public final class Serving {
     }
 
     // ---- the path's steps ---------------------------------------------------------------------------------------
+
+    /** A call's result, the usage recorded for it (cut to its reservation) and the budget alerts it crossed. */
+    private record Ran<R>(R result, Usage used, Map<String, List<BigDecimal>> alerts) {}
+
+    /**
+     * Runs one model call that answers whole: admits and reserves, runs, and records what the result says it used
+     * (or, when it fails after the engine took it, what the failure says), settling the reservation either way.
+     *
+     * @param usage what a result used; may throw to refuse a result (an upstream's absurd report)
+     */
+    private <R> Ran<R> call(Caller caller, ResolvedModel resolved, Endpoint endpoint, long admittedTokens,
+            Usage reserved, Attempts attempts, java.util.function.Function<dev.atrium.engine.RunContext, R> run,
+            java.util.function.Function<R, Usage> usage) {
+        ModelCall call = open(caller, resolved, endpoint, admittedTokens, reserved, attempts);
+        try {
+            R result = run.apply(call.context());
+            Usage used = usage.apply(result);
+            Map<String, List<BigDecimal>> alerts = call.succeed(used);
+            return new Ran<>(result, call.withinReservation(used), alerts);
+        } catch (RuntimeException e) {
+            call.failing(outcome(e));
+            throw e;
+        } finally {
+            call.close();
+        }
+    }
+
+    /** The prompt tokens an embedding engine reports, refused (502) when outside what the inputs allow. */
+    private static long boundedTokens(ResolvedModel resolved, EmbeddingResult result, PreparedEmbedding prepared) {
+        if (result.promptTokens() < 0 || result.promptTokens() > prepared.maxTokens()) {
+            throw new AtriumException(ErrorCode.UPSTREAM_ERROR, "the upstream of model '" + resolved.model().name()
+                    + "' failed: it reported " + result.promptTokens() + " prompt tokens for inputs of at most "
+                    + prepared.maxTokens());
+        }
+        return result.promptTokens();
+    }
 
     /** Admits a call's tokens and reserves its worst case: the call that follows is settled by its close. */
     ModelCall open(Caller caller, ResolvedModel resolved, Endpoint endpoint, long admittedTokens, Usage worstCase,

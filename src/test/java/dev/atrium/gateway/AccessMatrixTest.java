@@ -75,6 +75,10 @@ class AccessMatrixTest {
         routes.put("POST /v1/embeddings", Access.CALL);
         routes.put("POST /v1/chat/completions", Access.CALL);
         routes.put("POST /v1/completions", Access.CALL);
+        routes.put("POST /v1/classifications", Access.CALL);
+        routes.put("POST /v1/audio/transcriptions", Access.CALL);
+        routes.put("POST /v1/audio/translations", Access.CALL);
+        routes.put("POST /v1/predictions", Access.CALL);
         routes.put("GET /v2", Access.READ);
         routes.put("GET /v2/health/live", Access.READ);
         routes.put("GET /v2/health/ready", Access.READ);

@@ -67,7 +67,9 @@ class BudgetProperties {
         BigDecimal settled = BigDecimal.ZERO;
         for (Step step : steps) {
             if (step.kind() == 0 || open.isEmpty()) {
-                Charge worst = new Charge("USD", 1L, step.amount(), BigDecimal.ZERO, BigDecimal.ZERO, BigDecimal.ZERO);
+                Charge worst = new Charge("USD", 1L, step.amount(), BigDecimal.ZERO, BigDecimal.ZERO,
+                BigDecimal.ZERO, BigDecimal.ZERO,
+                BigDecimal.ZERO, BigDecimal.ZERO);
                 try {
                     open.add(budgets.reserve(tenant, "key_x", worst));
                     openAmounts.add(step.amount());
@@ -82,7 +84,8 @@ class BudgetProperties {
                 if (step.kind() == 1) {
                     // a request costs at most what it reserved
                     BigDecimal actual = reserved.multiply(BigDecimal.valueOf(step.settlePercent())).movePointLeft(2);
-                    reservation.settle(new Charge("USD", 1L, actual, BigDecimal.ZERO, BigDecimal.ZERO, BigDecimal.ZERO));
+                    reservation.settle(new Charge("USD", 1L, actual, BigDecimal.ZERO, BigDecimal.ZERO, BigDecimal.ZERO,
+                            BigDecimal.ZERO, BigDecimal.ZERO, BigDecimal.ZERO));
                     settled = settled.add(actual);
                 } else {
                     reservation.release();

@@ -108,7 +108,9 @@ class BudgetsTest {
         // a budget and a price in different currencies, as they could be set before the rule
         price("m", null, "USD", Optional.empty());
         insertBudget("tenant:ten_a", "ten_a", "100", "EUR", "[]");
-        Charge charge = new Charge("USD", 1L, BigDecimal.ONE, BigDecimal.ZERO, BigDecimal.ZERO, BigDecimal.ZERO);
+        Charge charge = new Charge("USD", 1L, BigDecimal.ONE, BigDecimal.ZERO, BigDecimal.ZERO,
+                BigDecimal.ZERO, BigDecimal.ZERO,
+                BigDecimal.ZERO, BigDecimal.ZERO);
 
         AtriumException refused = catchThrowableOfType(AtriumException.class,
                 () -> budgets.reserve("ten_a", "key_a", charge));
@@ -124,7 +126,9 @@ class BudgetsTest {
     void reserve_budgetStoredWithACurrencyNoPriceCanHave_stillReadsAndRefusesPricedRequests() {
         // older versions took any text as a budget's currency
         insertBudget("tenant:ten_a", "ten_a", "100", "dollars", "[]");
-        Charge charge = new Charge("USD", 1L, BigDecimal.ONE, BigDecimal.ZERO, BigDecimal.ZERO, BigDecimal.ZERO);
+        Charge charge = new Charge("USD", 1L, BigDecimal.ONE, BigDecimal.ZERO, BigDecimal.ZERO,
+                BigDecimal.ZERO, BigDecimal.ZERO,
+                BigDecimal.ZERO, BigDecimal.ZERO);
 
         assertThat(budgets.list(Optional.of("ten_a"))).extracting(Budget::currency).containsExactly("dollars");
         assertThat(catchThrowableOfType(AtriumException.class, () -> budgets.reserve("ten_a", "key_a", charge)).code())
@@ -139,7 +143,9 @@ class BudgetsTest {
         // what older versions stored for monthly_limit "1E+10000000" and alert_at ["1E-10000000"]
         insertBudget("tenant:ten_a", "ten_a", "1" + "0".repeat(10_000_000), "USD",
                 "[\"0." + "0".repeat(9_999_999) + "1\", \"0.8\"]");
-        Charge charge = new Charge("USD", 1L, BigDecimal.ONE, BigDecimal.ZERO, BigDecimal.ZERO, BigDecimal.ZERO);
+        Charge charge = new Charge("USD", 1L, BigDecimal.ONE, BigDecimal.ZERO, BigDecimal.ZERO,
+                BigDecimal.ZERO, BigDecimal.ZERO,
+                BigDecimal.ZERO, BigDecimal.ZERO);
 
         Assertions.assertTimeoutPreemptively(Duration.ofSeconds(10), () -> {
             AtriumException refused = catchThrowableOfType(AtriumException.class,

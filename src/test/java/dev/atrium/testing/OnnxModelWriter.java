@@ -32,6 +32,22 @@ public final class OnnxModelWriter {
     private final List<ValueInfo> inputs = new ArrayList<>();
     private final List<ValueInfo> outputs = new ArrayList<>();
     private final List<Node> nodes = new ArrayList<>();
+    private final List<Initializer> initializers = new ArrayList<>();
+    private final java.util.Map<String, String> metadata = new java.util.LinkedHashMap<>();
+
+    private record Initializer(String name, long[] dims, float[] values) {}
+
+    /** A constant float tensor the graph's nodes may read by name (a weight). */
+    public OnnxModelWriter initializer(String name, float[] values, long... dims) {
+        initializers.add(new Initializer(name, dims, values.clone()));
+        return this;
+    }
+
+    /** A metadata property of the model (ONNX {@code metadata_props}). */
+    public OnnxModelWriter metadata(String key, String value) {
+        metadata.put(key, value);
+        return this;
+    }
 
     /** @param shape dimensions; -1 for a dynamic one */
     public OnnxModelWriter input(String name, ElementType type, long... shape) {
@@ -73,16 +89,30 @@ public final class OnnxModelWriter {
             graph.message(1, proto);
         }
         graph.string(2, "test-graph");
+        for (Initializer initializer : initializers) {
+            Message tensor = new Message();
+            for (long dim : initializer.dims()) {
+                tensor.varint(1, dim);
+            }
+            tensor.varint(2, ElementType.FLOAT.code);
+            tensor.string(8, initializer.name());
+            java.nio.ByteBuffer raw = java.nio.ByteBuffer.allocate(initializer.values().length * Float.BYTES)
+                    .order(java.nio.ByteOrder.LITTLE_ENDIAN);
+            raw.asFloatBuffer().put(initializer.values());
+            tensor.raw(9, raw.array());
+            graph.message(5, tensor);
+        }
         inputs.forEach(input -> graph.message(11, valueInfo(input)));
         outputs.forEach(output -> graph.message(12, valueInfo(output)));
 
         Message opset = new Message().string(1, "").varint(2, 13);
-        return new Message()
+        Message model = new Message()
                 .varint(1, 7) // ir_version
                 .string(2, "atrium-tests")
                 .message(7, graph)
-                .message(8, opset)
-                .bytes();
+                .message(8, opset);
+        metadata.forEach((key, value) -> model.message(14, new Message().string(1, key).string(2, value)));
+        return model.bytes();
     }
 
     public Path write(Path file) throws IOException {
@@ -112,6 +142,10 @@ public final class OnnxModelWriter {
 
         Message string(int field, String value) {
             return lengthDelimited(field, value.getBytes(StandardCharsets.UTF_8));
+        }
+
+        Message raw(int field, byte[] bytes) {
+            return lengthDelimited(field, bytes);
         }
 
         Message message(int field, Message message) {

@@ -15,6 +15,11 @@ import dev.atrium.engine.ModelOptions;
 import dev.atrium.engine.EmbeddingRequest;
 import dev.atrium.engine.EmbeddingResult;
 import dev.atrium.engine.ArtifactEngine;
+import dev.atrium.engine.ClassificationEngine;
+import dev.atrium.engine.ClassificationInput;
+import dev.atrium.engine.ClassificationRequest;
+import dev.atrium.engine.ClassificationResult;
+import dev.atrium.engine.PreparedClassification;
 import dev.atrium.engine.EmbeddingEngine;
 import dev.atrium.engine.RunContext;
 import dev.atrium.engine.TensorEngine;
@@ -52,7 +57,7 @@ import org.slf4j.LoggerFactory;
  * {@code instances × intraOpThreads} should fit the cores: on a small CPU, one single-threaded execution per
  * core gives the most throughput.
  */
-public final class OnnxEngine implements ArtifactEngine, EmbeddingEngine, TensorEngine {
+public final class OnnxEngine implements ArtifactEngine, EmbeddingEngine, TensorEngine, ClassificationEngine {
     private static final Logger LOG = LoggerFactory.getLogger(OnnxEngine.class);
 
 
@@ -125,7 +130,13 @@ public final class OnnxEngine implements ArtifactEngine, EmbeddingEngine, Tensor
 
     @Override
     public ModelMetadata inspect(ModelTask task, ArtifactFiles files, ModelOptions options) {
-        return inspector.inspect(task, files, options);
+        return inspector.inspect(task, files, options, java.util.Map.of());
+    }
+
+    @Override
+    public ModelMetadata inspect(ModelTask task, ArtifactFiles files, ModelOptions options,
+            java.util.Map<String, Deployment> parts) {
+        return inspector.inspect(task, files, options, parts);
     }
 
     // ---- loading ------------------------------------------------------------------------------------------------
@@ -316,6 +327,75 @@ public final class OnnxEngine implements ArtifactEngine, EmbeddingEngine, Tensor
                 ? deployment.metadata().outputs().stream().map(TensorSpec::name).toList()
                 : request.outputs();
         OnnxBatches.Work work = OnnxBatches.infer(deployment.metadata(), request.inputs(), outputs);
+        return (InferenceResult) run(deployment, List.of(work), context).getFirst().valueOrThrow();
+    }
+
+    // ---- classification -----------------------------------------------------------------------------------------
+
+    @Override
+    public PreparedClassification prepare(Deployment deployment, ClassificationRequest request) {
+        return switch (deployment.task()) {
+            case TEXT_CLASSIFICATION -> {
+                if (!request.labels().isEmpty()) {
+                    throw AtriumException.withParam(ErrorCode.UNSUPPORTED_BY_MODEL, "labels", "model '"
+                            + deployment.key().modelName() + "' classifies into its own labels; 'labels' are for"
+                            + " zero-shot classification by an embedding model");
+                }
+                List<dev.atrium.engine.EmbeddingInput> texts = new ArrayList<>(request.inputs().size());
+                for (ClassificationInput input : request.inputs()) {
+                    if (!(input instanceof ClassificationInput.Text text)) {
+                        throw AtriumException.invalidParam("input", "model '" + deployment.key().modelName()
+                                + "' classifies texts, not images");
+                    }
+                    texts.add(new dev.atrium.engine.EmbeddingInput.Text(text.text()));
+                }
+                Deployment encoder = deployment.part(Deployment.EMBEDDING_PART).orElse(deployment);
+                PreparedEmbedding embedding = prepare(encoder, new EmbeddingRequest(texts, false));
+                yield new PreparedClassification(deployment, request, embedding, embedding.tokens(), 0);
+            }
+            default -> throw AtriumException.withParam(ErrorCode.UNSUPPORTED_BY_MODEL, "model", "model '"
+                    + deployment.key().modelName() + "' is a " + deployment.task().wireName() + " model; it does not"
+                    + " classify");
+        };
+    }
+
+    @Override
+    public ClassificationResult classify(PreparedClassification prepared, RunContext context) {
+        Deployment deployment = prepared.deployment();
+        ClassScores scores = TextClassifiers.scores(deployment);
+        int topK = prepared.request().topK();
+        if (prepared.work() instanceof PreparedEmbedding embedding) {
+            EmbeddingResult embedded = embed(embedding, context);
+            long computeNanos = embedded.computeNanos();
+            List<float[]> rows = embedded.vectors();
+            if (deployment.part(Deployment.EMBEDDING_PART).isPresent()) {
+                InferenceResult head = headScores(deployment, rows, scores, context);
+                computeNanos += head.computeNanos();
+                float[] flat = (float[]) head.outputs().getFirst().data();
+                int classes = scores.labels().size();
+                List<List<ClassificationResult.LabelScore>> labels = new ArrayList<>(rows.size());
+                for (int i = 0; i < rows.size(); i++) {
+                    labels.add(scores.top(flat, i * classes, topK));
+                }
+                return new ClassificationResult(labels, computeNanos);
+            }
+            return new ClassificationResult(rows.stream().map(row -> scores.top(row, 0, topK)).toList(), computeNanos);
+        }
+        throw new IllegalStateException("unknown classification work " + prepared.work().getClass());
+    }
+
+    /** Runs a composed classifier's head on its embeddings, one {@code [n, dimension]} tensor. */
+    private InferenceResult headScores(Deployment deployment, List<float[]> vectors, ClassScores scores,
+            RunContext context) {
+        int dimension = vectors.getFirst().length;
+        float[] flat = new float[vectors.size() * dimension];
+        for (int i = 0; i < vectors.size(); i++) {
+            System.arraycopy(vectors.get(i), 0, flat, i * dimension, dimension);
+        }
+        String input = deployment.metadata().inputs().getFirst().name();
+        dev.atrium.engine.Tensor tensor = new dev.atrium.engine.Tensor(input, dev.atrium.engine.DataType.FP32,
+                new long[] {vectors.size(), dimension}, flat);
+        OnnxBatches.Work work = OnnxBatches.infer(deployment.metadata(), List.of(tensor), List.of(scores.output()));
         return (InferenceResult) run(deployment, List.of(work), context).getFirst().valueOrThrow();
     }
 

@@ -9,6 +9,7 @@ import dev.atrium.AtriumException;
 import dev.atrium.ErrorCode;
 import dev.atrium.engine.ArtifactFiles;
 import dev.atrium.engine.DataType;
+import dev.atrium.engine.Deployment;
 import dev.atrium.engine.EmbeddingMetadata;
 import dev.atrium.engine.ModelOptions;
 import dev.atrium.engine.ModelMetadata;
@@ -19,6 +20,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 
 /**
  * Validates uploaded ONNX artifacts and reads their metadata: the model must load in ONNX Runtime with tensor
@@ -34,29 +36,68 @@ final class OnnxInspector {
         this.environment = environment;
     }
 
-    ModelMetadata inspect(ModelTask task, ArtifactFiles files, ModelOptions options) {
+    ModelMetadata inspect(ModelTask task, ArtifactFiles files, ModelOptions options, Map<String, Deployment> parts) {
+        if (!parts.isEmpty() && task != ModelTask.TEXT_CLASSIFICATION) {
+            throw invalidArtifact("only text classifiers are composed of other models");
+        }
         try (OrtSession.SessionOptions sessionOptions = inspectionOptions();
                 OrtSession session = openSession(files, sessionOptions)) {
             List<TensorSpec> inputs = specs(session.getInputInfo(), "input");
             List<TensorSpec> outputs = specs(session.getOutputInfo(), "output");
-            EmbeddingMetadata embedding = switch (task) {
-                case EMBEDDING -> inspectEmbedding(session, inputs, outputs, files, options);
+            return switch (task) {
+                case EMBEDDING -> new ModelMetadata(inputs, outputs,
+                        inspectEmbedding(session, inputs, outputs, files, options), null);
                 case TENSOR -> {
                     if (files.tokenizer().isPresent()) {
                         throw invalidArtifact("a tokenizer is only used by embedding models, not by tensor models");
                     }
-                    yield null;
+                    yield new ModelMetadata(inputs, outputs, null, null);
                 }
+                case TEXT_CLASSIFICATION -> parts.containsKey(Deployment.EMBEDDING_PART)
+                        ? TextClassifiers.inspectHead(session, inputs, outputs, files, options,
+                                parts.get(Deployment.EMBEDDING_PART))
+                        : inspectTokenClassifier(session, inputs, outputs, files, options);
+                case IMAGE_CLASSIFICATION, TRANSCRIPTION, TABULAR -> throw invalidArtifact("the ONNX engine cannot serve "
+                        + task.wireName() + " models yet");
                 case CHAT, COMPLETION -> throw new IllegalArgumentException("the ONNX engine serves no " + task.wireName()
                         + " models");
             };
-            return new ModelMetadata(inputs, outputs, embedding, null);
         } catch (OrtException e) {
             throw AtriumException.internal("inspecting the model failed", e);
         }
     }
 
-    private OrtSession openSession(ArtifactFiles files, OrtSession.SessionOptions sessionOptions) {
+    /**
+     * A classifier that reads token ids, as BERT-style sequence classifiers do: an encoder's inputs, a tokenizer, and
+     * one row of class scores per input. It runs as an embedding model whose vector is its row of scores (pooling
+     * {@code none}, not normalized), so it batches as embeddings do.
+     */
+    private ModelMetadata inspectTokenClassifier(OrtSession session, List<TensorSpec> inputs, List<TensorSpec> outputs,
+            ArtifactFiles files, ModelOptions options) throws OrtException {
+        if (files.tokenizer().isEmpty()) {
+            throw invalidArtifact("a text classifier that reads token ids needs its 'tokenizer' part; to classify with"
+                    + " a head over embeddings, name the embedding model in the config's 'embedding_model'");
+        }
+        ClassScores scores = ClassScores.fromConfig(options.config(), outputs, customMetadata(session));
+        if (options.normalize().orElse(false) || options.pooling().filter(pooling -> pooling != Pooling.NONE).isPresent()) {
+            throw invalidArtifact("a text classifier's scores are neither pooled nor normalized");
+        }
+        ModelOptions asEmbedding = new ModelOptions(Optional.of(Pooling.NONE), Optional.of(false), options.maxLength(),
+                Optional.of(scores.output()), Optional.empty(), Optional.empty(), options.config());
+        EmbeddingMetadata embedding = inspectEmbedding(session, inputs, outputs, files, asEmbedding);
+        if (embedding.dimension() != scores.labels().size()) {
+            throw invalidArtifact("output '" + scores.output() + "' gives " + embedding.dimension() + " scores but "
+                    + scores.labels().size() + " labels are given");
+        }
+        return new ModelMetadata(inputs, outputs, embedding, null, null, scores.labels());
+    }
+
+    /** The model's own metadata properties (ONNX {@code metadata_props}). */
+    static Map<String, String> customMetadata(OrtSession session) throws OrtException {
+        return session.getMetadata().getCustomMetadata();
+    }
+
+    OrtSession openSession(ArtifactFiles files, OrtSession.SessionOptions sessionOptions) {
         try {
             return environment.createSession(files.model().toString(), sessionOptions);
         } catch (OrtException e) {
@@ -65,14 +106,14 @@ final class OnnxInspector {
         }
     }
 
-    private static OrtSession.SessionOptions inspectionOptions() throws OrtException {
+    static OrtSession.SessionOptions inspectionOptions() throws OrtException {
         OrtSession.SessionOptions options = new OrtSession.SessionOptions();
         options.setIntraOpNumThreads(1);
         options.setInterOpNumThreads(1);
         return options;
     }
 
-    private static List<TensorSpec> specs(Map<String, NodeInfo> nodes, String kind) {
+    static List<TensorSpec> specs(Map<String, NodeInfo> nodes, String kind) {
         List<TensorSpec> specs = new ArrayList<>();
         for (NodeInfo node : nodes.values()) {
             if (!(node.getInfo() instanceof TensorInfo info)) {
@@ -154,7 +195,7 @@ final class OnnxInspector {
         }
     }
 
-    private static AtriumException invalidArtifact(String message) {
+    static AtriumException invalidArtifact(String message) {
         return new AtriumException(ErrorCode.INVALID_ARTIFACT, message);
     }
 }

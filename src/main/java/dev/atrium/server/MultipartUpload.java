@@ -1,8 +1,7 @@
-package dev.atrium.admin;
+package dev.atrium.server;
 
 import io.helidon.webserver.http.ServerRequest;
 import java.io.IOException;
-import dev.atrium.server.ConnectionGuard;
 import java.io.InputStream;
 import java.util.List;
 import java.util.Map;
@@ -17,13 +16,13 @@ import org.apache.commons.fileupload2.core.RequestContext;
  * Streams the parts of a {@code multipart/form-data} request body one at a time (Apache Commons FileUpload's
  * streaming API), so that uploads go to disk as they arrive and are never held in memory.
  */
-final class MultipartUpload extends AbstractFileUpload<RequestContext, DiskFileItem, DiskFileItemFactory> {
+public final class MultipartUpload extends AbstractFileUpload<RequestContext, DiskFileItem, DiskFileItemFactory> {
 
     /**
      * Iterates the parts of the request; each part's stream must be read before the next is taken. Sizes are
      * limited by the caller while it stores each part, so that a too-large upload is told apart from a broken one.
      */
-    static FileItemInputIterator parts(ServerRequest request) throws IOException {
+    public static FileItemInputIterator parts(ServerRequest request) throws IOException {
         MultipartUpload upload = new MultipartUpload();
         upload.setMaxFileCount(16);
         return upload.getItemIterator(context(request));
