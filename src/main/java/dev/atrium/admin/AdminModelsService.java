@@ -53,7 +53,9 @@ public final class AdminModelsService implements HttpService {
     private static final Set<String> CONFIG_FIELDS = java.util.stream.Stream.concat(Set.of("pooling", "normalize",
             "max_length", "output", "slots", "context_per_slot",
             // classifiers: their labels, which output holds the scores and how, and a composed one's embedding model
-            "labels", "output_kind", "embedding_model").stream(), SCHEDULING_FIELDS.stream())
+            "labels", "output_kind", "embedding_model",
+            // embedding models that embed queries and passages differently (e5)
+            "prefixes", "default_input_type").stream(), SCHEDULING_FIELDS.stream())
             .collect(java.util.stream.Collectors.toUnmodifiableSet());
 
     private final ModelRegistry registry;
@@ -286,7 +288,7 @@ public final class AdminModelsService implements HttpService {
 
     private static ModelOptions embeddingOptions(JsonNode config) {
         Optional<Pooling> pooling = AdminJson.optionalString(config, "pooling").map(text -> Pooling.fromWireName(text)
-                .orElseThrow(() -> AtriumException.invalidParam("config", "pooling must be mean, cls or none")));
+                .orElseThrow(() -> AtriumException.invalidParam("config", "pooling must be mean, cls, last_token or none")));
         JsonNode normalize = config.get("normalize");
         if (normalize != null && !normalize.isBoolean()) {
             throw AtriumException.invalidParam("config", "normalize must be true or false");

@@ -10,6 +10,9 @@ import static java.util.Objects.requireNonNull;
  * @param dimension the length of each embedding vector
  * @param vocabularySize token ids must be below this; 0 when unknown
  * @param output the model output the vectors are pooled from
+ * @param prefixes text put before each input, by input type (e5's {@code query: } and {@code passage: }); empty
+ *     when the model takes its inputs as they are
+ * @param defaultInputType the input type of a request that names none; null without prefixes
  */
 public record EmbeddingMetadata(
         boolean hasTokenizer,
@@ -18,11 +21,47 @@ public record EmbeddingMetadata(
         int vocabularySize,
         Pooling pooling,
         boolean normalize,
-        String output) {
+        String output,
+        java.util.Map<String, String> prefixes,
+        String defaultInputType) {
 
     public EmbeddingMetadata {
         requireNonNull(pooling, "pooling is null");
         requireNonNull(output, "output is null");
+        // versions stored before prefixes existed have none
+        prefixes = prefixes == null ? java.util.Map.of() : java.util.Collections.unmodifiableMap(
+                new java.util.TreeMap<>(prefixes));
+        if (!prefixes.isEmpty() && (defaultInputType == null || !prefixes.containsKey(defaultInputType))) {
+            throw new IllegalArgumentException("the default input type must be one of the prefixes' types");
+        }
+    }
+
+    public EmbeddingMetadata(boolean hasTokenizer, int maxSequenceLength, int dimension, int vocabularySize,
+            Pooling pooling, boolean normalize, String output) {
+        this(hasTokenizer, maxSequenceLength, dimension, vocabularySize, pooling, normalize, output,
+                java.util.Map.of(), null);
+    }
+
+    /**
+     * The text to put before each input of a request of this input type (the default when absent).
+     *
+     * @throws dev.atrium.AtriumException 400 on {@code input_type} for a type the model does not have
+     */
+    public String prefix(java.util.Optional<String> inputType, String modelName) {
+        if (prefixes.isEmpty()) {
+            if (inputType.isPresent()) {
+                throw dev.atrium.AtriumException.invalidParam("input_type", "model '" + modelName + "' takes no"
+                        + " input_type: it embeds every input the same way");
+            }
+            return "";
+        }
+        String type = inputType.orElse(defaultInputType);
+        String prefix = prefixes.get(type);
+        if (prefix == null) {
+            throw dev.atrium.AtriumException.invalidParam("input_type", "model '" + modelName + "' has the input"
+                    + " types " + String.join(", ", prefixes.keySet()) + ", not '" + type + "'");
+        }
+        return prefix;
     }
 
     /**

@@ -10,11 +10,13 @@ public enum Pooling {
     MEAN,
     /** The first token's vector (BERT's [CLS]). */
     CLS,
+    /** The last token's vector under the attention mask (decoder models, which read left to right). */
+    LAST,
     /** The model already outputs one vector per input. */
     NONE;
 
     public String wireName() {
-        return name().toLowerCase(Locale.ROOT);
+        return this == LAST ? "last_token" : name().toLowerCase(Locale.ROOT);
     }
 
     public static Optional<Pooling> fromWireName(String name) {

@@ -11,7 +11,8 @@ import tools.jackson.databind.JsonNode;
  * A parsed {@code POST /v1/embeddings} body. {@code input} is a string, an array of strings, an array of token
  * ids, or an array of arrays of token ids, as in OpenAI's API.
  */
-record OpenAiEmbeddingsRequest(String model, List<EmbeddingInput> inputs, boolean base64, OptionalInt dimensions) {
+record OpenAiEmbeddingsRequest(String model, List<EmbeddingInput> inputs, boolean base64, OptionalInt dimensions,
+        java.util.Optional<String> inputType) {
     static final int MAX_INPUTS = 2048;
 
     static OpenAiEmbeddingsRequest parse(JsonNode body) {
@@ -38,7 +39,9 @@ record OpenAiEmbeddingsRequest(String model, List<EmbeddingInput> inputs, boolea
             dimensions = OptionalInt.of(dimensionsNode.intValue());
         }
         textOrNull(body, "user");
-        return new OpenAiEmbeddingsRequest(model.stringValue(), inputs, base64, dimensions);
+        // an extension (as NVIDIA's and Cohere's APIs have it): query or passage, for models that embed them apart
+        java.util.Optional<String> inputType = java.util.Optional.ofNullable(textOrNull(body, "input_type"));
+        return new OpenAiEmbeddingsRequest(model.stringValue(), inputs, base64, dimensions, inputType);
     }
 
     private static String textOrNull(JsonNode body, String field) {

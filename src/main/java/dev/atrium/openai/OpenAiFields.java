@@ -12,7 +12,8 @@ import tools.jackson.databind.JsonNode;
  * or empty). Bodies for remote models are forwarded instead, unknown fields and all.
  */
 final class OpenAiFields {
-    static final List<String> EMBEDDINGS = List.of("model", "input", "encoding_format", "dimensions", "user");
+    static final List<String> EMBEDDINGS = List.of("model", "input", "encoding_format", "dimensions", "user",
+            "input_type");
     static final List<String> CHAT = List.of("model", "messages", "max_tokens", "max_completion_tokens",
             "temperature", "top_p", "seed", "stop", "n", "stream", "stream_options", "presence_penalty",
             "frequency_penalty", "response_format", "user");

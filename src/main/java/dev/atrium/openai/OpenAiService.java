@@ -92,7 +92,8 @@ public final class OpenAiService implements HttpService {
         JsonNode body = Json.readObject(request, maxRequestBytes);
         OpenAiEmbeddingsRequest call = OpenAiEmbeddingsRequest.parse(body);
         Serving.Embedded embedded = serving.embed(caller, call.model(), new EmbeddingRequest(call.inputs(),
-                truncateInputs, call.dimensions(), Optional.of((ObjectNode) body)), () -> OpenAiFields.checkEmbeddings(body));
+                truncateInputs, call.dimensions(), Optional.of((ObjectNode) body), call.inputType()),
+                () -> OpenAiFields.checkEmbeddings(body));
         Metered.alertHeaders(response, embedded.alerts());
         response.header(MODEL_VERSION, Integer.toString(embedded.model().version().version()));
         Json.send(response, Status.OK_200, encode(embedded.result(), embedded.model().model().name(), call.base64()));

@@ -30,12 +30,13 @@ final class EmbeddingPipeline {
     static List<long[]> encode(Optional<TextTokenizer> tokenizer, String modelName, EmbeddingMetadata metadata,
             EmbeddingRequest request) {
         List<long[]> sequences = new ArrayList<>(request.inputs().size());
+        String prefix = metadata.prefix(request.inputType(), modelName);
         for (int i = 0; i < request.inputs().size(); i++) {
             long[] ids = switch (request.inputs().get(i)) {
                 case EmbeddingInput.Text text -> tokenize(tokenizer
                         .orElseThrow(() -> AtriumException.withParam(ErrorCode.UNSUPPORTED_BY_MODEL, "input",
                                 "model '" + modelName + "' has no tokenizer; send token ids instead of text")),
-                        text.text(), metadata, request.truncate(), i, modelName);
+                        prefix + text.text(), metadata, request.truncate(), i, modelName);
                 case EmbeddingInput.TokenIds tokens -> checkTokenIds(tokens.ids(), metadata, i, modelName);
             };
             if (ids.length > metadata.maxSequenceLength()) {
@@ -159,6 +160,7 @@ final class EmbeddingPipeline {
                     }
                 }
                 case CLS, NONE -> values.get(base, vector, 0, dimension);
+                case LAST -> values.get(base + (sequences.get(b).length - 1) * dimension, vector, 0, dimension);
             }
             if (metadata.normalize()) {
                 normalize(vector);

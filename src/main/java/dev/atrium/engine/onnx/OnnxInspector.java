@@ -92,6 +92,46 @@ final class OnnxInspector {
         return new ModelMetadata(inputs, outputs, embedding, null, null, scores.labels());
     }
 
+    /** The config's {@code prefixes}: text put before inputs by input type, e.g. {"query": "query: "}. */
+    private static Map<String, String> prefixes(tools.jackson.databind.JsonNode config) {
+        tools.jackson.databind.JsonNode node = config.get("prefixes");
+        if (node == null || node.isNull()) {
+            if (config.has("default_input_type")) {
+                throw invalidArtifact("default_input_type goes with prefixes");
+            }
+            return Map.of();
+        }
+        if (!node.isObject() || node.isEmpty() || node.size() > 8) {
+            throw invalidArtifact("prefixes must be an object of 1 to 8 input types, each with its prefix text, e.g."
+                    + " {\"query\": \"query: \", \"passage\": \"passage: \"}");
+        }
+        Map<String, String> prefixes = new java.util.TreeMap<>();
+        for (Map.Entry<String, tools.jackson.databind.JsonNode> entry : node.properties()) {
+            if (!entry.getKey().matches("[a-z][a-z0-9_]{0,31}") || !entry.getValue().isString()
+                    || entry.getValue().stringValue().length() > 256) {
+                throw invalidArtifact("each input type in prefixes is a lowercase name with a prefix of at most 256"
+                        + " characters");
+            }
+            prefixes.put(entry.getKey(), entry.getValue().stringValue());
+        }
+        return prefixes;
+    }
+
+    private static String defaultInputType(tools.jackson.databind.JsonNode config, Map<String, String> prefixes) {
+        tools.jackson.databind.JsonNode node = config.get("default_input_type");
+        if (node == null) {
+            if (prefixes.size() == 1) {
+                return prefixes.keySet().iterator().next();
+            }
+            throw invalidArtifact("default_input_type must name the input type of requests that give none, one of "
+                    + prefixes.keySet());
+        }
+        if (!node.isString() || !prefixes.containsKey(node.stringValue())) {
+            throw invalidArtifact("default_input_type must be one of the prefixes' input types " + prefixes.keySet());
+        }
+        return node.stringValue();
+    }
+
     /** The model's own metadata properties (ONNX {@code metadata_props}). */
     static Map<String, String> customMetadata(OrtSession session) throws OrtException {
         return session.getMetadata().getCustomMetadata();
@@ -186,8 +226,10 @@ final class OnnxInspector {
                 throw invalidArtifact("the model does not run as an embedding model: "
                         + OnnxMessages.clientSafe(e.getMessage(), files.model().toString()));
             }
+            Map<String, String> prefixes = prefixes(options.config());
+            String defaultType = prefixes.isEmpty() ? null : defaultInputType(options.config(), prefixes);
             return new EmbeddingMetadata(tokenizer != null, maxLength, vectors[0].length, vocabulary, pooling,
-                    draft.normalize(), outputName);
+                    draft.normalize(), outputName, prefixes, defaultType);
         } finally {
             if (tokenizer != null) {
                 tokenizer.close();
