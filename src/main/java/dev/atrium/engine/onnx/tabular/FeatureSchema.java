@@ -69,6 +69,20 @@ public record FeatureSchema(List<Feature> features, Task task, List<String> labe
         if (new HashSet<>(labels).size() != labels.size()) {
             throw new IllegalArgumentException("duplicate labels");
         }
+        if (integerLabels && !allIntegers(labels)) {
+            throw new IllegalArgumentException("integer labels that are not integers: " + labels);
+        }
+    }
+
+    private static boolean allIntegers(List<String> texts) {
+        for (String text : texts) {
+            try {
+                Long.parseLong(text);
+            } catch (NumberFormatException e) {
+                return false;
+            }
+        }
+        return true;
     }
 
     /** What a model predicts. */
@@ -124,6 +138,9 @@ public record FeatureSchema(List<Feature> features, Task task, List<String> labe
             }
             if (new HashSet<>(categories).size() != categories.size()) {
                 throw new IllegalArgumentException("duplicate categories");
+            }
+            if (integerCategories && !allIntegers(categories)) {
+                throw new IllegalArgumentException("integer categories that are not integers: " + categories);
             }
             if (type != FeatureType.CATEGORICAL && (integerCategories || encoding != CategoricalEncoding.ONE_HOT)) {
                 throw new IllegalArgumentException("only a categorical feature has an encoding");

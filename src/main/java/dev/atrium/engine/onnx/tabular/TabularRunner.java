@@ -167,9 +167,10 @@ public final class TabularRunner {
 
     private static List<InputBinding> bindInputs(Map<String, NodeInfo> nodes, FeatureSchema schema) {
         List<Feature> features = schema.features();
-        boolean perFeature = nodes.size() == features.size() && nodes.size() > 1
+        // names decide: a lone input named as a lone feature is that feature's, of whatever type fits it
+        boolean perFeature = nodes.size() == features.size()
                 && nodes.keySet().stream().allMatch(name -> schema.indexOf(name) >= 0);
-        if (nodes.size() == 1) {
+        if (!perFeature && nodes.size() == 1) {
             NodeInfo node = nodes.values().iterator().next();
             TensorInfo info = tensorInput(node);
             if (!FLOATS.contains(info.onnxType)) {

@@ -162,11 +162,16 @@ class FeatureSchemaTest {
     }
 
     @Test
-    void feature_record_refusesAMissingValueOutsideItsType() {
+    void records_refuseValuesOutsideTheirType() {
         assertThatThrownBy(() -> Feature.categorical("c", List.of("a"), CategoricalEncoding.ORDINAL, OptionalDouble.of(1)))
                 .isInstanceOf(IllegalArgumentException.class);
         assertThatThrownBy(() -> Feature.bool("b", OptionalDouble.of(0.5))).isInstanceOf(IllegalArgumentException.class);
         assertThatThrownBy(() -> Feature.numeric("x", OptionalDouble.of(Double.NaN)))
+                .isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> new Feature("c", FeatureType.CATEGORICAL, List.of("a"), true,
+                CategoricalEncoding.ONE_HOT, OptionalDouble.empty())).isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> new FeatureSchema(List.of(Feature.numeric("x", OptionalDouble.empty())),
+                Task.CLASSIFICATION, List.of("a"), true, FeatureSchema.Outputs.none()))
                 .isInstanceOf(IllegalArgumentException.class);
     }
 }

@@ -222,6 +222,32 @@ class TabularPredictionTest {
         assertThat(values[0]).isNotEqualTo(linear(List.of(base()))[0]);
     }
 
+    @Test
+    void predict_aLoneStringInputNamedAsTheLoneFeature_takesTheCategoryAsText() throws Exception {
+        double[] weights = {0.5, -2.0, 7.0};
+        byte[] onnx = new TabularModelWriter()
+                .input("color", ElementType.STRING, -1, 1)
+                .output("variable", ElementType.FLOAT, -1, 1)
+                .initializer("w", ElementType.FLOAT, new long[] {3, 1}, weights)
+                .initializer("b", ElementType.FLOAT, new long[] {1}, 1.0)
+                .node(TabularModelWriter.ML, "OneHotEncoder", List.of("color"), List.of("hot"),
+                        TabularModelWriter.strings("cats_strings", COLORS.toArray(String[]::new)),
+                        TabularModelWriter.attribute("zeros", 0L))
+                .node("Flatten", List.of("hot"), List.of("flat"), TabularModelWriter.attribute("axis", 1L))
+                .node("MatMul", List.of("flat", "w"), List.of("xw"))
+                .node("Add", List.of("xw", "b"), List.of("variable"))
+                .toBytes();
+        FeatureSchema schema = FeatureSchema.parse(TabularFixture.json("{\"task\": \"regression\", \"features\":"
+                + " [{\"name\": \"color\", \"type\": \"categorical\", \"categories\": [\"red\", \"green\", \"blue\"]}]}"));
+        try (OrtSession session = session(onnx)) {
+            TabularPredictions predictions = TabularRunner.bind(ENVIRONMENT, session, schema, OutputLimit.DEFAULT)
+                    .predict(MlflowInput.parse(TabularFixture.json("{\"instances\": [\"blue\", \"red\", \"green\"]}"),
+                            schema, 10).rows());
+            assertThat(new double[] {predictions.value(0), predictions.value(1), predictions.value(2)})
+                    .containsExactly(new double[] {1 + weights[2], 1 + weights[0], 1 + weights[1]}, within(1e-6));
+        }
+    }
+
     @ParameterizedTest
     @EnumSource(Body.class)
     void predict_noRows_givesNoPredictions(Body body) {
