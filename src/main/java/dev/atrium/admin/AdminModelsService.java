@@ -55,7 +55,9 @@ public final class AdminModelsService implements HttpService {
             // classifiers: their labels, which output holds the scores and how, and a composed one's embedding model
             "labels", "output_kind", "embedding_model",
             // embedding models that embed queries and passages differently (e5)
-            "prefixes", "default_input_type").stream(), SCHEDULING_FIELDS.stream())
+            "prefixes", "default_input_type",
+            // tabular models' feature schema ("labels" too)
+            "features", "categorical_encoding", "task", "outputs").stream(), SCHEDULING_FIELDS.stream())
             .collect(java.util.stream.Collectors.toUnmodifiableSet());
 
     private final ModelRegistry registry;

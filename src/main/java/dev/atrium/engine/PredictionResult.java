@@ -18,8 +18,11 @@ public record PredictionResult(List<Prediction> predictions, long computeNanos) 
 
     public record Value(double value) implements Prediction {}
 
-    /** @param probabilities by label, in the model's class order */
-    public record Label(String label, Map<String, Double> probabilities) implements Prediction {
+    /**
+     * @param probabilities by label, in the model's class order
+     * @param integer whether the labels are integers (then written as numbers, as MLflow answers for them)
+     */
+    public record Label(String label, Map<String, Double> probabilities, boolean integer) implements Prediction {
         public Label {
             requireNonNull(label, "label is null");
             requireNonNull(probabilities, "probabilities is null");

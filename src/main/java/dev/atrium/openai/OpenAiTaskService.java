@@ -218,7 +218,7 @@ public final class OpenAiTaskService implements HttpService {
             switch (prediction) {
                 case PredictionResult.Value value -> values.add(value.value());
                 case PredictionResult.Label label -> {
-                    values.add(label.label());
+                    values.add(label.integer() ? (Object) Long.valueOf(label.label()) : label.label());
                     probabilities.add(new LinkedHashMap<>(label.probabilities()));
                 }
             }

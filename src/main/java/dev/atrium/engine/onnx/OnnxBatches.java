@@ -38,7 +38,13 @@ final class OnnxBatches {
     private OnnxBatches() {}
 
     /** One item of work. */
-    sealed interface Work permits Embed, Infer {}
+    sealed interface Work permits Embed, Infer, Run {}
+
+    /**
+     * A task model's own run (a tabular request's rows, a window of speech), done alone on an instance thread with
+     * the model's session, queued and cut by deadlines like any other work.
+     */
+    record Run(java.util.function.Function<OnnxModel, Object> run) implements Work {}
 
     /** An embedding input. */
     record Embed(long[] sequence) implements Work {}
@@ -80,7 +86,11 @@ final class OnnxBatches {
 
         @Override
         public Object group(Work item) {
-            return item instanceof Infer infer ? infer.group() : EMBEDDING_GROUP;
+            return switch (item) {
+                case Infer infer -> infer.group();
+                case Run run -> run; // alone
+                case Embed embed -> EMBEDDING_GROUP;
+            };
         }
     };
 
@@ -139,6 +149,10 @@ final class OnnxBatches {
     private static List<Done> runTogether(OrtEnvironment environment, OnnxModel model, OutputLimit limit,
             List<Work> batch) throws OrtException {
         long start = System.nanoTime();
+        if (batch.getFirst() instanceof Run run) {
+            Object value = run.run().apply(model);
+            return List.of(new Done(value, System.nanoTime() - start, null));
+        }
         if (batch.getFirst() instanceof Embed) {
             EmbeddingMetadata metadata = model.deployment().metadata().embeddingMetadata().orElseThrow();
             List<long[]> sequences = batch.stream().map(work -> ((Embed) work).sequence()).toList();

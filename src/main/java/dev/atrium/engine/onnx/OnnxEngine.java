@@ -57,7 +57,8 @@ import org.slf4j.LoggerFactory;
  * {@code instances × intraOpThreads} should fit the cores: on a small CPU, one single-threaded execution per
  * core gives the most throughput.
  */
-public final class OnnxEngine implements ArtifactEngine, EmbeddingEngine, TensorEngine, ClassificationEngine {
+public final class OnnxEngine implements ArtifactEngine, EmbeddingEngine, TensorEngine, ClassificationEngine,
+        dev.atrium.engine.PredictionEngine {
     private static final Logger LOG = LoggerFactory.getLogger(OnnxEngine.class);
 
 
@@ -107,7 +108,7 @@ public final class OnnxEngine implements ArtifactEngine, EmbeddingEngine, Tensor
         this.settings = settings;
         this.metrics = metrics;
         this.loader = Executors.newThreadPerTaskExecutor(Thread.ofPlatform().name("onnx-load-", 0).daemon(true).factory());
-        this.inspector = new OnnxInspector(environment);
+        this.inspector = new OnnxInspector(environment, settings.outputLimit());
     }
 
     /**
@@ -231,6 +232,9 @@ public final class OnnxEngine implements ArtifactEngine, EmbeddingEngine, Tensor
                     instances, OWNER_SHARE,
                     Duration.ofMillis(scheduling.deadlineMillis() != null ? scheduling.deadlineMillis() : 30_000));
             OnnxModel model = new OnnxModel(deployment, session, tokenizer);
+            if (deployment.task() == ModelTask.TABULAR) {
+                model.taskState(TabularPrediction.load(environment, session, deployment, settings.outputLimit()));
+            }
             String name = deployment.key().modelName() + ":" + deployment.key().version();
             // the running batch holds the session, whatever happens to the requests it runs for
             model.start(new Batcher<>(name, batching, OnnxBatches.SHAPE, batch -> {
@@ -397,6 +401,37 @@ public final class OnnxEngine implements ArtifactEngine, EmbeddingEngine, Tensor
                 new long[] {vectors.size(), dimension}, flat);
         OnnxBatches.Work work = OnnxBatches.infer(deployment.metadata(), List.of(tensor), List.of(scores.output()));
         return (InferenceResult) run(deployment, List.of(work), context).getFirst().valueOrThrow();
+    }
+
+    // ---- tabular prediction -------------------------------------------------------------------------------------
+
+    @Override
+    public dev.atrium.engine.PreparedPrediction prepare(Deployment deployment,
+            dev.atrium.engine.PredictionRequest request) {
+        OnnxModel model = lease(deployment);
+        try {
+            dev.atrium.engine.onnx.tabular.TabularRunner runner = model.taskState(
+                    dev.atrium.engine.onnx.tabular.TabularRunner.class);
+            if (runner == null) {
+                throw AtriumException.withParam(ErrorCode.UNSUPPORTED_BY_MODEL, "model", "model '"
+                        + deployment.key().modelName() + "' is not a tabular model");
+            }
+            dev.atrium.engine.onnx.tabular.TabularRows rows = TabularPrediction.rows(runner, request.body());
+            return new dev.atrium.engine.PreparedPrediction(deployment, rows, rows.rowCount());
+        } finally {
+            model.release();
+        }
+    }
+
+    @Override
+    public dev.atrium.engine.PredictionResult predict(dev.atrium.engine.PreparedPrediction prepared,
+            RunContext context) {
+        dev.atrium.engine.onnx.tabular.TabularRows rows = (dev.atrium.engine.onnx.tabular.TabularRows) prepared.work();
+        OnnxBatches.Work work = new OnnxBatches.Run(model -> model.taskState(
+                dev.atrium.engine.onnx.tabular.TabularRunner.class).predict(rows));
+        OnnxBatches.Done done = run(prepared.deployment(), List.of(work), context).getFirst();
+        return TabularPrediction.result((dev.atrium.engine.onnx.tabular.TabularPredictions) done.valueOrThrow(),
+                rows.schema().integerLabels(), done.computeNanos());
     }
 
     /** Unloads every model: waiting requests are refused, running batches finish, then sessions close. */

@@ -31,9 +31,11 @@ final class OnnxInspector {
     private static final int DEFAULT_MAX_SEQUENCE_LENGTH = 512;
 
     private final OrtEnvironment environment;
+    private final dev.atrium.engine.OutputLimit outputLimit;
 
-    OnnxInspector(OrtEnvironment environment) {
+    OnnxInspector(OrtEnvironment environment, dev.atrium.engine.OutputLimit outputLimit) {
         this.environment = environment;
+        this.outputLimit = outputLimit;
     }
 
     ModelMetadata inspect(ModelTask task, ArtifactFiles files, ModelOptions options, Map<String, Deployment> parts) {
@@ -57,7 +59,14 @@ final class OnnxInspector {
                         ? TextClassifiers.inspectHead(session, inputs, outputs, files, options,
                                 parts.get(Deployment.EMBEDDING_PART))
                         : inspectTokenClassifier(session, inputs, outputs, files, options);
-                case IMAGE_CLASSIFICATION, TRANSCRIPTION, TABULAR -> throw invalidArtifact("the ONNX engine cannot serve "
+                case TABULAR -> {
+                    if (files.tokenizer().isPresent()) {
+                        throw invalidArtifact("a tabular model takes features, not token ids: it has no tokenizer");
+                    }
+                    yield TabularPrediction.inspect(environment, session, inputs, outputs, options.config(),
+                            outputLimit);
+                }
+                case IMAGE_CLASSIFICATION, TRANSCRIPTION -> throw invalidArtifact("the ONNX engine cannot serve "
                         + task.wireName() + " models yet");
                 case CHAT, COMPLETION -> throw new IllegalArgumentException("the ONNX engine serves no " + task.wireName()
                         + " models");

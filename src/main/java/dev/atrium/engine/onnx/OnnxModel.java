@@ -20,6 +20,8 @@ final class OnnxModel {
     private final OrtSession session;
     private final TextTokenizer tokenizer;
     private final Set<String> inputNames;
+    /** What a task model keeps beside its session, made when it loads: a tabular runner, image preprocessing... */
+    private volatile Object taskState;
     private Batcher<OnnxBatches.Work, OnnxBatches.Done> batcher;
     private Runnable onUnload = () -> { };
     private int leases;
@@ -54,6 +56,15 @@ final class OnnxModel {
 
     OrtSession session() {
         return session;
+    }
+
+    /** The task's state, made once when the model loaded. */
+    <T> T taskState(Class<T> type) {
+        return type.cast(taskState);
+    }
+
+    void taskState(Object state) {
+        this.taskState = state;
     }
 
     Optional<TextTokenizer> tokenizer() {
