@@ -14,8 +14,9 @@ import javazoom.jl.decoder.SampleBuffer;
 
 /**
  * Reads MPEG audio (Layer I, II and III: MP3) with JLayer, frame by frame. A Xing/Info frame (what LAME writes
- * first) is metadata, not audio: its output is dropped, and its frame count, when it has one, finds files that
- * were cut short. A file without one that ends on a frame boundary cannot be told from a shorter recording.
+ * first) is metadata, not audio: its output is dropped, and its frame count (which counts the tag's own frame), when it
+ * has one, finds files that were cut short. LAME writes none where a frame is too small to hold it (e.g. 16 kHz mono
+ * at its default 24 kbit/s). A file without one that ends on a frame boundary cannot be told from a shorter recording.
  */
 final class Mp3Reader {
     private static final int PEEK = 64;
@@ -93,8 +94,8 @@ final class Mp3Reader {
             throw frames == 0 ? invalid("the file is not audio in a supported format (WAV, FLAC, MP3)")
                     : invalid("the MP3 file has no audio samples");
         }
-        if (declaredFrames > 0 && frames - 1 < declaredFrames) {
-            throw invalid("the MP3 file is truncated: it holds " + (frames - 1) + " of the " + declaredFrames
+        if (declaredFrames > 0 && frames < declaredFrames) {
+            throw invalid("the MP3 file is truncated: it holds " + frames + " of the " + declaredFrames
                     + " frames its Xing/Info header declares");
         }
         return new DecodedAudio(sink.finish(), sink.frames() / (double) rate,
