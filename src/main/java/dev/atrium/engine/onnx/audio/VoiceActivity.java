@@ -55,7 +55,7 @@ public final class VoiceActivity implements AutoCloseable {
                 throw e;
             }
         } catch (OrtException e) {
-            throw new AtriumException(ErrorCode.INVALID_ARTIFACT, "the voice activity model is not a valid ONNX model");
+            throw new AtriumException(ErrorCode.INVALID_ARTIFACT, "the voice activity model could not be loaded as an ONNX graph");
         }
     }
 
