@@ -49,7 +49,8 @@ public final class AudioDecoder {
     /**
      * Decodes a file read from a stream (not closed here), reading no further than the limit needs.
      *
-     * @throws IOException when the stream itself fails (not when its bytes are bad: those are 400s)
+     * @throws IOException when the stream itself fails (not when its bytes are bad: those are 400s); a failure
+     *     that jFLAC or JLayer catch themselves surfaces as a 400 for a corrupt file
      */
     public DecodedAudio decode(InputStream stream) throws IOException {
         BufferedInputStream in = new BufferedInputStream(stream, 1 << 16);

@@ -32,6 +32,8 @@ import java.util.Map;
 public final class WhisperModel implements AutoCloseable {
     /** The inputs the graph must have, with their element types, in the order they are described. */
     private static final Map<String, OnnxJavaType> INPUTS = inputs();
+    /** Shorter windows are padded with silence to this (Whisper pads every window to 30 s anyway). */
+    private static final int MIN_WINDOW = AudioDecoder.SAMPLE_RATE;
 
     private final OrtEnvironment environment;
     private final OrtSession session;
@@ -89,10 +91,16 @@ public final class WhisperModel implements AutoCloseable {
         if (to - from > AudioSegmenter.MAX_WINDOW) {
             throw new IllegalArgumentException("a window holds at most 30 s: " + (to - from) + " samples");
         }
+        FloatBuffer audio = FloatBuffer.wrap(samples, from, to - from).slice();
+        if (to - from < MIN_WINDOW) {
+            // a window of a few samples is shorter than the graph's STFT frame
+            float[] padded = new float[MIN_WINDOW];
+            System.arraycopy(samples, from, padded, 0, to - from);
+            audio = FloatBuffer.wrap(padded);
+        }
         Map<String, OnnxTensor> inputs = new HashMap<>();
         try {
-            inputs.put("audio_pcm", OnnxTensor.createTensor(environment, FloatBuffer.wrap(samples, from, to - from).slice(),
-                    new long[] {1, to - from}));
+            inputs.put("audio_pcm", OnnxTensor.createTensor(environment, audio, new long[] {1, audio.remaining()}));
             inputs.put("max_length", OnnxTensor.createTensor(environment, new int[] {options.maxLength()}));
             inputs.put("min_length", OnnxTensor.createTensor(environment, new int[] {0}));
             inputs.put("num_beams", OnnxTensor.createTensor(environment, new int[] {options.numBeams()}));

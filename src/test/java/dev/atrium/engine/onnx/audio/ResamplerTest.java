@@ -21,8 +21,7 @@ class ResamplerTest {
         // away from the edges, where the filter sees zeros beyond the signal
         int from = OUT / 10;
         int to = resampled.length - OUT / 10;
-        double peakFrequency = peakFrequency(resampled, from, to, 100, 7_900);
-        assertThat(peakFrequency).isCloseTo(frequency, within(1.0));
+        assertThat(frequency(resampled, from, to)).isCloseTo(frequency, within(0.1));
         assertThat(rms(resampled, from, to)).isCloseTo(amplitude / Math.sqrt(2), within(0.005));
         // and it is that tone: what remains once the ideal tone is removed is small
         double phase = phaseAt(resampled, from, to, frequency);
@@ -64,7 +63,7 @@ class ResamplerTest {
         assertThat(audio.samples()).hasSize((int) Math.ceil(1.5 * OUT));
         int from = OUT / 10;
         int to = audio.samples().length - OUT / 10;
-        assertThat(peakFrequency(audio.samples(), from, to, 100, 2_000)).isCloseTo(440, within(1.0));
+        assertThat(frequency(audio.samples(), from, to)).isCloseTo(440, within(0.1));
         assertThat(rms(audio.samples(), from, to)).isCloseTo(0.25 / Math.sqrt(2), within(0.003));
     }
 
@@ -113,37 +112,22 @@ class ResamplerTest {
         return Math.sqrt(sum / (to - from));
     }
 
-    /** The frequency of the strongest DFT bin, searched at 0.1 Hz steps after a 1 Hz grid. */
-    static double peakFrequency(float[] samples, int from, int to, double low, double high) {
-        double best = low;
-        double bestPower = -1;
-        for (double f = low; f <= high; f += 1) {
-            double power = power(samples, from, to, f);
-            if (power > bestPower) {
-                bestPower = power;
-                best = f;
+    /** A pure tone's frequency from its rising zero crossings (interpolated between samples) over [from, to). */
+    static double frequency(float[] samples, int from, int to) {
+        double first = -1;
+        double last = -1;
+        int crossings = 0;
+        for (int i = from + 1; i < to; i++) {
+            if (samples[i - 1] < 0 && samples[i] >= 0) {
+                double at = i - 1 + samples[i - 1] / (double) (samples[i - 1] - samples[i]);
+                if (first < 0) {
+                    first = at;
+                }
+                last = at;
+                crossings++;
             }
         }
-        double center = best;
-        for (double f = center - 1; f <= center + 1; f += 0.1) {
-            double power = power(samples, from, to, f);
-            if (power > bestPower) {
-                bestPower = power;
-                best = f;
-            }
-        }
-        return best;
-    }
-
-    private static double power(float[] samples, int from, int to, double frequency) {
-        double re = 0;
-        double im = 0;
-        for (int i = from; i < to; i++) {
-            double angle = 2 * Math.PI * frequency * i / OUT;
-            re += samples[i] * Math.cos(angle);
-            im += samples[i] * Math.sin(angle);
-        }
-        return re * re + im * im;
+        return (crossings - 1) / ((last - first) / OUT);
     }
 
     private static double phaseAt(float[] samples, int from, int to, double frequency) {

@@ -73,11 +73,18 @@ class TranscriptionPipelineTest {
         TranscriptionPipeline pipeline = new TranscriptionPipeline(whisper,
                 AudioSegmenter.atSilences(voiceActivity, AudioSegmenter.Settings.DEFAULT));
         List<int[]> progress = new ArrayList<>();
+        long[] windowsPlanned = new long[1];
 
         long start = System.nanoTime();
-        Transcript transcript = pipeline.transcribe(recording.audio(), WhisperOptions.DEFAULT,
-                (done, total) -> progress.add(new int[] {done, total}), () -> false);
+        Transcript transcript = pipeline.transcribe(recording.audio(), WhisperOptions.DEFAULT, (done, total) -> {
+            progress.add(new int[] {done, total});
+            if (done == 0) {
+                windowsPlanned[0] = System.nanoTime();
+            }
+        }, () -> false);
         double seconds = (System.nanoTime() - start) / 1e9;
+        System.out.printf("voice activity over %.1f s: %.2f s%n", recording.audio().durationSeconds(),
+                (windowsPlanned[0] - start) / 1e9);
 
         double wordErrorRate = SpeechFixtures.wordErrorRate(recording.reference(), transcript.text());
         System.out.printf("%.1f s recording: %d segments, WER %.4f, %.2f s (real-time factor %.1f x)%n",

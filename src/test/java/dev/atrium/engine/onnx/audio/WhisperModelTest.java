@@ -49,13 +49,15 @@ class WhisperModelTest {
             DecodedAudio audio = DECODER.decode(Files.readAllBytes(clip.wav()));
             long start = System.nanoTime();
             String text = whisper.transcribe(audio.samples(), 0, audio.samples().length, WhisperOptions.DEFAULT);
-            nanos += System.nanoTime() - start;
+            long elapsed = System.nanoTime() - start;
+            nanos += elapsed;
             audioSeconds += audio.durationSeconds();
             double rate = SpeechFixtures.wordErrorRate(clip.reference(), text);
             int count = SpeechFixtures.words(clip.reference()).size();
             errors += rate * count;
             words += count;
-            System.out.printf("WER %.3f  %s%n      ref: %s%n", rate, text, clip.reference());
+            System.out.printf("WER %.3f  %.1f s in %.2f s (%.1f x)  %s%n      ref: %s%n", rate, audio.durationSeconds(),
+                    elapsed / 1e9, audio.durationSeconds() / (elapsed / 1e9), text, clip.reference());
         }
         double wordErrorRate = errors / words;
         System.out.printf("LibriVox clips: WER %.4f over %d words; %.1f s of audio in %.2f s (real-time factor %.1f x)%n",
@@ -99,6 +101,13 @@ class WhisperModelTest {
 
         assertThatThrownBy(() -> whisper.transcribe(samples, 0, samples.length, WhisperOptions.DEFAULT))
                 .isInstanceOf(IllegalArgumentException.class);
+    }
+
+    @Test
+    void transcribe_windowOfAFewSamples_isEmptyOrShortText() {
+        float[] samples = new float[100];
+
+        assertThat(whisper.transcribe(samples, 0, samples.length, WhisperOptions.DEFAULT).length()).isLessThan(40);
     }
 
     @Test
