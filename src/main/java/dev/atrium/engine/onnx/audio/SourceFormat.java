@@ -1,0 +1,6 @@
+package dev.atrium.engine.onnx.audio;
+
+/** The container an uploaded audio file came in, as found from its bytes. */
+public enum SourceFormat {
+    WAV, FLAC, MP3
+}
