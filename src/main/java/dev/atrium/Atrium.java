@@ -151,7 +151,7 @@ public final class Atrium implements AutoCloseable {
             AdminKeyBootstrap.run(tenancy, audit, clock, config);
             onnx = OnnxEngine.create(new OnnxEngine.Settings(config.engineThreads(), config.intraOpThreads(),
                     config.cudaDevice(), config.queueCapacity(), OnnxEngine.DEFAULT_BATCHING,
-                    new OutputLimit(config.maxOutputBytes())), metrics);
+                    new OutputLimit(config.maxOutputBytes()), config.maxAudioDuration()), metrics);
             ArtifactStore artifacts = ArtifactStore.open(config.dataDir());
             LlamaEngine llama = new LlamaEngine(new LlamaEngine.Settings(
                     Math.max(1, Runtime.getRuntime().availableProcessors()), 4, java.time.Duration.ofSeconds(20),

@@ -57,7 +57,9 @@ public final class AdminModelsService implements HttpService {
             // embedding models that embed queries and passages differently (e5)
             "prefixes", "default_input_type",
             // tabular models' feature schema ("labels" too)
-            "features", "categorical_encoding", "task", "outputs").stream(), SCHEDULING_FIELDS.stream())
+            "features", "categorical_encoding", "task", "outputs",
+            // transcription models' decoding and voice activity detection
+            "num_beams", "length_penalty", "repetition_penalty", "vad").stream(), SCHEDULING_FIELDS.stream())
             .collect(java.util.stream.Collectors.toUnmodifiableSet());
 
     private final ModelRegistry registry;
@@ -161,7 +163,7 @@ public final class AdminModelsService implements HttpService {
                 FileItemInput part = parts.next();
                 String field = part.getFieldName() == null ? "" : part.getFieldName();
                 switch (field) {
-                    case ArtifactFile.ONNX, ArtifactFile.GGUF, ArtifactFile.TOKENIZER -> {
+                    case ArtifactFile.ONNX, ArtifactFile.GGUF, ArtifactFile.TOKENIZER, ArtifactFile.VAD -> {
                         if (staged.containsKey(field)) {
                             throw AtriumException.invalidParam(field, "the upload has more than one '" + field + "' part");
                         }
@@ -189,7 +191,7 @@ public final class AdminModelsService implements HttpService {
                         config = Json.MAPPER.writeValueAsString(node);
                     }
                     default -> throw AtriumException.invalidParam(field, "unknown part '" + field
-                            + "'; the parts are onnx or gguf, tokenizer and config");
+                            + "'; the parts are onnx or gguf, tokenizer, vad (transcription models) and config");
                 }
             }
             if (!staged.containsKey(ArtifactFile.ONNX) && !staged.containsKey(ArtifactFile.GGUF)) {

@@ -5,9 +5,16 @@ import static java.util.Objects.requireNonNull;
 import java.nio.file.Path;
 import java.util.Optional;
 
-/** The files of one model version on local disk: the model itself and, for text models, its tokenizer. */
-public record ArtifactFiles(Path model, Optional<Path> tokenizer) {
+/**
+ * The files of one model version on local disk: the model itself and, for text models, its tokenizer; for a
+ * transcription model, its voice activity detector.
+ */
+public record ArtifactFiles(Path model, Optional<Path> tokenizer, Optional<Path> voiceActivity) {
     private static final ArtifactFiles NONE = new ArtifactFiles(Path.of(""), Optional.empty());
+
+    public ArtifactFiles(Path model, Optional<Path> tokenizer) {
+        this(model, tokenizer, Optional.empty());
+    }
 
     /** The files of a model that has none (a remote model). */
     public static ArtifactFiles none() {
@@ -17,5 +24,6 @@ public record ArtifactFiles(Path model, Optional<Path> tokenizer) {
     public ArtifactFiles {
         requireNonNull(model, "model is null");
         requireNonNull(tokenizer, "tokenizer is null");
+        requireNonNull(voiceActivity, "voiceActivity is null");
     }
 }

@@ -183,7 +183,8 @@ public final class ModelRegistry {
                         + "' with the model file (engine " + model.engine().wireName() + ")");
             }
             for (String part : staged.keySet()) {
-                if (!part.equals(role) && !part.equals(ArtifactFile.TOKENIZER)) {
+                boolean vad = part.equals(ArtifactFile.VAD) && model.task() == ModelTask.TRANSCRIPTION;
+                if (!part.equals(role) && !part.equals(ArtifactFile.TOKENIZER) && !vad) {
                     throw AtriumException.invalidParam(part, "a model of engine " + model.engine().wireName()
                             + " takes no '" + part + "' part");
                 }
@@ -195,11 +196,13 @@ public final class ModelRegistry {
             }
             Map<String, Deployment> parts = new LinkedHashMap<>();
             config = pinParts(scope, model, config, parts);
-            ModelMetadata metadata = inspector.inspect(model.task(),
-                    new ArtifactFiles(main.path(), tokenizer.map(StagedArtifact::path)), options, parts);
+            Optional<StagedArtifact> voiceActivity = Optional.ofNullable(staged.get(ArtifactFile.VAD));
+            ModelMetadata metadata = inspector.inspect(model.task(), new ArtifactFiles(main.path(),
+                    tokenizer.map(StagedArtifact::path), voiceActivity.map(StagedArtifact::path)), options, parts);
             List<ArtifactFile> files = new ArrayList<>();
             files.add(new ArtifactFile(role, main.sha256(), main.sizeBytes()));
             tokenizer.ifPresent(t -> files.add(new ArtifactFile(ArtifactFile.TOKENIZER, t.sha256(), t.sizeBytes())));
+            voiceActivity.ifPresent(v -> files.add(new ArtifactFile(ArtifactFile.VAD, v.sha256(), v.sizeBytes())));
             fileLock.lock();
             try {
                 staged.values().forEach(artifacts::commit);
@@ -536,7 +539,8 @@ public final class ModelRegistry {
         }
         ArtifactFiles files = new ArtifactFiles(
                 artifacts.path(version.artifact().sha256()),
-                version.file(ArtifactFile.TOKENIZER).map(file -> artifacts.path(file.sha256())));
+                version.file(ArtifactFile.TOKENIZER).map(file -> artifacts.path(file.sha256())),
+                version.file(ArtifactFile.VAD).map(file -> artifacts.path(file.sha256())));
         return new Deployment(key, model.task(), files, version.metadata(), version.scheduling(), null,
                 config(version), parts(model, version));
     }

@@ -58,7 +58,7 @@ import org.slf4j.LoggerFactory;
  * core gives the most throughput.
  */
 public final class OnnxEngine implements ArtifactEngine, EmbeddingEngine, TensorEngine, ClassificationEngine,
-        dev.atrium.engine.PredictionEngine {
+        dev.atrium.engine.PredictionEngine, dev.atrium.engine.TranscriptionEngine {
     private static final Logger LOG = LoggerFactory.getLogger(OnnxEngine.class);
 
 
@@ -71,11 +71,18 @@ public final class OnnxEngine implements ArtifactEngine, EmbeddingEngine, Tensor
      * @param queueCapacity inputs that may wait, per model
      * @param batching batch size, token budget, queue delay and deadline
      * @param outputLimit the most output one request may produce
+     * @param maxAudioDuration the longest audio one transcription decodes
      */
     public record Settings(int threads, int intraOpThreads, int cudaDevice, int queueCapacity, SchedulingOptions batching,
-            OutputLimit outputLimit) {
+            OutputLimit outputLimit, Duration maxAudioDuration) {
         public Settings {
             requireNonNull(outputLimit, "outputLimit is null");
+            requireNonNull(maxAudioDuration, "maxAudioDuration is null");
+        }
+
+        public Settings(int threads, int intraOpThreads, int cudaDevice, int queueCapacity, SchedulingOptions batching,
+                OutputLimit outputLimit) {
+            this(threads, intraOpThreads, cudaDevice, queueCapacity, batching, outputLimit, Duration.ofMinutes(30));
         }
 
         public Settings(int threads, int intraOpThreads, int cudaDevice, int queueCapacity, SchedulingOptions batching) {
@@ -214,7 +221,8 @@ public final class OnnxEngine implements ArtifactEngine, EmbeddingEngine, Tensor
                 : scheduling.instances() != null
                         ? Math.max(1, settings.threads() * settings.intraOpThreads() / instances) : settings.intraOpThreads();
         try {
-            OrtSession.SessionOptions options = new OrtSession.SessionOptions();
+            OrtSession.SessionOptions options = deployment.task() == ModelTask.TRANSCRIPTION
+                    ? SpeechRecognition.sessionOptions(intraOpThreads) : new OrtSession.SessionOptions();
             options.setIntraOpNumThreads(intraOpThreads);
             options.setInterOpNumThreads(1);
             options.setExecutionMode(OrtSession.SessionOptions.ExecutionMode.SEQUENTIAL);
@@ -232,8 +240,11 @@ public final class OnnxEngine implements ArtifactEngine, EmbeddingEngine, Tensor
                     instances, OWNER_SHARE,
                     Duration.ofMillis(scheduling.deadlineMillis() != null ? scheduling.deadlineMillis() : 30_000));
             OnnxModel model = new OnnxModel(deployment, session, tokenizer);
-            if (deployment.task() == ModelTask.TABULAR) {
-                model.taskState(TabularPrediction.load(environment, session, deployment, settings.outputLimit()));
+            switch (deployment.task()) {
+                case TABULAR -> model.taskState(TabularPrediction.load(environment, session, deployment,
+                        settings.outputLimit()));
+                case TRANSCRIPTION -> model.taskState(SpeechRecognition.load(environment, session, deployment));
+                default -> { }
             }
             String name = deployment.key().modelName() + ":" + deployment.key().version();
             // the running batch holds the session, whatever happens to the requests it runs for
@@ -432,6 +443,63 @@ public final class OnnxEngine implements ArtifactEngine, EmbeddingEngine, Tensor
         OnnxBatches.Done done = run(prepared.deployment(), List.of(work), context).getFirst();
         return TabularPrediction.result((dev.atrium.engine.onnx.tabular.TabularPredictions) done.valueOrThrow(),
                 rows.schema().integerLabels(), done.computeNanos());
+    }
+
+    // ---- transcription ------------------------------------------------------------------------------------------
+
+    @Override
+    public dev.atrium.engine.PreparedTranscription prepare(Deployment deployment,
+            dev.atrium.engine.TranscriptionRequest request) {
+        if (deployment.task() != ModelTask.TRANSCRIPTION) {
+            throw AtriumException.withParam(ErrorCode.UNSUPPORTED_BY_MODEL, "model", "model '"
+                    + deployment.key().modelName() + "' is not a transcription model");
+        }
+        SpeechRecognition.check(deployment, request);
+        dev.atrium.engine.onnx.audio.DecodedAudio audio = new dev.atrium.engine.onnx.audio.AudioDecoder(
+                settings.maxAudioDuration()).decode(request.audio());
+        return new dev.atrium.engine.PreparedTranscription(deployment, request, audio,
+                Math.round(audio.durationSeconds() * 1000));
+    }
+
+    /**
+     * Cuts the audio into windows (at silences, by the voice activity detector, run as the model's own work) and
+     * queues every window at once, so that the model's instances transcribe them in parallel; the texts are joined
+     * in order. Progress is told from the instance threads as windows finish.
+     */
+    @Override
+    public dev.atrium.engine.Transcript transcribe(dev.atrium.engine.PreparedTranscription prepared,
+            RunContext context, java.util.function.BiConsumer<Integer, Integer> progress) {
+        dev.atrium.engine.onnx.audio.DecodedAudio audio = (dev.atrium.engine.onnx.audio.DecodedAudio) prepared.work();
+        Deployment deployment = prepared.deployment();
+        OnnxBatches.Done planned = run(deployment, List.of(new OnnxBatches.Run(model -> model.taskState(
+                SpeechRecognition.State.class).pipeline().windows(audio))), context).getFirst();
+        @SuppressWarnings("unchecked")
+        List<dev.atrium.engine.onnx.audio.AudioWindow> windows =
+                (List<dev.atrium.engine.onnx.audio.AudioWindow>) planned.valueOrThrow();
+        long computeNanos = planned.computeNanos();
+        progress.accept(0, windows.size());
+        List<String> texts = new ArrayList<>(windows.size());
+        if (!windows.isEmpty()) {
+            java.util.concurrent.atomic.AtomicInteger done = new java.util.concurrent.atomic.AtomicInteger();
+            List<OnnxBatches.Work> work = windows.stream().<OnnxBatches.Work>map(window -> new OnnxBatches.Run(model -> {
+                SpeechRecognition.State state = model.taskState(SpeechRecognition.State.class);
+                String text = state.pipeline().whisper().transcribe(audio.samples(), window.startSample(),
+                        window.endSample(), state.options());
+                progress.accept(done.incrementAndGet(), windows.size());
+                return text;
+            })).toList();
+            for (OnnxBatches.Done window : run(deployment, work, context)) {
+                texts.add((String) window.valueOrThrow());
+                computeNanos += window.computeNanos();
+            }
+        }
+        OnnxModel model = lease(deployment);
+        try {
+            return SpeechRecognition.transcript(model.taskState(SpeechRecognition.State.class), audio, windows, texts,
+                    computeNanos);
+        } finally {
+            model.release();
+        }
     }
 
     /** Unloads every model: waiting requests are refused, running batches finish, then sessions close. */

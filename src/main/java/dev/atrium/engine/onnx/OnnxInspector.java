@@ -42,7 +42,8 @@ final class OnnxInspector {
         if (!parts.isEmpty() && task != ModelTask.TEXT_CLASSIFICATION) {
             throw invalidArtifact("only text classifiers are composed of other models");
         }
-        try (OrtSession.SessionOptions sessionOptions = inspectionOptions();
+        try (OrtSession.SessionOptions sessionOptions = task == ModelTask.TRANSCRIPTION
+                ? SpeechRecognition.sessionOptions(1) : inspectionOptions();
                 OrtSession session = openSession(files, sessionOptions)) {
             List<TensorSpec> inputs = specs(session.getInputInfo(), "input");
             List<TensorSpec> outputs = specs(session.getOutputInfo(), "output");
@@ -66,7 +67,9 @@ final class OnnxInspector {
                     yield TabularPrediction.inspect(environment, session, inputs, outputs, options.config(),
                             outputLimit);
                 }
-                case IMAGE_CLASSIFICATION, TRANSCRIPTION -> throw invalidArtifact("the ONNX engine cannot serve "
+                case TRANSCRIPTION -> SpeechRecognition.inspect(environment, session, inputs, outputs, files,
+                        options.config());
+                case IMAGE_CLASSIFICATION -> throw invalidArtifact("the ONNX engine cannot serve "
                         + task.wireName() + " models yet");
                 case CHAT, COMPLETION -> throw new IllegalArgumentException("the ONNX engine serves no " + task.wireName()
                         + " models");

@@ -131,6 +131,13 @@ final class OnnxModel {
             return;
         }
         closed = true;
+        if (taskState instanceof AutoCloseable state) {
+            try {
+                state.close();
+            } catch (Exception e) {
+                LOG.warn("closing the task state of {} failed: {}", deployment.key(), e.getMessage());
+            }
+        }
         try {
             session.close();
         } catch (OrtException e) {

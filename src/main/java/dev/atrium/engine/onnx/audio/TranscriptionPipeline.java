@@ -38,16 +38,43 @@ public final class TranscriptionPipeline {
         requireNonNull(cancelled, "cancelled is null");
         checkCancelled(cancelled);
         float[] samples = audio.samples();
-        List<AudioWindow> windows = segmenter.windows(samples);
+        List<AudioWindow> windows = windows(audio);
         progress.windowsDone(0, windows.size());
+        List<String> texts = new ArrayList<>(windows.size());
+        for (int i = 0; i < windows.size(); i++) {
+            checkCancelled(cancelled);
+            AudioWindow window = windows.get(i);
+            texts.add(whisper.transcribe(samples, window.startSample(), window.endSample(), options));
+            progress.windowsDone(i + 1, windows.size());
+        }
+        return assemble(audio, windows, texts);
+    }
+
+    /** The windows the audio is transcribed in, in order: each may be run apart (in parallel) and joined by {@link #assemble}. */
+    public List<AudioWindow> windows(DecodedAudio audio) {
+        return segmenter.windows(audio.samples());
+    }
+
+    /** The whisper model the windows run on. */
+    public WhisperModel whisper() {
+        return whisper;
+    }
+
+    /**
+     * The transcript of windows and their texts, in order: segments with their times, words repeated across
+     * overlapping windows dropped.
+     */
+    public Transcript assemble(DecodedAudio audio, List<AudioWindow> windows, List<String> texts) {
+        if (windows.size() != texts.size()) {
+            throw new IllegalArgumentException("one text per window");
+        }
         List<TranscriptSegment> segments = new ArrayList<>();
         StringBuilder text = new StringBuilder();
         String previous = "";
         double duration = audio.durationSeconds();
         for (int i = 0; i < windows.size(); i++) {
-            checkCancelled(cancelled);
             AudioWindow window = windows.get(i);
-            String windowText = whisper.transcribe(samples, window.startSample(), window.endSample(), options);
+            String windowText = texts.get(i);
             if (segmenter.overlaps() && i > 0) {
                 windowText = dropRepeatedWords(previous, windowText);
             }
@@ -62,7 +89,6 @@ public final class TranscriptionPipeline {
                 segments.add(new TranscriptSegment(segments.size(), start, end, windowText));
                 text.append(text.isEmpty() ? "" : " ").append(windowText);
             }
-            progress.windowsDone(i + 1, windows.size());
         }
         return new Transcript(text.toString(), duration, segments);
     }

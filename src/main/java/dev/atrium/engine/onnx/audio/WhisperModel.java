@@ -75,6 +75,26 @@ public final class WhisperModel implements AutoCloseable {
         }
     }
 
+    /** Session options that load the graph's Extensions custom ops, for a session the caller opens. */
+    public static OrtSession.SessionOptions sessionOptions(int intraOpThreads) throws OrtException {
+        OrtSession.SessionOptions options = new OrtSession.SessionOptions();
+        options.registerCustomOpLibrary(OrtxPackage.getLibraryPath());
+        options.setIntraOpNumThreads(intraOpThreads);
+        options.setInterOpNumThreads(1);
+        options.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.ALL_OPT);
+        return options;
+    }
+
+    /**
+     * Checks a session the caller opened with {@link #sessionOptions} and serves it; the caller closes the session.
+     *
+     * @throws AtriumException {@link ErrorCode#INVALID_ARTIFACT} when it is not Whisper's end-to-end graph
+     */
+    public static WhisperModel of(OrtEnvironment environment, OrtSession session) {
+        check(session);
+        return new WhisperModel(environment, session);
+    }
+
     /** Opens the graph to check it, then closes it: what an upload of a transcription model runs. */
     public static void validate(OrtEnvironment environment, Path path) {
         open(environment, path, 1).close();
