@@ -6,8 +6,8 @@ package dev.atrium.engine.onnx.image;
  * stretched by the scale factor, so every source pixel counts (antialiasing); when enlarging, it is the plain
  * triangle or Keys cubic (a = -0.5). Weights that fall outside the image are dropped and the rest renormalized.
  *
- * <p>Differences from PIL, all below one grey level: sums are kept in floating point, where PIL rounds to 8 bits
- * between the horizontal and vertical passes, and the result is clamped to 0..255 only at the end.
+ * <p>The one difference from PIL, below one grey level: values stay in floating point, where PIL rounds each pass
+ * (horizontal, then vertical) to 8 bits; like PIL, each pass is clamped to 0..255.
  *
  * <p>Only the window asked for is computed, so that a center crop after a resize costs only the crop.
  */
@@ -58,9 +58,10 @@ final class ImageResampler {
                     g += weight * unpacked[base + k * 3 + 1];
                     b += weight * unpacked[base + k * 3 + 2];
                 }
-                horizontal[out + i * 3] = (float) r;
-                horizontal[out + i * 3 + 1] = (float) g;
-                horizontal[out + i * 3 + 2] = (float) b;
+                // PIL clamps each pass: a cubic's overshoot does not carry into the next
+                horizontal[out + i * 3] = (float) Math.clamp(r, 0.0, 255.0);
+                horizontal[out + i * 3 + 1] = (float) Math.clamp(g, 0.0, 255.0);
+                horizontal[out + i * 3 + 2] = (float) Math.clamp(b, 0.0, 255.0);
             }
         }
 
