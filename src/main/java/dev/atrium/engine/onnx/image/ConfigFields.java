@@ -76,6 +76,17 @@ final class ConfigFields {
         });
     }
 
+    Optional<Boolean> bool(String field) {
+        JsonNode node = get(field);
+        if (node == null) {
+            return Optional.empty();
+        }
+        if (!node.isBoolean()) {
+            throw invalid(path(field), "'" + path(field) + "' must be true or false");
+        }
+        return Optional.of(node.booleanValue());
+    }
+
     OptionalInt integer(String field, int min, int max) {
         JsonNode node = get(field);
         if (node == null) {

@@ -31,17 +31,20 @@ import tools.jackson.databind.node.ObjectNode;
  * @param resize straight to width × height, or the shorter side to {@code resizeSize} and then a center crop
  * @param resizeSize the shorter side's length before the crop, for {@link Resize#SHORTEST_SIDE}; 0 otherwise
  * @param interpolation the resampling filter
+ * @param antialias whether the filter widens when shrinking, as PIL's and torchvision's {@code antialias=True} do;
+ *     false for plain bilinear or bicubic from the nearest pixels (OpenCV, ggml, torchvision {@code antialias=False})
  * @param channelOrder the input's channel order
  * @param scale what each 0..255 pixel value is multiplied by first
  * @param mean subtracted after the scale, one per channel
  * @param std divided by last, one per channel
  */
 public record ImagePreprocessing(String input, Layout layout, int width, int height, Resize resize, int resizeSize,
-        Interpolation interpolation, ChannelOrder channelOrder, float scale, List<Float> mean, List<Float> std) {
+        Interpolation interpolation, boolean antialias, ChannelOrder channelOrder, float scale, List<Float> mean,
+        List<Float> std) {
     /** The largest width or height an image input may have, which bounds the tensor one image makes. */
     public static final int MAX_SIDE = 8192;
     private static final List<String> FIELDS = List.of("input", "layout", "width", "height", "resize", "resize_size",
-            "interpolation", "channel_order", "scale", "mean", "std");
+            "interpolation", "antialias", "channel_order", "scale", "mean", "std");
 
     public ImagePreprocessing {
         requireNonNull(input, "input is null");
@@ -136,7 +139,8 @@ public record ImagePreprocessing(String input, Layout layout, int width, int hei
     /**
      * The preprocessing of a model version: its config's {@code preprocessing} object, each absent field taken from
      * the model (its image input's name, shape and layout; its {@code mean} and {@code std} metadata properties,
-     * comma-separated) or a default ({@code direct}, {@code bilinear}, {@code rgb}, scale 1/255, no normalization;
+     * comma-separated) or a default ({@code direct}, {@code bilinear}, antialiased, {@code rgb}, scale 1/255, no
+     * normalization;
      * {@code resize_size} 8/7 of the larger side, 256 for 224). Call it at upload, and store {@link #toConfig()}.
      *
      * @param config the version's config object; null, or one without {@code preprocessing}, for every default
@@ -175,6 +179,7 @@ public record ImagePreprocessing(String input, Layout layout, int width, int hei
 
         Interpolation interpolation = fields.choice("interpolation", Interpolation.class, Interpolation::wireName)
                 .orElse(Interpolation.BILINEAR);
+        boolean antialias = fields.bool("antialias").orElse(true);
         ChannelOrder channelOrder = fields.choice("channel_order", ChannelOrder.class, ChannelOrder::wireName)
                 .orElse(ChannelOrder.RGB);
         float scale = fields.positiveNumber("scale").orElse(1f / 255f);
@@ -188,7 +193,7 @@ public record ImagePreprocessing(String input, Layout layout, int width, int hei
             throw ConfigFields.invalid(fields.path("std"), "'" + fields.path("std") + "' must be positive, not " + std);
         }
         return new ImagePreprocessing(spec.name(), layout, width, height, resize, resizeSize, interpolation,
-                channelOrder, scale, mean, std);
+                antialias, channelOrder, scale, mean, std);
     }
 
     private static TensorSpec imageInput(ConfigFields fields, List<TensorSpec> inputs) {
@@ -309,6 +314,7 @@ public record ImagePreprocessing(String input, Layout layout, int width, int hei
             node.put("resize_size", resizeSize);
         }
         node.put("interpolation", interpolation.wireName());
+        node.put("antialias", antialias);
         node.put("channel_order", channelOrder.wireName());
         node.put("scale", scale);
         ArrayNode means = node.putArray("mean");
@@ -355,7 +361,7 @@ public record ImagePreprocessing(String input, Layout layout, int width, int hei
             top = (int) Math.rint((resizedHeight - height) / 2.0);
         }
         float[] rgb = ImageResampler.resize(image, resizedWidth, resizedHeight, left, top, width, height,
-                interpolation);
+                interpolation, antialias);
         int pixels = width * height;
         for (int channel = 0; channel < 3; channel++) {
             int source = channelOrder == ChannelOrder.RGB ? channel : 2 - channel;

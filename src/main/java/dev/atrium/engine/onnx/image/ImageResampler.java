@@ -9,6 +9,9 @@ package dev.atrium.engine.onnx.image;
  * <p>The one difference from PIL, below one grey level: values stay in floating point, where PIL rounds each pass
  * (horizontal, then vertical) to 8 bits; like PIL, each pass is clamped to 0..255.
  *
+ * <p>Without antialiasing the filter keeps its width when shrinking too: plain bilinear or bicubic interpolation
+ * between the nearest source pixels (pixel centres aligned, as OpenCV's and torchvision's {@code antialias=False}).
+ *
  * <p>Only the window asked for is computed, so that a center crop after a resize costs only the crop.
  */
 final class ImageResampler {
@@ -19,14 +22,14 @@ final class ImageResampler {
      * {@code resizedWidth × resizedHeight}, as floats in 0..255, row-major, three (R, G, B) per pixel.
      */
     static float[] resize(DecodedImage image, int resizedWidth, int resizedHeight, int left, int top, int width,
-            int height, ImagePreprocessing.Interpolation interpolation) {
+            int height, ImagePreprocessing.Interpolation interpolation, boolean antialias) {
         if (left < 0 || top < 0 || width < 1 || height < 1 || left + width > resizedWidth
                 || top + height > resizedHeight) {
             throw new IllegalArgumentException("window " + width + "x" + height + " at (" + left + ", " + top
                     + ") is outside " + resizedWidth + "x" + resizedHeight);
         }
-        Coefficients columns = Coefficients.of(image.width(), resizedWidth, left, width, interpolation);
-        Coefficients rows = Coefficients.of(image.height(), resizedHeight, top, height, interpolation);
+        Coefficients columns = Coefficients.of(image.width(), resizedWidth, left, width, interpolation, antialias);
+        Coefficients rows = Coefficients.of(image.height(), resizedHeight, top, height, interpolation, antialias);
         int firstRow = rows.first[0];
         int endRow = 0;
         for (int j = 0; j < height; j++) {
@@ -86,9 +89,9 @@ final class ImageResampler {
     private record Coefficients(int[] first, int[] count, double[] weights, int taps) {
         /** Following PIL's {@code precompute_coeffs} (libImaging/Resample.c). */
         static Coefficients of(int inSize, int outSize, int outFirst, int outCount,
-                ImagePreprocessing.Interpolation interpolation) {
+                ImagePreprocessing.Interpolation interpolation, boolean antialias) {
             double scale = (double) inSize / outSize;
-            double filterScale = Math.max(scale, 1.0);
+            double filterScale = antialias ? Math.max(scale, 1.0) : 1.0;
             double support = support(interpolation) * filterScale;
             int taps = (int) Math.ceil(support) * 2 + 1;
             int[] first = new int[outCount];

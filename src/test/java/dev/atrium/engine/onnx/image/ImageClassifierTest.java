@@ -78,6 +78,26 @@ class ImageClassifierTest {
     }
 
     @Test
+    void classify_withThePlainBilinearOfTheModelsOwnPipeline_scoresThePhotosAsTheReadmeSays() {
+        ImagePreprocessing antialiased = classifier.preprocessing();
+        ImagePreprocessing plain = ImagePreprocessing.fromConfig(
+                tools.jackson.databind.json.JsonMapper.builder().build().readTree(
+                        "{\"preprocessing\": {\"antialias\": false}}"), model.inputs(), model.metadata());
+        assertThat(plain.antialias()).isFalse();
+        assertThat(antialiased.antialias()).isTrue();
+        ImageClassifier unaliased = new ImageClassifier(OrtEnvironment.getEnvironment(), model.session(), plain,
+                classifier.output());
+        List<Path> photos = ImageFixtures.photos();
+        List<List<ScoredLabel>> results = unaliased.classify(photos.stream()
+                .map(photo -> decoder.decode(ImageFixtures.read(photo), "file")).toList(), 1);
+        for (int i = 0; i < photos.size(); i++) {
+            assertThat(results.get(i).getFirst().label()).isEqualTo(ImageFixtures.expectedLabel(photos.get(i)));
+            // the README's "0.66-0.96", to two decimals
+            assertThat(results.get(i).getFirst().score()).as(photos.get(i).toString()).isBetween(0.655f, 0.965f);
+        }
+    }
+
+    @Test
     void probabilities_ofABatch_areEachImagesAlone() {
         List<DecodedImage> images = ImageFixtures.photos().stream()
                 .map(photo -> decoder.decode(ImageFixtures.read(photo), "file")).toList();
@@ -113,7 +133,7 @@ class ImageClassifierTest {
         ImagePreprocessing preprocessing = classifier.preprocessing();
         ImagePreprocessing otherInput = new ImagePreprocessing("pixels", preprocessing.layout(), preprocessing.width(),
                 preprocessing.height(), preprocessing.resize(), preprocessing.resizeSize(), preprocessing.interpolation(),
-                preprocessing.channelOrder(), preprocessing.scale(), preprocessing.mean(), preprocessing.std());
+                preprocessing.antialias(), preprocessing.channelOrder(), preprocessing.scale(), preprocessing.mean(), preprocessing.std());
         assertThatThrownBy(() -> new ImageClassifier(OrtEnvironment.getEnvironment(), model.session(), otherInput,
                 classifier.output())).isInstanceOf(IllegalArgumentException.class);
         assertThatThrownBy(() -> new ImageClassifier(OrtEnvironment.getEnvironment(), model.session(), preprocessing,

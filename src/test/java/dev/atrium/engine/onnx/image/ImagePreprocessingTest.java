@@ -49,7 +49,7 @@ class ImagePreprocessingTest {
         ImageFixtures.Model model = ImageFixtures.Model.open();
         ImagePreprocessing preprocessing = ImagePreprocessing.fromConfig(null, model.inputs(), model.metadata());
         assertThat(preprocessing).isEqualTo(new ImagePreprocessing("input", Layout.NCHW, 224, 224, Resize.DIRECT, 0,
-                Interpolation.BILINEAR, ChannelOrder.RGB, 1f / 255, List.of(0.485f, 0.456f, 0.406f),
+                Interpolation.BILINEAR, true, ChannelOrder.RGB, 1f / 255, List.of(0.485f, 0.456f, 0.406f),
                 List.of(0.229f, 0.224f, 0.225f)));
         assertThat(ImagePreprocessing.fromConfig(json("{\"pooling\": \"mean\"}"), model.inputs(), model.metadata()))
                 .as("other fields of the version's config are the caller's").isEqualTo(preprocessing);
@@ -59,10 +59,11 @@ class ImagePreprocessingTest {
     void fromConfig_everyField_isMapped() {
         ImagePreprocessing preprocessing = parse("""
                 {"input": "input", "layout": "nchw", "width": 224, "height": 224, "resize": "shortest_side",
-                 "resize_size": 240, "interpolation": "bicubic", "channel_order": "bgr", "scale": 1.0,
+                 "resize_size": 240, "interpolation": "bicubic", "antialias": false, "channel_order": "bgr",
+                 "scale": 1.0,
                  "mean": [103.5, 116.25, 123.75], "std": [57.5, 57.25, 58.5]}""", NCHW_224, MOBILENET_METADATA);
         assertThat(preprocessing).isEqualTo(new ImagePreprocessing("input", Layout.NCHW, 224, 224, Resize.SHORTEST_SIDE,
-                240, Interpolation.BICUBIC, ChannelOrder.BGR, 1f, List.of(103.5f, 116.25f, 123.75f),
+                240, Interpolation.BICUBIC, false, ChannelOrder.BGR, 1f, List.of(103.5f, 116.25f, 123.75f),
                 List.of(57.5f, 57.25f, 58.5f)));
     }
 
@@ -98,7 +99,8 @@ class ImagePreprocessingTest {
     @Test
     void toConfig_parsesBackToTheSamePreprocessing() {
         List<ImagePreprocessing> cases = List.of(parse("{}", NCHW_224, MOBILENET_METADATA),
-                parse("{\"resize\": \"shortest_side\", \"interpolation\": \"bicubic\", \"channel_order\": \"bgr\","
+                parse("{\"resize\": \"shortest_side\", \"interpolation\": \"bicubic\", \"antialias\": false,"
+                        + " \"channel_order\": \"bgr\","
                         + " \"scale\": 0.0078125, \"mean\": [1, 2, 3]}", NCHW_224, Map.of()));
         for (ImagePreprocessing preprocessing : cases) {
             JsonNode stored = json("{\"preprocessing\": " + preprocessing.toConfig() + "}");
@@ -128,6 +130,7 @@ class ImagePreprocessingTest {
                 Arguments.of("{\"resize\": \"shortest_side\", \"resize_size\": 200}", NCHW_224, Map.of(),
                         "preprocessing.resize_size"),
                 Arguments.of("{\"interpolation\": \"nearest\"}", NCHW_224, Map.of(), "preprocessing.interpolation"),
+                Arguments.of("{\"antialias\": \"yes\"}", NCHW_224, Map.of(), "preprocessing.antialias"),
                 Arguments.of("{\"channel_order\": \"rgba\"}", NCHW_224, Map.of(), "preprocessing.channel_order"),
                 Arguments.of("{\"scale\": 0}", NCHW_224, Map.of(), "preprocessing.scale"),
                 Arguments.of("{\"scale\": \"1/255\"}", NCHW_224, Map.of(), "preprocessing.scale"),
@@ -203,7 +206,7 @@ class ImagePreprocessingTest {
 
     /** Pixel values as they come out of the resize: scale 1, no normalization. */
     private static ImagePreprocessing raw(int width, int height, Interpolation interpolation) {
-        return new ImagePreprocessing("input", Layout.NCHW, width, height, Resize.DIRECT, 0, interpolation,
+        return new ImagePreprocessing("input", Layout.NCHW, width, height, Resize.DIRECT, 0, interpolation, true,
                 ChannelOrder.RGB, 1f, List.of(0f, 0f, 0f), List.of(1f, 1f, 1f));
     }
 
@@ -226,7 +229,9 @@ class ImagePreprocessingTest {
         List<Arguments> cases = new ArrayList<>();
         for (Interpolation interpolation : Interpolation.values()) {
             for (Resize resize : Resize.values()) {
-                cases.add(Arguments.of(interpolation, resize));
+                for (boolean antialias : List.of(true, false)) {
+                    cases.add(Arguments.of(interpolation, resize, antialias));
+                }
             }
         }
         return cases.stream();
@@ -234,9 +239,9 @@ class ImagePreprocessingTest {
 
     @ParameterizedTest
     @MethodSource("resizes")
-    void fill_matchesTheReference_toWithin1e5(Interpolation interpolation, Resize resize) {
+    void fill_matchesTheReference_toWithin1e5(Interpolation interpolation, Resize resize, boolean antialias) {
         ImagePreprocessing preprocessing = new ImagePreprocessing("input", Layout.NCHW, 224, 224, resize,
-                resize == Resize.SHORTEST_SIDE ? 256 : 0, interpolation, ChannelOrder.RGB, 1f / 255,
+                resize == Resize.SHORTEST_SIDE ? 256 : 0, interpolation, antialias, ChannelOrder.RGB, 1f / 255,
                 List.of(0.485f, 0.456f, 0.406f), List.of(0.229f, 0.224f, 0.225f));
         photoCrops().forEach((name, image) -> assertMatchesReference(preprocessing, image, name));
     }
@@ -244,10 +249,10 @@ class ImagePreprocessingTest {
     @Test
     void fill_nhwc_bgr_otherSizes_matchTheReference() {
         ImagePreprocessing caffe = new ImagePreprocessing("data", Layout.NHWC, 96, 64, Resize.SHORTEST_SIDE, 101,
-                Interpolation.BICUBIC, ChannelOrder.BGR, 1f, List.of(103.94f, 116.78f, 123.68f),
+                Interpolation.BICUBIC, true, ChannelOrder.BGR, 1f, List.of(103.94f, 116.78f, 123.68f),
                 List.of(58.4f, 57.1f, 57.4f));
         ImagePreprocessing wide = new ImagePreprocessing("data", Layout.NCHW, 150, 50, Resize.DIRECT, 0,
-                Interpolation.BILINEAR, ChannelOrder.BGR, 2f / 255, List.of(1f, 1f, 1f), List.of(1f, 1f, 1f));
+                Interpolation.BILINEAR, false, ChannelOrder.BGR, 2f / 255, List.of(1f, 1f, 1f), List.of(1f, 1f, 1f));
         photoCrops().forEach((name, image) -> {
             assertMatchesReference(caffe, image, name + " nhwc bgr");
             assertMatchesReference(wide, image, name + " wide bgr");
@@ -287,7 +292,8 @@ class ImagePreprocessingTest {
     /**
      * PIL's resampling written plainly, in doubles, apart from the production code: every output value sums all
      * source pixels of its row (then column) times the filter at their distance, stretched by the scale when
-     * shrinking and renormalized; each pass clamped to 0..255 as PIL's 8-bit passes are. The resize and crop sizes
+     * shrinking (when antialiased) and renormalized; each pass clamped to 0..255 as PIL's 8-bit passes are. The resize
+     * and crop sizes
      * are torchvision's (long side truncated, the crop's corner rounded half to even).
      */
     static double[] reference(DecodedImage image, ImagePreprocessing p) {
@@ -307,8 +313,8 @@ class ImagePreprocessingTest {
         int left = roundHalfEven((resizedWidth - p.width()) / 2.0);
         int top = roundHalfEven((resizedHeight - p.height()) / 2.0);
         boolean cubic = p.interpolation() == Interpolation.BICUBIC;
-        double[][] across = weights(sourceWidth, resizedWidth, cubic);
-        double[][] down = weights(sourceHeight, resizedHeight, cubic);
+        double[][] across = weights(sourceWidth, resizedWidth, cubic, p.antialias());
+        double[][] down = weights(sourceHeight, resizedHeight, cubic, p.antialias());
 
         double[][][] rows = new double[3][sourceHeight][p.width()];
         for (int c = 0; c < 3; c++) {
@@ -347,9 +353,9 @@ class ImagePreprocessingTest {
     }
 
     /** weights[o][i]: how much source position i counts for output position o. */
-    private static double[][] weights(int in, int out, boolean cubic) {
+    private static double[][] weights(int in, int out, boolean cubic, boolean antialias) {
         double scale = (double) in / out;
-        double stretch = Math.max(1, scale);
+        double stretch = antialias ? Math.max(1, scale) : 1;
         double[][] weights = new double[out][in];
         for (int o = 0; o < out; o++) {
             double center = (o + 0.5) * scale;
