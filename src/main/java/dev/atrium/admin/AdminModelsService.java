@@ -54,6 +54,8 @@ public final class AdminModelsService implements HttpService {
             "max_length", "output", "slots", "context_per_slot",
             // classifiers: their labels, which output holds the scores and how, and a composed one's embedding model
             "labels", "output_kind", "embedding_model",
+            // image classifiers' decoding, resizing and normalization
+            "preprocessing",
             // embedding models that embed queries and passages differently (e5)
             "prefixes", "default_input_type",
             // tabular models' feature schema ("labels" too)

@@ -126,10 +126,13 @@ public final class Serving {
     public Inferred infer(Caller caller, ResolvedModel resolved, InferenceRequest request) {
         caller.requireCallsModels();
         TensorEngine engine = capability(resolved, Endpoint.INFER, TensorEngine.class, "tensor inference");
-        TensorValidation.check(resolved.version().metadata(), request);
-        Ran<InferenceResult> ran = call(caller, resolved, Endpoint.INFER, 0, new Usage(0, 0, 1, deadline.toMillis()),
-                null, context -> engine.infer(resolved.deployment(), request, context),
-                result -> new Usage(0, 0, 1, millis(result.computeNanos())));
+        dev.atrium.engine.PreparedInference prepared = engine.prepare(resolved.deployment(), request);
+        TensorValidation.check(resolved.version().metadata(), prepared.request());
+        long images = prepared.images();
+        Ran<InferenceResult> ran = call(caller, resolved, Endpoint.INFER, 0,
+                new Usage(0, 0, 1, deadline.toMillis(), 0, images, 0), null,
+                context -> engine.infer(resolved.deployment(), prepared.request(), context),
+                result -> new Usage(0, 0, 1, millis(result.computeNanos()), 0, images, 0));
         return new Inferred(resolved, ran.result(), ran.alerts());
     }
 

@@ -244,6 +244,9 @@ public final class OnnxEngine implements ArtifactEngine, EmbeddingEngine, Tensor
                 case TABULAR -> model.taskState(TabularPrediction.load(environment, session, deployment,
                         settings.outputLimit()));
                 case TRANSCRIPTION -> model.taskState(SpeechRecognition.load(environment, session, deployment));
+                case TEXT_CLASSIFICATION -> model.taskState(TextClassifiers.output(session, deployment));
+                case IMAGE_CLASSIFICATION -> model.taskState(ImageClassification.state(session,
+                        deployment.metadata().inputs(), deployment.metadata().outputs(), deployment.config()));
                 default -> { }
             }
             String name = deployment.key().modelName() + ":" + deployment.key().version();
@@ -336,6 +339,34 @@ public final class OnnxEngine implements ArtifactEngine, EmbeddingEngine, Tensor
 
     // ---- tensors ------------------------------------------------------------------------------------------------
 
+    /** An image classifier's {@code BYTES} input holds encoded images: they become its preprocessed input tensor. */
+    @Override
+    public dev.atrium.engine.PreparedInference prepare(Deployment deployment, InferenceRequest request) {
+        if (deployment.task() != ModelTask.IMAGE_CLASSIFICATION
+                || request.inputs().stream().noneMatch(tensor -> tensor.datatype() == dev.atrium.engine.DataType.BYTES)) {
+            return new dev.atrium.engine.PreparedInference(request, 0);
+        }
+        if (request.inputs().size() != 1) {
+            throw AtriumException.invalidParam("inputs", "encoded images come as one BYTES input, one image per"
+                    + " element");
+        }
+        dev.atrium.engine.Tensor encoded = request.inputs().getFirst();
+        List<byte[]> images = java.util.Arrays.stream((byte[][]) encoded.data()).map(ImageClassification::unwrap)
+                .toList();
+        if (images.isEmpty()) {
+            throw AtriumException.invalidParam("inputs", "the BYTES input '" + encoded.name() + "' holds no images");
+        }
+        OnnxModel model = lease(deployment);
+        try {
+            ImageClassification.State state = model.taskState(ImageClassification.State.class);
+            dev.atrium.engine.Tensor tensor = ImageClassification.tensor(state, images, "inputs");
+            return new dev.atrium.engine.PreparedInference(new InferenceRequest(List.of(tensor), request.outputs()),
+                    images.size());
+        } finally {
+            model.release();
+        }
+    }
+
     @Override
     public InferenceResult infer(Deployment deployment, InferenceRequest request, RunContext context) {
         List<String> outputs = request.outputs().isEmpty()
@@ -347,71 +378,127 @@ public final class OnnxEngine implements ArtifactEngine, EmbeddingEngine, Tensor
 
     // ---- classification -----------------------------------------------------------------------------------------
 
+    /** A text classification's inputs, tokenized by its encoder (the model itself, or a composed model's part). */
+    private record TextWork(PreparedEmbedding embedding) {}
+
+    /** An image classification's inputs, decoded and preprocessed into the model's input tensor. */
+    private record ImageWork(dev.atrium.engine.Tensor tensor) {}
+
     @Override
     public PreparedClassification prepare(Deployment deployment, ClassificationRequest request) {
+        String name = deployment.key().modelName();
+        if (!request.labels().isEmpty()) {
+            throw AtriumException.withParam(ErrorCode.UNSUPPORTED_BY_MODEL, "labels", "model '" + name
+                    + "' classifies into its own labels; 'labels' are for zero-shot classification by an embedding"
+                    + " model");
+        }
         return switch (deployment.task()) {
             case TEXT_CLASSIFICATION -> {
-                if (!request.labels().isEmpty()) {
-                    throw AtriumException.withParam(ErrorCode.UNSUPPORTED_BY_MODEL, "labels", "model '"
-                            + deployment.key().modelName() + "' classifies into its own labels; 'labels' are for"
-                            + " zero-shot classification by an embedding model");
-                }
                 List<dev.atrium.engine.EmbeddingInput> texts = new ArrayList<>(request.inputs().size());
                 for (ClassificationInput input : request.inputs()) {
                     if (!(input instanceof ClassificationInput.Text text)) {
-                        throw AtriumException.invalidParam("input", "model '" + deployment.key().modelName()
-                                + "' classifies texts, not images");
+                        throw AtriumException.invalidParam("input", "model '" + name + "' classifies texts, not images");
                     }
                     texts.add(new dev.atrium.engine.EmbeddingInput.Text(text.text()));
                 }
                 Deployment encoder = deployment.part(Deployment.EMBEDDING_PART).orElse(deployment);
                 PreparedEmbedding embedding = prepare(encoder, new EmbeddingRequest(texts, false));
-                yield new PreparedClassification(deployment, request, embedding, embedding.tokens(), 0);
+                yield new PreparedClassification(deployment, request, new TextWork(embedding), embedding.tokens(), 0);
             }
-            default -> throw AtriumException.withParam(ErrorCode.UNSUPPORTED_BY_MODEL, "model", "model '"
-                    + deployment.key().modelName() + "' is a " + deployment.task().wireName() + " model; it does not"
-                    + " classify");
+            case IMAGE_CLASSIFICATION -> {
+                List<byte[]> images = ImageClassification.images(request.inputs(), name);
+                OnnxModel model = lease(deployment);
+                try {
+                    dev.atrium.engine.Tensor tensor = ImageClassification.tensor(
+                            model.taskState(ImageClassification.State.class), images, "input");
+                    yield new PreparedClassification(deployment, request, new ImageWork(tensor), 0, images.size());
+                } finally {
+                    model.release();
+                }
+            }
+            default -> throw AtriumException.withParam(ErrorCode.UNSUPPORTED_BY_MODEL, "model", "model '" + name
+                    + "' is a " + deployment.task().wireName() + " model; it does not classify");
         };
     }
 
     @Override
     public ClassificationResult classify(PreparedClassification prepared, RunContext context) {
         Deployment deployment = prepared.deployment();
-        ClassScores scores = TextClassifiers.scores(deployment);
         int topK = prepared.request().topK();
-        if (prepared.work() instanceof PreparedEmbedding embedding) {
-            EmbeddingResult embedded = embed(embedding, context);
-            long computeNanos = embedded.computeNanos();
-            List<float[]> rows = embedded.vectors();
-            if (deployment.part(Deployment.EMBEDDING_PART).isPresent()) {
-                InferenceResult head = headScores(deployment, rows, scores, context);
-                computeNanos += head.computeNanos();
-                float[] flat = (float[]) head.outputs().getFirst().data();
-                int classes = scores.labels().size();
-                List<List<ClassificationResult.LabelScore>> labels = new ArrayList<>(rows.size());
-                for (int i = 0; i < rows.size(); i++) {
-                    labels.add(scores.top(flat, i * classes, topK));
+        return switch (prepared.work()) {
+            case TextWork text -> {
+                EmbeddingResult embedded = embed(text.embedding(), context);
+                dev.atrium.engine.onnx.image.ClassificationOutput output = classificationOutput(deployment);
+                List<float[]> rows = embedded.vectors();
+                if (deployment.part(Deployment.EMBEDDING_PART).isEmpty()) {
+                    yield new ClassificationResult(rows.stream().map(row -> ImageClassification.top(output, row, 1,
+                            topK).getFirst()).toList(), embedded.computeNanos());
                 }
-                return new ClassificationResult(labels, computeNanos);
+                InferenceResult head = runScores(deployment, headInput(deployment, rows), output.output(), context);
+                yield new ClassificationResult(ImageClassification.top(output, (float[]) head.outputs().getFirst()
+                        .data(), rows.size(), topK), embedded.computeNanos() + head.computeNanos());
             }
-            return new ClassificationResult(rows.stream().map(row -> scores.top(row, 0, topK)).toList(), computeNanos);
-        }
-        throw new IllegalStateException("unknown classification work " + prepared.work().getClass());
+            case ImageWork image -> {
+                dev.atrium.engine.onnx.image.ClassificationOutput output = classificationOutput(deployment);
+                InferenceResult scores = runScores(deployment, image.tensor(), output.output(), context);
+                yield new ClassificationResult(ImageClassification.top(output, (float[]) scores.outputs().getFirst()
+                        .data(), (int) image.tensor().shape()[0], topK), scores.computeNanos());
+            }
+            default -> throw new IllegalStateException("unknown classification work " + prepared.work().getClass());
+        };
     }
 
-    /** Runs a composed classifier's head on its embeddings, one {@code [n, dimension]} tensor. */
-    private InferenceResult headScores(Deployment deployment, List<float[]> vectors, ClassScores scores,
-            RunContext context) {
+    /** How a loaded classifier's scores are read (made when it loaded). */
+    private dev.atrium.engine.onnx.image.ClassificationOutput classificationOutput(Deployment deployment) {
+        OnnxModel model = lease(deployment);
+        try {
+            Object state = model.taskState(Object.class);
+            return state instanceof ImageClassification.State image ? image.output()
+                    : (dev.atrium.engine.onnx.image.ClassificationOutput) state;
+        } finally {
+            model.release();
+        }
+    }
+
+    /** A composed classifier's embeddings as its head's one {@code [n, dimension]} input. */
+    private static dev.atrium.engine.Tensor headInput(Deployment deployment, List<float[]> vectors) {
         int dimension = vectors.getFirst().length;
         float[] flat = new float[vectors.size() * dimension];
         for (int i = 0; i < vectors.size(); i++) {
             System.arraycopy(vectors.get(i), 0, flat, i * dimension, dimension);
         }
-        String input = deployment.metadata().inputs().getFirst().name();
-        dev.atrium.engine.Tensor tensor = new dev.atrium.engine.Tensor(input, dev.atrium.engine.DataType.FP32,
-                new long[] {vectors.size(), dimension}, flat);
-        OnnxBatches.Work work = OnnxBatches.infer(deployment.metadata(), List.of(tensor), List.of(scores.output()));
-        return (InferenceResult) run(deployment, List.of(work), context).getFirst().valueOrThrow();
+        return new dev.atrium.engine.Tensor(deployment.metadata().inputs().getFirst().name(),
+                dev.atrium.engine.DataType.FP32, new long[] {vectors.size(), dimension}, flat);
+    }
+
+    /**
+     * Runs one input tensor of {@code n} rows for one output on the model's batcher, batched with other requests of
+     * the same shapes; a model whose batch is fixed at 1 runs each row as its own item.
+     */
+    private InferenceResult runScores(Deployment deployment, dev.atrium.engine.Tensor input, String output,
+            RunContext context) {
+        int rows = (int) input.shape()[0];
+        TensorSpec spec = deployment.metadata().input(input.name()).orElseThrow();
+        List<OnnxBatches.Work> work = new ArrayList<>();
+        if (spec.hasDynamicBatchDimension() || rows == 1) {
+            work.add(OnnxBatches.infer(deployment.metadata(), List.of(input), List.of(output)));
+        } else {
+            for (int row = 0; row < rows; row++) {
+                work.add(OnnxBatches.infer(deployment.metadata(), List.of(OnnxBatches.slice(input, row, 1)),
+                        List.of(output)));
+            }
+        }
+        List<OnnxBatches.Done> done = run(deployment, work, context);
+        List<dev.atrium.engine.Tensor> parts = new ArrayList<>(done.size());
+        long computeNanos = 0;
+        for (OnnxBatches.Done item : done) {
+            InferenceResult result = (InferenceResult) item.valueOrThrow();
+            parts.add(result.outputs().getFirst());
+            computeNanos += result.computeNanos();
+        }
+        dev.atrium.engine.Tensor scores = parts.size() == 1 ? parts.getFirst()
+                : OnnxBatches.concat(parts.getFirst(), parts, rows);
+        return new InferenceResult(List.of(scores), computeNanos);
     }
 
     // ---- tabular prediction -------------------------------------------------------------------------------------

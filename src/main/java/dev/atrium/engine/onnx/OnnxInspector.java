@@ -69,8 +69,8 @@ final class OnnxInspector {
                 }
                 case TRANSCRIPTION -> SpeechRecognition.inspect(environment, session, inputs, outputs, files,
                         options.config());
-                case IMAGE_CLASSIFICATION -> throw invalidArtifact("the ONNX engine cannot serve "
-                        + task.wireName() + " models yet");
+                case IMAGE_CLASSIFICATION -> ImageClassification.inspect(session, inputs, outputs, files,
+                        options.config());
                 case CHAT, COMPLETION -> throw new IllegalArgumentException("the ONNX engine serves no " + task.wireName()
                         + " models");
             };
@@ -90,7 +90,7 @@ final class OnnxInspector {
             throw invalidArtifact("a text classifier that reads token ids needs its 'tokenizer' part; to classify with"
                     + " a head over embeddings, name the embedding model in the config's 'embedding_model'");
         }
-        ClassScores scores = ClassScores.fromConfig(options.config(), outputs, customMetadata(session));
+        dev.atrium.engine.onnx.image.ClassificationOutput scores = TextClassifiers.output(session, outputs, options);
         if (options.normalize().orElse(false) || options.pooling().filter(pooling -> pooling != Pooling.NONE).isPresent()) {
             throw invalidArtifact("a text classifier's scores are neither pooled nor normalized");
         }

@@ -9,6 +9,7 @@ import dev.atrium.engine.EmbeddingMetadata;
 import dev.atrium.engine.ModelMetadata;
 import dev.atrium.engine.ModelOptions;
 import dev.atrium.engine.TensorSpec;
+import dev.atrium.engine.onnx.image.ClassificationOutput;
 import java.util.List;
 
 /**
@@ -16,6 +17,8 @@ import java.util.List;
  * as an embedding model whose vector is its row of class scores. The other is composed: an embedding model version
  * (pinned at upload) and a head, an ONNX model that takes the embedding ({@code FP32 [batch, dimension]}) and gives
  * class scores; served as one model, it embeds with the embedding model's batcher, then runs the head with its own.
+ * Both read their scores as the config's {@code output}, {@code output_kind} and {@code labels} say, as image
+ * classifiers do.
  */
 final class TextClassifiers {
     private TextClassifiers() {}
@@ -44,15 +47,17 @@ final class TextClassifiers {
             throw OnnxInspector.invalidArtifact("the head's input '" + input.name() + "' needs a dynamic batch"
                     + " dimension");
         }
-        ClassScores scores = ClassScores.fromConfig(options.config(), outputs, OnnxInspector.customMetadata(session));
-        return ModelMetadata.classifier(inputs, outputs, scores.labels());
+        return ModelMetadata.classifier(inputs, outputs, output(session, outputs, options).labels());
     }
 
-    /** How a deployed classifier's scores are read: its config's output and kind, its labels from the metadata. */
-    static ClassScores scores(Deployment deployment) {
-        ModelMetadata metadata = deployment.metadata();
-        ClassScores checked = ClassScores.fromConfig(deployment.config(), metadata.outputs(),
-                java.util.Map.of("labels", String.join(",", metadata.labels())));
-        return new ClassScores(checked.output(), checked.logits(), metadata.labels());
+    /** How the classifier's scores are read, from its config and its own metadata. */
+    static ClassificationOutput output(OrtSession session, List<TensorSpec> outputs, ModelOptions options)
+            throws OrtException {
+        return ClassificationOutput.fromConfig(options.config(), outputs, OnnxInspector.customMetadata(session));
+    }
+
+    static ClassificationOutput output(OrtSession session, Deployment deployment) throws OrtException {
+        return ClassificationOutput.fromConfig(deployment.config(), deployment.metadata().outputs(),
+                OnnxInspector.customMetadata(session));
     }
 }

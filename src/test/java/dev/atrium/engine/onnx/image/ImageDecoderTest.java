@@ -254,7 +254,7 @@ class ImageDecoderTest {
     }
 
     /** A valid PNG signature and IHDR declaring 20000×20000 RGB, a few bytes of IDAT, and IEND: 80 bytes. */
-    private static byte[] pngBomb() {
+    static byte[] pngBomb() {
         byte[] header = ByteBuffer.allocate(13).putInt(20_000).putInt(20_000).put((byte) 8).put((byte) 2)
                 .put((byte) 0).put((byte) 0).put((byte) 0).array();
         ByteArrayOutputStream png = new ByteArrayOutputStream();
