@@ -569,6 +569,12 @@ public final class OnnxEngine implements ArtifactEngine, EmbeddingEngine, Tensor
         if (!windows.isEmpty()) {
             java.util.concurrent.atomic.AtomicInteger done = new java.util.concurrent.atomic.AtomicInteger();
             List<OnnxBatches.Work> work = windows.stream().<OnnxBatches.Work>map(window -> new OnnxBatches.Run(model -> {
+                // a window that would start past the call's deadline is cut: the run stops there, as its compute
+                // is reserved only until then
+                if (context.remainingNanos() == 0) {
+                    throw new AtriumException(ErrorCode.DEADLINE_EXCEEDED, "the transcription did not finish within"
+                            + " the call's deadline; send shorter audio");
+                }
                 SpeechRecognition.State state = model.taskState(SpeechRecognition.State.class);
                 String text = state.pipeline().whisper().transcribe(audio.samples(), window.startSample(),
                         window.endSample(), state.options());
