@@ -224,6 +224,35 @@ class BadInputTest {
         cases.add(upload("admin: upload config with an unknown field", Map.of("onnx", new byte[10],
                 "config", "{\"tenant\": \"acme\"}".getBytes(StandardCharsets.UTF_8)), 400, "invalid_request", "'tenant'"));
 
+        // the task endpoints: classifications, predictions, audio
+        String classify = "{\"model\": \"" + MODEL + "\", ";
+        cases.add(json("classifications: missing input", "/v1/classifications", "{\"model\": \"" + MODEL + "\"}", 400,
+                "invalid_request", "'input'"));
+        cases.add(json("classifications: unknown field", "/v1/classifications", classify
+                + "\"input\": \"x\", \"labels\": [\"a\"], \"temperature\": 1}", 400, "invalid_request", "temperature"));
+        cases.add(json("classifications: top_k zero", "/v1/classifications", classify
+                + "\"input\": \"x\", \"labels\": [\"a\"], \"top_k\": 0}", 400, "invalid_request", "'top_k'"));
+        cases.add(json("classifications: labels not a list", "/v1/classifications", classify
+                + "\"input\": \"x\", \"labels\": \"a\"}", 400, "invalid_request", "'labels'"));
+        cases.add(json("classifications: duplicate labels", "/v1/classifications", classify
+                + "\"input\": \"x\", \"labels\": [\"a\", \"a\"]}", 400, "invalid_request", "distinct"));
+        cases.add(json("classifications: zero-shot without labels", "/v1/classifications", classify
+                + "\"input\": \"x\"}", 400, "unsupported_by_model", "'labels'"));
+        cases.add(json("classifications: a tensor model", "/v1/classifications",
+                "{\"model\": \"bytes\", \"input\": \"x\"}", 400, "unsupported_by_model", "classifications"));
+        cases.add(json("predictions: an embedding model", "/v1/predictions", classify
+                + "\"instances\": [[1, 2]]}", 400, "unsupported_by_model", "predictions"));
+        cases.add(json("predictions: unknown field", "/v1/predictions", classify
+                + "\"instances\": [[1, 2]], \"format\": \"csv\"}", 400, "invalid_request", "format"));
+        cases.add(json("transcriptions: a JSON body", "/v1/audio/transcriptions", classify + "\"file\": \"x\"}", 415,
+                "unsupported_media_type", "multipart/form-data"));
+        cases.add(json("translations: a JSON body", "/v1/audio/translations", classify + "\"file\": \"x\"}", 415,
+                "unsupported_media_type", "multipart/form-data"));
+        cases.add(new Case("transcriptions: an embedding model", "/v1/audio/transcriptions",
+                "multipart/form-data; boundary=" + Http.BOUNDARY, Http.multipart(Map.of("model",
+                        MODEL.getBytes(StandardCharsets.UTF_8), "file", new byte[] {1, 2, 3})), 400,
+                "unsupported_by_model", "audio transcriptions"));
+
         // OpenAI's own rule for local models: unknown arguments refused, known but unsupported ones named
         cases.add(json("embeddings with an unknown field", "/v1/embeddings",
                 "{\"model\": \"" + MODEL + "\", \"input\": \"x\", \"truncate\": true}", 400, "invalid_request",
