@@ -68,13 +68,21 @@ final class ModelsCommand implements Runnable {
         @Option(names = "--tokenizer", paramLabel = "FILE", description = "a Hugging Face tokenizer.json (embedding models)")
         Path tokenizer;
 
+        @Option(names = "--vad", paramLabel = "FILE",
+                description = "a voice activity detector (Silero VAD ONNX) that cuts long audio at silences"
+                        + " (transcription models)")
+        Path vad;
+
         @Option(names = "--config", paramLabel = "FILE",
-                description = "JSON with pooling (mean|cls|none), normalize, max_length, output")
+                description = "the version's config JSON: pooling, normalize, max_length, prefixes (embedding);"
+                        + " labels, preprocessing, embedding_model (classifiers); features (tabular); num_beams, vad"
+                        + " (transcription); slots, context_per_slot (GGUF)")
         Path config;
 
         @Option(names = "--task", paramLabel = "TASK",
-                description = "embedding, tensor, chat or completion, for a new model (default: chat for GGUF,"
-                        + " embedding with a tokenizer, else tensor)")
+                description = "embedding, tensor, chat, completion, transcription, image-classification,"
+                        + " text-classification or tabular, for a new model (default: chat for GGUF, embedding with a"
+                        + " tokenizer, transcription with --vad, else tensor)")
         String task;
 
         @Option(names = "--description", paramLabel = "TEXT", description = "description, for a new model")
@@ -94,6 +102,9 @@ final class ModelsCommand implements Runnable {
             if (tokenizer != null) {
                 parts.put("tokenizer", tokenizer);
             }
+            if (vad != null) {
+                parts.put("vad", vad);
+            }
             if (config != null) {
                 parts.put("config", config);
             }
@@ -107,7 +118,8 @@ final class ModelsCommand implements Runnable {
             } catch (AtriumClient.ClientException e) {
                 Map<String, String> model = new LinkedHashMap<>();
                 model.put("name", name);
-                model.put("task", task != null ? task : gguf != null ? "chat" : tokenizer != null ? "embedding" : "tensor");
+                model.put("task", task != null ? task : gguf != null ? "chat" : tokenizer != null ? "embedding"
+                        : vad != null ? "transcription" : "tensor");
                 model.put("engine", gguf != null ? "llama" : "onnx");
                 model.put("description", description == null ? "" : description);
                 client.postJson("/admin/models", model);
@@ -118,7 +130,7 @@ final class ModelsCommand implements Runnable {
         }
 
         private void pushRemote(AtriumClient client, PrintWriter out) {
-            if (onnx != null || gguf != null || tokenizer != null || config != null) {
+            if (onnx != null || gguf != null || tokenizer != null || config != null || vad != null) {
                 throw new AtriumClient.ClientException("a remote model has no files: --remote takes no --onnx, --gguf,"
                         + " --tokenizer or --config");
             }

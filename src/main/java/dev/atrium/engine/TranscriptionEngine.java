@@ -12,10 +12,8 @@ public interface TranscriptionEngine extends Engine {
     PreparedTranscription prepare(Deployment deployment, TranscriptionRequest request);
 
     /**
-     * Transcribes prepared audio, window by window, telling the progress as windows finish.
-     *
-     * @param progress called with (windows done, windows in all) after each window; may be a no-op
+     * Transcribes prepared audio, window by window (windows may run in parallel), telling the progress in order on
+     * the calling thread.
      */
-    Transcript transcribe(PreparedTranscription prepared, RunContext context,
-            java.util.function.BiConsumer<Integer, Integer> progress);
+    Transcript transcribe(PreparedTranscription prepared, RunContext context, TranscriptionProgress progress);
 }

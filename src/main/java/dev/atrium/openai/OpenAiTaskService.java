@@ -69,9 +69,14 @@ public final class OpenAiTaskService implements HttpService {
         form.rejectUnknownFields(TRANSCRIPTION_FIELDS);
         String model = form.requiredField("model");
         TranscriptFormats format = TranscriptFormats.fromWireName(form.field("response_format"));
-        if (form.field("stream").map(value -> value.strip().equals("true")).orElse(false)) {
-            throw AtriumException.withParam(ErrorCode.UNSUPPORTED_BY_MODEL, "stream", "streamed transcriptions are"
-                    + " not supported; leave 'stream' out");
+        boolean stream = form.field("stream").map(String::strip).map(value -> switch (value) {
+            case "true" -> true;
+            case "false" -> false;
+            default -> throw AtriumException.invalidParam("stream", "'stream' must be true or false");
+        }).orElse(false);
+        if (stream && format != TranscriptFormats.JSON && format != TranscriptFormats.TEXT) {
+            throw AtriumException.invalidParam("stream", "a streamed transcription is sent as events: response_format"
+                    + " json or text, not " + form.field("response_format").orElse(""));
         }
         List<String> granularities = new ArrayList<>(form.fields().getOrDefault("timestamp_granularities[]", List.of()));
         granularities.addAll(form.fields().getOrDefault("timestamp_granularities", List.of()));
@@ -104,8 +109,24 @@ public final class OpenAiTaskService implements HttpService {
             throw AtriumException.invalidParam("language", "'language' must be an ISO-639-1 code such as en");
         }
         byte[] audio = audioFile(form);
-        Serving.Transcribed transcribed = serving.transcribe(caller, model, new TranscriptionRequest(audio, language,
-                form.field("prompt"), temperature), (done, total) -> { });
+        TranscriptionRequest call = new TranscriptionRequest(audio, language, form.field("prompt"), temperature);
+        if (stream) {
+            TranscriptionEvents events = new TranscriptionEvents(response);
+            Serving.Transcribed transcribed;
+            try {
+                transcribed = serving.transcribe(caller, model, call, events);
+            } catch (AtriumException e) {
+                if (!events.begun()) {
+                    throw e;
+                }
+                events.failed(e);
+                return;
+            }
+            events.done(transcribed.transcript().text(), transcribed.usage().audioMillis() / 1000.0);
+            return;
+        }
+        Serving.Transcribed transcribed = serving.transcribe(caller, model, call,
+                dev.atrium.engine.TranscriptionProgress.NONE);
         Metered.alertHeaders(response, transcribed.alerts());
         response.header(OpenAiService.MODEL_VERSION, Integer.toString(transcribed.model().version().version()));
         double seconds = transcribed.usage().audioMillis() / 1000.0;

@@ -172,6 +172,8 @@ public final class Batcher<I, O> implements AutoCloseable {
         private final long deadline;
         private volatile boolean started;
 
+        private final long submittedNanos = System.nanoTime();
+
         private Ticket(String owner, int items, long deadline) {
             this.owner = owner;
             this.results = new Object[items];
@@ -323,7 +325,8 @@ public final class Batcher<I, O> implements AutoCloseable {
 
     private void expire(Ticket ticket) {
         ticket.fail(AtriumException.retryable(ErrorCode.QUEUE_TIMEOUT, "the request waited "
-                + settings.deadline().toMillis() + " ms for model '" + name + "' without starting; retry shortly", 1));
+                + Math.max(0, (System.nanoTime() - ticket.submittedNanos) / 1_000_000) + " ms for model '" + name
+                + "' without starting; retry shortly", 1));
     }
 
     /** Takes a finished or cancelled request's waiting items out of the queue. */

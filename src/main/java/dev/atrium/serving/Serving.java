@@ -112,7 +112,7 @@ public final class Serving {
             PreparedEmbedding prepared = engine.prepare(resolved.deployment(), request);
             Ran<EmbeddingResult> ran = call(caller, resolved, Endpoint.EMBEDDINGS, prepared.tokens(),
                     new Usage(prepared.maxTokens(), 0, 1, deadline.toMillis()), attempts,
-                    context -> engine.embed(prepared, context),
+                    modelCall -> engine.embed(prepared, modelCall.context()),
                     result -> new Usage(boundedTokens(resolved, result, prepared), 0, 1, millis(result.computeNanos())));
             return new Embedded(resolved, ran.result(), ran.alerts());
         });
@@ -131,7 +131,7 @@ public final class Serving {
         long images = prepared.images();
         Ran<InferenceResult> ran = call(caller, resolved, Endpoint.INFER, 0,
                 new Usage(0, 0, 1, deadline.toMillis(), 0, images, 0), null,
-                context -> engine.infer(resolved.deployment(), prepared.request(), context),
+                modelCall -> engine.infer(resolved.deployment(), prepared.request(), modelCall.context()),
                 result -> new Usage(0, 0, 1, millis(result.computeNanos()), 0, images, 0));
         return new Inferred(resolved, ran.result(), ran.alerts());
     }
@@ -161,7 +161,7 @@ public final class Serving {
         PreparedClassification prepared = engine.prepare(resolved.deployment(), request);
         Usage reserved = new Usage(prepared.tokens(), 0, 1, deadline.toMillis(), 0, prepared.images(), 0);
         Ran<ClassificationResult> ran = call(caller, resolved, Endpoint.CLASSIFICATIONS, prepared.tokens(), reserved,
-                null, context -> engine.classify(prepared, context),
+                null, modelCall -> engine.classify(prepared, modelCall.context()),
                 result -> new Usage(prepared.tokens(), 0, 1, millis(result.computeNanos()), 0, prepared.images(), 0));
         return new Classified(resolved, ran.result(), ran.used(), ran.alerts());
     }
@@ -178,7 +178,7 @@ public final class Serving {
         PreparedEmbedding prepared = engine.prepare(resolved.deployment(), embedding);
         Ran<EmbeddingResult> ran = call(caller, resolved, Endpoint.CLASSIFICATIONS, prepared.tokens(),
                 new Usage(prepared.maxTokens(), 0, 1, deadline.toMillis()), null,
-                context -> engine.embed(prepared, context),
+                modelCall -> engine.embed(prepared, modelCall.context()),
                 result -> new Usage(boundedTokens(resolved, result, prepared), 0, 1, millis(result.computeNanos())));
         return new Classified(resolved, ZeroShot.classify(request, ran.result()), ran.used(), ran.alerts());
     }
@@ -192,10 +192,10 @@ public final class Serving {
     /**
      * Transcribes audio, metered by its duration (reserved in full once decoded, before the model runs).
      *
-     * @param progress told (windows done, windows in all) as the model goes
+     * @param progress told of the windows and each segment as the model goes, on this thread
      */
     public Transcribed transcribe(Caller caller, String reference, TranscriptionRequest request,
-            java.util.function.BiConsumer<Integer, Integer> progress) {
+            dev.atrium.engine.TranscriptionProgress progress) {
         caller.requireCallsModels();
         ResolvedModel resolved = resolve(caller, reference);
         requireTask(resolved, ModelTask.TRANSCRIPTION, "audio transcriptions");
@@ -203,8 +203,25 @@ public final class Serving {
                 "audio transcriptions");
         PreparedTranscription prepared = engine.prepare(resolved.deployment(), request);
         Usage reserved = new Usage(0, 0, 1, deadline.toMillis(), prepared.audioMillis(), 0, 0);
-        Ran<Transcript> ran = call(caller, resolved, Endpoint.TRANSCRIPTIONS, 0, reserved, null,
-                context -> engine.transcribe(prepared, context, progress),
+        // a transcription that ends early (its client gone, its deadline passed) is billed for the audio it got to
+        java.util.concurrent.atomic.AtomicReference<ModelCall> current = new java.util.concurrent.atomic.AtomicReference<>();
+        dev.atrium.engine.TranscriptionProgress metered = new dev.atrium.engine.TranscriptionProgress() {
+            @Override
+            public void planned(int windows) {
+                progress.planned(windows);
+            }
+
+            @Override
+            public void segment(Transcript.Segment segment, int windowsDone, int windows) {
+                current.get().consumed(new Usage(0, 0, 1, 0, Math.min(prepared.audioMillis(),
+                        Math.round(segment.end() * 1000)), 0, 0));
+                progress.segment(segment, windowsDone, windows);
+            }
+        };
+        Ran<Transcript> ran = call(caller, resolved, Endpoint.TRANSCRIPTIONS, 0, reserved, null, modelCall -> {
+                    current.set(modelCall);
+                    return engine.transcribe(prepared, modelCall.context(), metered);
+                },
                 transcript -> new Usage(0, 0, 1, millis(transcript.computeNanos()), prepared.audioMillis(), 0, 0));
         return new Transcribed(resolved, ran.result(), ran.used(), ran.alerts());
     }
@@ -224,7 +241,7 @@ public final class Serving {
         PreparedPrediction prepared = engine.prepare(resolved.deployment(), request);
         Usage reserved = new Usage(0, 0, 1, deadline.toMillis(), 0, 0, prepared.rows());
         Ran<PredictionResult> ran = call(caller, resolved, Endpoint.PREDICTIONS, 0, reserved, null,
-                context -> engine.predict(prepared, context),
+                modelCall -> engine.predict(prepared, modelCall.context()),
                 result -> new Usage(0, 0, 1, millis(result.computeNanos()), 0, 0, prepared.rows()));
         return new Predicted(resolved, ran.result(), ran.used(), ran.alerts());
     }
@@ -277,11 +294,11 @@ public final class Serving {
      * @param usage what a result used; may throw to refuse a result (an upstream's absurd report)
      */
     private <R> Ran<R> call(Caller caller, ResolvedModel resolved, Endpoint endpoint, long admittedTokens,
-            Usage reserved, Attempts attempts, java.util.function.Function<dev.atrium.engine.RunContext, R> run,
+            Usage reserved, Attempts attempts, java.util.function.Function<ModelCall, R> run,
             java.util.function.Function<R, Usage> usage) {
         ModelCall call = open(caller, resolved, endpoint, admittedTokens, reserved, attempts);
         try {
-            R result = run.apply(call.context());
+            R result = run.apply(call);
             Usage used = usage.apply(result);
             Map<String, List<BigDecimal>> alerts = call.succeed(used);
             return new Ran<>(result, call.withinReservation(used), alerts);
@@ -324,8 +341,11 @@ public final class Serving {
         return STALL;
     }
 
-    /** The outcome a failure gives a call that reached its model. */
+    /** The outcome a failure gives a call that reached its model: a write that failed means its client left. */
     static Outcome outcome(RuntimeException failure) {
+        if (failure instanceof java.io.UncheckedIOException) {
+            return Outcome.CLIENT_CANCELLED;
+        }
         if (failure instanceof AtriumException atrium) {
             return switch (atrium.code()) {
                 case QUEUE_TIMEOUT, DEADLINE_EXCEEDED -> Outcome.DEADLINE;

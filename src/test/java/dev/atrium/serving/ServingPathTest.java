@@ -129,7 +129,7 @@ class ServingPathTest {
                 && dev.atrium.engine.llama.LlamaNatives.defaults().present();
         if (llama) {
             gguf("dreams", "chat", CHAT_MODEL, "{\"slots\": 2, \"context_per_slot\": 128}");
-            gguf("long", "completion", COMPLETION_MODEL, "{\"slots\": 2, \"context_per_slot\": 512}");
+            gguf("long", "completion", COMPLETION_MODEL, "{\"slots\": 1, \"context_per_slot\": 512}");
         } else {
             System.out.println("ServingPathTest: the llama paths are skipped: they need the GGUF models in "
                     + CHAT_MODEL.toAbsolutePath().normalize().getParent() + " (the shared models beside the project)"
@@ -224,7 +224,15 @@ class ServingPathTest {
 
     /** A transcription form: the model and the audio as its file. */
     private static byte[] audioForm(byte[] audio) {
+        return audioForm(audio, false);
+    }
+
+    private static byte[] audioForm(byte[] audio, boolean stream) {
         java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+        if (stream) {
+            out.writeBytes(("--" + Http.BOUNDARY + "\r\nContent-Disposition: form-data; name=\"stream\"\r\n\r\n"
+                    + "true\r\n").getBytes(StandardCharsets.UTF_8));
+        }
         out.writeBytes(("--" + Http.BOUNDARY + "\r\nContent-Disposition: form-data; name=\"model\"\r\n\r\nspeech\r\n--"
                 + Http.BOUNDARY + "\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.wav\"\r\n"
                 + "Content-Type: audio/wav\r\n\r\n").getBytes(StandardCharsets.UTF_8));
@@ -445,12 +453,15 @@ class ServingPathTest {
                 case TRANSCRIPTIONS -> speech ? local(c -> switch (c) {
                     case OK, CLIENT_GONE_BEFORE_FIRST_BYTE -> Call.form("/v1/audio/transcriptions", audioForm(clip),
                             outcomes(c), 200);
+                    // a streamed transcription: its first event comes once the windows are planned, before any runs
+                    case CLIENT_GONE_AFTER_FIRST_BYTE -> Call.form("/v1/audio/transcriptions", audioForm(clip, true),
+                            Set.of("client_cancelled", "ok"), 200);
                     // three minutes of windows cannot all start within the deadline: those left are cut
                     case DEADLINE -> Call.form("/v1/audio/transcriptions", audioForm(longRecording),
                             Set.of("deadline"), 504);
                     default -> null;
                 }, c -> c == Case.ENGINE_FAILURE ? "decodable audio always runs on the model (undecodable audio is"
-                        + " refused before it, with no record)" : "a transcription answer is not streamed")
+                        + " refused before it, with no record)" : "a local model has no upstream")
                         : unavailable("needs " + WHISPER + ", " + VAD + " and pocketsphinx-testdata");
                 case PREDICTIONS -> local(c -> c == Case.OK || c == Case.CLIENT_GONE_BEFORE_FIRST_BYTE
                         ? new Call("/v1/predictions", Map.of("model", "rows", "dataframe_split", Map.of(
@@ -543,7 +554,10 @@ class ServingPathTest {
             body.put("temperature", 0);
             return switch (c) {
                 case OK -> new Call(path, body, false, null, Set.of("ok"), 200);
-                case DEADLINE -> chat ? null : new Call(path, body, false, null, Set.of("deadline"), 504);
+                // the model's one slot is taken by another long completion first: this one cannot be done within the
+                // deadline however fast the machine is
+                case DEADLINE -> chat ? null : occupied(model, body, new Call(path, body, false, null,
+                        Set.of("deadline"), 504));
                 case CLIENT_GONE_BEFORE_FIRST_BYTE -> new Call(path, streamed(body), true, null,
                         Set.of("ok", "client_cancelled"), 200);
                 case CLIENT_GONE_AFTER_FIRST_BYTE -> new Call(path, streamed(body), true, null,
@@ -559,6 +573,17 @@ class ServingPathTest {
             };
         }, c -> c == Case.DEADLINE ? "the chat model's 128-token context is generated well inside the deadline"
                 : "the chat model's 128-token context is generated sooner than an unload can cut it");
+    }
+
+    /** Starts another long completion on the model, waits until it is running, and hands back the call. */
+    private static Call occupied(String model, Map<String, Object> body, Call call) {
+        Thread.ofVirtual().start(() -> admin.postJson("/v1/completions", body));
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+        while (server.atrium().requestsInFlight() == 0 && System.nanoTime() < deadline) {
+            Thread.onSpinWait();
+        }
+        sleepQuietly(100);
+        return call;
     }
 
     private static Map<String, Object> streamed(Map<String, Object> body) {

@@ -549,13 +549,14 @@ public final class OnnxEngine implements ArtifactEngine, EmbeddingEngine, Tensor
     }
 
     /**
-     * Cuts the audio into windows (at silences, by the voice activity detector, run as the model's own work) and
-     * queues every window at once, so that the model's instances transcribe them in parallel; the texts are joined
-     * in order. Progress is told from the instance threads as windows finish.
+     * Cuts the audio into windows (at silences, by the voice activity detector, run as the model's own work), queues
+     * every window at once as its own item, so that the model's instances transcribe them in parallel, and awaits
+     * them in order, telling the progress of each segment as soon as the windows before it are done. A window that
+     * would start past the call's deadline is cut; when the call ends early, the windows still queued are dropped.
      */
     @Override
     public dev.atrium.engine.Transcript transcribe(dev.atrium.engine.PreparedTranscription prepared,
-            RunContext context, java.util.function.BiConsumer<Integer, Integer> progress) {
+            RunContext context, dev.atrium.engine.TranscriptionProgress progress) {
         dev.atrium.engine.onnx.audio.DecodedAudio audio = (dev.atrium.engine.onnx.audio.DecodedAudio) prepared.work();
         Deployment deployment = prepared.deployment();
         OnnxBatches.Done planned = run(deployment, List.of(new OnnxBatches.Run(model -> model.taskState(
@@ -564,33 +565,50 @@ public final class OnnxEngine implements ArtifactEngine, EmbeddingEngine, Tensor
         List<dev.atrium.engine.onnx.audio.AudioWindow> windows =
                 (List<dev.atrium.engine.onnx.audio.AudioWindow>) planned.valueOrThrow();
         long computeNanos = planned.computeNanos();
-        progress.accept(0, windows.size());
-        List<String> texts = new ArrayList<>(windows.size());
-        if (!windows.isEmpty()) {
-            java.util.concurrent.atomic.AtomicInteger done = new java.util.concurrent.atomic.AtomicInteger();
-            List<OnnxBatches.Work> work = windows.stream().<OnnxBatches.Work>map(window -> new OnnxBatches.Run(model -> {
-                // a window that would start past the call's deadline is cut: the run stops there, as its compute
-                // is reserved only until then
-                if (context.remainingNanos() == 0) {
-                    throw new AtriumException(ErrorCode.DEADLINE_EXCEEDED, "the transcription did not finish within"
-                            + " the call's deadline; send shorter audio");
-                }
-                SpeechRecognition.State state = model.taskState(SpeechRecognition.State.class);
-                String text = state.pipeline().whisper().transcribe(audio.samples(), window.startSample(),
-                        window.endSample(), state.options());
-                progress.accept(done.incrementAndGet(), windows.size());
-                return text;
-            })).toList();
-            for (OnnxBatches.Done window : run(deployment, work, context)) {
-                texts.add((String) window.valueOrThrow());
-                computeNanos += window.computeNanos();
-            }
-        }
+        progress.planned(windows.size());
         OnnxModel model = lease(deployment);
+        List<Batcher<OnnxBatches.Work, OnnxBatches.Done>.Ticket> tickets = new ArrayList<>(windows.size());
         try {
-            return SpeechRecognition.transcript(model.taskState(SpeechRecognition.State.class), audio, windows, texts,
+            SpeechRecognition.State state = model.taskState(SpeechRecognition.State.class);
+            for (dev.atrium.engine.onnx.audio.AudioWindow window : windows) {
+                tickets.add(model.batcher().submit(context.queueOwner(), List.of(new OnnxBatches.Run(running -> {
+                    if (context.remainingNanos() == 0) {
+                        throw new AtriumException(ErrorCode.DEADLINE_EXCEEDED, "the transcription did not finish"
+                                + " within the call's deadline; send shorter audio");
+                    }
+                    return state.pipeline().whisper().transcribe(audio.samples(), window.startSample(),
+                            window.endSample(), state.options());
+                })), Duration.ofNanos(context.remainingNanos())));
+                context.accepted().run();
+            }
+            List<String> texts = new ArrayList<>(windows.size());
+            int told = 0;
+            dev.atrium.engine.Transcript transcript = SpeechRecognition.transcript(state, audio, List.of(), List.of(),
                     computeNanos);
+            for (int i = 0; i < windows.size(); i++) {
+                OnnxBatches.Done done;
+                try {
+                    done = tickets.get(i).await().getFirst();
+                } catch (AtriumException e) {
+                    if (e.code() != ErrorCode.QUEUE_TIMEOUT) {
+                        throw e;
+                    }
+                    // its window never started: the call's deadline passed while the windows before it ran
+                    throw new AtriumException(ErrorCode.DEADLINE_EXCEEDED, "the transcription did not finish within"
+                            + " the call's deadline (" + i + " of " + windows.size() + " windows done); send shorter"
+                            + " audio");
+                }
+                texts.add((String) done.valueOrThrow());
+                computeNanos += done.computeNanos();
+                // joined again from the start: overlapping fixed windows drop the words they repeat
+                transcript = SpeechRecognition.transcript(state, audio, windows.subList(0, i + 1), texts, computeNanos);
+                for (; told < transcript.segments().size(); told++) {
+                    progress.segment(transcript.segments().get(told), i + 1, windows.size());
+                }
+            }
+            return transcript;
         } finally {
+            tickets.forEach(Batcher.Ticket::cancel);
             model.release();
         }
     }

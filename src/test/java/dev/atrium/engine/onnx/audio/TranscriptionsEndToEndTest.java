@@ -120,8 +120,14 @@ class TranscriptionsEndToEndTest {
         assertThat(SpeechFixtures.words(vtt.replaceAll("(?m)^WEBVTT$|^\\d\\d:.*$", ""))).isEqualTo(words);
     }
 
-    @Test
-    void sdk_threeMinuteRecording_comesBackWholeWithSegmentsInOrder() throws IOException {
+    private static Path threeMinutes;
+    private static String threeMinutesReference;
+
+    /** About three minutes: the five clips six times over, with silences of 0.7 to 1.5 s between them. */
+    private static synchronized Path threeMinutes() throws IOException {
+        if (threeMinutes != null) {
+            return threeMinutes;
+        }
         List<float[]> samples = new ArrayList<>();
         StringBuilder reference = new StringBuilder();
         int total = 0;
@@ -142,7 +148,15 @@ class TranscriptionsEndToEndTest {
             System.arraycopy(part, 0, joined, at, part.length);
             at += part.length;
         }
-        Path file = Files.write(directory.resolve("three-minutes.wav"), SpeechFixtures.wav16(joined, 16_000));
+        threeMinutes = Files.write(directory.resolve("three-minutes.wav"), SpeechFixtures.wav16(joined, 16_000));
+        threeMinutesReference = reference.toString();
+        return threeMinutes;
+    }
+
+    @Test
+    void sdk_threeMinuteRecording_comesBackWholeWithSegmentsInOrder() throws IOException {
+        Path file = threeMinutes();
+        StringBuilder reference = new StringBuilder(threeMinutesReference);
         TranscriptionVerbose verbose = client.audio().transcriptions().create(TranscriptionCreateParams.builder()
                 .file(file).model(MODEL).responseFormat(AudioResponseFormat.VERBOSE_JSON)
                 .timestampGranularities(List.of(TranscriptionCreateParams.TimestampGranularity.SEGMENT)).build())
@@ -164,6 +178,57 @@ class TranscriptionsEndToEndTest {
         StringBuilder fromSegments = new StringBuilder();
         segments.forEach(segment -> fromSegments.append(segment.text()).append(' '));
         assertThat(SpeechFixtures.words(fromSegments.toString())).isEqualTo(SpeechFixtures.words(verbose.text()));
+    }
+
+    @Test
+    void sdk_streaming_sendsEachSegmentThenTheWholeText() throws IOException {
+        Path wav = clips.get(2).wav();
+        String whole = client.audio().transcriptions().create(params(wav, AudioResponseFormat.JSON)).asTranscription()
+                .text();
+        StringBuilder deltas = new StringBuilder();
+        List<String> done = new ArrayList<>();
+        try (var stream = client.audio().transcriptions().createStreaming(params(wav, AudioResponseFormat.JSON))) {
+            stream.stream().forEach(event -> {
+                if (event.isTranscriptTextDelta()) {
+                    deltas.append(event.asTranscriptTextDelta().delta());
+                } else if (event.isTranscriptTextDone()) {
+                    done.add(event.asTranscriptTextDone().text());
+                }
+            });
+        }
+        assertThat(done).containsExactly(whole);
+        assertThat(deltas.toString()).isEqualTo(whole);
+    }
+
+    @Test
+    void streaming_threeMinutes_tellsTheWindowsAsTheyFinish_inOrder() throws IOException {
+        byte[] recording = Files.readAllBytes(threeMinutes());
+        Http.Reply reply = http.post("/v1/audio/transcriptions", "multipart/form-data; boundary=" + Http.BOUNDARY,
+                form(Map.of("model", MODEL, "stream", "true"), recording));
+        assertThat(reply.status()).isEqualTo(200);
+        assertThat(reply.header("content-type")).startsWith("text/event-stream");
+        List<JsonNode> events = new ArrayList<>();
+        for (String line : reply.text().split("\n")) {
+            if (line.startsWith("data: ")) {
+                events.add(dev.atrium.server.Json.MAPPER.readTree(line.substring(6)));
+            }
+        }
+        JsonNode first = events.getFirst();
+        int windows = first.path("windows").asInt();
+        assertThat(windows).isGreaterThan(5);
+        assertThat(first.path("windows_done").asInt()).isZero();
+        int previousDone = 0;
+        double previousEnd = 0;
+        for (JsonNode event : events.subList(1, events.size() - 1)) {
+            assertThat(event.path("type").asString()).isEqualTo("transcript.text.delta");
+            assertThat(event.path("windows_done").asInt()).isBetween(previousDone, windows);
+            assertThat(event.path("start").asDouble()).isGreaterThanOrEqualTo(previousEnd);
+            previousDone = event.path("windows_done").asInt();
+            previousEnd = event.path("end").asDouble();
+        }
+        assertThat(previousDone).isEqualTo(windows);
+        assertThat(events.getLast().path("type").asString()).isEqualTo("transcript.text.done");
+        assertThat(events.getLast().path("usage").path("seconds").asDouble()).isBetween(170.0, 200.0);
     }
 
     @Test
