@@ -107,6 +107,71 @@ final class AtriumClient {
                 .build());
     }
 
+    /**
+     * Posts a form of text fields and files, each file streamed from disk, and hands back the answer's lines as they
+     * come (a stream of server-sent events), or the whole answer when it is not a stream.
+     *
+     * @param files field name and file, in order; a field may repeat
+     */
+    String postForm(String path, Map<String, String> fields, List<Map.Entry<String, Path>> files,
+            java.util.function.Consumer<String> lines) {
+        String boundary = "atrium-" + HexFormat.of().formatHex(randomBytes());
+        List<HttpRequest.BodyPublisher> publishers = new ArrayList<>();
+        fields.forEach((name, value) -> publishers.add(HttpRequest.BodyPublishers.ofString("--" + boundary
+                + "\r\nContent-Disposition: form-data; name=\"" + name + "\"\r\n\r\n" + value + "\r\n",
+                StandardCharsets.UTF_8)));
+        try {
+            for (Map.Entry<String, Path> file : files) {
+                publishers.add(HttpRequest.BodyPublishers.ofString("--" + boundary + "\r\nContent-Disposition: form-data;"
+                        + " name=\"" + file.getKey() + "\"; filename=\"" + file.getValue().getFileName() + "\"\r\n"
+                        + "Content-Type: application/octet-stream\r\n\r\n", StandardCharsets.UTF_8));
+                publishers.add(HttpRequest.BodyPublishers.ofFile(file.getValue()));
+                publishers.add(HttpRequest.BodyPublishers.ofString("\r\n", StandardCharsets.UTF_8));
+            }
+        } catch (java.io.FileNotFoundException e) {
+            throw new ClientException("cannot read " + e.getMessage());
+        }
+        publishers.add(HttpRequest.BodyPublishers.ofString("--" + boundary + "--\r\n", StandardCharsets.UTF_8));
+        HttpRequest request = request(path).header("Content-Type", "multipart/form-data; boundary=" + boundary)
+                .POST(HttpRequest.BodyPublishers.concat(publishers.toArray(HttpRequest.BodyPublisher[]::new))).build();
+        HttpResponse<java.util.stream.Stream<String>> response;
+        try {
+            response = http.send(request, HttpResponse.BodyHandlers.ofLines());
+        } catch (ConnectException e) {
+            throw new ClientException("cannot connect to " + server + "; is 'atrium serve' running there?"
+                    + " (set --server or ATRIUM_SERVER)");
+        } catch (IOException e) {
+            throw new ClientException("request to " + server + " failed: " + e.getMessage());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new ClientException("interrupted");
+        }
+        if (response.statusCode() >= 400) {
+            String body = String.join("\n", response.body().toList());
+            JsonNode error = parse(body.getBytes(StandardCharsets.UTF_8));
+            throw new ClientException("server answered " + response.statusCode() + ": "
+                    + error.path("error").path("message").asString(""));
+        }
+        boolean events = response.headers().firstValue("Content-Type").orElse("").startsWith("text/event-stream");
+        StringBuilder whole = new StringBuilder();
+        try (java.util.stream.Stream<String> body = response.body()) {
+            body.forEach(line -> {
+                if (events) {
+                    lines.accept(line);
+                } else {
+                    whole.append(line).append('\n');
+                }
+            });
+        } catch (java.io.UncheckedIOException e) {
+            throw new ClientException("the answer from " + server + " was cut off: " + e.getMessage());
+        }
+        return whole.toString();
+    }
+
+    static JsonNode json(String text) {
+        return parse(text.getBytes(StandardCharsets.UTF_8));
+    }
+
     private static byte[] randomBytes() {
         byte[] bytes = new byte[12];
         ThreadLocalRandom.current().nextBytes(bytes);

@@ -14,6 +14,7 @@ import picocli.CommandLine.Model.OptionSpec;
         subcommands = {ServeCommand.class, ModelsCommand.class, UpstreamsCommand.class, TenantsCommand.class,
                 KeysCommand.class,
                 MeteringCommands.Prices.class, MeteringCommands.Usage.class, MeteringCommands.Invoice.class,
+                TaskCommands.Transcribe.class, TaskCommands.Classify.class, TaskCommands.Predict.class,
                 CommandLine.HelpCommand.class})
 public final class AtriumCommand implements Runnable {
 
