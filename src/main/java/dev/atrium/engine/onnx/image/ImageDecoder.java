@@ -207,6 +207,25 @@ public final class ImageDecoder {
             maxima[c] = (1 << model.getComponentSize(c)) - 1;
         }
         int[] pixels = new int[width * height];
+        if (!gray && bands >= 3 && java.util.Arrays.stream(maxima).allMatch(maximum -> maximum == 255)
+                && raster.getDataBuffer() instanceof java.awt.image.DataBufferByte bytes && bytes.getNumBanks() == 1
+                && raster.getSampleModel() instanceof java.awt.image.PixelInterleavedSampleModel layout
+                && raster.getSampleModelTranslateX() == 0 && raster.getSampleModelTranslateY() == 0) {
+            // 8-bit interleaved samples (JPEG's and PNG's RGB): read in place, as getPixels would give them
+            byte[] data = bytes.getData();
+            int[] offsets = layout.getBandOffsets();
+            int stride = layout.getPixelStride();
+            int scanline = layout.getScanlineStride();
+            int start = bytes.getOffset();
+            for (int y = 0; y < height; y++) {
+                int at = start + y * scanline;
+                for (int x = 0; x < width; x++, at += stride) {
+                    pixels[y * width + x] = (data[at + offsets[0]] & 0xFF) << 16 | (data[at + offsets[1]] & 0xFF) << 8
+                            | (data[at + offsets[2]] & 0xFF);
+                }
+            }
+            return pixels;
+        }
         int[] row = new int[width * bands];
         for (int y = 0; y < height; y++) {
             raster.getPixels(0, y, width, 1, row);

@@ -36,30 +36,33 @@ final class ImageResampler {
             endRow = Math.max(endRow, rows.first[j] + rows.count[j]);
         }
 
-        // horizontal pass over the source rows the vertical pass reads
+        // horizontal pass over the source rows the vertical pass reads (only those: without antialiasing a shrink
+        // reads two of every few rows), reading each output's few source pixels straight from the packed RGB
+        boolean[] needed = new boolean[endRow - firstRow];
+        for (int j = 0; j < height; j++) {
+            java.util.Arrays.fill(needed, rows.first[j] - firstRow, rows.first[j] - firstRow + rows.count[j], true);
+        }
         int[] pixels = image.pixels();
         int sourceWidth = image.width();
         float[] horizontal = new float[(endRow - firstRow) * width * 3];
-        float[] unpacked = new float[sourceWidth * 3];
         for (int y = firstRow; y < endRow; y++) {
-            for (int x = 0; x < sourceWidth; x++) {
-                int pixel = pixels[y * sourceWidth + x];
-                unpacked[x * 3] = pixel >> 16 & 0xFF;
-                unpacked[x * 3 + 1] = pixel >> 8 & 0xFF;
-                unpacked[x * 3 + 2] = pixel & 0xFF;
+            if (!needed[y - firstRow]) {
+                continue;
             }
+            int rowStart = y * sourceWidth;
             int out = (y - firstRow) * width * 3;
             for (int i = 0; i < width; i++) {
                 double r = 0;
                 double g = 0;
                 double b = 0;
-                int base = columns.first[i] * 3;
+                int base = rowStart + columns.first[i];
                 int weights = i * columns.taps;
                 for (int k = 0; k < columns.count[i]; k++) {
                     double weight = columns.weights[weights + k];
-                    r += weight * unpacked[base + k * 3];
-                    g += weight * unpacked[base + k * 3 + 1];
-                    b += weight * unpacked[base + k * 3 + 2];
+                    int pixel = pixels[base + k];
+                    r += weight * (pixel >> 16 & 0xFF);
+                    g += weight * (pixel >> 8 & 0xFF);
+                    b += weight * (pixel & 0xFF);
                 }
                 // PIL clamps each pass: a cubic's overshoot does not carry into the next
                 horizontal[out + i * 3] = (float) Math.clamp(r, 0.0, 255.0);
