@@ -48,15 +48,7 @@ final class AtriumClient {
 
     /** A GET whose answer is text (CSV), not JSON. */
     String getText(String path) {
-        HttpResponse<byte[]> response;
-        try {
-            response = http.send(request(path).GET().build(), HttpResponse.BodyHandlers.ofByteArray());
-        } catch (IOException e) {
-            throw new ClientException("request to " + server + " failed: " + e.getMessage());
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new ClientException("interrupted");
-        }
+        HttpResponse<byte[]> response = exchange(request(path).GET().build(), HttpResponse.BodyHandlers.ofByteArray());
         if (response.statusCode() >= 400) {
             JsonNode body = parse(response.body());
             throw new ClientException("server answered " + response.statusCode() + ": "
@@ -134,18 +126,7 @@ final class AtriumClient {
         publishers.add(HttpRequest.BodyPublishers.ofString("--" + boundary + "--\r\n", StandardCharsets.UTF_8));
         HttpRequest request = request(path).header("Content-Type", "multipart/form-data; boundary=" + boundary)
                 .POST(HttpRequest.BodyPublishers.concat(publishers.toArray(HttpRequest.BodyPublisher[]::new))).build();
-        HttpResponse<java.util.stream.Stream<String>> response;
-        try {
-            response = http.send(request, HttpResponse.BodyHandlers.ofLines());
-        } catch (ConnectException e) {
-            throw new ClientException("cannot connect to " + server + "; is 'atrium serve' running there?"
-                    + " (set --server or ATRIUM_SERVER)");
-        } catch (IOException e) {
-            throw new ClientException("request to " + server + " failed: " + e.getMessage());
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new ClientException("interrupted");
-        }
+        HttpResponse<java.util.stream.Stream<String>> response = exchange(request, HttpResponse.BodyHandlers.ofLines());
         if (response.statusCode() >= 400) {
             String body = String.join("\n", response.body().toList());
             JsonNode error = parse(body.getBytes(StandardCharsets.UTF_8));
@@ -187,9 +168,21 @@ final class AtriumClient {
     }
 
     private Response send(HttpRequest request) {
-        HttpResponse<byte[]> response;
+        HttpResponse<byte[]> response = exchange(request, HttpResponse.BodyHandlers.ofByteArray());
+        JsonNode body = response.body().length == 0 ? null : parse(response.body());
+        if (response.statusCode() >= 400) {
+            String message = body == null ? "" : body.path("error").path("message").asString(body.path("error").asString(""));
+            String hint = response.statusCode() == 401
+                    ? " (set --key or ATRIUM_API_KEY; by default the CLI reads admin.key from the data directory)" : "";
+            throw new ClientException("server answered " + response.statusCode() + ": " + message + hint);
+        }
+        return new Response(response.statusCode(), body);
+    }
+
+    /** Sends a request; a server that cannot be reached, or a cut exchange, is a {@link ClientException}. */
+    private <T> HttpResponse<T> exchange(HttpRequest request, HttpResponse.BodyHandler<T> handler) {
         try {
-            response = http.send(request, HttpResponse.BodyHandlers.ofByteArray());
+            return http.send(request, handler);
         } catch (ConnectException e) {
             throw new ClientException("cannot connect to " + server + "; is 'atrium serve' running there?"
                     + " (set --server or ATRIUM_SERVER)");
@@ -199,14 +192,6 @@ final class AtriumClient {
             Thread.currentThread().interrupt();
             throw new ClientException("interrupted");
         }
-        JsonNode body = response.body().length == 0 ? null : parse(response.body());
-        if (response.statusCode() >= 400) {
-            String message = body == null ? "" : body.path("error").path("message").asString(body.path("error").asString(""));
-            String hint = response.statusCode() == 401
-                    ? " (set --key or ATRIUM_API_KEY; by default the CLI reads admin.key from the data directory)" : "";
-            throw new ClientException("server answered " + response.statusCode() + ": " + message + hint);
-        }
-        return new Response(response.statusCode(), body);
     }
 
     private static JsonNode parse(byte[] body) {

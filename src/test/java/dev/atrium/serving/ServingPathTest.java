@@ -222,23 +222,18 @@ class ServingPathTest {
         return file;
     }
 
-    /** A transcription form: the model and the audio as its file. */
+    /** A transcription form: the model (and the stream flag) and the audio as its file. */
     private static byte[] audioForm(byte[] audio) {
         return audioForm(audio, false);
     }
 
     private static byte[] audioForm(byte[] audio, boolean stream) {
-        java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+        Map<String, String> fields = new LinkedHashMap<>();
+        fields.put("model", "speech");
         if (stream) {
-            out.writeBytes(("--" + Http.BOUNDARY + "\r\nContent-Disposition: form-data; name=\"stream\"\r\n\r\n"
-                    + "true\r\n").getBytes(StandardCharsets.UTF_8));
+            fields.put("stream", "true");
         }
-        out.writeBytes(("--" + Http.BOUNDARY + "\r\nContent-Disposition: form-data; name=\"model\"\r\n\r\nspeech\r\n--"
-                + Http.BOUNDARY + "\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.wav\"\r\n"
-                + "Content-Type: audio/wav\r\n\r\n").getBytes(StandardCharsets.UTF_8));
-        out.writeBytes(audio);
-        out.writeBytes(("\r\n--" + Http.BOUNDARY + "--\r\n").getBytes(StandardCharsets.UTF_8));
-        return out.toByteArray();
+        return Http.form(fields, List.of(audio));
     }
 
     private static void remote(String name, String task) {

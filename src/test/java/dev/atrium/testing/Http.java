@@ -126,6 +126,29 @@ public final class Http {
 
     public static final String BOUNDARY = "atrium-test-boundary";
 
+    /**
+     * A multipart form as a browser or an SDK sends it: text fields, then each file as a {@code file} part (named
+     * {@code NAME.bin}), in order.
+     */
+    public static byte[] form(Map<String, String> fields, List<byte[]> files) {
+        java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+        fields.forEach((name, value) -> out.writeBytes(("--" + BOUNDARY + "\r\nContent-Disposition: form-data;"
+                + " name=\"" + name + "\"\r\n\r\n" + value + "\r\n").getBytes(StandardCharsets.UTF_8)));
+        for (int i = 0; i < files.size(); i++) {
+            out.writeBytes(("--" + BOUNDARY + "\r\nContent-Disposition: form-data; name=\"file\"; filename=\"file" + i
+                    + ".bin\"\r\nContent-Type: application/octet-stream\r\n\r\n").getBytes(StandardCharsets.UTF_8));
+            out.writeBytes(files.get(i));
+            out.writeBytes("\r\n".getBytes(StandardCharsets.UTF_8));
+        }
+        out.writeBytes(("--" + BOUNDARY + "--\r\n").getBytes(StandardCharsets.UTF_8));
+        return out.toByteArray();
+    }
+
+    /** Posts a multipart form (see {@link #form}). */
+    public Reply postForm(String path, Map<String, String> fields, List<byte[]> files) {
+        return post(path, "multipart/form-data; boundary=" + BOUNDARY, form(fields, files));
+    }
+
     public static byte[] multipart(Map<String, byte[]> parts) {
         List<byte[]> chunks = new ArrayList<>();
         parts.forEach((name, bytes) -> {

@@ -203,8 +203,8 @@ class TranscriptionsEndToEndTest {
     @Test
     void streaming_threeMinutes_tellsTheWindowsAsTheyFinish_inOrder() throws IOException {
         byte[] recording = Files.readAllBytes(threeMinutes());
-        Http.Reply reply = http.post("/v1/audio/transcriptions", "multipart/form-data; boundary=" + Http.BOUNDARY,
-                form(Map.of("model", MODEL, "stream", "true"), recording));
+        Http.Reply reply = http.postForm("/v1/audio/transcriptions", Map.of("model", MODEL, "stream", "true"),
+                List.of(recording));
         assertThat(reply.status()).isEqualTo(200);
         assertThat(reply.header("content-type")).startsWith("text/event-stream");
         List<JsonNode> events = new ArrayList<>();
@@ -260,19 +260,17 @@ class TranscriptionsEndToEndTest {
                     .isInstanceOf(BadRequestException.class)
                     .satisfies(e -> assertThat(((BadRequestException) e).param()).contains("file"));
         }
-        Http.Reply french = http.post("/v1/audio/transcriptions", "multipart/form-data; boundary=" + Http.BOUNDARY,
-                form(Map.of("model", MODEL, "language", "fr"), clip));
+        Http.Reply french = http.postForm("/v1/audio/transcriptions", Map.of("model", MODEL, "language", "fr"),
+                List.of(clip));
         assertThat(french.status()).isEqualTo(400);
         assertThat(french.json().path("error").path("param").asString()).isEqualTo("language");
-        Http.Reply translation = http.post("/v1/audio/translations", "multipart/form-data; boundary=" + Http.BOUNDARY,
-                form(Map.of("model", MODEL), clip));
+        Http.Reply translation = http.postForm("/v1/audio/translations", Map.of("model", MODEL), List.of(clip));
         assertThat(translation.status()).isEqualTo(400);
         assertThat(translation.json().path("error").path("message").asString()).contains("English-only");
-        Http.Reply unknownField = http.post("/v1/audio/transcriptions", "multipart/form-data; boundary="
-                + Http.BOUNDARY, form(Map.of("model", MODEL, "colour", "blue"), clip));
+        Http.Reply unknownField = http.postForm("/v1/audio/transcriptions", Map.of("model", MODEL, "colour", "blue"),
+                List.of(clip));
         assertThat(unknownField.status()).isEqualTo(400);
-        Http.Reply noFile = http.post("/v1/audio/transcriptions", "multipart/form-data; boundary=" + Http.BOUNDARY,
-                form(Map.of("model", MODEL), null));
+        Http.Reply noFile = http.postForm("/v1/audio/transcriptions", Map.of("model", MODEL), List.of());
         assertThat(noFile.status()).isEqualTo(400);
     }
 
@@ -284,8 +282,7 @@ class TranscriptionsEndToEndTest {
         assertThat(http.postJson("/admin/prices", Map.of("model", MODEL, "per_audio_second", "0.0001",
                 "currency", "USD")).status()).isEqualTo(201);
         byte[] clip = Files.readAllBytes(clips.getFirst().wav());
-        Http.Reply reply = member.post("/v1/audio/transcriptions", "multipart/form-data; boundary=" + Http.BOUNDARY,
-                form(Map.of("model", MODEL), clip));
+        Http.Reply reply = member.postForm("/v1/audio/transcriptions", Map.of("model", MODEL), List.of(clip));
         assertThat(reply.status()).as(reply.text()).isEqualTo(200);
         double seconds = reply.json().path("usage").path("seconds").asDouble();
         assertThat(seconds).isCloseTo((clip.length - 44) / 32_000.0, org.assertj.core.data.Offset.offset(0.01));
@@ -299,18 +296,4 @@ class TranscriptionsEndToEndTest {
                 new java.math.BigDecimal(line.path("quantity").asString()).multiply(new java.math.BigDecimal("0.0001")));
     }
 
-    /** A multipart form with text fields and, unless null, the audio as its 'file' part. */
-    private static byte[] form(Map<String, String> fields, byte[] audio) {
-        java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
-        fields.forEach((name, value) -> out.writeBytes(("--" + Http.BOUNDARY + "\r\nContent-Disposition: form-data;"
-                + " name=\"" + name + "\"\r\n\r\n" + value + "\r\n").getBytes(StandardCharsets.UTF_8)));
-        if (audio != null) {
-            out.writeBytes(("--" + Http.BOUNDARY + "\r\nContent-Disposition: form-data; name=\"file\";"
-                    + " filename=\"clip.wav\"\r\nContent-Type: audio/wav\r\n\r\n").getBytes(StandardCharsets.UTF_8));
-            out.writeBytes(audio);
-            out.writeBytes("\r\n".getBytes(StandardCharsets.UTF_8));
-        }
-        out.writeBytes(("--" + Http.BOUNDARY + "--\r\n").getBytes(StandardCharsets.UTF_8));
-        return out.toByteArray();
-    }
 }

@@ -4,7 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.atrium.testing.Http;
 import dev.atrium.testing.TestServer;
-import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.YearMonth;
@@ -78,8 +77,8 @@ class ImageClassificationsEndToEndTest {
 
     @Test
     void classifications_multipart_classifyTheSixPhotos() {
-        Http.Reply reply = http.post("/v1/classifications", "multipart/form-data; boundary=" + Http.BOUNDARY,
-                form(Map.of("model", MODEL), photos.stream().map(ImageFixtures::read).toList()));
+        Http.Reply reply = http.postForm("/v1/classifications", Map.of("model", MODEL),
+                photos.stream().map(ImageFixtures::read).toList());
         assertThat(reply.status()).as(reply.text()).isEqualTo(200);
         assertClassifiedRight(reply.json());
     }
@@ -120,8 +119,8 @@ class ImageClassificationsEndToEndTest {
                     "input", List.of(Base64.getEncoder().encodeToString(image.getValue()))));
             assertThat(json.status()).as(image.getKey() + ": " + json.text()).isEqualTo(400);
             assertThat(json.json().path("error").path("message").asString()).doesNotContain("Exception", "/");
-            Http.Reply multipart = http.post("/v1/classifications", "multipart/form-data; boundary=" + Http.BOUNDARY,
-                    form(Map.of("model", MODEL), List.of(image.getValue())));
+            Http.Reply multipart = http.postForm("/v1/classifications", Map.of("model", MODEL),
+                    List.of(image.getValue()));
             assertThat(multipart.status()).as(image.getKey()).isEqualTo(400);
         }
         Http.Reply url = http.postJson("/v1/classifications", Map.of("model", MODEL,
@@ -142,9 +141,8 @@ class ImageClassificationsEndToEndTest {
         Http member = http.withKey(tenants.key(tenant, "member").secret());
         assertThat(http.postJson("/admin/prices", Map.of("model", MODEL, "per_image", "0.002", "currency", "USD"))
                 .status()).isEqualTo(201);
-        assertThat(member.post("/v1/classifications", "multipart/form-data; boundary=" + Http.BOUNDARY,
-                form(Map.of("model", MODEL), photos.stream().map(ImageFixtures::read).toList())).status())
-                .isEqualTo(200);
+        assertThat(member.postForm("/v1/classifications", Map.of("model", MODEL),
+                photos.stream().map(ImageFixtures::read).toList()).status()).isEqualTo(200);
         JsonNode invoice = http.get("/admin/invoices?tenant=" + tenant + "&month=" + YearMonth.now(ZoneOffset.UTC))
                 .json();
         JsonNode line = invoice.path("lines").get(0);
@@ -154,17 +152,4 @@ class ImageClassificationsEndToEndTest {
                 .isEqualByComparingTo(new java.math.BigDecimal("0.012"));
     }
 
-    private static byte[] form(Map<String, String> fields, List<byte[]> files) {
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        fields.forEach((name, value) -> out.writeBytes(("--" + Http.BOUNDARY + "\r\nContent-Disposition: form-data;"
-                + " name=\"" + name + "\"\r\n\r\n" + value + "\r\n").getBytes(StandardCharsets.UTF_8)));
-        for (int i = 0; i < files.size(); i++) {
-            out.writeBytes(("--" + Http.BOUNDARY + "\r\nContent-Disposition: form-data; name=\"file\"; filename=\"photo"
-                    + i + ".jpg\"\r\nContent-Type: image/jpeg\r\n\r\n").getBytes(StandardCharsets.UTF_8));
-            out.writeBytes(files.get(i));
-            out.writeBytes("\r\n".getBytes(StandardCharsets.UTF_8));
-        }
-        out.writeBytes(("--" + Http.BOUNDARY + "--\r\n").getBytes(StandardCharsets.UTF_8));
-        return out.toByteArray();
-    }
 }
