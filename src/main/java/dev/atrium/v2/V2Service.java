@@ -65,8 +65,15 @@ public final class V2Service implements HttpService {
 
     record ModelReady(String name, String version, boolean ready) {}
 
+    /**
+     * The protocol's metadata, with Atrium's {@code parameters}: the model's task and, for a classifier, its labels
+     * in the order of its scores. An image classifier also takes its input as encoded images (a BYTES tensor).
+     */
     record ModelMetadataResponse(String name, List<String> versions, String platform, List<TensorSpec> inputs,
-            List<TensorSpec> outputs) {}
+            List<TensorSpec> outputs, Parameters parameters) {}
+
+    @com.fasterxml.jackson.annotation.JsonInclude(com.fasterxml.jackson.annotation.JsonInclude.Include.NON_NULL)
+    record Parameters(String task, List<String> labels) {}
 
     @Override
     public void routing(HttpRules rules) {
@@ -113,7 +120,9 @@ public final class V2Service implements HttpService {
         List<String> versions = registry.listVersions(model).stream()
                 .map(ModelVersion::version).map(String::valueOf).toList();
         Json.send(response, Status.OK_200, new ModelMetadataResponse(model.name(), versions, model.engine().platform(),
-                resolved.version().metadata().inputs(), resolved.version().metadata().outputs()));
+                resolved.version().metadata().inputs(), resolved.version().metadata().outputs(),
+                new Parameters(model.task().wireName(), resolved.version().metadata().labels().isEmpty() ? null
+                        : resolved.version().metadata().labels())));
     }
 
     /**

@@ -35,11 +35,23 @@ public final class OnnxModelWriter {
     private final List<Initializer> initializers = new ArrayList<>();
     private final java.util.Map<String, String> metadata = new java.util.LinkedHashMap<>();
 
-    private record Initializer(String name, long[] dims, float[] values) {}
+    private record Initializer(String name, long[] dims, ElementType type, byte[] raw) {}
 
     /** A constant float tensor the graph's nodes may read by name (a weight). */
     public OnnxModelWriter initializer(String name, float[] values, long... dims) {
-        initializers.add(new Initializer(name, dims, values.clone()));
+        java.nio.ByteBuffer raw = java.nio.ByteBuffer.allocate(values.length * Float.BYTES)
+                .order(java.nio.ByteOrder.LITTLE_ENDIAN);
+        raw.asFloatBuffer().put(values);
+        initializers.add(new Initializer(name, dims, ElementType.FLOAT, raw.array()));
+        return this;
+    }
+
+    /** A constant INT64 tensor (axes, shapes, indices). */
+    public OnnxModelWriter initializer(String name, long[] values, long... dims) {
+        java.nio.ByteBuffer raw = java.nio.ByteBuffer.allocate(values.length * Long.BYTES)
+                .order(java.nio.ByteOrder.LITTLE_ENDIAN);
+        raw.asLongBuffer().put(values);
+        initializers.add(new Initializer(name, dims, ElementType.INT64, raw.array()));
         return this;
     }
 
@@ -94,12 +106,9 @@ public final class OnnxModelWriter {
             for (long dim : initializer.dims()) {
                 tensor.varint(1, dim);
             }
-            tensor.varint(2, ElementType.FLOAT.code);
+            tensor.varint(2, initializer.type().code);
             tensor.string(8, initializer.name());
-            java.nio.ByteBuffer raw = java.nio.ByteBuffer.allocate(initializer.values().length * Float.BYTES)
-                    .order(java.nio.ByteOrder.LITTLE_ENDIAN);
-            raw.asFloatBuffer().put(initializer.values());
-            tensor.raw(9, raw.array());
+            tensor.raw(9, initializer.raw());
             graph.message(5, tensor);
         }
         inputs.forEach(input -> graph.message(11, valueInfo(input)));
