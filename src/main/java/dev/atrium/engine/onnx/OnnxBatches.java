@@ -38,7 +38,10 @@ final class OnnxBatches {
     private OnnxBatches() {}
 
     /** One item of work. */
-    sealed interface Work permits Embed, Infer, Run {}
+    sealed interface Work permits Embed, Infer, Run, Rows {}
+
+    /** A tabular request's rows: batched with other requests' rows of the same model into one run, split after. */
+    record Rows(dev.atrium.engine.onnx.tabular.TabularRows rows) implements Work {}
 
     /**
      * A task model's own run (a tabular request's rows, a window of speech), done alone on an instance thread with
@@ -71,6 +74,7 @@ final class OnnxBatches {
     }
 
     private static final String EMBEDDING_GROUP = "embedding";
+    private static final String ROWS_GROUP = "rows";
     private static final String OUTPUTS = "the output tensors";
 
     static final Batcher.Shape<Work> SHAPE = new Batcher.Shape<>() {
@@ -81,7 +85,11 @@ final class OnnxBatches {
 
         @Override
         public int rows(Work item) {
-            return item instanceof Infer infer ? infer.rows() : 1;
+            return switch (item) {
+                case Infer infer -> infer.rows();
+                case Rows rows -> Math.max(1, rows.rows().rowCount());
+                default -> 1;
+            };
         }
 
         @Override
@@ -90,6 +98,7 @@ final class OnnxBatches {
                 case Infer infer -> infer.group();
                 case Run run -> run; // alone
                 case Embed embed -> EMBEDDING_GROUP;
+                case Rows rows -> ROWS_GROUP;
             };
         }
     };
@@ -152,6 +161,23 @@ final class OnnxBatches {
         if (batch.getFirst() instanceof Run run) {
             Object value = run.run().apply(model);
             return List.of(new Done(value, System.nanoTime() - start, null));
+        }
+        if (batch.getFirst() instanceof Rows) {
+            List<dev.atrium.engine.onnx.tabular.TabularRows> parts = batch.stream().map(work -> ((Rows) work).rows())
+                    .toList();
+            dev.atrium.engine.onnx.tabular.TabularPredictions predicted = model.taskState(
+                    dev.atrium.engine.onnx.tabular.TabularRunner.class).predict(
+                    parts.size() == 1 ? parts.getFirst() : dev.atrium.engine.onnx.tabular.TabularRows.concat(parts));
+            long elapsed = System.nanoTime() - start;
+            int total = Math.max(1, predicted.rowCount());
+            List<Done> results = new ArrayList<>(parts.size());
+            int offset = 0;
+            for (dev.atrium.engine.onnx.tabular.TabularRows part : parts) {
+                results.add(new Done(predicted.slice(offset, part.rowCount()), elapsed * part.rowCount() / total,
+                        null));
+                offset += part.rowCount();
+            }
+            return results;
         }
         if (batch.getFirst() instanceof Embed) {
             EmbeddingMetadata metadata = model.deployment().metadata().embeddingMetadata().orElseThrow();

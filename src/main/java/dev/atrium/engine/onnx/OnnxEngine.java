@@ -525,8 +525,7 @@ public final class OnnxEngine implements ArtifactEngine, EmbeddingEngine, Tensor
     public dev.atrium.engine.PredictionResult predict(dev.atrium.engine.PreparedPrediction prepared,
             RunContext context) {
         dev.atrium.engine.onnx.tabular.TabularRows rows = (dev.atrium.engine.onnx.tabular.TabularRows) prepared.work();
-        OnnxBatches.Work work = new OnnxBatches.Run(model -> model.taskState(
-                dev.atrium.engine.onnx.tabular.TabularRunner.class).predict(rows));
+        OnnxBatches.Work work = new OnnxBatches.Rows(rows);
         OnnxBatches.Done done = run(prepared.deployment(), List.of(work), context).getFirst();
         return TabularPrediction.result((dev.atrium.engine.onnx.tabular.TabularPredictions) done.valueOrThrow(),
                 rows.schema().integerLabels(), done.computeNanos());

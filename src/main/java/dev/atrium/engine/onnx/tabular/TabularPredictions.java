@@ -43,6 +43,19 @@ public final class TabularPredictions {
                 List.copyOf(classLabels), probabilities);
     }
 
+    /** The predictions of rows {@code [from, from + count)}: one request's share of a batch. */
+    public TabularPredictions slice(int from, int count) {
+        if (from < 0 || count < 0 || from + count > rowCount) {
+            throw new IndexOutOfBoundsException(count + " rows from " + from + " of " + rowCount);
+        }
+        if (task == Task.REGRESSION) {
+            return regression(java.util.Arrays.copyOfRange(values, from, from + count));
+        }
+        int classes = classLabels.size();
+        return classification(labels.subList(from, from + count), classLabels, probabilities == null ? null
+                : java.util.Arrays.copyOfRange(probabilities, from * classes, (from + count) * classes));
+    }
+
     public Task task() {
         return task;
     }

@@ -1,5 +1,7 @@
 package dev.atrium.engine.onnx.tabular;
 
+import java.util.List;
+
 import static java.util.Objects.requireNonNull;
 
 /**
@@ -28,6 +30,25 @@ public final class TabularRows {
 
     public int rowCount() {
         return rowCount;
+    }
+
+    /** Rows of several requests read for one schema, one after another: what a batch of them runs as. */
+    public static TabularRows concat(List<TabularRows> parts) {
+        FeatureSchema schema = parts.getFirst().schema;
+        int rows = 0;
+        for (TabularRows part : parts) {
+            if (!part.schema.equals(schema)) {
+                throw new IllegalArgumentException("rows read for another schema");
+            }
+            rows = Math.addExact(rows, part.rowCount);
+        }
+        double[] cells = new double[Math.multiplyExact(rows, schema.features().size())];
+        int at = 0;
+        for (TabularRows part : parts) {
+            System.arraycopy(part.cells, 0, cells, at, part.cells.length);
+            at += part.cells.length;
+        }
+        return new TabularRows(schema, rows, cells);
     }
 
     /** A cell as reduced: the number, the category's index, or 1 / 0. */

@@ -77,6 +77,25 @@ class PredictionsEndToEndTest {
     }
 
     @Test
+    void predictions_concurrentRequests_batchedTogether_eachGetItsOwnRows() throws Exception {
+        List<Map<String, Object>> rows = TabularFixture.rows();
+        List<java.util.concurrent.Future<JsonNode>> answers = new ArrayList<>();
+        try (var threads = java.util.concurrent.Executors.newFixedThreadPool(16)) {
+            for (int i = 0; i < 64; i++) {
+                Map<String, Object> row = rows.get(i % rows.size());
+                answers.add(threads.submit(() -> predict("prices", Body.DATAFRAME_RECORDS.of(List.of(row)))));
+            }
+            for (int i = 0; i < answers.size(); i++) {
+                double expected = TabularFixture.LINEAR.predict(TabularFixture.encode(rows.get(i % rows.size())));
+                JsonNode answer = answers.get(i).get();
+                assertThat(answer.path("predictions")).hasSize(1);
+                assertThat(answer.path("predictions").get(0).asDouble()).as("request " + i)
+                        .isCloseTo(expected, within(1e-4));
+            }
+        }
+    }
+
+    @Test
     void predictions_classification_givesLabelsAndProbabilities() {
         List<Map<String, Object>> rows = TabularFixture.rows();
         List<String> labels = List.of("bronze", "silver", "gold");
