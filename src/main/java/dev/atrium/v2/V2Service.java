@@ -78,7 +78,7 @@ public final class V2Service implements HttpService {
     @Override
     public void routing(HttpRules rules) {
         rules.get("/", (request, response) -> Json.send(response, Status.OK_200,
-                        new ServerMetadata("atrium", serverVersion, List.of())))
+                        new ServerMetadata("atrium", serverVersion, List.of("binary_tensor_data"))))
                 .get("/health/live", (request, response) -> Json.send(response, Status.OK_200, new Live(true)))
                 .get("/health/ready", this::serverReady)
                 .get("/models/{model}", this::metadata)
@@ -142,14 +142,49 @@ public final class V2Service implements HttpService {
         Caller caller = Caller.current();
         caller.requireCallsModels();
         ResolvedModel resolved = resolve(request);
-        JsonNode body = Json.readObject(request, maxRequestBytes);
-        InferenceRequest inference = parseInfer(body);
+        // the binary tensor data extension: the JSON object, then the tensors' raw bytes
+        java.util.Optional<String> headerLength = request.headers().first(INFERENCE_HEADER_LENGTH);
+        JsonNode body;
+        java.nio.ByteBuffer binary;
+        if (headerLength.isPresent()) {
+            byte[] whole = Json.readBody(request, maxRequestBytes);
+            long jsonLength;
+            try {
+                jsonLength = Long.parseLong(headerLength.get().strip());
+            } catch (NumberFormatException e) {
+                jsonLength = -1;
+            }
+            if (jsonLength < 1 || jsonLength > whole.length) {
+                throw AtriumException.invalidParam("inputs", "Inference-Header-Content-Length is " + headerLength.get()
+                        + ", but the body has " + whole.length + " bytes");
+            }
+            try {
+                body = Json.MAPPER.readTree(new java.io.ByteArrayInputStream(whole, 0, (int) jsonLength));
+            } catch (tools.jackson.core.JacksonException e) {
+                throw new AtriumException(ErrorCode.INVALID_JSON, "the request's JSON is not valid: "
+                        + Json.describe(e));
+            }
+            if (body == null || !body.isObject()) {
+                throw new AtriumException(ErrorCode.INVALID_JSON, "the request's JSON must be an object");
+            }
+            binary = java.nio.ByteBuffer.wrap(whole, (int) jsonLength, whole.length - (int) jsonLength).slice();
+        } else {
+            body = Json.readObject(request, maxRequestBytes);
+            binary = java.nio.ByteBuffer.allocate(0);
+        }
+        InferenceRequest inference = parseInfer(body, binary);
+        if (binary.hasRemaining()) {
+            throw AtriumException.invalidParam("inputs", binary.remaining() + " bytes of binary data are left over"
+                    + " after the inputs that claim theirs");
+        }
+        java.util.Set<String> binaryOutputs = binaryOutputs(body);
         Serving.Inferred inferred = serving.infer(caller, resolved, inference);
         InferenceResult result = inferred.result();
         Metered.alertHeaders(response, inferred.alerts());
         response.header(MODEL_VERSION, Integer.toString(resolved.version().version()));
 
         ByteArrayOutputStream out = new ByteArrayOutputStream(1024);
+        List<byte[]> binaryParts = new ArrayList<>();
         try (JsonGenerator json = Json.MAPPER.createGenerator(out)) {
             json.writeStartObject();
             json.writeStringProperty("model_name", resolved.model().name());
@@ -160,15 +195,54 @@ public final class V2Service implements HttpService {
             }
             json.writeArrayPropertyStart("outputs");
             for (Tensor tensor : result.outputs()) {
-                V2TensorCodec.write(json, tensor);
+                if (binaryOutputs.contains(tensor.name()) || binaryOutputs.contains("")) {
+                    byte[] bytes = V2BinaryData.write(tensor);
+                    binaryParts.add(bytes);
+                    V2TensorCodec.writeBinary(json, tensor, bytes.length);
+                } else {
+                    V2TensorCodec.write(json, tensor);
+                }
             }
             json.writeEndArray();
             json.writeEndObject();
         }
-        Json.send(response, Status.OK_200, out.toByteArray());
+        if (binaryParts.isEmpty()) {
+            Json.send(response, Status.OK_200, out.toByteArray());
+            return;
+        }
+        response.header(INFERENCE_HEADER_LENGTH, Integer.toString(out.size()));
+        binaryParts.forEach(out::writeBytes);
+        response.status(Status.OK_200);
+        response.header(io.helidon.http.HeaderNames.CONTENT_TYPE, "application/octet-stream");
+        response.send(out.toByteArray());
+    }
+
+    /** The extension's header: how many bytes of the body are its JSON object. */
+    private static final io.helidon.http.HeaderName INFERENCE_HEADER_LENGTH =
+            io.helidon.http.HeaderNames.create("Inference-Header-Content-Length");
+
+    /**
+     * The outputs asked for as binary data: by an output's {@code binary_data} parameter, or all of them ("") by
+     * the request's {@code binary_data_output}.
+     */
+    private static java.util.Set<String> binaryOutputs(JsonNode body) {
+        java.util.Set<String> names = new java.util.HashSet<>();
+        if (body.path("parameters").path("binary_data_output").asBoolean(false)) {
+            names.add("");
+        }
+        for (JsonNode output : body.path("outputs")) {
+            if (output.path("parameters").path("binary_data").asBoolean(false)) {
+                names.add(output.path("name").asString(""));
+            }
+        }
+        return names;
     }
 
     static InferenceRequest parseInfer(JsonNode body) {
+        return parseInfer(body, java.nio.ByteBuffer.allocate(0));
+    }
+
+    static InferenceRequest parseInfer(JsonNode body, java.nio.ByteBuffer binary) {
         Json.rejectUnknownFields(body, INFER_FIELDS, "an infer request");
         JsonNode id = body.get("id");
         if (id != null && !id.isNull() && !id.isString()) {
@@ -184,7 +258,7 @@ public final class V2Service implements HttpService {
         }
         List<Tensor> tensors = new ArrayList<>(inputs.size());
         for (int i = 0; i < inputs.size(); i++) {
-            tensors.add(V2TensorCodec.parse(inputs.get(i), i));
+            tensors.add(V2TensorCodec.parse(inputs.get(i), i, binary));
         }
         List<String> outputs = new ArrayList<>();
         JsonNode requested = body.get("outputs");

@@ -24,6 +24,14 @@ final class V2TensorCodec {
     private V2TensorCodec() {}
 
     static Tensor parse(JsonNode node, int index) {
+        return parse(node, index, java.nio.ByteBuffer.allocate(0));
+    }
+
+    /**
+     * A request's input tensor; one whose {@code parameters} give a {@code binary_data_size} takes that many bytes
+     * from the binary part of the request (the extension's), where {@code binary} stands, and moves it on.
+     */
+    static Tensor parse(JsonNode node, int index, java.nio.ByteBuffer binary) {
         if (node == null || !node.isObject()) {
             throw invalid("inputs[" + index + "] must be an object with name, shape, datatype and data");
         }
@@ -43,6 +51,22 @@ final class V2TensorCodec {
             throw invalid("input tensor '" + name + "' has more than " + MAX_ELEMENTS + " elements");
         }
         JsonNode data = node.get("data");
+        JsonNode parameters = node.get("parameters");
+        JsonNode binarySize = parameters == null || !parameters.isObject() ? null : parameters.get("binary_data_size");
+        if (binarySize != null && !binarySize.isNull()) {
+            if (data != null && !data.isNull()) {
+                throw invalid("input tensor '" + name + "' has both 'data' and binary_data_size; send one");
+            }
+            if (!binarySize.isIntegralNumber() || !binarySize.canConvertToLong() || binarySize.longValue() < 0
+                    || binarySize.longValue() > binary.remaining()) {
+                throw invalid("input tensor '" + name + "' has binary_data_size " + binarySize + ", but "
+                        + binary.remaining() + " bytes of binary data are left in the request");
+            }
+            int size = (int) binarySize.longValue();
+            java.nio.ByteBuffer own = binary.slice(binary.position(), size);
+            binary.position(binary.position() + size);
+            return new Tensor(name, type, shape, V2BinaryData.read(own, type, count, name));
+        }
         if (data == null || data.isNull()) {
             throw invalid("input tensor '" + name + "' has no 'data'");
         }
@@ -252,6 +276,22 @@ final class V2TensorCodec {
 
     private static AtriumException invalid(String message) {
         return AtriumException.invalidParam("inputs", message);
+    }
+
+    /**
+     * Writes a tensor whose data goes in the binary part of the answer: {@code {"name","datatype","shape",
+     * "parameters": {"binary_data_size"}}}.
+     */
+    static void writeBinary(JsonGenerator json, Tensor tensor, int size) {
+        json.writeStartObject();
+        json.writeStringProperty("name", tensor.name());
+        json.writeStringProperty("datatype", tensor.datatype().name());
+        json.writeName("shape");
+        json.writeArray(tensor.shape(), 0, tensor.shape().length);
+        json.writeObjectPropertyStart("parameters");
+        json.writeNumberProperty("binary_data_size", size);
+        json.writeEndObject();
+        json.writeEndObject();
     }
 
     /** Writes a tensor as {@code {"name","datatype","shape","data"}} with flat data. */

@@ -107,6 +107,39 @@ class ImageClassificationsEndToEndTest {
     }
 
     @Test
+    void v2Infer_binaryBytesTensor_asTritonsImageClientSendsIt() throws Exception {
+        java.io.ByteArrayOutputStream images = new java.io.ByteArrayOutputStream();
+        for (Path photo : photos) {
+            byte[] bytes = ImageFixtures.read(photo);
+            images.writeBytes(java.nio.ByteBuffer.allocate(4).order(java.nio.ByteOrder.LITTLE_ENDIAN)
+                    .putInt(bytes.length).array());
+            images.writeBytes(bytes);
+        }
+        byte[] header = ("{\"inputs\": [{\"name\": \"input\", \"datatype\": \"BYTES\", \"shape\": [" + photos.size()
+                + "], \"parameters\": {\"binary_data_size\": " + images.size() + "}}], \"outputs\": [{\"name\": \"probs\"}]}")
+                .getBytes(StandardCharsets.UTF_8);
+        java.io.ByteArrayOutputStream body = new java.io.ByteArrayOutputStream();
+        body.writeBytes(header);
+        body.writeBytes(images.toByteArray());
+        Http.Reply reply = http.send(http.request("/v2/models/" + MODEL + "/infer")
+                .header("Content-Type", "application/octet-stream")
+                .header("Inference-Header-Content-Length", Integer.toString(header.length))
+                .POST(java.net.http.HttpRequest.BodyPublishers.ofByteArray(body.toByteArray())).build());
+        assertThat(reply.status()).as(reply.text()).isEqualTo(200);
+        JsonNode output = reply.json().path("outputs").get(0);
+        List<String> labels = List.of("food", "report", "other");
+        for (int i = 0; i < photos.size(); i++) {
+            int best = 0;
+            for (int c = 1; c < 3; c++) {
+                if (output.path("data").get(i * 3 + c).asDouble() > output.path("data").get(i * 3 + best).asDouble()) {
+                    best = c;
+                }
+            }
+            assertThat(labels.get(best)).isEqualTo(ImageFixtures.expectedLabel(photos.get(i)));
+        }
+    }
+
+    @Test
     void badImages_are400s_andTheServerKeepsServing() {
         byte[] photo = ImageFixtures.read(photos.getFirst());
         Map<String, byte[]> bad = new LinkedHashMap<>();
