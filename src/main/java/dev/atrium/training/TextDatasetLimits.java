@@ -31,4 +31,8 @@ record TextDatasetLimits(int maxExamples, int maxLineBytes, int maxLabels, int m
             throw new IllegalArgumentException("maxLabelLength must be positive, not " + maxLabelLength);
         }
     }
+
+    TextDatasetLimits withMinExamplesPerLabel(int examples) {
+        return new TextDatasetLimits(maxExamples, maxLineBytes, maxLabels, examples, maxLabelLength);
+    }
 }

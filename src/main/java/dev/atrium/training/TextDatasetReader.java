@@ -185,7 +185,8 @@ final class TextDatasetReader {
                 .setSkipHeaderRecord(true)
                 .setDuplicateHeaderMode(DuplicateHeaderMode.ALLOW_ALL)
                 .setAllowMissingColumnNames(true)
-                .setIgnoreEmptyLines(true)
+                // blank lines come through as records of one empty field, so that line numbers stay exact
+                .setIgnoreEmptyLines(false)
                 .get();
         CSVParser parser;
         try {
@@ -212,6 +213,9 @@ final class TextDatasetReader {
                 record = records.next();
             } catch (UncheckedIOException | RecordTooLongException | IllegalStateException e) {
                 throw csvFailure(e, start, guard);
+            }
+            if (record.size() == 1 && record.get(0).isEmpty()) {
+                continue;
             }
             if (record.size() != header.size()) {
                 throw refuse("line " + start + " has " + record.size() + " fields, but the header names "
