@@ -8,7 +8,7 @@ import java.util.List;
 import org.junit.jupiter.api.Test;
 
 /** Every expected value below is worked out by hand in the comments, not taken from the code. */
-class MetricsTest {
+class EvaluationMetricsTest {
     private static final double EPS = 1e-12;
 
     @Test
