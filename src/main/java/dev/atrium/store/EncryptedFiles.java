@@ -287,6 +287,9 @@ public final class EncryptedFiles {
         @Override
         public int read(byte[] buffer, int offset, int length) throws IOException {
             Objects.checkFromIndexSize(offset, length, buffer.length);
+            if (failure != null) {
+                throw failure;
+            }
             if (length == 0) {
                 return 0;
             }
@@ -330,6 +333,7 @@ public final class EncryptedFiles {
                 cipher.updateAAD(associatedData(index, last));
                 limit = cipher.doFinal(sealed, 0, length, plain, 0);
             } catch (AEADBadTagException e) {
+                position = 0;
                 limit = 0;
                 throw fail("the stored file '" + fileId + "' was altered, reordered or cut short: chunk " + index
                         + " does not authenticate");
