@@ -57,7 +57,8 @@ import javax.crypto.spec.HKDFParameterSpec;
  * every byte stored is ciphertext, and once the tenant's data key is destroyed ({@link #destroyTenant}) no copy
  * can be read again.
  *
- * <p>Thread-safe; distinct files may be written and read concurrently.
+ * <p>Thread-safe; distinct files may be written and read concurrently, and of two writes of one id, one wins and
+ * the other is a conflict. A stream returned by {@link #open} is for one thread, as any stream.
  */
 public final class EncryptedFiles {
     /** Plaintext bytes per chunk. */
@@ -102,12 +103,12 @@ public final class EncryptedFiles {
         if (maxBytes < 0) {
             throw new IllegalArgumentException("maxBytes must not be negative; it is " + maxBytes);
         }
+        TenantKeys.DataKey dataKey = keys.dataKey(tenantId);
         Path tenantDirectory = PrivateFiles.createDirectories(directory.resolve(tenantId));
         Path target = tenantDirectory.resolve(fileId);
         if (Files.exists(target, LinkOption.NOFOLLOW_LINKS)) {
             throw conflict(fileId);
         }
-        TenantKeys.DataKey dataKey = keys.dataKey(tenantId);
         byte[] salt = randomBytes(SALT_BYTES);
         byte[] prefix = randomBytes(PREFIX_BYTES);
         SecretKey fileKey = fileKey(dataKey.key(), tenantId, fileId, dataKey.keyId(), salt);
@@ -146,9 +147,12 @@ public final class EncryptedFiles {
                 throw new IllegalStateException("AES-GCM is not available", e);
             }
             try {
-                Files.move(partial, target);
+                // a hard link, unlike a rename, fails atomically when the name is taken
+                Files.createLink(target, partial);
             } catch (FileAlreadyExistsException e) {
                 throw conflict(fileId);
+            } catch (UnsupportedOperationException e) {
+                moveUnlessTaken(partial, target, fileId);
             }
             forceDirectory(tenantDirectory);
             return new StoredFile(tenantId, fileId, dataKey.keyId(), input.count(),
@@ -263,6 +267,7 @@ public final class EncryptedFiles {
         // one byte more than a sealed chunk: a chunk is the last when nothing follows it
         private final byte[] sealed = new byte[CHUNK_BYTES + TAG_BYTES + 1];
         private final byte[] plain = new byte[CHUNK_BYTES];
+        private final byte[] one = new byte[1];
         private int carried;
         private int position;
         private int limit;
@@ -280,7 +285,6 @@ public final class EncryptedFiles {
 
         @Override
         public int read() throws IOException {
-            byte[] one = new byte[1];
             return read(one, 0, 1) < 0 ? -1 : Byte.toUnsignedInt(one[0]);
         }
 
@@ -437,6 +441,14 @@ public final class EncryptedFiles {
 
     private static byte[] associatedData(long index, boolean last) {
         return ByteBuffer.allocate(5).putInt((int) index).put((byte) (last ? 1 : 0)).array();
+    }
+
+    private static void moveUnlessTaken(Path partial, Path target, String fileId) throws IOException {
+        try {
+            Files.move(partial, target);
+        } catch (FileAlreadyExistsException e) {
+            throw conflict(fileId);
+        }
     }
 
     private static void writeFully(FileChannel out, ByteBuffer bytes) throws IOException {

@@ -47,7 +47,8 @@ import org.slf4j.LoggerFactory;
  * that empties the write-ahead log, so the destroyed wrapped key leaves the data directory's bytes at once (when no
  * other reader holds the log; else at a later checkpoint). A backup of the store taken before a destroy still holds
  * the wrapped key, which the current master key opens: to make such backups useless too, rotate the master key
- * ({@link #rewrapFrom}) after destroying and discard the old one.
+ * ({@link #rewrapFrom}) after destroying and discard the old one. On PostgreSQL a deleted row's bytes stay in its
+ * table's pages until {@code VACUUM} reclaims them; they are wrapped, so the same holds.
  *
  * <p>Thread-safe; several processes may share one store (a key made by two at once is made once).
  */

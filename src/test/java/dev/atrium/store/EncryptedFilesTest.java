@@ -14,6 +14,7 @@ import dev.atrium.AtriumException;
 import dev.atrium.ErrorCode;
 import dev.atrium.testing.SettableClock;
 import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.ByteBuffer;
@@ -31,6 +32,10 @@ import java.util.Arrays;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Random;
+import java.util.concurrent.CyclicBarrier;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import java.util.function.UnaryOperator;
 import java.util.stream.Stream;
 import javax.crypto.AEADBadTagException;
@@ -105,7 +110,7 @@ class EncryptedFilesTest {
         }
         assertThat(byBytes).isEqualTo(content);
         try (InputStream in = files.open("ten_a", "file-1")) {
-            var out = new java.io.ByteArrayOutputStream();
+            var out = new ByteArrayOutputStream();
             byte[] buffer = new byte[CHUNK_BYTES / 3 + 7];
             for (int n; (n = in.read(buffer, 3, buffer.length - 3)) >= 0; ) {
                 out.write(buffer, 3, n);
@@ -343,6 +348,37 @@ class EncryptedFilesTest {
         assertThat(allFiles(dataDirectory.resolve("tenant-files"))).hasSize(1);
         files.write("ten_b", "file-1", new ByteArrayInputStream("b's".getBytes(UTF_8)), 100);
         assertThat(readAll("ten_b", "file-1")).as("ids are per tenant").asString(UTF_8).isEqualTo("b's");
+    }
+
+    @Test
+    void write_oneIdRacingFromManyThreads_oneWins_theOthersConflict() throws Exception {
+        int writers = 6;
+        CyclicBarrier start = new CyclicBarrier(writers);
+        List<byte[]> contents = new ArrayList<>();
+        for (int i = 0; i < writers; i++) {
+            contents.add(randomBytes(CHUNK_BYTES + i, 100 + i));
+        }
+        List<Future<StoredFile>> results = new ArrayList<>();
+        try (var executor = Executors.newFixedThreadPool(writers)) {
+            for (byte[] content : contents) {
+                results.add(executor.submit(() -> {
+                    start.await();
+                    return files.write("ten_a", "file-1", new ByteArrayInputStream(content), content.length);
+                }));
+            }
+        }
+        List<StoredFile> won = new ArrayList<>();
+        for (var result : results) {
+            try {
+                won.add(result.get());
+            } catch (ExecutionException e) {
+                assertThat(e.getCause()).isInstanceOf(AtriumException.class);
+                assertThat(((AtriumException) e.getCause()).code()).isEqualTo(ErrorCode.CONFLICT);
+            }
+        }
+        assertThat(won).hasSize(1);
+        assertThat(readAll("ten_a", "file-1")).isEqualTo(contents.get((int) won.getFirst().bytes() - CHUNK_BYTES));
+        assertThat(allFiles(dataDirectory.resolve("tenant-files"))).hasSize(1);
     }
 
     @Test

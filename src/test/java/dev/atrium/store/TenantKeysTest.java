@@ -3,10 +3,13 @@ package dev.atrium.store;
 import static dev.atrium.store.IndependentTenantCrypto.MASTER;
 import static dev.atrium.store.IndependentTenantCrypto.NEW_MASTER;
 import static java.nio.charset.StandardCharsets.ISO_8859_1;
+import static java.nio.charset.StandardCharsets.UTF_8;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.atrium.testing.SettableClock;
+import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
@@ -19,6 +22,7 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.stream.Collectors;
+import java.util.stream.Stream;
 import javax.crypto.AEADBadTagException;
 import org.jdbi.v3.core.Jdbi;
 import org.junit.jupiter.api.AfterEach;
@@ -157,6 +161,10 @@ class TenantKeysTest {
                 "SELECT DISTINCT master_key_id FROM tenant_data_keys").mapTo(String.class).list());
         assertThat(masterKeyIds).containsExactly(IndependentTenantCrypto.masterKeyId(NEW_MASTER));
         assertThatThrownBy(() -> keys(MASTER).dataKey("ten_a")).isInstanceOf(IllegalStateException.class);
+        for (String before : wrappedBefore) {
+            assertThat(filesContaining(dataDirectory, before.getBytes(UTF_8)))
+                    .as("the keys as the old master key wrapped them, in the database, WAL or shm").isEmpty();
+        }
     }
 
     @Test
@@ -214,6 +222,19 @@ class TenantKeysTest {
             return future.get();
         } catch (Exception e) {
             throw new AssertionError(e);
+        }
+    }
+
+    private static List<Path> filesContaining(Path root, byte[] needle) throws IOException {
+        String pattern = new String(needle, ISO_8859_1);
+        try (Stream<Path> paths = Files.walk(root)) {
+            List<Path> found = new ArrayList<>();
+            for (Path file : paths.filter(Files::isRegularFile).toList()) {
+                if (new String(Files.readAllBytes(file), ISO_8859_1).contains(pattern)) {
+                    found.add(file);
+                }
+            }
+            return found;
         }
     }
 
