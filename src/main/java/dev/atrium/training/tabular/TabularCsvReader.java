@@ -10,7 +10,6 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.InputStreamReader;
 import java.io.UncheckedIOException;
-import java.nio.charset.CharacterCodingException;
 import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
@@ -47,9 +46,10 @@ public final class TabularCsvReader {
     private int recordLine;
 
     private TabularCsvReader(InputStream input, TabularDatasetSpec spec, TabularCsvLimits limits) {
-        // strict UTF-8: a malformed byte is an error, never a replacement character in a category
+        // a malformed byte becomes U+FFFD, refused where it is read, so that the message names its line (the
+        // decoder reads ahead of the parser, so its own error could not)
         this.in = new BufferedReader(new InputStreamReader(input, StandardCharsets.UTF_8.newDecoder()
-                .onMalformedInput(CodingErrorAction.REPORT).onUnmappableCharacter(CodingErrorAction.REPORT)), 1 << 16);
+                .onMalformedInput(CodingErrorAction.REPLACE).onUnmappableCharacter(CodingErrorAction.REPLACE)), 1 << 16);
         this.spec = spec;
         this.limits = limits;
     }
@@ -63,11 +63,8 @@ public final class TabularCsvReader {
         requireNonNull(input, "input is null");
         requireNonNull(spec, "spec is null");
         requireNonNull(limits, "limits is null");
-        TabularCsvReader reader = new TabularCsvReader(input, spec, limits);
         try {
-            return reader.readAll();
-        } catch (CharacterCodingException e) {
-            throw fail(reader.line, "the file is not UTF-8 text (a byte here is not UTF-8); save it as UTF-8 CSV");
+            return new TabularCsvReader(input, spec, limits).readAll();
         } catch (IOException e) {
             throw new UncheckedIOException("reading the training file failed", e);
         }
@@ -260,6 +257,10 @@ public final class TabularCsvReader {
             while (true) {
                 if (c >= 0 && ++length > limits.maxRecordLength()) {
                     throw fail(recordLine, "the row is longer than " + limits.maxRecordLength() + " characters");
+                }
+                if (c == '\uFFFD') {
+                    throw fail(line, "the file is not UTF-8 text (a byte on this line is not UTF-8, or is U+FFFD);"
+                            + " save it as UTF-8 CSV");
                 }
                 if (quoted) {
                     if (c < 0) {
