@@ -29,7 +29,16 @@ import dev.atrium.observe.AtriumMetrics;
 import dev.atrium.observe.MetricsService;
 import dev.atrium.openai.OpenAiGenerationService;
 import dev.atrium.openai.OpenAiService;
+import dev.atrium.openai.OpenAiFilesService;
+import dev.atrium.openai.OpenAiFineTuningService;
 import dev.atrium.openai.OpenAiTaskService;
+import dev.atrium.training.EncryptedFileStore;
+import dev.atrium.training.FineTuningJobs;
+import dev.atrium.training.RegistryEmbedder;
+import dev.atrium.training.RegistryPublisher;
+import dev.atrium.training.TextClassificationTrainer;
+import dev.atrium.training.TrainingFiles;
+import dev.atrium.training.TrainingMethod;
 import dev.atrium.registry.ArtifactStore;
 import dev.atrium.registry.BundledModel;
 import dev.atrium.registry.ModelRegistry;
@@ -89,13 +98,18 @@ public final class Atrium implements AutoCloseable {
     private final AuditRetention retention;
     private final WebServer server;
     private final RouteTable routes;
+    private final TrainingFiles trainingFiles;
+    private final FineTuningJobs jobs;
     private final AtomicBoolean closed = new AtomicBoolean();
     private final CountDownLatch stopped = new CountDownLatch(1);
 
     private Atrium(ServerConfig config, Database database, AuditLog audit, UsageLedger ledger,
             GroupCommitWriter writer, OnnxEngine onnx,
             LlamaEngine llama, RemoteEngine remote, ModelRegistry registry, Lifecycle lifecycle, ConnectionGuard guard,
-            GatewayFilter gateway, AuditRetention retention, WebServer server, RouteTable routes) {
+            GatewayFilter gateway, AuditRetention retention, WebServer server, RouteTable routes,
+            TrainingFiles trainingFiles, FineTuningJobs jobs) {
+        this.trainingFiles = trainingFiles;
+        this.jobs = jobs;
         this.config = config;
         this.database = database;
         this.audit = audit;
@@ -146,6 +160,7 @@ public final class Atrium implements AutoCloseable {
         ConnectionGuard guard = null;
         GatewayFilter gateway = null;
         AuditRetention retention = null;
+        FineTuningJobs jobs = null;
         try {
             Tenancy tenancy = new Tenancy(database.jdbi(), clock);
             AdminKeyBootstrap.run(tenancy, audit, clock, config);
@@ -159,9 +174,10 @@ public final class Atrium implements AutoCloseable {
                             : dev.atrium.engine.llama.LlamaNatives.at(config.llamaNatives())));
             UpstreamHosts upstreams = new UpstreamHosts(database.jdbi(), clock);
             remote = new RemoteEngine(upstreams::allows, "atrium/" + VERSION);
+            SecretCipher secrets = SecretCipher.open(config.secretsKey(), config.secretsKeyFile());
             ModelRegistry registry = new ModelRegistry(database.jdbi(), artifacts,
                     Map.of(EngineKind.ONNX, onnx, EngineKind.LLAMA, llama, EngineKind.REMOTE, remote),
-                    SecretCipher.open(config.secretsKey(), config.secretsKeyFile()), upstreams, clock);
+                    secrets, upstreams, clock);
             registry.sweepArtifacts();
             BundledModel.registerOnFirstStart(registry);
             for (String reference : config.preload()) {
@@ -181,15 +197,27 @@ public final class Atrium implements AutoCloseable {
             services.put("/", List.of(new MetricsService(metrics, () -> config.metricsOpen()
                     || (Caller.CURRENT.isBound() && Caller.current().isAdmin()))));
             Serving serving = new Serving(registry, metering, config.callDeadline());
+            // tenants' training files, encrypted under their own data keys (wrapped by a key derived from the secrets
+            // key), and the jobs that train on them
+            dev.atrium.store.TenantKeys tenantKeys = new dev.atrium.store.TenantKeys(database.jdbi(),
+                    secrets.deriveKey("tenant-data-keys"), clock, 10_000, Duration.ofMinutes(10));
+            TrainingFiles trainingFiles = new TrainingFiles(database.jdbi(), new EncryptedFileStore(
+                    new dev.atrium.store.EncryptedFiles(config.dataDir().resolve("tenant-files"), tenantKeys)), clock,
+                    Math.min(config.maxUploadBytes(), TrainingFiles.MAX_FILE_BYTES));
+            jobs = new FineTuningJobs(database.jdbi(), trainingFiles, Map.of(TrainingMethod.TEXT_CLASSIFICATION,
+                    new TextClassificationTrainer(new RegistryEmbedder(registry))), new RegistryPublisher(registry),
+                    clock);
             services.put("/v1", List.of(new OpenAiService(registry, metering, serving, config.maxRequestBytes(),
                             config.truncateInputs()),
                     new OpenAiGenerationService(serving, config.maxRequestBytes()),
-                    new OpenAiTaskService(serving, config.maxRequestBytes(), config.maxAudioBytes())));
+                    new OpenAiTaskService(serving, config.maxRequestBytes(), config.maxAudioBytes()),
+                    new OpenAiFilesService(trainingFiles),
+                    new OpenAiFineTuningService(jobs, serving, config.maxRequestBytes())));
             services.put("/v2", List.of(new V2Service(registry, serving, lifecycle, config.maxRequestBytes(), VERSION)));
             services.put("/admin", List.of(
                     new AdminModelsService(registry, config.maxRequestBytes(), config.maxUploadBytes()),
                     new AdminUpstreamsService(registry.upstreams(), config.maxRequestBytes()),
-                    new AdminTenancyService(tenancy, registry, config.maxRequestBytes()),
+                    new AdminTenancyService(tenancy, registry, config.maxRequestBytes(), trainingFiles::deleteTenant),
                     new AdminMeteringService(metering, tenancy, config.maxRequestBytes()),
                     new AdminAuditService(audit, tenancy)));
             ConnectionGuard.Settings connections = new ConnectionGuard.Settings(config.headerTimeout(),
@@ -210,8 +238,11 @@ public final class Atrium implements AutoCloseable {
                     VERSION, config.usesTls() ? "https" : "http", config.bindAddress(), server.port(), config.dataDir().toAbsolutePath(),
                     config.engineThreads(), config.intraOpThreads());
             return new Atrium(config, database, audit, ledger, writer, onnx, llama, remote, registry, lifecycle, guard,
-                    gateway, retention, server, RouteTable.of(registered));
+                    gateway, retention, server, RouteTable.of(registered), trainingFiles, jobs);
         } catch (RuntimeException e) {
+            if (jobs != null) {
+                jobs.close();
+            }
             if (guard != null) {
                 guard.close();
             }
@@ -270,6 +301,11 @@ public final class Atrium implements AutoCloseable {
         return routes;
     }
 
+    /** Tenants' training files (for tests that look behind the API). */
+    public TrainingFiles trainingFiles() {
+        return trainingFiles;
+    }
+
     public ModelRegistry registry() {
         return registry;
     }
@@ -321,6 +357,7 @@ public final class Atrium implements AutoCloseable {
         server.stop();
         gateway.close();
         retention.close();
+        jobs.close();
         onnx.close();
         llama.close();
         remote.close();

@@ -36,8 +36,16 @@ public final class AdminTenancyService implements HttpService {
     private final Tenancy tenancy;
     private final ModelRegistry registry;
     private final long maxRequestBytes;
+    private final java.util.function.Consumer<String> erase;
 
     public AdminTenancyService(Tenancy tenancy, ModelRegistry registry, long maxRequestBytes) {
+        this(tenancy, registry, maxRequestBytes, tenant -> { });
+    }
+
+    /** @param erase erases a deleted tenant's data beyond models and keys (its training files and data key) */
+    public AdminTenancyService(Tenancy tenancy, ModelRegistry registry, long maxRequestBytes,
+            java.util.function.Consumer<String> erase) {
+        this.erase = erase;
         this.tenancy = requireNonNull(tenancy, "tenancy is null");
         this.registry = requireNonNull(registry, "registry is null");
         this.maxRequestBytes = maxRequestBytes;
@@ -128,6 +136,7 @@ public final class AdminTenancyService implements HttpService {
         AuditTrail.note("tenant.delete", id(request), id(request));
         Tenant tenant = tenancy.tenant(caller.key(), id(request));
         registry.deleteModelsOf(tenant.id());
+        erase.accept(tenant.id());
         tenancy.deleteTenant(caller.key(), tenant.id());
         Json.noContent(response);
     }

@@ -43,6 +43,21 @@ public final class SecretCipher {
         this.key = new SecretKeySpec(key, "AES");
     }
 
+    /**
+     * A 32-byte key for another purpose, derived from this one (HMAC-SHA256 of the purpose): the master key of
+     * tenants' data keys, say, so that one secret kept with the data directory serves both, and neither key reveals
+     * the other.
+     */
+    public byte[] deriveKey(String purpose) {
+        try {
+            javax.crypto.Mac mac = javax.crypto.Mac.getInstance("HmacSHA256");
+            mac.init(new SecretKeySpec(key.getEncoded(), "HmacSHA256"));
+            return mac.doFinal(("atrium-derived-key:" + purpose).getBytes(StandardCharsets.UTF_8));
+        } catch (GeneralSecurityException e) {
+            throw new IllegalStateException("HMAC-SHA256 is not available", e);
+        }
+    }
+
     /** A cipher with the given key (base64 of 32 bytes). */
     public static SecretCipher ofKey(String base64Key) {
         byte[] bytes;

@@ -26,6 +26,8 @@ class AccessMatrixTest {
     private static final String MISSING_MODEL = "zz-missing-model";
     private static final String MISSING_KEY = "key_000000000000000000000000";
     private static final String MISSING_TENANT = "ten_000000000000000000000000";
+    private static final Map<String, String> MISSING = Map.of("model", MISSING_MODEL, "key", MISSING_KEY, "tenant",
+            MISSING_TENANT, "file", "file-000000000000000000000000", "job", "ftjob-000000000000000000000000");
 
     /** One request, with {model}, {key} and {tenant} standing for the target's names. */
     record Template(String method, String path, String contentType, String body, boolean mutates) {
@@ -79,6 +81,17 @@ class AccessMatrixTest {
         routes.put("POST /v1/audio/transcriptions", Access.CALL);
         routes.put("POST /v1/audio/translations", Access.CALL);
         routes.put("POST /v1/predictions", Access.CALL);
+        routes.put("POST /v1/files", Access.CALL);
+        routes.put("GET /v1/files", Access.READ);
+        routes.put("GET /v1/files/{file_id}", Access.READ);
+        routes.put("GET /v1/files/{file_id}/content", Access.READ);
+        routes.put("DELETE /v1/files/{file_id}", Access.CALL);
+        routes.put("POST /v1/fine_tuning/jobs", Access.CALL);
+        routes.put("GET /v1/fine_tuning/jobs", Access.READ);
+        routes.put("GET /v1/fine_tuning/jobs/{job_id}", Access.READ);
+        routes.put("POST /v1/fine_tuning/jobs/{job_id}/cancel", Access.CALL);
+        routes.put("GET /v1/fine_tuning/jobs/{job_id}/events", Access.READ);
+        routes.put("GET /v1/fine_tuning/jobs/{job_id}/checkpoints", Access.READ);
         routes.put("GET /v2", Access.READ);
         routes.put("GET /v2/health/live", Access.READ);
         routes.put("GET /v2/health/ready", Access.READ);
@@ -160,8 +173,16 @@ class AccessMatrixTest {
                     .status()).isEqualTo(200);
             Http.Reply key = ownerHttp.postJson("/admin/keys", Map.of("role", "member", "name", "target"));
             assertThat(key.status()).as(key.toString()).isEqualTo(201);
+            // a training file and a job of its own (which fails: the file is no dataset)
+            Http.Reply file = member.post("/v1/files", "multipart/form-data; boundary=" + Http.BOUNDARY,
+                    Http.form(Map.of("purpose", "fine-tune"), List.of("{\"a\": 1}\n".getBytes(StandardCharsets.UTF_8))));
+            assertThat(file.status()).as(file.toString()).isEqualTo(200);
+            Http.Reply job = member.postJson("/v1/fine_tuning/jobs", Map.of("model", "all-minilm-l6-v2",
+                    "training_file", file.json().path("id").asString()));
+            assertThat(job.status()).as(job.toString()).isEqualTo(200);
             OBJECTS.put(name, Map.of("model", modelName, "key", key.json().path("id").asString(), "tenant", tenant,
-                    "prefix", key.json().path("prefix").asString()));
+                    "prefix", key.json().path("prefix").asString(), "file", file.json().path("id").asString(),
+                    "job", job.json().path("id").asString()));
         }
     }
 
@@ -283,7 +304,7 @@ class AccessMatrixTest {
                     "multipart/form-data; boundary=" + Http.BOUNDARY, upload).status()).isEqualTo(201);
             Http.Reply key = ownerHttp.postJson("/admin/keys", Map.of("role", "member", "name", "target"));
             Map<String, String> objects = Map.of("model", modelName, "key", key.json().path("id").asString(),
-                    "tenant", tenant);
+                    "tenant", tenant, "file", MISSING.get("file"), "job", MISSING.get("job"));
             Http http = asAdmin ? admin : ownerHttp;
             int checked = 0;
             for (Map.Entry<String, Access> route : CLASSIFICATION.entrySet()) {
@@ -305,7 +326,7 @@ class AccessMatrixTest {
     /** Every route of the table with a tenant's object in its path, by every role of the other tenant. */
     @Test
     void everyRouteWithAnObject_byTheOtherTenant_answersLikeMissing() {
-        Map<String, String> missing = Map.of("model", MISSING_MODEL, "key", MISSING_KEY, "tenant", MISSING_TENANT);
+        Map<String, String> missing = MISSING;
         List<Template> templates = CLASSIFICATION.keySet().stream().map(AccessMatrixTest::routeTemplate)
                 .filter(template -> template.path().contains("{")).toList();
         assertThat(templates).isNotEmpty();
@@ -343,7 +364,8 @@ class AccessMatrixTest {
         String pattern = route.substring(route.indexOf(' ') + 1);
         String path = pattern.replace("{name}", "{model}").replace("{version}", "1").replace("{alias}", "production")
                 .replace("{host}", "example.invalid")
-                .replace("/tenants/{id}", "/tenants/{tenant}").replace("/keys/{id}", "/keys/{key}");
+                .replace("/tenants/{id}", "/tenants/{tenant}").replace("/keys/{id}", "/keys/{key}")
+                .replace("{file_id}", "{file}").replace("{job_id}", "{job}");
         boolean hasBody = !method.equals("GET") && !method.equals("DELETE");
         return new Template(method, path, hasBody ? "application/json" : null,
                 hasBody ? "{\"model\": \"{model}\", \"version\": 1}" : null, !method.equals("GET"));
@@ -351,7 +373,7 @@ class AccessMatrixTest {
 
     @Test
     void foreignObjects_answerExactlyLikeMissingOnes_andNeverSucceed() {
-        Map<String, String> missing = Map.of("model", MISSING_MODEL, "key", MISSING_KEY, "tenant", MISSING_TENANT);
+        Map<String, String> missing = MISSING;
         int checked = 0;
         for (String own : List.of("a", "b")) {
             Map<String, String> foreign = OBJECTS.get(own.equals("a") ? "b" : "a");
@@ -378,7 +400,7 @@ class AccessMatrixTest {
 
     @Test
     void everyVerb_onEveryPathWithAnId_treatsForeignLikeMissing() {
-        Map<String, String> missing = Map.of("model", MISSING_MODEL, "key", MISSING_KEY, "tenant", MISSING_TENANT);
+        Map<String, String> missing = MISSING;
         List<String> paths = templates().stream().map(Template::path).filter(path -> path.contains("{")).distinct().toList();
         int checked = 0;
         for (String own : List.of("a", "b")) {

@@ -1,0 +1,424 @@
+package dev.atrium.training;
+
+import static java.util.Objects.requireNonNull;
+
+import dev.atrium.AtriumException;
+import dev.atrium.ErrorCode;
+import dev.atrium.store.EpochMicros;
+import java.io.InputStream;
+import java.security.SecureRandom;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.time.Clock;
+import java.time.Instant;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.CancellationException;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Semaphore;
+import java.util.function.Supplier;
+import org.jdbi.v3.core.Jdbi;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.ObjectMapper;
+import tools.jackson.databind.json.JsonMapper;
+import tools.jackson.databind.node.ObjectNode;
+
+/**
+ * Fine-tuning jobs (OpenAI's {@code /v1/fine_tuning/jobs}): kept in the store, run one at a time, oldest first, by
+ * one platform thread — files checked ({@code validating_files}), then {@code queued}, {@code running}, and
+ * {@code succeeded} with the new model version, {@code failed} with why, or {@code cancelled} (between steps).
+ * Every step is an event. A job the server stopped under (a crash, a restart) is queued again when it starts and
+ * runs from the beginning: its seed makes the result the same.
+ *
+ * <p>A tenant sees only its own jobs: another tenant's id is not found.
+ */
+public final class FineTuningJobs implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(FineTuningJobs.class);
+    private static final SecureRandom RANDOM = new SecureRandom();
+    private static final ObjectMapper JSON = JsonMapper.builder().build();
+
+    /** Makes a trained model a new version of the job's target model; answers its reference, {@code name:version}. */
+    public interface Publisher {
+        String publish(FineTuningJob job, Trainer.Trained trained);
+    }
+
+    /** What a client asks for when it creates a job. */
+    public record Request(TrainingMethod method, String baseModel, String targetModel, String trainingFile,
+            String validationFile, ObjectNode hyperparameters, long seed) {
+        public Request {
+            requireNonNull(method, "method is null");
+            requireNonNull(baseModel, "baseModel is null");
+            requireNonNull(targetModel, "targetModel is null");
+            requireNonNull(trainingFile, "trainingFile is null");
+            requireNonNull(hyperparameters, "hyperparameters is null");
+        }
+    }
+
+    private final Jdbi jdbi;
+    private final TrainingFiles files;
+    private final Map<TrainingMethod, Trainer> trainers;
+    private final Publisher publisher;
+    private final Clock clock;
+    private final Set<String> cancelling = ConcurrentHashMap.newKeySet();
+    private final Semaphore work = new Semaphore(0);
+    private final Thread worker;
+    private volatile boolean closed;
+
+    public FineTuningJobs(Jdbi jdbi, TrainingFiles files, Map<TrainingMethod, Trainer> trainers, Publisher publisher,
+            Clock clock) {
+        this.jdbi = requireNonNull(jdbi, "jdbi is null");
+        this.files = requireNonNull(files, "files is null");
+        this.trainers = Map.copyOf(trainers);
+        this.publisher = requireNonNull(publisher, "publisher is null");
+        this.clock = requireNonNull(clock, "clock is null");
+        int restarted = jdbi.withHandle(handle -> handle.createUpdate(
+                "UPDATE fine_tuning_jobs SET status = 'queued' WHERE status = 'running'").execute());
+        if (restarted > 0) {
+            LOG.info("{} fine-tuning job(s) the server stopped under are queued again", restarted);
+        }
+        this.worker = Thread.ofPlatform().name("fine-tuning").daemon(true).start(this::work);
+        work.release();
+    }
+
+    /**
+     * Creates a job for a tenant's files; it is checked and run in the background.
+     *
+     * @throws AtriumException 404 for a file the tenant does not have, 400 for a method with no trainer here
+     */
+    public FineTuningJob create(String tenantId, String keyId, Request request) {
+        files.get(tenantId, request.trainingFile());
+        if (request.validationFile() != null) {
+            files.get(tenantId, request.validationFile());
+        }
+        if (!trainers.containsKey(request.method())) {
+            throw AtriumException.invalidParam("method", "no trainer for method " + request.method().wireName());
+        }
+        Instant now = clock.instant();
+        FineTuningJob job = new FineTuningJob("ftjob-" + HexFormat.of().formatHex(randomBytes()), tenantId, keyId,
+                request.method(), request.baseModel(), request.targetModel(), request.trainingFile(),
+                request.validationFile(), request.hyperparameters(), request.seed(), JobStatus.VALIDATING_FILES, null,
+                null, null, now, null, null);
+        jdbi.useHandle(handle -> handle.createUpdate("""
+                INSERT INTO fine_tuning_jobs (id, tenant_id, key_id, method, base_model, target_model, training_file,
+                    validation_file, hyperparameters, seed, status, created_at)
+                VALUES (:id, :tenant, :key, :method, :base, :target, :training, :validation, :hyperparameters, :seed,
+                    :status, :created_at)""")
+                .bind("id", job.id())
+                .bind("tenant", tenantId)
+                .bind("key", keyId)
+                .bind("method", job.method().wireName())
+                .bind("base", job.baseModel())
+                .bind("target", job.targetModel())
+                .bind("training", job.trainingFile())
+                .bind("validation", job.validationFile())
+                .bind("hyperparameters", job.hyperparameters().toString())
+                .bind("seed", job.seed())
+                .bind("status", job.status().wireName())
+                .bind("created_at", EpochMicros.of(now))
+                .execute());
+        event(job.id(), "info", "Validating training file: " + job.trainingFile(), null);
+        work.release();
+        return job;
+    }
+
+    /** A tenant's jobs, newest first, after the job {@code after} if given. */
+    public List<FineTuningJob> list(String tenantId, Optional<String> after, int limit) {
+        Optional<FineTuningJob> cursor = after.map(id -> get(tenantId, id));
+        return jdbi.withHandle(handle -> handle.createQuery("SELECT * FROM fine_tuning_jobs WHERE tenant_id IS :tenant"
+                        + (cursor.isPresent() ? " AND (created_at, id) < (:at, :id)" : "")
+                        + " ORDER BY created_at DESC, id DESC LIMIT :limit")
+                .bind("tenant", tenantId)
+                .bind("at", cursor.map(job -> EpochMicros.of(job.createdAt())).orElse(0L))
+                .bind("id", cursor.map(FineTuningJob::id).orElse(""))
+                .bind("limit", limit)
+                .map((rs, ctx) -> job(rs))
+                .list());
+    }
+
+    /** A tenant's job; another tenant's, or none, is 404. */
+    public FineTuningJob get(String tenantId, String id) {
+        return jdbi.withHandle(handle -> handle.createQuery(
+                        "SELECT * FROM fine_tuning_jobs WHERE id = :id AND tenant_id IS :tenant")
+                .bind("id", id).bind("tenant", tenantId).map((rs, ctx) -> job(rs)).findOne())
+                .orElseThrow(() -> AtriumException.withParam(ErrorCode.NOT_FOUND, "fine_tuning_job_id",
+                        "no fine-tuning job '" + id + "'"));
+    }
+
+    /**
+     * Cancels a job: one not yet running at once, a running one between its steps.
+     *
+     * @throws AtriumException 409 for a job that has ended
+     */
+    public FineTuningJob cancel(String tenantId, String id) {
+        FineTuningJob job = get(tenantId, id);
+        if (job.status().isFinal()) {
+            throw new AtriumException(ErrorCode.CONFLICT, "fine-tuning job '" + id + "' has already "
+                    + job.status().wireName());
+        }
+        cancelling.add(id);
+        int updated = jdbi.withHandle(handle -> handle.createUpdate("""
+                UPDATE fine_tuning_jobs SET status = 'cancelled', finished_at = :now
+                WHERE id = :id AND status IN ('validating_files', 'queued')""")
+                .bind("id", id).bind("now", EpochMicros.of(clock.instant())).execute());
+        if (updated > 0) {
+            cancelling.remove(id);
+            event(id, "info", "The job was cancelled", null);
+        }
+        return get(tenantId, id);
+    }
+
+    /** A tenant job's events, newest first, after the event {@code after} if given. */
+    public List<JobEvent> events(String tenantId, String id, Optional<String> after, int limit) {
+        get(tenantId, id);
+        long before = after.map(FineTuningJobs::sequence).orElse(Long.MAX_VALUE);
+        return jdbi.withHandle(handle -> handle.createQuery("""
+                        SELECT * FROM fine_tuning_events WHERE job_id = :id AND seq < :before
+                        ORDER BY seq DESC LIMIT :limit""")
+                .bind("id", id).bind("before", before).bind("limit", limit)
+                .map((rs, ctx) -> event(rs)).list());
+    }
+
+    /** A checkpoint of a job: its step and the metrics then. */
+    public record Checkpoint(String id, String jobId, long step, Instant createdAt, JsonNode metrics) {}
+
+    /** A tenant job's checkpoints, newest first. */
+    public List<Checkpoint> checkpoints(String tenantId, String id, int limit) {
+        get(tenantId, id);
+        return jdbi.withHandle(handle -> handle.createQuery("""
+                        SELECT * FROM fine_tuning_checkpoints WHERE job_id = :id ORDER BY step DESC LIMIT :limit""")
+                .bind("id", id).bind("limit", limit)
+                .map((rs, ctx) -> new Checkpoint(rs.getString("id"), rs.getString("job_id"), rs.getLong("step"),
+                        EpochMicros.instant(rs, "created_at"), JSON.readTree(rs.getString("metrics"))))
+                .list());
+    }
+
+    /** Waits until a job has ended (for tests and the CLI's own polling), at most {@code timeout}. */
+    public FineTuningJob awaitEnd(String tenantId, String id, java.time.Duration timeout) throws InterruptedException {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        FineTuningJob job = get(tenantId, id);
+        while (!job.status().isFinal() && System.nanoTime() < deadline) {
+            Thread.sleep(50);
+            job = get(tenantId, id);
+        }
+        return job;
+    }
+
+    // ---- the worker ---------------------------------------------------------------------------------------------
+
+    private void work() {
+        while (!closed) {
+            try {
+                work.acquire();
+                work.drainPermits();
+            } catch (InterruptedException e) {
+                return;
+            }
+            Optional<FineTuningJob> next;
+            while (!closed && (next = next()).isPresent()) {
+                run(next.get());
+            }
+        }
+    }
+
+    private Optional<FineTuningJob> next() {
+        return jdbi.withHandle(handle -> handle.createQuery("""
+                        SELECT * FROM fine_tuning_jobs WHERE status IN ('validating_files', 'queued')
+                        ORDER BY created_at, id LIMIT 1""")
+                .map((rs, ctx) -> job(rs)).findOne());
+    }
+
+    private void run(FineTuningJob job) {
+        Trainer trainer = trainers.get(job.method());
+        JobRun run = new JobRun(job);
+        try {
+            if (job.status() == JobStatus.VALIDATING_FILES) {
+                trainer.validate(run);
+                status(job.id(), JobStatus.QUEUED, null);
+                event(job.id(), "info", "Files validated; the job is queued", null);
+                if (cancelled(job.id())) {
+                    throw new CancellationException();
+                }
+            }
+            jdbi.useHandle(handle -> handle.createUpdate("""
+                    UPDATE fine_tuning_jobs SET status = 'running', started_at = :now WHERE id = :id""")
+                    .bind("id", job.id()).bind("now", EpochMicros.of(clock.instant())).execute());
+            event(job.id(), "info", "Training started (" + job.method().wireName() + " on " + job.baseModel() + ")",
+                    null);
+            Trainer.Trained trained = trainer.train(run);
+            if (cancelled(job.id())) {
+                throw new CancellationException();
+            }
+            String reference = publisher.publish(job, trained);
+            ObjectNode metrics = JSON.createObjectNode();
+            trained.metrics().forEach(metrics::put);
+            jdbi.useHandle(handle -> handle.createUpdate("""
+                    UPDATE fine_tuning_jobs SET status = 'succeeded', fine_tuned_model = :model, metrics = :metrics,
+                        finished_at = :now WHERE id = :id""")
+                    .bind("id", job.id()).bind("model", reference).bind("metrics", metrics.toString())
+                    .bind("now", EpochMicros.of(clock.instant())).execute());
+            event(job.id(), "info", "The job has successfully completed: " + reference, metrics);
+        } catch (CancellationException e) {
+            if (closed && !cancelled(job.id())) {
+                return; // the server is stopping: the job stays running and is queued again at the next start
+            }
+            cancelling.remove(job.id());
+            status(job.id(), JobStatus.CANCELLED, null);
+            event(job.id(), "info", "The job was cancelled", null);
+        } catch (AtriumException e) {
+            fail(job, e.code().openAiCode(), e.getMessage(), e.param().orElse(null));
+        } catch (RuntimeException e) {
+            LOG.warn("fine-tuning job {} failed", job.id(), e);
+            fail(job, "server_error", "the job failed inside the server", null);
+        }
+    }
+
+    private void fail(FineTuningJob job, String code, String message, String param) {
+        ObjectNode error = JSON.createObjectNode();
+        error.put("code", code);
+        error.put("message", message);
+        error.put("param", param);
+        status(job.id(), JobStatus.FAILED, error);
+        ObjectNode data = JSON.createObjectNode();
+        data.set("error", error);
+        jdbi.useHandle(handle -> handle.createUpdate("""
+                INSERT INTO fine_tuning_events (job_id, seq, created_at, level, message, data)
+                VALUES (:id, (SELECT COALESCE(MAX(seq), 0) + 1 FROM fine_tuning_events WHERE job_id = :id), :now,
+                    'error', :message, :data)""")
+                .bind("id", job.id()).bind("now", EpochMicros.of(clock.instant()))
+                .bind("message", "The job failed: " + message).bind("data", data.toString()).execute());
+    }
+
+    private boolean cancelled(String id) {
+        return cancelling.contains(id);
+    }
+
+    private void status(String id, JobStatus status, JsonNode error) {
+        jdbi.useHandle(handle -> handle.createUpdate("""
+                UPDATE fine_tuning_jobs SET status = :status, error = :error,
+                    finished_at = CASE WHEN :final THEN :now ELSE finished_at END
+                WHERE id = :id""")
+                .bind("id", id).bind("status", status.wireName()).bind("error", error == null ? null : error.toString())
+                .bind("final", status.isFinal()).bind("now", EpochMicros.of(clock.instant())).execute());
+    }
+
+    void event(String jobId, String level, String message, JsonNode data) {
+        jdbi.useHandle(handle -> handle.createUpdate("""
+                INSERT INTO fine_tuning_events (job_id, seq, created_at, level, message, data)
+                VALUES (:id, (SELECT COALESCE(MAX(seq), 0) + 1 FROM fine_tuning_events WHERE job_id = :id), :now,
+                    :level, :message, :data)""")
+                .bind("id", jobId).bind("now", EpochMicros.of(clock.instant())).bind("level", level)
+                .bind("message", message).bind("data", data == null ? null : data.toString()).execute());
+    }
+
+    /** One job's view for its trainer. */
+    private final class JobRun implements Trainer.Run {
+        private final FineTuningJob job;
+
+        JobRun(FineTuningJob job) {
+            this.job = job;
+        }
+
+        @Override
+        public FineTuningJob job() {
+            return job;
+        }
+
+        @Override
+        public Supplier<InputStream> trainingFile() {
+            TrainingFile file = files.get(job.tenantId(), job.trainingFile());
+            return () -> files.content(file);
+        }
+
+        @Override
+        public String trainingFileName() {
+            return files.get(job.tenantId(), job.trainingFile()).filename();
+        }
+
+        @Override
+        public Optional<String> validationFileName() {
+            return job.validationFileId().map(id -> files.get(job.tenantId(), id).filename());
+        }
+
+        @Override
+        public Optional<Supplier<InputStream>> validationFile() {
+            return job.validationFileId().map(id -> {
+                TrainingFile file = files.get(job.tenantId(), id);
+                return () -> files.content(file);
+            });
+        }
+
+        @Override
+        public void event(String message, JsonNode data) {
+            FineTuningJobs.this.event(job.id(), "info", message, data);
+        }
+
+        @Override
+        public void checkpoint(long step, Map<String, Double> metrics) {
+            ObjectNode values = JSON.createObjectNode();
+            metrics.forEach(values::put);
+            jdbi.useHandle(handle -> handle.createUpdate("""
+                    INSERT INTO fine_tuning_checkpoints (id, job_id, step, created_at, metrics)
+                    VALUES (:id, :job, :step, :now, :metrics)""")
+                    .bind("id", "ftckpt-" + HexFormat.of().formatHex(randomBytes()))
+                    .bind("job", job.id()).bind("step", step).bind("now", EpochMicros.of(clock.instant()))
+                    .bind("metrics", values.toString()).execute());
+        }
+
+        @Override
+        public boolean cancelled() {
+            return closed || FineTuningJobs.this.cancelled(job.id());
+        }
+    }
+
+    // ---- rows ---------------------------------------------------------------------------------------------------
+
+    private static FineTuningJob job(ResultSet rs) throws SQLException {
+        rs.getLong("started_at");
+        Instant startedAt = rs.wasNull() ? null : EpochMicros.instant(rs, "started_at");
+        rs.getLong("finished_at");
+        Instant finishedAt = rs.wasNull() ? null : EpochMicros.instant(rs, "finished_at");
+        String error = rs.getString("error");
+        String metrics = rs.getString("metrics");
+        return new FineTuningJob(rs.getString("id"), rs.getString("tenant_id"), rs.getString("key_id"),
+                TrainingMethod.fromWireName(rs.getString("method")).orElseThrow(), rs.getString("base_model"),
+                rs.getString("target_model"), rs.getString("training_file"), rs.getString("validation_file"),
+                JSON.readTree(rs.getString("hyperparameters")), rs.getLong("seed"),
+                JobStatus.fromWireName(rs.getString("status")).orElseThrow(), rs.getString("fine_tuned_model"),
+                error == null ? null : JSON.readTree(error), metrics == null ? null : JSON.readTree(metrics),
+                EpochMicros.instant(rs, "created_at"), startedAt, finishedAt);
+    }
+
+    private static JobEvent event(ResultSet rs) throws SQLException {
+        String data = rs.getString("data");
+        return new JobEvent(rs.getString("job_id"), rs.getLong("seq"), EpochMicros.instant(rs, "created_at"),
+                rs.getString("level"), rs.getString("message"), data == null ? null : JSON.readTree(data));
+    }
+
+    /** The sequence number in an event id ({@code ftevent-<job>-<seq>}); an id of another shape starts from the top. */
+    private static long sequence(String eventId) {
+        int dash = eventId.lastIndexOf('-');
+        try {
+            return Long.parseLong(eventId.substring(dash + 1));
+        } catch (NumberFormatException | IndexOutOfBoundsException e) {
+            return Long.MAX_VALUE;
+        }
+    }
+
+    private static byte[] randomBytes() {
+        byte[] bytes = new byte[12];
+        RANDOM.nextBytes(bytes);
+        return bytes;
+    }
+
+    /** Stops the worker: a running job stops at its next step and is queued again at the next start. */
+    @Override
+    public void close() {
+        closed = true;
+        worker.interrupt();
+    }
+}

@@ -1,0 +1,63 @@
+package dev.atrium.training;
+
+import java.io.InputStream;
+import java.util.Map;
+import java.util.Optional;
+import java.util.function.Supplier;
+import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.node.ObjectNode;
+
+/** A training method's trainer: checks a job's files, then trains on them and hands back the version to publish. */
+public interface Trainer {
+
+    /** What a trainer is given for one job. */
+    interface Run {
+        FineTuningJob job();
+
+        /** The training file's rows, decrypted as they are read; each call opens it anew. */
+        Supplier<InputStream> trainingFile();
+
+        /** The name the training file was uploaded with: its format is told by it ({@code .jsonl}, {@code .csv}). */
+        String trainingFileName();
+
+        /** The validation file's name, if the job named one. */
+        Optional<String> validationFileName();
+
+        /** The validation file's, if the job named one; else the trainer splits the training file (seeded). */
+        Optional<Supplier<InputStream>> validationFile();
+
+        /** Tells the job's events: {@code info} with the step's figures. */
+        void event(String message, JsonNode data);
+
+        /** A checkpoint at a step (an epoch), with its metrics. */
+        void checkpoint(long step, Map<String, Double> metrics);
+
+        /** Whether the job was cancelled: checked between steps, which then stop. */
+        boolean cancelled();
+    }
+
+    /**
+     * A trained model, to become a new version of the job's target model.
+     *
+     * @param task the version's task
+     * @param onnx the version's ONNX file
+     * @param config its upload config
+     * @param metrics the evaluation on the validation split (accuracy, macro-F1, ...)
+     */
+    record Trained(dev.atrium.engine.ModelTask task, byte[] onnx, ObjectNode config, Map<String, Double> metrics) {}
+
+    /**
+     * Checks the job's files for this method before it queues.
+     *
+     * @throws dev.atrium.AtriumException 400 naming the file and line of the first bad row
+     */
+    void validate(Run run);
+
+    /**
+     * Trains.
+     *
+     * @throws java.util.concurrent.CancellationException when the job was cancelled between steps
+     * @throws dev.atrium.AtriumException when the data or the base model cannot be trained on
+     */
+    Trained train(Run run);
+}
