@@ -204,9 +204,13 @@ public final class Atrium implements AutoCloseable {
             TrainingFiles trainingFiles = new TrainingFiles(database.jdbi(), new EncryptedFileStore(
                     new dev.atrium.store.EncryptedFiles(config.dataDir().resolve("tenant-files"), tenantKeys)), clock,
                     Math.min(config.maxUploadBytes(), TrainingFiles.MAX_FILE_BYTES));
-            jobs = new FineTuningJobs(database.jdbi(), trainingFiles, Map.of(TrainingMethod.TEXT_CLASSIFICATION,
-                    new TextClassificationTrainer(new RegistryEmbedder(registry))), new RegistryPublisher(registry),
-                    clock);
+            jobs = new FineTuningJobs(database.jdbi(), trainingFiles, Map.of(
+                    TrainingMethod.TEXT_CLASSIFICATION, new TextClassificationTrainer(new RegistryEmbedder(registry)),
+                    TrainingMethod.TABULAR_REGRESSION, new dev.atrium.training.tabular.TabularTrainer(
+                            dev.atrium.engine.onnx.tabular.FeatureSchema.Task.REGRESSION, clock),
+                    TrainingMethod.TABULAR_CLASSIFICATION, new dev.atrium.training.tabular.TabularTrainer(
+                            dev.atrium.engine.onnx.tabular.FeatureSchema.Task.CLASSIFICATION, clock)),
+                    new RegistryPublisher(registry), clock);
             services.put("/v1", List.of(new OpenAiService(registry, metering, serving, config.maxRequestBytes(),
                             config.truncateInputs()),
                     new OpenAiGenerationService(serving, config.maxRequestBytes()),

@@ -94,13 +94,20 @@ public final class OpenAiFineTuningService implements HttpService {
         String base = OpenAiGenerationRequest.requiredModel(body);
         String trainingFile = text(body, "training_file").orElseThrow(() -> AtriumException.invalidParam(
                 "training_file", "'training_file' is required: the id of an uploaded file"));
-        Model baseModel = serving.resolve(caller, base).model();
-        TrainingMethod method = methodOf(body, baseModel);
-        if (method == TrainingMethod.TEXT_CLASSIFICATION && baseModel.task() != ModelTask.EMBEDDING) {
-            throw AtriumException.invalidParam("model", "a text-classification job trains a head over an embedding"
-                    + " model; '" + base + "' is a " + baseModel.task().wireName() + " model");
+        TrainingMethod method = methodOf(body);
+        String defaultTarget;
+        if (method == TrainingMethod.TEXT_CLASSIFICATION) {
+            Model baseModel = serving.resolve(caller, base).model();
+            if (baseModel.task() != ModelTask.EMBEDDING) {
+                throw AtriumException.invalidParam("model", "a text-classification job trains a head over an"
+                        + " embedding model; '" + base + "' is a " + baseModel.task().wireName() + " model");
+            }
+            defaultTarget = baseModel.name() + "-classifier";
+        } else {
+            // a tabular job's model is the family it trains, checked with its files
+            defaultTarget = "tabular-model";
         }
-        String target = text(body, "suffix").orElse(baseModel.name() + "-classifier");
+        String target = text(body, "suffix").orElse(defaultTarget);
         if (!Model.isValidName(target)) {
             throw AtriumException.invalidParam("suffix", "'suffix' names the model the result becomes a version of:"
                     + " lowercase letters, digits, '.', '_' and '-', at most 128");
@@ -121,18 +128,16 @@ public final class OpenAiFineTuningService implements HttpService {
         Json.send(response, Status.OK_200, JobView.of(job));
     }
 
-    /** Atrium's trainer from {@code method.type}; absent, the one the base model's task takes. */
-    private static TrainingMethod methodOf(JsonNode body, Model base) {
+    /** Atrium's trainer from {@code method.type}; absent, a text classifier over the embedding model named. */
+    private static TrainingMethod methodOf(JsonNode body) {
         JsonNode method = body.get("method");
         if (method == null || method.isNull()) {
-            if (base.task() == ModelTask.EMBEDDING) {
-                return TrainingMethod.TEXT_CLASSIFICATION;
-            }
-            throw AtriumException.invalidParam("method", "name the trainer in method.type: text-classification");
+            return TrainingMethod.TEXT_CLASSIFICATION;
         }
         String type = method.path("type").asString("");
         return TrainingMethod.fromWireName(type).orElseThrow(() -> AtriumException.invalidParam("method",
-                "method.type must be text-classification, not '" + type + "'"));
+                "method.type must be text-classification, tabular-regression or tabular-classification, not '" + type
+                        + "'"));
     }
 
     private void list(ServerRequest request, ServerResponse response) {

@@ -9,7 +9,14 @@ public enum TrainingMethod {
      * A softmax head over a frozen embedding model (the job's {@code model}), served as a composed text classifier:
      * a {@code text-classification} version whose config names the embedding model version it was trained on.
      */
-    TEXT_CLASSIFICATION("text-classification");
+    TEXT_CLASSIFICATION("text-classification"),
+    /**
+     * Gradient-boosted trees or a linear model (the job's {@code model}: {@code gradient-boosted-trees} or
+     * {@code linear}) predicting a number from a CSV file's other columns: a {@code tabular} version.
+     */
+    TABULAR_REGRESSION("tabular-regression"),
+    /** The same, predicting a class: a {@code tabular} version that answers labels with probabilities. */
+    TABULAR_CLASSIFICATION("tabular-classification");
 
     private final String wireName;
 
