@@ -88,6 +88,35 @@ class TaskCommandsTest {
     }
 
     @Test
+    void filesTrainAndJobs_trainAClassifierWithAProgressBar() throws Exception {
+        StringBuilder jsonl = new StringBuilder();
+        java.util.Random random = new java.util.Random(3);
+        List<String> topics = List.of("football match goal striker", "bread oven flour dough", "laptop software bug code");
+        List<String> labels = List.of("sports", "baking", "computing");
+        for (int i = 0; i < 90; i++) {
+            String[] words = topics.get(i % 3).split(" ");
+            jsonl.append("{\"text\": \"the ").append(words[random.nextInt(4)]).append(" and the ")
+                    .append(words[random.nextInt(4)]).append("\", \"label\": \"").append(labels.get(i % 3)).append("\"}\n");
+        }
+        Path file = Files.writeString(files.resolve("topics.jsonl"), jsonl);
+        Run upload = atrium("files", "upload", file.toString());
+        assertThat(upload.exitCode()).as(upload.err()).isZero();
+        assertThat(upload.out()).startsWith("file-").contains("topics.jsonl");
+        assertThat(atrium("files", "ls").out()).contains("topics.jsonl");
+        Run train = atrium("train", "--model", "all-minilm-l6-v2", "--file", file.toString(), "--suffix", "cli-topics");
+        assertThat(train.exitCode()).as(train.err()).isZero();
+        assertThat(train.out()).contains("cli-topics:1").contains("accuracy");
+        assertThat(train.err()).contains("] epoch 30/30");
+        Run jobs = atrium("jobs", "ls");
+        assertThat(jobs.out()).contains("text-classification").contains("succeeded").contains("cli-topics:1");
+        Run classify = atrium("classify", "the striker scored a goal", "--model", "cli-topics", "--top-k", "1");
+        assertThat(classify.out()).contains(": sports");
+        String fileId = upload.out().substring(0, upload.out().indexOf(' '));
+        assertThat(atrium("files", "rm", fileId).exitCode()).isZero();
+        assertThat(atrium("files", "ls").out()).doesNotContain(fileId);
+    }
+
+    @Test
     void predict_rowsOfACsv() throws Exception {
         Path linear = new OnnxModelWriter()
                 .input("x", OnnxModelWriter.ElementType.FLOAT, -1, 2)
