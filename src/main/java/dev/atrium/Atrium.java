@@ -210,7 +210,7 @@ public final class Atrium implements AutoCloseable {
                             dev.atrium.engine.onnx.tabular.FeatureSchema.Task.REGRESSION, clock),
                     TrainingMethod.TABULAR_CLASSIFICATION, new dev.atrium.training.tabular.TabularTrainer(
                             dev.atrium.engine.onnx.tabular.FeatureSchema.Task.CLASSIFICATION, clock)),
-                    new RegistryPublisher(registry), clock);
+                    new RegistryPublisher(registry), clock, metering, Duration.ofHours(1));
             services.put("/v1", List.of(new OpenAiService(registry, metering, serving, config.maxRequestBytes(),
                             config.truncateInputs()),
                     new OpenAiGenerationService(serving, config.maxRequestBytes()),

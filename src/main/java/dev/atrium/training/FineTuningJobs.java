@@ -64,13 +64,25 @@ public final class FineTuningJobs implements AutoCloseable {
     private final Map<TrainingMethod, Trainer> trainers;
     private final Publisher publisher;
     private final Clock clock;
+    private final dev.atrium.metering.Metering metering;
+    private final java.time.Duration maxJobTime;
+    /** The metering of jobs not yet ended, from their reservation to their record. */
+    private final Map<String, dev.atrium.metering.Metering.Meter> meters = new ConcurrentHashMap<>();
     private final Set<String> cancelling = ConcurrentHashMap.newKeySet();
     private final Semaphore work = new Semaphore(0);
     private final Thread worker;
     private volatile boolean closed;
 
+    /**
+     * @param metering meters each job like a request: its compute-seconds (wall time on the training thread,
+     *     priced by the {@code per_compute_second} of the job's {@code model}: the embedding model, or the tabular
+     *     family) reserved against budgets for {@code maxJobTime} before it is created, and recorded when it ends
+     * @param maxJobTime how long a job may run; it is cut there (and failed)
+     */
     public FineTuningJobs(Jdbi jdbi, TrainingFiles files, Map<TrainingMethod, Trainer> trainers, Publisher publisher,
-            Clock clock) {
+            Clock clock, dev.atrium.metering.Metering metering, java.time.Duration maxJobTime) {
+        this.metering = requireNonNull(metering, "metering is null");
+        this.maxJobTime = requireNonNull(maxJobTime, "maxJobTime is null");
         this.jdbi = requireNonNull(jdbi, "jdbi is null");
         this.files = requireNonNull(files, "files is null");
         this.trainers = Map.copyOf(trainers);
@@ -99,7 +111,10 @@ public final class FineTuningJobs implements AutoCloseable {
             throw AtriumException.invalidParam("method", "no trainer for method " + request.method().wireName());
         }
         Instant now = clock.instant();
-        FineTuningJob job = new FineTuningJob("ftjob-" + HexFormat.of().formatHex(randomBytes()), tenantId, keyId,
+        String id = "ftjob-" + HexFormat.of().formatHex(randomBytes());
+        // the worst case reserved first: a budget that cannot cover the job refuses it (429) before it exists
+        meters.put(id, reserve(id, tenantId, keyId, request.baseModel()));
+        FineTuningJob job = new FineTuningJob(id, tenantId, keyId,
                 request.method(), request.baseModel(), request.targetModel(), request.trainingFile(),
                 request.validationFile(), request.hyperparameters(), request.seed(), JobStatus.VALIDATING_FILES, null,
                 null, null, now, null, null);
@@ -167,6 +182,10 @@ public final class FineTuningJobs implements AutoCloseable {
                 .bind("id", id).bind("now", EpochMicros.of(clock.instant())).execute());
         if (updated > 0) {
             cancelling.remove(id);
+            dev.atrium.metering.Metering.Meter meter = meters.remove(id);
+            if (meter != null) {
+                meter.release(); // it never ran: nothing to record
+            }
             event(id, "info", "The job was cancelled", null);
         }
         return get(tenantId, id);
@@ -232,9 +251,44 @@ public final class FineTuningJobs implements AutoCloseable {
                 .map((rs, ctx) -> job(rs)).findOne());
     }
 
+    private dev.atrium.metering.Metering.Meter reserve(String id, String tenantId, String keyId, String model) {
+        dev.atrium.metering.Metering.Meter meter = metering.start(new dev.atrium.metering.Metering.Subject(id, null,
+                tenantId, keyId, model, 0, ENDPOINT));
+        meter.reserve(new dev.atrium.metering.Usage(0, 0, 1, maxJobTime.toMillis()));
+        return meter;
+    }
+
+    /** The endpoint a job's usage record names. */
+    static final String ENDPOINT = "/v1/fine_tuning/jobs";
+
     private void run(FineTuningJob job) {
+        dev.atrium.metering.Metering.Meter meter = meters.remove(job.id());
+        if (meter == null) {
+            // queued before a restart: its reservation went with the process
+            try {
+                meter = reserve(job.id(), job.tenantId(), job.keyId(), job.baseModel());
+            } catch (AtriumException e) {
+                fail(job, e.code().openAiCode(), e.getMessage(), null);
+                return;
+            }
+        }
+        JobRun run = new JobRun(job, System.nanoTime());
+        dev.atrium.metering.Outcome outcome = dev.atrium.metering.Outcome.ENGINE_ERROR;
+        try {
+            outcome = train(job, run);
+        } finally {
+            long millis = Math.min(maxJobTime.toMillis(), (System.nanoTime() - run.startNanos) / 1_000_000);
+            if (closed && outcome == null) {
+                meter.release(); // stopped with the server: recorded when it runs again
+            } else {
+                meter.finish(new dev.atrium.metering.Usage(0, 0, 1, millis), outcome);
+            }
+        }
+    }
+
+    /** Runs a job to its end; answers the outcome its usage is recorded with, or null when the server stopped it. */
+    private dev.atrium.metering.Outcome train(FineTuningJob job, JobRun run) {
         Trainer trainer = trainers.get(job.method());
-        JobRun run = new JobRun(job);
         try {
             if (job.status() == JobStatus.VALIDATING_FILES) {
                 trainer.validate(run);
@@ -262,18 +316,27 @@ public final class FineTuningJobs implements AutoCloseable {
                     .bind("id", job.id()).bind("model", reference).bind("metrics", metrics.toString())
                     .bind("now", EpochMicros.of(clock.instant())).execute());
             event(job.id(), "info", "The job has successfully completed: " + reference, metrics);
+            return dev.atrium.metering.Outcome.OK;
         } catch (CancellationException e) {
             if (closed && !cancelled(job.id())) {
-                return; // the server is stopping: the job stays running and is queued again at the next start
+                return null; // the server is stopping: the job stays running and is queued again at the next start
+            }
+            if (run.pastTimeLimit()) {
+                fail(job, "deadline_exceeded", "the job ran past its time limit of " + maxJobTime.toMinutes()
+                        + " minutes", null);
+                return dev.atrium.metering.Outcome.DEADLINE;
             }
             cancelling.remove(job.id());
             status(job.id(), JobStatus.CANCELLED, null);
             event(job.id(), "info", "The job was cancelled", null);
+            return dev.atrium.metering.Outcome.CLIENT_CANCELLED;
         } catch (AtriumException e) {
             fail(job, e.code().openAiCode(), e.getMessage(), e.param().orElse(null));
+            return dev.atrium.metering.Outcome.ENGINE_ERROR;
         } catch (RuntimeException e) {
             LOG.warn("fine-tuning job {} failed", job.id(), e);
             fail(job, "server_error", "the job failed inside the server", null);
+            return dev.atrium.metering.Outcome.ENGINE_ERROR;
         }
     }
 
@@ -318,9 +381,15 @@ public final class FineTuningJobs implements AutoCloseable {
     /** One job's view for its trainer. */
     private final class JobRun implements Trainer.Run {
         private final FineTuningJob job;
+        private final long startNanos;
 
-        JobRun(FineTuningJob job) {
+        JobRun(FineTuningJob job, long startNanos) {
             this.job = job;
+            this.startNanos = startNanos;
+        }
+
+        boolean pastTimeLimit() {
+            return System.nanoTime() - startNanos > maxJobTime.toNanos();
         }
 
         @Override
@@ -371,7 +440,7 @@ public final class FineTuningJobs implements AutoCloseable {
 
         @Override
         public boolean cancelled() {
-            return closed || FineTuningJobs.this.cancelled(job.id());
+            return closed || FineTuningJobs.this.cancelled(job.id()) || pastTimeLimit();
         }
     }
 

@@ -25,13 +25,15 @@ import tools.jackson.databind.JsonNode;
 class TabularFineTuningTest {
     private static final double SIGMA = 0.5;
     private static TestServer server;
+    private static Http admin;
+    private static Tenants tenants;
     private static Http member;
 
     @BeforeAll
     static void start() {
         server = TestServer.start(Map.of("preload", "none"));
-        Http admin = server.http();
-        Tenants tenants = new Tenants(admin);
+        admin = server.http();
+        tenants = new Tenants(admin);
         member = admin.withKey(tenants.key(tenants.tenant("tabular-trainers"), "member").secret());
     }
 
@@ -60,6 +62,10 @@ class TabularFineTuningTest {
     }
 
     private static String upload(List<Row> rows) {
+        return upload(member, rows);
+    }
+
+    private static String upload(Http member, List<Row> rows) {
         StringBuilder csv = new StringBuilder("x1,x2,colour,y\n");
         rows.forEach(row -> csv.append(row.x1()).append(',').append(row.x2()).append(',').append(row.colour())
                 .append(',').append(row.y()).append('\n'));
@@ -72,14 +78,23 @@ class TabularFineTuningTest {
     }
 
     private static JsonNode job(String family, String file, String suffix, Map<String, Object> hyperparameters) {
-        Http.Reply created = member.postJson("/v1/fine_tuning/jobs", Map.of("model", family, "training_file", file,
-                "suffix", suffix, "method", Map.of("type", "tabular-regression"), "hyperparameters", hyperparameters,
-                "seed", 5));
+        Http.Reply created = create(member, family, file, suffix, hyperparameters);
         assertThat(created.status()).as(created.text()).isEqualTo(200);
         return created.json();
     }
 
+    private static Http.Reply create(Http member, String family, String file, String suffix,
+            Map<String, Object> hyperparameters) {
+        return member.postJson("/v1/fine_tuning/jobs", Map.of("model", family, "training_file", file,
+                "suffix", suffix, "method", Map.of("type", "tabular-regression"), "hyperparameters", hyperparameters,
+                "seed", 5));
+    }
+
     private static JsonNode awaitEnd(String id, Duration timeout) throws InterruptedException {
+        return awaitEnd(member, id, timeout);
+    }
+
+    private static JsonNode awaitEnd(Http member, String id, Duration timeout) throws InterruptedException {
         long deadline = System.nanoTime() + timeout.toNanos();
         JsonNode job = member.get("/v1/fine_tuning/jobs/" + id).json();
         while (!List.of("succeeded", "failed", "cancelled").contains(job.path("status").asString())
@@ -150,6 +165,43 @@ class TabularFineTuningTest {
         assertThat(member.get("/admin/models/cancelled-model").status()).isEqualTo(404);
         assertThat(member.post("/v1/fine_tuning/jobs/" + id + "/cancel", "application/json", new byte[0]).status())
                 .isEqualTo(409);
+    }
+
+    @Test
+    void jobs_areMeteredByTheirComputeSeconds_andABudgetThatCannotCoverOneRefusesIt() throws Exception {
+        String tenant = tenants.tenant("metered-trainers");
+        Http payer = admin.withKey(tenants.key(tenant, "member").secret());
+        assertThat(admin.postJson("/admin/prices", Map.of("model", "gradient-boosted-trees", "tenant", tenant,
+                "per_compute_second", "0.01", "currency", "USD")).status()).isEqualTo(201);
+        // an hour of compute is reserved: 36 USD, more than this budget
+        assertThat(admin.postJson("/admin/budgets", Map.of("tenant", tenant, "monthly_limit", "10", "currency",
+                "USD")).status()).isEqualTo(200);
+        String file = upload(payer, rows(2000, 6, true));
+        Http.Reply refused = create(payer, "gradient-boosted-trees", file, "paid", Map.of("target", "y"));
+        assertThat(refused.status()).as(refused.text()).isEqualTo(429);
+        assertThat(refused.json().path("error").path("code").asString()).isEqualTo("insufficient_quota");
+        assertThat(payer.get("/v1/fine_tuning/jobs").json().path("data")).isEmpty();
+
+        assertThat(admin.postJson("/admin/budgets", Map.of("tenant", tenant, "monthly_limit", "100", "currency",
+                "USD")).status()).isEqualTo(200);
+        Http.Reply created = create(payer, "gradient-boosted-trees", file, "paid", Map.of("target", "y"));
+        assertThat(created.status()).as(created.text()).isEqualTo(200);
+        String id = created.json().path("id").asString();
+        assertThat(awaitEnd(payer, id, Duration.ofMinutes(2)).path("status").asString()).isEqualTo("succeeded");
+        JsonNode records = admin.get("/admin/usage/records?tenant=" + tenant + "&request_id=" + id).json().path("data");
+        assertThat(records).hasSize(1);
+        JsonNode record = records.get(0);
+        assertThat(record.path("endpoint").asString()).isEqualTo("/v1/fine_tuning/jobs");
+        assertThat(record.path("outcome").asString()).isEqualTo("ok");
+        long millis = record.path("compute_ms").asLong();
+        assertThat(millis).isPositive();
+        assertThat(new java.math.BigDecimal(record.path("charge").asString())).isEqualByComparingTo(
+                java.math.BigDecimal.valueOf(millis).movePointLeft(3).multiply(new java.math.BigDecimal("0.01")));
+        JsonNode budget = admin.get("/admin/budgets?tenant=" + tenant).json().path("budgets").get(0);
+        assertThat(new java.math.BigDecimal(budget.path("reserved").asString())).isEqualByComparingTo("0");
+        JsonNode invoice = admin.get("/admin/invoices?tenant=" + tenant + "&month="
+                + java.time.YearMonth.now(java.time.ZoneOffset.UTC)).json();
+        assertThat(invoice.path("lines").toString()).contains("gradient-boosted-trees").contains("compute_seconds");
     }
 
     @Test
