@@ -209,7 +209,8 @@ public final class Atrium implements AutoCloseable {
                     TrainingMethod.TABULAR_REGRESSION, new dev.atrium.training.tabular.TabularTrainer(
                             dev.atrium.engine.onnx.tabular.FeatureSchema.Task.REGRESSION, clock),
                     TrainingMethod.TABULAR_CLASSIFICATION, new dev.atrium.training.tabular.TabularTrainer(
-                            dev.atrium.engine.onnx.tabular.FeatureSchema.Task.CLASSIFICATION, clock)),
+                            dev.atrium.engine.onnx.tabular.FeatureSchema.Task.CLASSIFICATION, clock),
+                    TrainingMethod.IMAGE_CLASSIFICATION, new dev.atrium.training.ImageClassificationTrainer()),
                     new RegistryPublisher(registry), clock, metering, Duration.ofHours(1));
             services.put("/v1", List.of(new OpenAiService(registry, metering, serving, config.maxRequestBytes(),
                             config.truncateInputs()),

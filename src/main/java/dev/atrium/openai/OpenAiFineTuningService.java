@@ -104,8 +104,8 @@ public final class OpenAiFineTuningService implements HttpService {
             }
             defaultTarget = baseModel.name() + "-classifier";
         } else {
-            // a tabular job's model is the family it trains, checked with its files
-            defaultTarget = "tabular-model";
+            // a tabular or image job's model is the family it trains, checked with its files
+            defaultTarget = method == TrainingMethod.IMAGE_CLASSIFICATION ? "image-model" : "tabular-model";
         }
         String target = text(body, "suffix").orElse(defaultTarget);
         if (!Model.isValidName(target)) {
@@ -136,8 +136,8 @@ public final class OpenAiFineTuningService implements HttpService {
         }
         String type = method.path("type").asString("");
         return TrainingMethod.fromWireName(type).orElseThrow(() -> AtriumException.invalidParam("method",
-                "method.type must be text-classification, tabular-regression or tabular-classification, not '" + type
-                        + "'"));
+                "method.type must be text-classification, tabular-regression, tabular-classification or"
+                        + " image-classification, not '" + type + "'"));
     }
 
     private void list(ServerRequest request, ServerResponse response) {

@@ -12,6 +12,8 @@ import java.nio.charset.StandardCharsets;
  */
 final class OnnxHeadWriter {
     static final String INPUT = "embedding";
+    /** The input of a head over images. */
+    static final String IMAGE_INPUT = "input";
     static final String OUTPUT = "probabilities";
     /** The metadata property that lists the labels, comma-separated, in output order. */
     static final String LABELS_PROPERTY = "labels";
@@ -24,17 +26,39 @@ final class OnnxHeadWriter {
     private OnnxHeadWriter() {}
 
     static byte[] write(SoftmaxHead head) {
+        return write(head, null);
+    }
+
+    /**
+     * The head over images: its input {@code input} FP32 [batch, channels, height, width] flattened into the rows it
+     * was trained on (channel, then row, then column), as an image classifier takes its preprocessed images.
+     */
+    static byte[] writeOverImages(SoftmaxHead head, int channels, int height, int width) {
+        if ((long) channels * height * width != head.dimension()) {
+            throw new IllegalArgumentException("an image of " + channels + "x" + height + "x" + width
+                    + " is not the head's " + head.dimension() + " values");
+        }
+        return write(head, new int[] {channels, height, width});
+    }
+
+    private static byte[] write(SoftmaxHead head, int[] image) {
         int dimension = head.dimension();
         int classes = head.labels().size();
 
-        Message graph = new Message()
+        Message graph = new Message();
+        String input = INPUT;
+        if (image != null) {
+            input = IMAGE_INPUT;
+            graph.message(1, node("Flatten", new String[] {IMAGE_INPUT}, INPUT, "flatten"));
+        }
+        graph
                 .message(1, node("Gemm", new String[] {INPUT, "W", "b"}, "logits", "gemm"))
                 .message(1, node("Softmax", new String[] {"logits"}, OUTPUT, "softmax")
                         .message(5, new Message().string(1, "axis").varint(3, 1).varint(20, ATTRIBUTE_INT)))
                 .string(2, "softmax_head")
                 .message(5, tensor("W", head.weights(), dimension, classes))
                 .message(5, tensor("b", head.bias(), classes))
-                .message(11, valueInfo(INPUT, dimension))
+                .message(11, image == null ? valueInfo(INPUT, dimension) : imageInfo(image))
                 .message(12, valueInfo(OUTPUT, classes));
         return new Message()
                 .varint(1, IR_VERSION)
@@ -62,6 +86,16 @@ final class OnnxHeadWriter {
             tensor.varint(1, dim);
         }
         return tensor.varint(2, FLOAT).string(8, name).bytes(9, raw.array());
+    }
+
+    /** The FP32 image input of shape [batch, channels, height, width]. */
+    private static Message imageInfo(int[] image) {
+        Message shape = new Message().message(1, new Message().string(2, "batch"));
+        for (int dimension : image) {
+            shape.message(1, new Message().varint(1, dimension));
+        }
+        Message tensorType = new Message().varint(1, FLOAT).message(2, shape);
+        return new Message().string(1, IMAGE_INPUT).message(2, new Message().message(1, tensorType));
     }
 
     /** A FP32 tensor of shape [batch, width]. */

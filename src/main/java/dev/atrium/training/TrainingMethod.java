@@ -16,7 +16,9 @@ public enum TrainingMethod {
      */
     TABULAR_REGRESSION("tabular-regression"),
     /** The same, predicting a class: a {@code tabular} version that answers labels with probabilities. */
-    TABULAR_CLASSIFICATION("tabular-classification");
+    TABULAR_CLASSIFICATION("tabular-classification"),
+    /** A classifier over the pixels of small images ({@code model}: {@code linear}): an image-classification version. */
+    IMAGE_CLASSIFICATION("image-classification");
 
     private final String wireName;
 

@@ -1,0 +1,124 @@
+package dev.atrium.openai;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.atrium.testing.Http;
+import dev.atrium.testing.Tenants;
+import dev.atrium.testing.TestServer;
+import java.awt.image.BufferedImage;
+import java.io.ByteArrayOutputStream;
+import java.io.DataInputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.List;
+import java.util.Map;
+import java.util.zip.GZIPInputStream;
+import javax.imageio.ImageIO;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import tools.jackson.databind.JsonNode;
+
+/**
+ * An image classifier trained as a service on real images: Fashion-MNIST (Debian's dataset-fashion-mnist, installed
+ * by .ci/run), 10,000 training images uploaded as PNGs in JSON Lines, a job of method image-classification, and the
+ * resulting version scored through {@code /v1/classifications} on the first 2,000 images of the official test split.
+ */
+class ImageTrainingTest {
+    private static final Path DATA = Path.of("/usr/share/datasets/fashion-mnist");
+    private static final List<String> LABELS = List.of("t-shirt", "trouser", "pullover", "dress", "coat", "sandal",
+            "shirt", "sneaker", "bag", "boot");
+    private static TestServer server;
+    private static Http member;
+
+    @BeforeAll
+    static void start() {
+        assertThat(DATA.resolve("train-images-idx3-ubyte.gz")).as("Debian's dataset-fashion-mnist (.ci/run installs it)")
+                .exists();
+        server = TestServer.start(Map.of("preload", "none"));
+        Http admin = server.http();
+        Tenants tenants = new Tenants(admin);
+        member = admin.withKey(tenants.key(tenants.tenant("image-trainers"), "member").secret());
+    }
+
+    @AfterAll
+    static void stop() {
+        if (server != null) {
+            server.close();
+        }
+    }
+
+    /** The first {@code count} images of an IDX file as PNGs, and their labels. */
+    private static List<Map.Entry<byte[], String>> images(String split, int count) throws IOException {
+        List<Map.Entry<byte[], String>> images = new ArrayList<>();
+        try (DataInputStream pixels = new DataInputStream(new GZIPInputStream(Files.newInputStream(
+                DATA.resolve(split + "-images-idx3-ubyte.gz"))));
+                InputStream labels = new GZIPInputStream(Files.newInputStream(DATA.resolve(split
+                        + "-labels-idx1-ubyte.gz")))) {
+            assertThat(pixels.readInt()).as("IDX image magic").isEqualTo(2051);
+            pixels.readInt();
+            int rows = pixels.readInt();
+            int columns = pixels.readInt();
+            labels.readNBytes(8);
+            for (int i = 0; i < count; i++) {
+                BufferedImage image = new BufferedImage(columns, rows, BufferedImage.TYPE_BYTE_GRAY);
+                byte[] data = pixels.readNBytes(rows * columns);
+                image.getRaster().setDataElements(0, 0, columns, rows, data);
+                ByteArrayOutputStream png = new ByteArrayOutputStream();
+                ImageIO.write(image, "png", png);
+                images.add(Map.entry(png.toByteArray(), LABELS.get(labels.read())));
+            }
+        }
+        return images;
+    }
+
+    @Test
+    void fashionMnist_trainedAsAService_classifiesTheTestSplit() throws Exception {
+        StringBuilder jsonl = new StringBuilder();
+        for (Map.Entry<byte[], String> image : images("train", 10_000)) {
+            jsonl.append("{\"image\": \"").append(Base64.getEncoder().encodeToString(image.getKey()))
+                    .append("\", \"label\": \"").append(image.getValue()).append("\"}\n");
+        }
+        Http.Reply file = member.postForm("/v1/files", Map.of("purpose", "fine-tune"),
+                List.of(jsonl.toString().getBytes(StandardCharsets.UTF_8)));
+        assertThat(file.status()).as(file.text()).isEqualTo(200);
+        Http.Reply created = member.postJson("/v1/fine_tuning/jobs", Map.of("model", "linear",
+                "training_file", file.json().path("id").asString(), "suffix", "fashion",
+                "method", Map.of("type", "image-classification"), "seed", 3));
+        assertThat(created.status()).as(created.text()).isEqualTo(200);
+        String id = created.json().path("id").asString();
+        long deadline = System.nanoTime() + Duration.ofMinutes(4).toNanos();
+        JsonNode job = created.json();
+        while (!List.of("succeeded", "failed", "cancelled").contains(job.path("status").asString())
+                && System.nanoTime() < deadline) {
+            Thread.sleep(250);
+            job = member.get("/v1/fine_tuning/jobs/" + id).json();
+        }
+        assertThat(job.path("status").asString()).as(job.toString()).isEqualTo("succeeded");
+        assertThat(job.path("fine_tuned_model").asString()).isEqualTo("fashion:1");
+
+        List<Map.Entry<byte[], String>> test = images("t10k", 2_000);
+        int right = 0;
+        for (int from = 0; from < test.size(); from += 500) {
+            List<String> inputs = test.subList(from, from + 500).stream()
+                    .map(image -> "data:image/png;base64," + Base64.getEncoder().encodeToString(image.getKey())).toList();
+            Http.Reply reply = member.postJson("/v1/classifications", Map.of("model", "fashion:1", "input", inputs,
+                    "top_k", 1));
+            assertThat(reply.status()).as(reply.text()).isEqualTo(200);
+            for (int i = 0; i < inputs.size(); i++) {
+                String label = reply.json().path("data").get(i).path("labels").get(0).path("label").asString();
+                right += label.equals(test.get(from + i).getValue()) ? 1 : 0;
+            }
+        }
+        double accuracy = right / (double) test.size();
+        System.out.printf("Fashion-MNIST, trained on 10000 as a service: test accuracy %.4f (validation %.4f)%n",
+                accuracy, job.path("metrics").path("accuracy").asDouble());
+        assertThat(accuracy).isGreaterThanOrEqualTo(0.80);
+    }
+}
