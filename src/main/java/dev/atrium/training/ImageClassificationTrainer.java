@@ -13,9 +13,7 @@ import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Base64;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
 import java.util.TreeSet;
 import java.util.concurrent.CancellationException;
@@ -57,8 +55,8 @@ public final class ImageClassificationTrainer implements Trainer {
     public Trained train(Run run) {
         FineTuningJob job = run.job();
         family(job.baseModel());
-        int width = integer(job.hyperparameters(), "width", 28, 2, 512);
-        int height = integer(job.hyperparameters(), "height", 28, 2, 512);
+        int width = Hyperparameters.integer(job.hyperparameters(), "width", 28, 2, 512);
+        int height = Hyperparameters.integer(job.hyperparameters(), "height", 28, 2, 512);
         ObjectNode config = config(width, height);
         ImagePreprocessing preprocessing = ImagePreprocessing.fromConfig(config, List.of(new TensorSpec(
                 OnnxHeadWriter.IMAGE_INPUT, DataType.FP32, List.of(-1L, 3L, (long) height, (long) width))), Map.of());
@@ -79,58 +77,13 @@ public final class ImageClassificationTrainer implements Trainer {
         float[][] trainVectors = vectors(training, preprocessing, run);
         float[][] validationVectors = vectors(validation, preprocessing, run);
         // pixels want smaller steps and more of them than embeddings: 40 epochs at 0.002 (Fashion-MNIST: 0.82)
-        HeadTrainingOptions options = new HeadTrainingOptions(
-                integer(job.hyperparameters(), "n_epochs", 40, 1, 1000),
-                integer(job.hyperparameters(), "batch_size", HeadTrainingOptions.DEFAULTS.batchSize(), 1, 4096),
-                number(job.hyperparameters(), "learning_rate", 0.002),
-                number(job.hyperparameters(), "l2", HeadTrainingOptions.DEFAULTS.l2()), job.seed());
+        HeadTrainingOptions options = HeadJobs.options(job.hyperparameters(), job.seed(), 40, 0.002);
         HeadTrainingData data = new HeadTrainingData(labels, trainVectors, classes(training, labels, "training_file"),
                 validationVectors, classes(validation, labels, "validation_file"));
-        HeadTrainingOutcome outcome = new SoftmaxHeadTrainer(options).train(data, new HeadTrainingListener() {
-            @Override
-            public void epochFinished(EpochProgress progress, HeadCheckpoint checkpoint) {
-                ObjectNode figures = JsonNodeFactory.instance.objectNode();
-                figures.put("step", progress.epoch());
-                figures.put("epochs", progress.epochs());
-                figures.put("train_loss", progress.trainingLoss());
-                figures.put("valid_loss", progress.validationLoss());
-                figures.put("valid_mean_token_accuracy", progress.validationAccuracy());
-                run.event("Epoch " + progress.epoch() + "/" + progress.epochs() + ": validation accuracy "
-                        + String.format(Locale.ROOT, "%.4f", progress.validationAccuracy()), figures);
-                Map<String, Double> metrics = new LinkedHashMap<>();
-                metrics.put("train_loss", progress.trainingLoss());
-                metrics.put("valid_accuracy", progress.validationAccuracy());
-                run.checkpoint(progress.epoch(), metrics);
-            }
-
-            @Override
-            public boolean cancelRequested() {
-                return run.cancelled();
-            }
-        });
-        SoftmaxHead head = switch (outcome) {
-            case HeadTrainingOutcome.Completed completed -> completed.head();
-            case HeadTrainingOutcome.Cancelled cancelled -> throw new CancellationException();
-        };
-        float[][] probabilities = head.probabilities(validationVectors);
-        double[][] scores = new double[probabilities.length][];
-        for (int i = 0; i < probabilities.length; i++) {
-            scores[i] = new double[probabilities[i].length];
-            for (int c = 0; c < probabilities[i].length; c++) {
-                scores[i][c] = probabilities[i][c];
-            }
-        }
-        ClassificationMetrics evaluation = ClassificationMetrics.of(classes(validation, labels, "validation_file"),
-                scores);
-        Map<String, Double> metrics = new LinkedHashMap<>();
-        metrics.put("accuracy", evaluation.accuracy());
-        metrics.put("macro_f1", evaluation.macroF1());
-        evaluation.macroRocAuc().ifPresent(auc -> metrics.put("roc_auc", auc));
-        metrics.put("log_loss", evaluation.logLoss());
-        metrics.put("validation_examples", (double) evaluation.examples());
-        metrics.put("training_examples", (double) training.size());
-        config.set("labels", JsonNodeFactory.instance.arrayNode().addAll(labels.stream()
-                .map(JsonNodeFactory.instance::stringNode).toList()));
+        SoftmaxHead head = HeadJobs.train(run, options, data);
+        Map<String, Double> metrics = HeadJobs.evaluate(head, validationVectors,
+                classes(validation, labels, "validation_file"), training.size());
+        config.set("labels", HeadJobs.labels(labels));
         config.put("output", OnnxHeadWriter.OUTPUT);
         config.put("output_kind", "probabilities");
         return new Trained(ModelTask.IMAGE_CLASSIFICATION, OnnxHeadWriter.writeOverImages(head, 3, height, width),
@@ -264,29 +217,5 @@ public final class ImageClassificationTrainer implements Trainer {
             throw AtriumException.invalidParam("model", "an image-classification job's model is the family to train:"
                     + " " + LINEAR + ", not '" + model + "'");
         }
-    }
-
-    private static int integer(JsonNode hyperparameters, String field, int fallback, int min, int max) {
-        JsonNode node = hyperparameters.get(field);
-        if (node == null || node.isNull() || (node.isString() && node.stringValue().equals("auto"))) {
-            return fallback;
-        }
-        if (!node.isIntegralNumber() || !node.canConvertToInt() || node.intValue() < min || node.intValue() > max) {
-            throw AtriumException.invalidParam("hyperparameters", "'" + field + "' must be \"auto\" or an integer from "
-                    + min + " to " + max);
-        }
-        return node.intValue();
-    }
-
-    private static double number(JsonNode hyperparameters, String field, double fallback) {
-        JsonNode node = hyperparameters.get(field);
-        if (node == null || node.isNull() || (node.isString() && node.stringValue().equals("auto"))) {
-            return fallback;
-        }
-        if (!node.isNumber() || !(node.doubleValue() >= 0) || !Double.isFinite(node.doubleValue())) {
-            throw AtriumException.invalidParam("hyperparameters", "'" + field + "' must be \"auto\" or a non-negative"
-                    + " number");
-        }
-        return node.doubleValue();
     }
 }

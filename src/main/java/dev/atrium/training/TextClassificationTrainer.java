@@ -7,7 +7,6 @@ import dev.atrium.engine.ModelTask;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -74,55 +73,12 @@ public final class TextClassificationTrainer implements Trainer {
         HeadTrainingData data = new HeadTrainingData(labels, train.vectors().toArray(float[][]::new),
                 classes(trainExamples, labels), validation.vectors().toArray(float[][]::new),
                 classes(validationExamples, labels));
-        HeadTrainingOutcome outcome = new SoftmaxHeadTrainer(options).train(data, new HeadTrainingListener() {
-            @Override
-            public void epochFinished(EpochProgress progress, HeadCheckpoint checkpoint) {
-                ObjectNode figures = JsonNodeFactory.instance.objectNode();
-                figures.put("step", progress.epoch());
-                figures.put("epochs", progress.epochs());
-                figures.put("train_loss", progress.trainingLoss());
-                figures.put("valid_loss", progress.validationLoss());
-                figures.put("valid_mean_token_accuracy", progress.validationAccuracy());
-                run.event("Epoch " + progress.epoch() + "/" + progress.epochs() + ": training loss "
-                        + String.format(Locale.ROOT, "%.4f", progress.trainingLoss()) + ", validation accuracy "
-                        + String.format(Locale.ROOT, "%.4f", progress.validationAccuracy()), figures);
-                Map<String, Double> metrics = new LinkedHashMap<>();
-                metrics.put("train_loss", progress.trainingLoss());
-                metrics.put("valid_loss", progress.validationLoss());
-                metrics.put("valid_accuracy", progress.validationAccuracy());
-                run.checkpoint(progress.epoch(), metrics);
-            }
-
-            @Override
-            public boolean cancelRequested() {
-                return run.cancelled();
-            }
-        });
-        SoftmaxHead head = switch (outcome) {
-            case HeadTrainingOutcome.Completed completed -> completed.head();
-            case HeadTrainingOutcome.Cancelled cancelled -> throw new CancellationException();
-        };
-        float[][] validationVectors = validation.vectors().toArray(float[][]::new);
-        float[][] probabilities = head.probabilities(validationVectors);
-        double[][] scores = new double[probabilities.length][];
-        for (int i = 0; i < probabilities.length; i++) {
-            scores[i] = new double[probabilities[i].length];
-            for (int c = 0; c < probabilities[i].length; c++) {
-                scores[i][c] = probabilities[i][c];
-            }
-        }
-        ClassificationMetrics evaluation = ClassificationMetrics.of(classes(validationExamples, labels), scores);
-        Map<String, Double> metrics = new LinkedHashMap<>();
-        metrics.put("accuracy", evaluation.accuracy());
-        metrics.put("macro_f1", evaluation.macroF1());
-        evaluation.macroRocAuc().ifPresent(auc -> metrics.put("roc_auc", auc));
-        metrics.put("log_loss", evaluation.logLoss());
-        metrics.put("validation_examples", (double) evaluation.examples());
-        metrics.put("training_examples", (double) trainExamples.size());
+        SoftmaxHead head = HeadJobs.train(run, options, data);
+        Map<String, Double> metrics = HeadJobs.evaluate(head, validation.vectors().toArray(float[][]::new),
+                classes(validationExamples, labels), trainExamples.size());
         ObjectNode config = JsonNodeFactory.instance.objectNode();
         config.put("embedding_model", train.pinned());
-        config.set("labels", JsonNodeFactory.instance.arrayNode().addAll(labels.stream()
-                .map(JsonNodeFactory.instance::stringNode).toList()));
+        config.set("labels", HeadJobs.labels(labels));
         return new Trained(ModelTask.TEXT_CLASSIFICATION, head.toOnnx(), config, metrics);
     }
 
@@ -145,40 +101,7 @@ public final class TextClassificationTrainer implements Trainer {
     }
 
     private static HeadTrainingOptions options(JsonNode hyperparameters, long seed) {
-        HeadTrainingOptions defaults = HeadTrainingOptions.DEFAULTS;
-        try {
-            return new HeadTrainingOptions(
-                    integer(hyperparameters, "n_epochs", defaults.epochs(), 1, 1000),
-                    integer(hyperparameters, "batch_size", defaults.batchSize(), 1, 4096),
-                    number(hyperparameters, "learning_rate", defaults.learningRate()),
-                    number(hyperparameters, "l2", defaults.l2()),
-                    seed);
-        } catch (IllegalArgumentException e) {
-            throw AtriumException.invalidParam("hyperparameters", e.getMessage());
-        }
-    }
-
-    private static int integer(JsonNode hyperparameters, String field, int fallback, int min, int max) {
-        JsonNode node = hyperparameters.get(field);
-        if (node == null || node.isNull() || (node.isString() && node.stringValue().equals("auto"))) {
-            return fallback;
-        }
-        if (!node.isIntegralNumber() || !node.canConvertToInt() || node.intValue() < min || node.intValue() > max) {
-            throw AtriumException.invalidParam("hyperparameters", "'" + field + "' must be \"auto\" or an integer from "
-                    + min + " to " + max);
-        }
-        return node.intValue();
-    }
-
-    private static double number(JsonNode hyperparameters, String field, double fallback) {
-        JsonNode node = hyperparameters.get(field);
-        if (node == null || node.isNull() || (node.isString() && node.stringValue().equals("auto"))) {
-            return fallback;
-        }
-        if (!node.isNumber() || !(node.doubleValue() >= 0) || !Double.isFinite(node.doubleValue())) {
-            throw AtriumException.invalidParam("hyperparameters", "'" + field + "' must be \"auto\" or a non-negative"
-                    + " number");
-        }
-        return node.doubleValue();
+        return HeadJobs.options(hyperparameters, seed, HeadTrainingOptions.DEFAULTS.epochs(),
+                HeadTrainingOptions.DEFAULTS.learningRate());
     }
 }

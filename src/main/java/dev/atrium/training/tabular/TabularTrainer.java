@@ -5,6 +5,7 @@ import static java.util.Objects.requireNonNull;
 import dev.atrium.AtriumException;
 import dev.atrium.engine.ModelTask;
 import dev.atrium.engine.onnx.tabular.FeatureSchema.Task;
+import dev.atrium.training.Hyperparameters;
 import dev.atrium.training.Trainer;
 import java.io.IOException;
 import java.io.InputStream;
@@ -117,35 +118,15 @@ public final class TabularTrainer implements Trainer {
     private static BoostingParameters parameters(JsonNode hyperparameters, long seed) {
         BoostingParameters defaults = BoostingParameters.defaults();
         try {
-            return new BoostingParameters(integer(hyperparameters, "n_rounds", defaults.maxRounds()),
-                    number(hyperparameters, "learning_rate", defaults.learningRate()),
-                    integer(hyperparameters, "max_depth", defaults.maxDepth()), defaults.minChildWeight(),
+            return new BoostingParameters(
+                    Hyperparameters.integer(hyperparameters, "n_rounds", defaults.maxRounds(), 1, 10_000),
+                    Hyperparameters.number(hyperparameters, "learning_rate", defaults.learningRate()),
+                    Hyperparameters.integer(hyperparameters, "max_depth", defaults.maxDepth(), 1, 16),
+                    defaults.minChildWeight(),
                     defaults.l2(), defaults.subsample(), defaults.columnSample(), defaults.earlyStoppingRounds(), 0,
                     seed, defaults.threads());
         } catch (IllegalArgumentException e) {
             throw AtriumException.invalidParam("hyperparameters", e.getMessage());
         }
-    }
-
-    private static int integer(JsonNode hyperparameters, String field, int fallback) {
-        JsonNode node = hyperparameters.get(field);
-        if (node == null || node.isNull() || (node.isString() && node.stringValue().equals("auto"))) {
-            return fallback;
-        }
-        if (!node.isIntegralNumber() || !node.canConvertToInt()) {
-            throw AtriumException.invalidParam("hyperparameters", "'" + field + "' must be \"auto\" or an integer");
-        }
-        return node.intValue();
-    }
-
-    private static double number(JsonNode hyperparameters, String field, double fallback) {
-        JsonNode node = hyperparameters.get(field);
-        if (node == null || node.isNull() || (node.isString() && node.stringValue().equals("auto"))) {
-            return fallback;
-        }
-        if (!node.isNumber()) {
-            throw AtriumException.invalidParam("hyperparameters", "'" + field + "' must be \"auto\" or a number");
-        }
-        return node.doubleValue();
     }
 }
