@@ -555,8 +555,10 @@ class ServingPathTest {
                         Set.of("deadline"), 504));
                 case CLIENT_GONE_BEFORE_FIRST_BYTE -> new Call(path, streamed(body), true, null,
                         Set.of("ok", "client_cancelled"), 200);
+                // the tiny chat model can write its whole 40-token answer (7 ms measured) before the reset reaches
+                // the server: then it was answered, and recorded so; the completion model's 500 tokens cannot
                 case CLIENT_GONE_AFTER_FIRST_BYTE -> new Call(path, streamed(body), true, null,
-                        Set.of("client_cancelled"), 200);
+                        chat ? Set.of("client_cancelled", "ok") : Set.of("client_cancelled"), 200);
                 // the model is unloaded under the running stream: the engine cuts it with a failure (the chat model
                 // writes its whole 128-token context in milliseconds, sooner than an unload reaches it)
                 case ENGINE_FAILURE -> chat ? null : new Call(path, streamed(body), true, null, Set.of("error"), 200, () -> {
