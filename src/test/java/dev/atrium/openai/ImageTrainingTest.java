@@ -78,6 +78,33 @@ class ImageTrainingTest {
         return images;
     }
 
+    /** A job is refused by what its images become, not by the bytes of its file: 200 small PNGs at 512 x 512. */
+    @Test
+    void job_whosePreprocessedImagesWouldNotFitTheBound_failsValidationNamingTheLimit() throws Exception {
+        StringBuilder jsonl = new StringBuilder();
+        for (Map.Entry<byte[], String> image : images("train", 200)) {
+            jsonl.append("{\"image\": \"").append(Base64.getEncoder().encodeToString(image.getKey()))
+                    .append("\", \"label\": \"").append(image.getValue()).append("\"}\n");
+        }
+        Http.Reply file = member.postForm("/v1/files", Map.of("purpose", "fine-tune"),
+                List.of(jsonl.toString().getBytes(StandardCharsets.UTF_8)));
+        assertThat(file.status()).as(file.text()).isEqualTo(200);
+        Http.Reply created = member.postJson("/v1/fine_tuning/jobs", Map.of("model", "linear",
+                "training_file", file.json().path("id").asString(), "method", Map.of("type", "image-classification"),
+                "hyperparameters", Map.of("width", 512, "height", 512)));
+        assertThat(created.status()).as(created.text()).isEqualTo(200);
+        JsonNode job = created.json();
+        long deadline = System.nanoTime() + Duration.ofMinutes(1).toNanos();
+        while (!List.of("succeeded", "failed", "cancelled").contains(job.path("status").asString())
+                && System.nanoTime() < deadline) {
+            Thread.sleep(100);
+            job = member.get("/v1/fine_tuning/jobs/" + created.json().path("id").asString()).json();
+        }
+        assertThat(job.path("status").asString()).as(job.toString()).isEqualTo("failed");
+        assertThat(job.path("error").path("message").asString()).contains("200 images", "at most 170",
+                "smaller width and height");
+    }
+
     @Test
     void fashionMnist_trainedAsAService_classifiesTheTestSplit() throws Exception {
         StringBuilder jsonl = new StringBuilder();

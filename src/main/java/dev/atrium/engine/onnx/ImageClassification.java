@@ -29,6 +29,12 @@ import tools.jackson.databind.JsonNode;
 final class ImageClassification {
     /** The most pixels one image may declare: 40 megapixels (a 20000 x 20000 "bomb" is refused unread). */
     static final long MAX_PIXELS = 40_000_000L;
+    /**
+     * The most values one request's input tensor may hold: 64 Mi floats (256 MiB). A small image becomes as many
+     * values as the model's input has (150 528 at 224 x 224), so this bounds a request of many tiny images by what
+     * they become, not by the bytes sent; checked before anything is decoded or allocated.
+     */
+    static final long MAX_TENSOR_VALUES = 1L << 26;
     private static final ImageDecoder DECODER = new ImageDecoder(MAX_PIXELS);
 
     /** What a loaded image classifier keeps beside its session. */
@@ -62,7 +68,12 @@ final class ImageClassification {
     static Tensor tensor(State state, List<byte[]> images, String param) {
         ImagePreprocessing preprocessing = state.preprocessing();
         int values = preprocessing.valuesPerImage();
-        float[] data = new float[Math.multiplyExact(values, images.size())];
+        long most = MAX_TENSOR_VALUES / values;
+        if (images.size() > most) {
+            throw AtriumException.invalidParam(param, images.size() + " images are too many for one request: this"
+                    + " model takes each as " + values + " values, so at most " + most + " images a request");
+        }
+        float[] data = new float[values * images.size()];
         for (int i = 0; i < images.size(); i++) {
             String name = images.size() == 1 ? param : param + "[" + i + "]";
             preprocessing.fill(DECODER.decode(images.get(i), name), data, i * values);

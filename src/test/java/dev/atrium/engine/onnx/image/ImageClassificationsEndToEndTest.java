@@ -167,6 +167,31 @@ class ImageClassificationsEndToEndTest {
         assertThat(fine.status()).isEqualTo(200);
     }
 
+    /**
+     * Many tiny images are refused by what they become (each 150 528 values at the model's 224 x 224), before any is
+     * decoded: 446 PNGs of 2 x 2 pixels, some 70 bytes each, would be a 268 MB tensor.
+     */
+    @Test
+    void tinyImages_moreThanTheTensorBoundHolds_are400sNamingTheLimit() throws Exception {
+        java.io.ByteArrayOutputStream png = new java.io.ByteArrayOutputStream();
+        javax.imageio.ImageIO.write(new java.awt.image.BufferedImage(2, 2, java.awt.image.BufferedImage.TYPE_INT_RGB),
+                "png", png);
+        String tiny = Base64.getEncoder().encodeToString(png.toByteArray());
+        Http.Reply many = http.postJson("/v1/classifications", Map.of("model", MODEL,
+                "input", java.util.Collections.nCopies(446, tiny)));
+        assertThat(many.status()).as(many.text()).isEqualTo(400);
+        assertThat(many.json().path("error").path("message").asString()).contains("446 images", "at most 445");
+        Http.Reply v2 = http.postJson("/v2/models/" + MODEL + "/infer", Map.of("inputs", List.of(Map.of(
+                "name", "input", "datatype", "BYTES", "shape", List.of(446), "data",
+                java.util.Collections.nCopies(446, tiny)))));
+        assertThat(v2.status()).as(v2.text()).isEqualTo(400);
+        assertThat(v2.json().path("error").asString()).contains("at most 445");
+        Http.Reply fewer = http.postJson("/v1/classifications", Map.of("model", MODEL,
+                "input", java.util.Collections.nCopies(445, tiny)));
+        assertThat(fewer.status()).as(fewer.text()).isEqualTo(200);
+        assertThat(fewer.json().path("usage").path("images").asLong()).isEqualTo(445);
+    }
+
     @Test
     void invoice_showsTheImagesClassified() {
         dev.atrium.testing.Tenants tenants = new dev.atrium.testing.Tenants(http);
