@@ -1,8 +1,7 @@
 package dev.atrium.testing;
 
-import java.io.ByteArrayOutputStream;
+import dev.atrium.training.ProtoMessage;
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -39,10 +38,7 @@ public final class OnnxModelWriter {
 
     /** A constant float tensor the graph's nodes may read by name (a weight). */
     public OnnxModelWriter initializer(String name, float[] values, long... dims) {
-        java.nio.ByteBuffer raw = java.nio.ByteBuffer.allocate(values.length * Float.BYTES)
-                .order(java.nio.ByteOrder.LITTLE_ENDIAN);
-        raw.asFloatBuffer().put(values);
-        initializers.add(new Initializer(name, dims, ElementType.FLOAT, raw.array()));
+        initializers.add(new Initializer(name, dims, ElementType.FLOAT, ProtoMessage.littleEndian(values)));
         return this;
     }
 
@@ -90,10 +86,10 @@ public final class OnnxModelWriter {
     }
 
     public byte[] toBytes() {
-        Message graph = new Message();
+        ProtoMessage graph = new ProtoMessage();
         int index = 0;
         for (Node node : nodes) {
-            Message proto = new Message();
+            ProtoMessage proto = new ProtoMessage();
             node.inputs().forEach(input -> proto.string(1, input));
             node.outputs().forEach(output -> proto.string(2, output));
             proto.string(3, "node" + index++);
@@ -102,26 +98,26 @@ public final class OnnxModelWriter {
         }
         graph.string(2, "test-graph");
         for (Initializer initializer : initializers) {
-            Message tensor = new Message();
+            ProtoMessage tensor = new ProtoMessage();
             for (long dim : initializer.dims()) {
                 tensor.varint(1, dim);
             }
             tensor.varint(2, initializer.type().code);
             tensor.string(8, initializer.name());
-            tensor.raw(9, initializer.raw());
+            tensor.bytes(9, initializer.raw());
             graph.message(5, tensor);
         }
         inputs.forEach(input -> graph.message(11, valueInfo(input)));
         outputs.forEach(output -> graph.message(12, valueInfo(output)));
 
-        Message opset = new Message().string(1, "").varint(2, 13);
-        Message model = new Message()
+        ProtoMessage opset = new ProtoMessage().string(1, "").varint(2, 13);
+        ProtoMessage model = new ProtoMessage()
                 .varint(1, 7) // ir_version
                 .string(2, "atrium-tests")
                 .message(7, graph)
                 .message(8, opset);
-        metadata.forEach((key, value) -> model.message(14, new Message().string(1, key).string(2, value)));
-        return model.bytes();
+        metadata.forEach((key, value) -> model.message(14, new ProtoMessage().string(1, key).string(2, value)));
+        return model.toBytes();
     }
 
     public Path write(Path file) throws IOException {
@@ -129,55 +125,13 @@ public final class OnnxModelWriter {
         return file;
     }
 
-    private static Message valueInfo(ValueInfo info) {
-        Message shape = new Message();
+    private static ProtoMessage valueInfo(ValueInfo info) {
+        ProtoMessage shape = new ProtoMessage();
         for (long dimension : info.shape()) {
-            shape.message(1, dimension < 0 ? new Message().string(2, "d" + Math.abs(dimension))
-                    : new Message().varint(1, dimension));
+            shape.message(1, dimension < 0 ? new ProtoMessage().string(2, "d" + Math.abs(dimension))
+                    : new ProtoMessage().varint(1, dimension));
         }
-        Message tensor = new Message().varint(1, info.type().code).message(2, shape);
-        return new Message().string(1, info.name()).message(2, new Message().message(1, tensor));
-    }
-
-    /** A protobuf message being written: varints and length-delimited fields. */
-    private static final class Message {
-        private final ByteArrayOutputStream out = new ByteArrayOutputStream();
-
-        Message varint(int field, long value) {
-            writeVarint((long) field << 3);
-            writeVarint(value);
-            return this;
-        }
-
-        Message string(int field, String value) {
-            return lengthDelimited(field, value.getBytes(StandardCharsets.UTF_8));
-        }
-
-        Message raw(int field, byte[] bytes) {
-            return lengthDelimited(field, bytes);
-        }
-
-        Message message(int field, Message message) {
-            return lengthDelimited(field, message.bytes());
-        }
-
-        private Message lengthDelimited(int field, byte[] bytes) {
-            writeVarint(((long) field << 3) | 2);
-            writeVarint(bytes.length);
-            out.writeBytes(bytes);
-            return this;
-        }
-
-        private void writeVarint(long value) {
-            while ((value & ~0x7FL) != 0) {
-                out.write((int) ((value & 0x7F) | 0x80));
-                value >>>= 7;
-            }
-            out.write((int) value);
-        }
-
-        byte[] bytes() {
-            return out.toByteArray();
-        }
+        ProtoMessage tensor = new ProtoMessage().varint(1, info.type().code).message(2, shape);
+        return new ProtoMessage().string(1, info.name()).message(2, new ProtoMessage().message(1, tensor));
     }
 }

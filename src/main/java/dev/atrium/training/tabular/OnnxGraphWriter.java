@@ -1,9 +1,8 @@
 package dev.atrium.training.tabular;
 
-import static java.nio.charset.StandardCharsets.UTF_8;
 import static java.util.Objects.requireNonNull;
 
-import java.io.ByteArrayOutputStream;
+import dev.atrium.training.ProtoMessage;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.util.ArrayList;
@@ -57,20 +56,18 @@ final class OnnxGraphWriter {
     }
 
     void initializer(String tensor, float[] values, long... dims) {
-        Proto proto = new Proto();
+        ProtoMessage proto = new ProtoMessage();
         for (long dim : dims) {
             proto.varint(1, dim);
         }
         proto.varint(2, FLOAT);
         proto.string(8, tensor);
-        ByteBuffer raw = ByteBuffer.allocate(values.length * Float.BYTES).order(ByteOrder.LITTLE_ENDIAN);
-        raw.asFloatBuffer().put(values);
-        proto.bytes(9, raw.array());
+        proto.bytes(9, ProtoMessage.littleEndian(values));
         initializers.add(proto.toBytes());
     }
 
     void initializer(String tensor, long[] values, long... dims) {
-        Proto proto = new Proto();
+        ProtoMessage proto = new ProtoMessage();
         for (long dim : dims) {
             proto.varint(1, dim);
         }
@@ -84,7 +81,7 @@ final class OnnxGraphWriter {
 
     /** The serialized model. */
     byte[] toModel(String producer) {
-        Proto graph = new Proto();
+        ProtoMessage graph = new ProtoMessage();
         for (byte[] node : nodes) {
             if (node == null) {
                 throw new IllegalStateException("a node was not finished");
@@ -96,7 +93,7 @@ final class OnnxGraphWriter {
         inputs.forEach(input -> graph.bytes(11, input));
         outputs.forEach(output -> graph.bytes(12, output));
 
-        Proto model = new Proto();
+        ProtoMessage model = new ProtoMessage();
         model.varint(1, IR_VERSION);
         model.string(2, producer);
         model.bytes(7, graph.toBytes());
@@ -106,16 +103,16 @@ final class OnnxGraphWriter {
     }
 
     private static byte[] opset(String domain, int version) {
-        Proto proto = new Proto();
+        ProtoMessage proto = new ProtoMessage();
         proto.string(1, domain);
         proto.varint(2, version);
         return proto.toBytes();
     }
 
     private static byte[] valueInfo(String tensor, int elementType, long[] dims) {
-        Proto shape = new Proto();
+        ProtoMessage shape = new ProtoMessage();
         for (long dim : dims) {
-            Proto dimension = new Proto();
+            ProtoMessage dimension = new ProtoMessage();
             if (dim == BATCH) {
                 dimension.string(2, "N");
             } else {
@@ -123,12 +120,12 @@ final class OnnxGraphWriter {
             }
             shape.bytes(1, dimension.toBytes());
         }
-        Proto tensorType = new Proto();
+        ProtoMessage tensorType = new ProtoMessage();
         tensorType.varint(1, elementType);
         tensorType.bytes(2, shape.toBytes());
-        Proto type = new Proto();
+        ProtoMessage type = new ProtoMessage();
         type.bytes(1, tensorType.toBytes());
-        Proto info = new Proto();
+        ProtoMessage info = new ProtoMessage();
         info.string(1, tensor);
         info.bytes(2, type.toBytes());
         return info.toBytes();
@@ -136,7 +133,7 @@ final class OnnxGraphWriter {
 
     /** A node being written; {@link #done} puts it in the graph. */
     final class Node {
-        private final Proto proto = new Proto();
+        private final ProtoMessage proto = new ProtoMessage();
         private int slot;
 
         private Node(String opType, String domain, List<String> nodeInputs, List<String> nodeOutputs) {
@@ -150,100 +147,49 @@ final class OnnxGraphWriter {
         }
 
         Node ints(String attribute, long[] values) {
-            Proto proto = attribute(attribute, 7);
+            ProtoMessage proto = attribute(attribute, 7);
             proto.packedVarints(8, values);
             return add(proto);
         }
 
         Node floats(String attribute, float[] values) {
-            Proto proto = attribute(attribute, 6);
+            ProtoMessage proto = attribute(attribute, 6);
             proto.packedFloats(7, values);
             return add(proto);
         }
 
         Node strings(String attribute, List<String> values) {
-            Proto proto = attribute(attribute, 8);
+            ProtoMessage proto = attribute(attribute, 8);
             values.forEach(value -> proto.string(9, value));
             return add(proto);
         }
 
         Node integer(String attribute, long value) {
-            Proto proto = attribute(attribute, 2);
+            ProtoMessage proto = attribute(attribute, 2);
             proto.varint(3, value);
             return add(proto);
         }
 
         Node string(String attribute, String value) {
-            Proto proto = attribute(attribute, 3);
+            ProtoMessage proto = attribute(attribute, 3);
             proto.string(4, value);
             return add(proto);
         }
 
-        private static Proto attribute(String name, int type) {
-            Proto proto = new Proto();
+        private static ProtoMessage attribute(String name, int type) {
+            ProtoMessage proto = new ProtoMessage();
             proto.string(1, name);
             proto.varint(20, type);
             return proto;
         }
 
-        private Node add(Proto attribute) {
+        private Node add(ProtoMessage attribute) {
             proto.bytes(5, attribute.toBytes());
             return this;
         }
 
         void done() {
             nodes.set(slot, proto.toBytes());
-        }
-    }
-
-    /** Protobuf wire encoding of one message. */
-    private static final class Proto {
-        private final ByteArrayOutputStream out = new ByteArrayOutputStream();
-
-        void varint(int field, long value) {
-            tag(field, 0);
-            rawVarint(value);
-        }
-
-        void string(int field, String value) {
-            bytes(field, value.getBytes(UTF_8));
-        }
-
-        void bytes(int field, byte[] value) {
-            tag(field, 2);
-            rawVarint(value.length);
-            out.writeBytes(value);
-        }
-
-        void packedVarints(int field, long[] values) {
-            Proto packed = new Proto();
-            for (long value : values) {
-                packed.rawVarint(value);
-            }
-            bytes(field, packed.toBytes());
-        }
-
-        void packedFloats(int field, float[] values) {
-            ByteBuffer buffer = ByteBuffer.allocate(values.length * Float.BYTES).order(ByteOrder.LITTLE_ENDIAN);
-            buffer.asFloatBuffer().put(values);
-            bytes(field, buffer.array());
-        }
-
-        private void tag(int field, int wireType) {
-            rawVarint(((long) field << 3) | wireType);
-        }
-
-        private void rawVarint(long value) {
-            // negative int64 values take ten bytes, as protobuf writes them
-            while ((value & ~0x7FL) != 0) {
-                out.write((int) ((value & 0x7F) | 0x80));
-                value >>>= 7;
-            }
-            out.write((int) value);
-        }
-
-        byte[] toBytes() {
-            return out.toByteArray();
         }
     }
 }

@@ -1,9 +1,8 @@
 package dev.atrium.engine.onnx.tabular;
 
-import java.io.ByteArrayOutputStream;
+import dev.atrium.training.ProtoMessage;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
-import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -29,9 +28,9 @@ final class TabularModelWriter {
     /** One node attribute, already encoded as an AttributeProto. */
     record Attribute(byte[] bytes) {}
 
-    private final Message graph = new Message();
-    private final List<Message> inputs = new ArrayList<>();
-    private final List<Message> outputs = new ArrayList<>();
+    private final ProtoMessage graph = new ProtoMessage();
+    private final List<ProtoMessage> inputs = new ArrayList<>();
+    private final List<ProtoMessage> outputs = new ArrayList<>();
     private int nodes;
 
     /** @param shape dimensions; -1 for a dynamic one */
@@ -47,9 +46,9 @@ final class TabularModelWriter {
 
     /** An output of type seq(map(key, value)), as a ZipMap makes it. */
     TabularModelWriter sequenceOfMapsOutput(String name, ElementType key, ElementType value) {
-        Message map = new Message().varint(1, key.code).message(2, tensorType(value));
-        Message sequence = new Message().message(1, new Message().message(5, map));
-        outputs.add(valueInfo(name, new Message().message(4, sequence)));
+        ProtoMessage map = new ProtoMessage().varint(1, key.code).message(2, tensorType(value));
+        ProtoMessage sequence = new ProtoMessage().message(1, new ProtoMessage().message(5, map));
+        outputs.add(valueInfo(name, new ProtoMessage().message(4, sequence)));
         return this;
     }
 
@@ -64,7 +63,7 @@ final class TabularModelWriter {
                 raw.putFloat((float) value);
             }
         }
-        Message tensor = new Message();
+        ProtoMessage tensor = new ProtoMessage();
         for (long dim : dims) {
             tensor.varint(1, dim);
         }
@@ -79,7 +78,7 @@ final class TabularModelWriter {
 
     TabularModelWriter node(String domain, String opType, List<String> nodeInputs, List<String> nodeOutputs,
             Attribute... attributes) {
-        Message node = new Message();
+        ProtoMessage node = new ProtoMessage();
         nodeInputs.forEach(input -> node.string(1, input));
         nodeOutputs.forEach(output -> node.string(2, output));
         node.string(3, "node" + nodes++).string(4, opType);
@@ -96,19 +95,19 @@ final class TabularModelWriter {
     // AttributeProto: name 1, f 2, i 3, s 4, floats 7, ints 8, strings 9, type 20
 
     static Attribute attribute(String name, long value) {
-        return new Attribute(new Message().string(1, name).varint(3, value).varint(20, 2).toBytes());
+        return new Attribute(new ProtoMessage().string(1, name).varint(3, value).varint(20, 2).toBytes());
     }
 
     static Attribute attribute(String name, float value) {
-        return new Attribute(new Message().string(1, name).fixed32(2, value).varint(20, 1).toBytes());
+        return new Attribute(new ProtoMessage().string(1, name).fixed32(2, value).varint(20, 1).toBytes());
     }
 
     static Attribute attribute(String name, String value) {
-        return new Attribute(new Message().string(1, name).string(4, value).varint(20, 3).toBytes());
+        return new Attribute(new ProtoMessage().string(1, name).string(4, value).varint(20, 3).toBytes());
     }
 
     static Attribute floats(String name, double... values) {
-        Message attribute = new Message().string(1, name);
+        ProtoMessage attribute = new ProtoMessage().string(1, name);
         for (double value : values) {
             attribute.fixed32(7, (float) value);
         }
@@ -116,7 +115,7 @@ final class TabularModelWriter {
     }
 
     static Attribute ints(String name, long... values) {
-        Message attribute = new Message().string(1, name);
+        ProtoMessage attribute = new ProtoMessage().string(1, name);
         for (long value : values) {
             attribute.varint(8, value);
         }
@@ -124,7 +123,7 @@ final class TabularModelWriter {
     }
 
     static Attribute strings(String name, String... values) {
-        Message attribute = new Message().string(1, name);
+        ProtoMessage attribute = new ProtoMessage().string(1, name);
         for (String value : values) {
             attribute.string(9, value);
         }
@@ -132,84 +131,32 @@ final class TabularModelWriter {
     }
 
     byte[] toBytes() {
-        Message model = new Message();
+        ProtoMessage model = new ProtoMessage();
         model.varint(1, 8) // ir_version
                 .string(2, "atrium-tabular-tests");
-        Message finished = new Message().raw(graph.toBytes()).string(2, "tabular");
+        ProtoMessage finished = new ProtoMessage().raw(graph.toBytes()).string(2, "tabular");
         inputs.forEach(input -> finished.message(11, input));
         outputs.forEach(output -> finished.message(12, output));
         model.message(7, finished)
-                .message(8, new Message().string(1, "").varint(2, 13))
-                .message(8, new Message().string(1, ML).varint(2, 3));
+                .message(8, new ProtoMessage().string(1, "").varint(2, 13))
+                .message(8, new ProtoMessage().string(1, ML).varint(2, 3));
         return model.toBytes();
     }
 
-    private static Message valueInfo(String name, Message type) {
-        return new Message().string(1, name).message(2, type);
+    private static ProtoMessage valueInfo(String name, ProtoMessage type) {
+        return new ProtoMessage().string(1, name).message(2, type);
     }
 
-    private static Message tensorType(ElementType type, long... shape) {
-        Message dims = new Message();
+    private static ProtoMessage tensorType(ElementType type, long... shape) {
+        ProtoMessage dims = new ProtoMessage();
         for (long dimension : shape) {
-            dims.message(1, dimension < 0 ? new Message().string(2, "N") : new Message().varint(1, dimension));
+            dims.message(1, dimension < 0 ? new ProtoMessage().string(2, "N")
+                    : new ProtoMessage().varint(1, dimension));
         }
-        Message tensor = new Message().varint(1, type.code);
+        ProtoMessage tensor = new ProtoMessage().varint(1, type.code);
         if (shape.length > 0) {
             tensor.message(2, dims);
         }
-        return new Message().message(1, tensor);
-    }
-
-    /** A protobuf message being written. */
-    private static final class Message {
-        private final ByteArrayOutputStream out = new ByteArrayOutputStream();
-
-        Message varint(int field, long value) {
-            writeVarint((long) field << 3);
-            writeVarint(value);
-            return this;
-        }
-
-        Message fixed32(int field, float value) {
-            writeVarint(((long) field << 3) | 5);
-            int bits = Float.floatToIntBits(value);
-            for (int i = 0; i < 4; i++) {
-                out.write((bits >>> (8 * i)) & 0xFF);
-            }
-            return this;
-        }
-
-        Message string(int field, String value) {
-            return bytes(field, value.getBytes(StandardCharsets.UTF_8));
-        }
-
-        Message message(int field, Message message) {
-            return bytes(field, message.toBytes());
-        }
-
-        Message bytes(int field, byte[] bytes) {
-            writeVarint(((long) field << 3) | 2);
-            writeVarint(bytes.length);
-            out.writeBytes(bytes);
-            return this;
-        }
-
-        /** Fields already encoded, appended as they are. */
-        Message raw(byte[] fields) {
-            out.writeBytes(fields);
-            return this;
-        }
-
-        private void writeVarint(long value) {
-            while ((value & ~0x7FL) != 0) {
-                out.write((int) ((value & 0x7F) | 0x80));
-                value >>>= 7;
-            }
-            out.write((int) value);
-        }
-
-        byte[] toBytes() {
-            return out.toByteArray();
-        }
+        return new ProtoMessage().message(1, tensor);
     }
 }
