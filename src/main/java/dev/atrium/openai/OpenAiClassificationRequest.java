@@ -4,7 +4,6 @@ import dev.atrium.AtriumException;
 import dev.atrium.engine.ClassificationInput;
 import dev.atrium.engine.ClassificationRequest;
 import java.util.ArrayList;
-import java.util.Base64;
 import java.util.List;
 import tools.jackson.databind.JsonNode;
 
@@ -78,7 +77,7 @@ record OpenAiClassificationRequest(String model, ClassificationRequest request) 
 
     private static ClassificationInput item(JsonNode item, boolean images, String param) {
         if (item.isString()) {
-            return images ? new ClassificationInput.Image(image(item.stringValue(), param))
+            return images ? new ClassificationInput.Image(ClassificationInput.Image.decode(item.stringValue(), param))
                     : new ClassificationInput.Text(item.stringValue());
         }
         if (item.isObject()) {
@@ -90,7 +89,7 @@ record OpenAiClassificationRequest(String model, ClassificationRequest request) 
             }
             JsonNode image = url != null ? url : raw;
             if (image != null && image.isString()) {
-                return new ClassificationInput.Image(image(image.stringValue(), param));
+                return new ClassificationInput.Image(ClassificationInput.Image.decode(image.stringValue(), param));
             }
             JsonNode text = item.get("text");
             if (text != null && text.isString()) {
@@ -99,27 +98,6 @@ record OpenAiClassificationRequest(String model, ClassificationRequest request) 
         }
         throw AtriumException.invalidParam(param, "'" + param + "' must be a text, an image as a data URL or base64,"
                 + " or {\"image_url\": {\"url\": \"data:image/...;base64,...\"}}");
-    }
-
-    /** The bytes of an image given as a data URL or as plain base64; URLs to fetch are refused. */
-    static byte[] image(String text, String param) {
-        String data = text.strip();
-        if (data.startsWith("http://") || data.startsWith("https://")) {
-            throw AtriumException.invalidParam(param, "images are sent in the request, as data URLs or base64;"
-                    + " Atrium does not fetch URLs");
-        }
-        if (data.startsWith("data:")) {
-            int comma = data.indexOf(',');
-            if (comma < 0 || !data.substring(0, comma).endsWith(";base64")) {
-                throw AtriumException.invalidParam(param, "a data URL must be base64: data:image/png;base64,...");
-            }
-            data = data.substring(comma + 1);
-        }
-        try {
-            return Base64.getMimeDecoder().decode(data);
-        } catch (IllegalArgumentException e) {
-            throw AtriumException.invalidParam(param, "the image is not valid base64");
-        }
     }
 
     private static int topK(JsonNode node) {

@@ -1,6 +1,7 @@
 package dev.atrium.training;
 
 import dev.atrium.AtriumException;
+import dev.atrium.engine.ClassificationInput;
 import dev.atrium.engine.DataType;
 import dev.atrium.engine.ModelTask;
 import dev.atrium.engine.TensorSpec;
@@ -12,7 +13,6 @@ import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
-import java.util.Base64;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeSet;
@@ -87,7 +87,8 @@ public final class ImageClassificationTrainer implements Trainer {
             validation = java.util.Arrays.stream(split.validation()).mapToObj(all::get).toList();
         }
         List<String> labels = labels(training);
-        run.event("Preprocessing " + (training.size() + validation.size()) + " images to " + width + "x" + height, null);
+        run.event("Preprocessing " + (training.size() + validation.size()) + " images to " + width + "x" + height,
+                null);
         float[][] trainVectors = vectors(training, preprocessing, run);
         float[][] validationVectors = vectors(validation, preprocessing, run);
         // pixels want smaller steps and more of them than embeddings: 40 epochs at 0.002 (Fashion-MNIST: 0.82)
@@ -214,15 +215,10 @@ public final class ImageClassificationTrainer implements Trainer {
             throw AtriumException.invalidParam(param, "line " + line + " needs {\"image\": base64 or a data URL,"
                     + " \"label\": a string}");
         }
-        String data = image.stringValue();
-        if (data.startsWith("data:")) {
-            int comma = data.indexOf(',');
-            data = comma < 0 ? "" : data.substring(comma + 1);
-        }
         try {
-            return new Example(Base64.getMimeDecoder().decode(data), label.asString(), line);
-        } catch (IllegalArgumentException e) {
-            throw AtriumException.invalidParam(param, "line " + line + "'s image is not valid base64");
+            return new Example(ClassificationInput.Image.decode(image.stringValue(), param), label.asString(), line);
+        } catch (AtriumException e) {
+            throw AtriumException.invalidParam(param, "line " + line + ": " + e.getMessage());
         }
     }
 

@@ -87,21 +87,10 @@ final class ImageClassification {
      */
     static byte[] unwrap(byte[] element) {
         String text = new String(element, java.nio.charset.StandardCharsets.ISO_8859_1);
-        if (text.startsWith("data:")) {
-            int comma = text.indexOf(',');
-            if (comma < 0 || !text.substring(0, comma).endsWith(";base64")) {
-                throw AtriumException.invalidParam("inputs", "an image as a data URL must be base64:"
-                        + " data:image/png;base64,...");
-            }
-            text = text.substring(comma + 1);
-        } else if (!BASE64.matcher(text).matches()) {
+        if (!text.startsWith("data:") && !BASE64.matcher(text).matches()) {
             return element;
         }
-        try {
-            return java.util.Base64.getMimeDecoder().decode(text);
-        } catch (IllegalArgumentException e) {
-            throw AtriumException.invalidParam("inputs", "an image element is neither an image nor valid base64");
-        }
+        return ClassificationInput.Image.decode(text, "inputs");
     }
 
     private static final java.util.regex.Pattern BASE64 = java.util.regex.Pattern.compile("[A-Za-z0-9+/=\\s]+");
