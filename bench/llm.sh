@@ -18,19 +18,8 @@ model="$root/../shared/models/random-15M-q8_0.gguf"
 [ -f "$model" ] || { echo "llm: $model is missing" >&2; exit 1; }
 threads="$(nproc)"
 peer="$(bench/llama-server.sh)"
-if [ "${LLM_SKIP_BUILD:-}" != 1 ]; then
-  ./mvnw -B -q install -DskipTests
-  rm -rf bench/target/lib
-  ./mvnw -B -q -f bench/pom.xml package -DskipTests
-fi
-java=("$JAVA_HOME/bin/java" --enable-native-access=ALL-UNNAMED -cp "bench/target/atrium-bench-0.1.0-SNAPSHOT.jar:bench/target/lib/*")
+. bench/common.sh llm "${LLM_SKIP_BUILD:-}"
 rounds_for() { case "$1" in 1) echo $((rounds * 8)) ;; 4) echo $((rounds * 4)) ;; *) echo "$rounds" ;; esac; }
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
-data="$(mktemp -d)"
-pid=""
-stop() { [ -n "$pid" ] && { kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; }; pid=""; }
-trap 'stop; rm -rf "$data"' EXIT
-wait_for() { for _ in $(seq 1 600); do curl -sf "$1" >/dev/null 2>&1 && return 0; sleep 0.2; done; echo "llm: $1 never answered" >&2; exit 1; }
 
 # Atrium loads models with llama.cpp's weight repacking unless this CPU faults on AMX (CpuProbe); the peer gets the
 # same choice

@@ -10,7 +10,6 @@
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
-. scripts/find-jdk.sh
 seconds="${1:-30}"
 models="$root/../shared/models"
 clips=/usr/share/pocketsphinx/test/data/librivox
@@ -18,18 +17,7 @@ for file in "$models/whisper-tiny-en-int8.onnx" "$models/silero-vad-v5.onnx" "$m
     "$clips/transcription"; do
   [ -f "$file" ] || { echo "tasks: $file is missing (shared/models, Debian's pocketsphinx-testdata)" >&2; exit 1; }
 done
-if [ "${TASKS_SKIP_BUILD:-}" != 1 ]; then
-  ./mvnw -B -q install -DskipTests
-  rm -rf bench/target/lib
-  ./mvnw -B -q -f bench/pom.xml package -DskipTests
-fi
-java=("$JAVA_HOME/bin/java" --enable-native-access=ALL-UNNAMED -cp "bench/target/atrium-bench-0.1.0-SNAPSHOT.jar:bench/target/lib/*")
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
-data="$(mktemp -d)"
-pid=""
-stop() { [ -n "$pid" ] && { kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; }; pid=""; }
-trap 'stop; rm -rf "$data"' EXIT
-wait_for() { for _ in $(seq 1 600); do curl -sf "$1" >/dev/null 2>&1 && return 0; sleep 0.2; done; echo "tasks: $1 never answered" >&2; exit 1; }
+. bench/common.sh tasks "${TASKS_SKIP_BUILD:-}"
 
 "${java[@]}" dev.atrium.bench.TaskBench recording "$data/recording.wav" "$clips" 6
 echo "machine cores=$(nproc) java=$("$JAVA_HOME/bin/java" -version 2>&1 | head -1 | tr ' ' '_')"
