@@ -78,28 +78,42 @@ class ImageTrainingTest {
         return images;
     }
 
-    /** A job is refused by what its images become, not by the bytes of its file: 200 small PNGs at 512 x 512. */
-    @Test
-    void job_whosePreprocessedImagesWouldNotFitTheBound_failsValidationNamingTheLimit() throws Exception {
+    /** Uploads the first {@code count} training images as a JSON Lines training file; answers its id. */
+    private static String trainingFile(int count) throws IOException {
         StringBuilder jsonl = new StringBuilder();
-        for (Map.Entry<byte[], String> image : images("train", 200)) {
+        for (Map.Entry<byte[], String> image : images("train", count)) {
             jsonl.append("{\"image\": \"").append(Base64.getEncoder().encodeToString(image.getKey()))
                     .append("\", \"label\": \"").append(image.getValue()).append("\"}\n");
         }
         Http.Reply file = member.postForm("/v1/files", Map.of("purpose", "fine-tune"),
                 List.of(jsonl.toString().getBytes(StandardCharsets.UTF_8)));
         assertThat(file.status()).as(file.text()).isEqualTo(200);
-        Http.Reply created = member.postJson("/v1/fine_tuning/jobs", Map.of("model", "linear",
-                "training_file", file.json().path("id").asString(), "method", Map.of("type", "image-classification"),
-                "hyperparameters", Map.of("width", 512, "height", 512)));
+        return file.json().path("id").asString();
+    }
+
+    /** Creates an image-classification job with these fields beside its model and method; answers it once ended. */
+    private static JsonNode runJob(Map<String, ?> fields, Duration timeout) throws InterruptedException {
+        Map<String, Object> body = new java.util.HashMap<String, Object>(fields);
+        body.put("model", "linear");
+        body.put("method", Map.of("type", "image-classification"));
+        Http.Reply created = member.postJson("/v1/fine_tuning/jobs", body);
         assertThat(created.status()).as(created.text()).isEqualTo(200);
+        String id = created.json().path("id").asString();
+        long deadline = System.nanoTime() + timeout.toNanos();
         JsonNode job = created.json();
-        long deadline = System.nanoTime() + Duration.ofMinutes(1).toNanos();
         while (!List.of("succeeded", "failed", "cancelled").contains(job.path("status").asString())
                 && System.nanoTime() < deadline) {
-            Thread.sleep(100);
-            job = member.get("/v1/fine_tuning/jobs/" + created.json().path("id").asString()).json();
+            Thread.sleep(250);
+            job = member.get("/v1/fine_tuning/jobs/" + id).json();
         }
+        return job;
+    }
+
+    /** A job is refused by what its images become, not by the bytes of its file: 200 small PNGs at 512 x 512. */
+    @Test
+    void job_whosePreprocessedImagesWouldNotFitTheBound_failsValidationNamingTheLimit() throws Exception {
+        JsonNode job = runJob(Map.of("training_file", trainingFile(200),
+                "hyperparameters", Map.of("width", 512, "height", 512)), Duration.ofMinutes(1));
         assertThat(job.path("status").asString()).as(job.toString()).isEqualTo("failed");
         assertThat(job.path("error").path("message").asString()).contains("200 images", "at most 170",
                 "smaller width and height");
@@ -107,26 +121,8 @@ class ImageTrainingTest {
 
     @Test
     void fashionMnist_trainedAsAService_classifiesTheTestSplit() throws Exception {
-        StringBuilder jsonl = new StringBuilder();
-        for (Map.Entry<byte[], String> image : images("train", 10_000)) {
-            jsonl.append("{\"image\": \"").append(Base64.getEncoder().encodeToString(image.getKey()))
-                    .append("\", \"label\": \"").append(image.getValue()).append("\"}\n");
-        }
-        Http.Reply file = member.postForm("/v1/files", Map.of("purpose", "fine-tune"),
-                List.of(jsonl.toString().getBytes(StandardCharsets.UTF_8)));
-        assertThat(file.status()).as(file.text()).isEqualTo(200);
-        Http.Reply created = member.postJson("/v1/fine_tuning/jobs", Map.of("model", "linear",
-                "training_file", file.json().path("id").asString(), "suffix", "fashion",
-                "method", Map.of("type", "image-classification"), "seed", 3));
-        assertThat(created.status()).as(created.text()).isEqualTo(200);
-        String id = created.json().path("id").asString();
-        long deadline = System.nanoTime() + Duration.ofMinutes(4).toNanos();
-        JsonNode job = created.json();
-        while (!List.of("succeeded", "failed", "cancelled").contains(job.path("status").asString())
-                && System.nanoTime() < deadline) {
-            Thread.sleep(250);
-            job = member.get("/v1/fine_tuning/jobs/" + id).json();
-        }
+        JsonNode job = runJob(Map.of("training_file", trainingFile(10_000), "suffix", "fashion", "seed", 3),
+                Duration.ofMinutes(4));
         assertThat(job.path("status").asString()).as(job.toString()).isEqualTo("succeeded");
         assertThat(job.path("fine_tuned_model").asString()).isEqualTo("fashion:1");
 
