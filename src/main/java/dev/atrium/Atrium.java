@@ -204,6 +204,7 @@ public final class Atrium implements AutoCloseable {
             TrainingFiles trainingFiles = new TrainingFiles(database.jdbi(), new EncryptedFileStore(
                     new dev.atrium.store.EncryptedFiles(config.dataDir().resolve("tenant-files"), tenantKeys)), clock,
                     Math.min(config.maxUploadBytes(), TrainingFiles.MAX_FILE_BYTES));
+            dev.atrium.training.VersionScorer scorer = new dev.atrium.training.VersionScorer(serving, trainingFiles);
             jobs = new FineTuningJobs(database.jdbi(), trainingFiles, Map.of(
                     TrainingMethod.TEXT_CLASSIFICATION, new TextClassificationTrainer(new RegistryEmbedder(registry)),
                     TrainingMethod.TABULAR_REGRESSION, new dev.atrium.training.tabular.TabularTrainer(
@@ -211,13 +212,17 @@ public final class Atrium implements AutoCloseable {
                     TrainingMethod.TABULAR_CLASSIFICATION, new dev.atrium.training.tabular.TabularTrainer(
                             dev.atrium.engine.onnx.tabular.FeatureSchema.Task.CLASSIFICATION, clock),
                     TrainingMethod.IMAGE_CLASSIFICATION, new dev.atrium.training.ImageClassificationTrainer()),
-                    new RegistryPublisher(registry), clock, metering, Duration.ofHours(1));
+                    new RegistryPublisher(registry, trainingFiles), new dev.atrium.training.AliasPromoter(registry,
+                            scorer, keyId -> tenancy.activeKey(keyId).map(key -> new Caller(key,
+                                    tenancy.tenantOf(key)))), clock, metering, Duration.ofHours(1),
+                    new FineTuningJobs.Limits(config.trainingConcurrency(), 16, 1));
             services.put("/v1", List.of(new OpenAiService(registry, metering, serving, config.maxRequestBytes(),
                             config.truncateInputs()),
                     new OpenAiGenerationService(serving, config.maxRequestBytes()),
                     new OpenAiTaskService(serving, config.maxRequestBytes(), config.maxAudioBytes()),
                     new OpenAiFilesService(trainingFiles),
-                    new OpenAiFineTuningService(jobs, serving, config.maxRequestBytes())));
+                    new OpenAiFineTuningService(jobs, serving, config.maxRequestBytes()),
+                    new dev.atrium.openai.OpenAiEvaluationService(scorer, config.maxRequestBytes())));
             services.put("/v2", List.of(new V2Service(registry, serving, lifecycle, config.maxRequestBytes(), VERSION)));
             services.put("/admin", List.of(
                     new AdminModelsService(registry, config.maxRequestBytes(), config.maxUploadBytes()),

@@ -19,8 +19,9 @@ import tools.jackson.databind.JsonNode;
 
 /**
  * A training job survives {@code kill -9}: the server (the packaged jar, a process of its own) is killed with SIGKILL
- * while a gradient-boosting job runs; started again on the same data directory, it queues the job again and runs it
- * to the end, and the version it publishes is byte for byte the one an uninterrupted run of the same job makes.
+ * while a gradient-boosting job runs; started again on the same data directory, it queues the job again, goes on from
+ * the round its saved state holds, and the version it publishes is byte for byte the one an uninterrupted run of the
+ * same job makes.
  */
 class TrainingCrashIT {
     @TempDir
@@ -106,7 +107,7 @@ class TrainingCrashIT {
             long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(2);
             while (System.nanoTime() < deadline) {
                 JsonNode events = member.get("/v1/fine_tuning/jobs/" + job.getKey() + "/events").json();
-                if (events.toString().contains("Round 10:")) {
+                if (events.toString().contains("Round 20:")) { // its state saved at round 10 at least
                     break;
                 }
                 Thread.sleep(20);
@@ -124,6 +125,9 @@ class TrainingCrashIT {
             JsonNode done = awaitEnd(member, job.getKey(), server);
             assertThat(done.path("status").asString()).as(done.toString()).isEqualTo("succeeded");
             assertThat(artifact(member)).as("the model the restarted job made").isEqualTo(expected);
+            // it went on from its saved state, not from the first round
+            assertThat(member.get("/v1/fine_tuning/jobs/" + job.getKey() + "/events?limit=1000").text())
+                    .containsPattern("Going on from round [1-9][0-9]*0, where the job was stopped");
         } finally {
             server.destroyForcibly().waitFor();
         }

@@ -23,7 +23,7 @@ final class AdminModelView {
 
     record VersionView(String model, int version, Instant createdAt, ArtifactFile artifact, List<ArtifactFile> files,
             List<TensorSpec> inputs, List<TensorSpec> outputs, EmbeddingView embedding, RemoteView remote,
-            JsonNode config, SchedulingView scheduling, List<String> aliases, boolean loaded) {}
+            JsonNode config, SchedulingView scheduling, List<String> aliases, boolean loaded, JsonNode lineage) {}
 
     /** How a version is scheduled, as set (null: the server's default). */
     record SchedulingView(Integer maxBatchSize, Integer maxBatchTokens, Long maxQueueDelayUs, Integer instances,
@@ -48,6 +48,11 @@ final class AdminModelView {
     }
 
     static VersionView version(ModelVersion version, Map<String, Integer> aliases, boolean loaded) {
+        return version(version, aliases, loaded, null);
+    }
+
+    /** @param lineage what a training job made the version from; null for an upload */
+    static VersionView version(ModelVersion version, Map<String, Integer> aliases, boolean loaded, JsonNode lineage) {
         EmbeddingMetadata embedding = version.metadata().embeddingMetadata().orElse(null);
         List<String> pointing = aliases.entrySet().stream()
                 .filter(alias -> alias.getValue() == version.version())
@@ -65,6 +70,7 @@ final class AdminModelView {
                 Json.MAPPER.readTree(version.config()), new SchedulingView(version.scheduling().maxBatchSize(),
                         version.scheduling().maxBatchTokens(), version.scheduling().maxQueueDelayMicros(),
                         version.scheduling().instances(), version.scheduling().intraOpThreads(),
-                        version.scheduling().queueCapacity(), version.scheduling().deadlineMillis()), pointing, loaded);
+                        version.scheduling().queueCapacity(), version.scheduling().deadlineMillis()), pointing, loaded,
+                lineage);
     }
 }

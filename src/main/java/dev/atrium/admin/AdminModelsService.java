@@ -316,7 +316,8 @@ public final class AdminModelsService implements HttpService {
         Model model = registry.model(Caller.current().modelScope(), name(request));
         Map<String, Integer> aliases = registry.aliases(model);
         List<AdminModelView.VersionView> versions = registry.listVersions(model).stream()
-                .map(version -> AdminModelView.version(version, aliases, registry.isLoaded(model, version.version())))
+                .map(version -> AdminModelView.version(version, aliases, registry.isLoaded(model, version.version()),
+                        registry.lineage(version).orElse(null)))
                 .toList();
         Json.send(response, Status.OK_200, new AdminModelView.VersionListView(versions));
     }
@@ -326,7 +327,7 @@ public final class AdminModelsService implements HttpService {
         ModelVersion version = registry.version(scope, name(request), versionNumber(request));
         Model model = registry.model(scope, name(request));
         Json.send(response, Status.OK_200, AdminModelView.version(version, registry.aliases(model),
-                registry.isLoaded(model, version.version())));
+                registry.isLoaded(model, version.version()), registry.lineage(version).orElse(null)));
     }
 
     private void deleteVersion(ServerRequest request, ServerResponse response) {

@@ -29,6 +29,7 @@ import java.util.List;
  * @param llamaNatives the directory of the llama.cpp libraries, or null for the default cache
  * @param maxAudioBytes the largest audio file one transcription takes
  * @param maxAudioDuration the longest audio one transcription decodes
+ * @param trainingConcurrency fine-tuning jobs run at once
  */
 public record ServerConfig(
         String bindAddress,
@@ -62,7 +63,8 @@ public record ServerConfig(
         Duration callDeadline,
         Path llamaNatives,
         long maxAudioBytes,
-        Duration maxAudioDuration) {
+        Duration maxAudioDuration,
+        int trainingConcurrency) {
 
     public ServerConfig {
         requireNonNull(bindAddress, "bindAddress is null");
@@ -100,6 +102,9 @@ public record ServerConfig(
         }
         if (requireNonNull(maxAudioDuration, "maxAudioDuration is null").isNegative() || maxAudioDuration.isZero()) {
             throw new IllegalArgumentException("max-audio-duration must be positive");
+        }
+        if (trainingConcurrency < 1 || trainingConcurrency > 64) {
+            throw new IllegalArgumentException("training-concurrency must be 1 to 64");
         }
         if (maxConnections < 1) {
             throw new IllegalArgumentException("max-connections must be at least 1");

@@ -85,7 +85,8 @@ public final class ServerConfigLoader {
                     parse(values, ServerSetting.CALL_DEADLINE, ServerConfigLoader::parseDuration),
                     parse(values, ServerSetting.LLAMA_NATIVES, v -> v.equals("auto") ? null : Path.of(v)),
                     parse(values, ServerSetting.MAX_AUDIO_SIZE, ServerConfigLoader::parseSize),
-                    parse(values, ServerSetting.MAX_AUDIO_DURATION, ServerConfigLoader::parseDuration));
+                    parse(values, ServerSetting.MAX_AUDIO_DURATION, ServerConfigLoader::parseDuration),
+                    parse(values, ServerSetting.TRAINING_CONCURRENCY, Integer::parseInt));
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException("invalid configuration: " + e.getMessage(), e);
         }

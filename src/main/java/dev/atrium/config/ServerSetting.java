@@ -42,7 +42,9 @@ public enum ServerSetting {
     MAX_AUDIO_SIZE("max-audio-size", "25m", "largest audio file one transcription takes (OpenAI's limit; k, m, g"
             + " suffixes)"),
     MAX_AUDIO_DURATION("max-audio-duration", "30m", "longest audio one transcription decodes; longer audio is"
-            + " refused as soon as decoding passes it");
+            + " refused as soon as decoding passes it"),
+    TRAINING_CONCURRENCY("training-concurrency", "1", "fine-tuning jobs run at once, each on a thread of its own"
+            + " (one tenant's at most one at a time); more wait in the queue, oldest first");
 
     private final String key;
     private final String defaultValue;

@@ -31,7 +31,7 @@ import tools.jackson.databind.node.ObjectNode;
  */
 public final class OpenAiFineTuningService implements HttpService {
     private static final List<String> FIELDS = List.of("model", "training_file", "validation_file", "hyperparameters",
-            "suffix", "seed", "method", "metadata", "integrations");
+            "suffix", "seed", "method", "metadata", "integrations", "promote");
 
     private final FineTuningJobs jobs;
     private final Serving serving;
@@ -60,7 +60,8 @@ public final class OpenAiFineTuningService implements HttpService {
     record JobView(String id, String object, String model, long createdAt, Long finishedAt, String fineTunedModel,
             String organizationId, List<String> resultFiles, String status, String validationFile,
             String trainingFile, JsonNode hyperparameters, Long trainedTokens, ErrorView error, long seed,
-            Long estimatedFinish, List<Object> integrations, MethodView method, JsonNode metrics) {
+            Long estimatedFinish, List<Object> integrations, MethodView method, JsonNode metrics,
+            JsonNode leaderboard, JsonNode promote) {
         static JobView of(FineTuningJob job) {
             JsonNode error = job.error();
             return new JobView(job.id(), "fine_tuning.job", job.baseModel(), job.createdAt().getEpochSecond(),
@@ -70,7 +71,8 @@ public final class OpenAiFineTuningService implements HttpService {
                     error == null ? null : new ErrorView(error.path("code").asString(""),
                             error.path("message").asString(""), error.path("param").isNull() ? null
                                     : error.path("param").asString(null)),
-                    job.seed(), null, List.of(), new MethodView(job.method().wireName()), job.metrics());
+                    job.seed(), null, List.of(), new MethodView(job.method().wireName()), job.metrics(),
+                    job.leaderboard(), job.promote());
         }
     }
 
@@ -113,19 +115,52 @@ public final class OpenAiFineTuningService implements HttpService {
                     + " lowercase letters, digits, '.', '_' and '-', at most 128");
         }
         JsonNode hyperparameters = body.get("hyperparameters");
-        if (hyperparameters != null && !hyperparameters.isNull() && !hyperparameters.isObject()) {
-            throw AtriumException.invalidParam("hyperparameters", "'hyperparameters' must be an object");
+        ObjectNode settings;
+        if (hyperparameters != null && hyperparameters.isString() && hyperparameters.stringValue().equals("auto")) {
+            // every hyperparameter chosen by an AutoML search with its defaults
+            settings = JsonNodeFactory.instance.objectNode().put("search", "auto");
+        } else if (hyperparameters != null && !hyperparameters.isNull() && !hyperparameters.isObject()) {
+            throw AtriumException.invalidParam("hyperparameters", "'hyperparameters' must be an object, or \"auto\""
+                    + " for an AutoML search");
+        } else {
+            settings = hyperparameters == null || hyperparameters.isNull()
+                    ? JsonNodeFactory.instance.objectNode() : (ObjectNode) hyperparameters;
         }
-        ObjectNode settings = hyperparameters == null || hyperparameters.isNull()
-                ? JsonNodeFactory.instance.objectNode() : (ObjectNode) hyperparameters;
         JsonNode seed = body.get("seed");
         if (seed != null && !seed.isNull() && (!seed.isIntegralNumber() || !seed.canConvertToLong())) {
             throw AtriumException.invalidParam("seed", "'seed' must be an integer");
         }
+        String validationFile = text(body, "validation_file").orElse(null);
         FineTuningJob job = jobs.create(caller.key().tenantId(), caller.key().id(), new FineTuningJobs.Request(method,
-                base, target, trainingFile, text(body, "validation_file").orElse(null), settings,
-                seed == null || seed.isNull() ? 42 : seed.longValue()));
+                base, target, trainingFile, validationFile, settings,
+                seed == null || seed.isNull() ? 42 : seed.longValue(), promotion(body, validationFile)));
         Json.send(response, Status.OK_200, JobView.of(job));
+    }
+
+    /**
+     * Atrium's {@code promote}: {@code {"alias", "if_better_on"}}, the alias moved to the result only when it beats
+     * the alias's version on the metric, both scored on the job's validation file (which it then needs).
+     */
+    private static FineTuningJobs.Promotion promotion(JsonNode body, String validationFile) {
+        JsonNode promote = body.get("promote");
+        if (promote == null || promote.isNull()) {
+            return null;
+        }
+        String alias = promote.path("alias").asString("");
+        String metric = promote.path("if_better_on").asString("");
+        if (!promote.isObject() || !dev.atrium.registry.ModelReference.isValidAlias(alias)) {
+            throw AtriumException.invalidParam("promote", "'promote' is {\"alias\": the alias to move,"
+                    + " \"if_better_on\": a metric}");
+        }
+        if (!dev.atrium.training.Evaluations.isRankable(metric)) {
+            throw AtriumException.invalidParam("promote", "promote.if_better_on must be one of "
+                    + String.join(", ", dev.atrium.training.Evaluations.rankable()));
+        }
+        if (validationFile == null) {
+            throw AtriumException.invalidParam("promote", "a job that promotes names a validation_file: both versions"
+                    + " are scored on it");
+        }
+        return new FineTuningJobs.Promotion(alias, metric);
     }
 
     /** Atrium's trainer from {@code method.type}; absent, a text classifier over the embedding model named. */

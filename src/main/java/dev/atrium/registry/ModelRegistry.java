@@ -170,6 +170,34 @@ public final class ModelRegistry {
      */
     public ModelVersion addVersion(ModelScope scope, String name, Map<String, StagedArtifact> staged,
             ModelOptions options, String config, SchedulingOptions scheduling) {
+        return addVersion(scope, name, staged, options, config, scheduling, null, null);
+    }
+
+    /**
+     * Makes a training job's model a new version, with its lineage in the same transaction; or, when the job made a
+     * version of the model already (it ran again after a restart), answers that one.
+     *
+     * @param jobId the job
+     * @param lineage what the version was made from, a JSON object
+     */
+    public ModelVersion addTrainedVersion(ModelScope scope, String name, Map<String, StagedArtifact> staged,
+            ModelOptions options, String config, String jobId, String lineage) {
+        Model model = manageable(scope, name);
+        java.util.OptionalInt made = store.versionMadeBy(model.id(), jobId);
+        if (made.isPresent()) {
+            staged.values().forEach(file -> artifacts.discard(file.path()));
+            return version(scope, name, made.getAsInt());
+        }
+        return addVersion(scope, name, staged, options, config, SchedulingOptions.none(), jobId, lineage);
+    }
+
+    /** A version's lineage, if a training job made it. */
+    public Optional<JsonNode> lineage(ModelVersion version) {
+        return store.lineage(version.modelId(), version.version()).map(CONFIG_READER::readTree);
+    }
+
+    private ModelVersion addVersion(ModelScope scope, String name, Map<String, StagedArtifact> staged,
+            ModelOptions options, String config, SchedulingOptions scheduling, String jobId, String lineage) {
         try {
             Model model = manageable(scope, name);
             String role = model.engine().artifactRole();
@@ -208,7 +236,7 @@ public final class ModelRegistry {
                 staged.values().forEach(artifacts::commit);
                 try {
                     ModelVersion version = store.insertVersion(model, files, metadata, config, scheduling,
-                            clock.instant());
+                            clock.instant(), null, jobId == null ? null : new ModelStore.Lineage(jobId, lineage));
                     changed();
                     LOG.info("added version {} of model {} (sha256 {})", version.version(), name, main.sha256());
                     return version;

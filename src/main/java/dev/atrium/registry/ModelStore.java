@@ -109,6 +109,17 @@ final class ModelStore {
      */
     ModelVersion insertVersion(Model model, List<ArtifactFile> files, ModelMetadata metadata, String config,
             SchedulingOptions scheduling, Instant now, java.util.function.IntFunction<String> sealSecret) {
+        return insertVersion(model, files, metadata, config, scheduling, now, sealSecret, null);
+    }
+
+    /**
+     * Adds a version, with a secret sealed for it and the lineage of the job that made it in the same transaction.
+     *
+     * @param lineage the training job that made it and what from; null for an upload
+     */
+    ModelVersion insertVersion(Model model, List<ArtifactFile> files, ModelMetadata metadata, String config,
+            SchedulingOptions scheduling, Instant now, java.util.function.IntFunction<String> sealSecret,
+            Lineage lineage) {
         String metadataJson = JSON.writeValueAsString(metadata);
         return jdbi.inTransaction(handle -> {
             int version = handle.createQuery("""
@@ -147,6 +158,16 @@ final class ModelStore {
                         .bind("model_id", model.id())
                         .bind("version", version)
                         .bind("ciphertext", sealSecret.apply(version))
+                        .execute();
+            }
+            if (lineage != null) {
+                handle.createUpdate("""
+                        INSERT INTO model_version_lineage (model_id, version, job_id, lineage)
+                        VALUES (:model_id, :version, :job, :lineage)""")
+                        .bind("model_id", model.id())
+                        .bind("version", version)
+                        .bind("job", lineage.jobId())
+                        .bind("lineage", lineage.json())
                         .execute();
             }
             return new ModelVersion(model.id(), model.name(), version, files, metadata, config, scheduling, now);
@@ -196,6 +217,29 @@ final class ModelStore {
                 .bind("id", model.id())
                 .bind("version", version)
                 .execute() > 0);
+    }
+
+    /** What a trained version was made by and from. */
+    record Lineage(String jobId, String json) {}
+
+    /** The lineage of a version, if a job made it. */
+    Optional<String> lineage(long modelId, int version) {
+        return jdbi.withHandle(handle -> handle.createQuery(
+                        "SELECT lineage FROM model_version_lineage WHERE model_id = :id AND version = :version")
+                .bind("id", modelId)
+                .bind("version", version)
+                .mapTo(String.class)
+                .findOne());
+    }
+
+    /** The version of a model a job made, if it made one. */
+    OptionalInt versionMadeBy(long modelId, String jobId) {
+        return jdbi.withHandle(handle -> handle.createQuery(
+                        "SELECT version FROM model_version_lineage WHERE model_id = :id AND job_id = :job")
+                .bind("id", modelId)
+                .bind("job", jobId)
+                .mapTo(Integer.class)
+                .findOne()).map(OptionalInt::of).orElse(OptionalInt.empty());
     }
 
     /** The sealed secret of a version, if it has one. */

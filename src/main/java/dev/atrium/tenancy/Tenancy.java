@@ -78,6 +78,12 @@ public final class Tenancy {
         return Optional.of(key);
     }
 
+    /** A key by id if it is usable now, for the platform's work on its behalf (a training job's); no caller, no rules. */
+    public Optional<ApiKey> activeKey(String id) {
+        Instant now = clock.instant();
+        return store.findKey(id).filter(key -> key.isActive(now));
+    }
+
     private void forgetCached(String keyId) {
         keysBySecretHash.asMap().values().removeIf(cached -> cached.key().id().equals(keyId));
     }

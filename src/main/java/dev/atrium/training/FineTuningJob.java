@@ -15,11 +15,14 @@ import tools.jackson.databind.JsonNode;
  * @param keyId the key that created it, whose usage its compute is
  * @param fineTunedModel the new version's reference ({@code name:version}) once it succeeded
  * @param error why it failed: {@code {"code", "message", "param"}}
+ * @param leaderboard an AutoML search's trials, best first, once it succeeded; else null
+ * @param promote the alias to move to the result, and the metric it must be better on: {@code {"alias",
+ *     "if_better_on"}}, or null
  */
 public record FineTuningJob(String id, String tenantId, String keyId, TrainingMethod method, String baseModel,
         String targetModel, String trainingFile, String validationFile, JsonNode hyperparameters, long seed,
         JobStatus status, String fineTunedModel, JsonNode error, JsonNode metrics, Instant createdAt,
-        Instant startedAt, Instant finishedAt) {
+        Instant startedAt, Instant finishedAt, JsonNode leaderboard, JsonNode promote) {
     public FineTuningJob {
         requireNonNull(id, "id is null");
         requireNonNull(keyId, "keyId is null");

@@ -47,9 +47,18 @@ public final class FineTuningJobs implements AutoCloseable {
         String publish(FineTuningJob job, Trainer.Trained trained);
     }
 
+    /** Decides a succeeded job's {@code promote}: moves the alias or not, and answers why. */
+    public interface Promoter {
+        /**
+         * @param version the job's new version of its target model
+         * @return the decision: {@code promoted}, {@code reason}, and the values compared
+         */
+        ObjectNode promote(FineTuningJob job, int version);
+    }
+
     /** What a client asks for when it creates a job. */
     public record Request(TrainingMethod method, String baseModel, String targetModel, String trainingFile,
-            String validationFile, ObjectNode hyperparameters, long seed) {
+            String validationFile, ObjectNode hyperparameters, long seed, Promotion promote) {
         public Request {
             requireNonNull(method, "method is null");
             requireNonNull(baseModel, "baseModel is null");
@@ -57,12 +66,29 @@ public final class FineTuningJobs implements AutoCloseable {
             requireNonNull(trainingFile, "trainingFile is null");
             requireNonNull(hyperparameters, "hyperparameters is null");
         }
+
+        public Request(TrainingMethod method, String baseModel, String targetModel, String trainingFile,
+                String validationFile, ObjectNode hyperparameters, long seed) {
+            this(method, baseModel, targetModel, trainingFile, validationFile, hyperparameters, seed, null);
+        }
+    }
+
+    /**
+     * Moves an alias of the target model to a job's result when the result is better on a metric than the version
+     * the alias points at now, both scored on the same validation rows (or when the alias points nowhere yet).
+     */
+    public record Promotion(String alias, String ifBetterOn) {
+        public Promotion {
+            requireNonNull(alias, "alias is null");
+            requireNonNull(ifBetterOn, "ifBetterOn is null");
+        }
     }
 
     private final Jdbi jdbi;
     private final TrainingFiles files;
     private final Map<TrainingMethod, Trainer> trainers;
     private final Publisher publisher;
+    private final Promoter promoter;
     private final Clock clock;
     private final dev.atrium.metering.Metering metering;
     private final java.time.Duration maxJobTime;
@@ -70,7 +96,11 @@ public final class FineTuningJobs implements AutoCloseable {
     private final Map<String, dev.atrium.metering.Metering.Meter> meters = new ConcurrentHashMap<>();
     private final Set<String> cancelling = ConcurrentHashMap.newKeySet();
     private final Semaphore work = new Semaphore(0);
-    private final Thread worker;
+    private final List<Thread> workers;
+    private final int maxActivePerTenant;
+    private final int maxRunningPerTenant;
+    /** The jobs a worker has taken, by id, with their tenants (the platform's as the empty string). */
+    private final Map<String, String> claimed = new java.util.HashMap<>();
     private volatile boolean closed;
 
     /**
@@ -79,8 +109,32 @@ public final class FineTuningJobs implements AutoCloseable {
      *     family) reserved against budgets for {@code maxJobTime} before it is created, and recorded when it ends
      * @param maxJobTime how long a job may run; it is cut there (and failed)
      */
+    /**
+     * How many jobs run at once and how many one tenant may have.
+     *
+     * @param concurrency jobs run at once, each on a platform thread of its own (1 to 64)
+     * @param maxActivePerTenant jobs a tenant may have queued or running; one more is refused (429)
+     * @param maxRunningPerTenant jobs of one tenant run at once, so that one tenant's queue does not hold every
+     *     worker while another's waits
+     */
+    public record Limits(int concurrency, int maxActivePerTenant, int maxRunningPerTenant) {
+        /** One job at a time; 16 jobs queued or running per tenant. */
+        public static final Limits DEFAULTS = new Limits(1, 16, 1);
+
+        public Limits {
+            if (concurrency < 1 || concurrency > 64 || maxActivePerTenant < 1 || maxRunningPerTenant < 1) {
+                throw new IllegalArgumentException("concurrency " + concurrency + " (1 to 64), per tenant "
+                        + maxActivePerTenant + " active and " + maxRunningPerTenant + " running (at least 1)");
+            }
+        }
+    }
+
     public FineTuningJobs(Jdbi jdbi, TrainingFiles files, Map<TrainingMethod, Trainer> trainers, Publisher publisher,
-            Clock clock, dev.atrium.metering.Metering metering, java.time.Duration maxJobTime) {
+            Promoter promoter, Clock clock, dev.atrium.metering.Metering metering, java.time.Duration maxJobTime,
+            Limits limits) {
+        this.promoter = requireNonNull(promoter, "promoter is null");
+        this.maxActivePerTenant = limits.maxActivePerTenant();
+        this.maxRunningPerTenant = limits.maxRunningPerTenant();
         this.metering = requireNonNull(metering, "metering is null");
         this.maxJobTime = requireNonNull(maxJobTime, "maxJobTime is null");
         this.jdbi = requireNonNull(jdbi, "jdbi is null");
@@ -93,8 +147,9 @@ public final class FineTuningJobs implements AutoCloseable {
         if (restarted > 0) {
             LOG.info("{} fine-tuning job(s) the server stopped under are queued again", restarted);
         }
-        this.worker = Thread.ofPlatform().name("fine-tuning").daemon(true).start(this::work);
-        work.release();
+        this.workers = java.util.stream.IntStream.range(0, limits.concurrency())
+                .mapToObj(i -> Thread.ofPlatform().name("fine-tuning-" + i).daemon(true).start(this::work)).toList();
+        work.release(limits.concurrency());
     }
 
     /**
@@ -110,6 +165,21 @@ public final class FineTuningJobs implements AutoCloseable {
         if (!trainers.containsKey(request.method())) {
             throw AtriumException.invalidParam("method", "no trainer for method " + request.method().wireName());
         }
+        SearchSettings.of(request.hyperparameters()); // a search it cannot run is refused now, not once queued
+        long active = jdbi.withHandle(handle -> handle.createQuery("""
+                        SELECT COUNT(*) FROM fine_tuning_jobs
+                        WHERE tenant_id IS :tenant AND status IN ('validating_files', 'queued', 'running')""")
+                .bind("tenant", tenantId).mapTo(Long.class).one());
+        if (active >= maxActivePerTenant) {
+            throw new AtriumException(ErrorCode.RATE_LIMITED_REQUESTS, "the tenant has " + active + " fine-tuning jobs queued"
+                    + " or running, its most; wait for one to end, or cancel one");
+        }
+        ObjectNode promote = null;
+        if (request.promote() != null) {
+            promote = JSON.createObjectNode();
+            promote.put("alias", request.promote().alias());
+            promote.put("if_better_on", request.promote().ifBetterOn());
+        }
         Instant now = clock.instant();
         String id = "ftjob-" + HexFormat.of().formatHex(randomBytes());
         // the worst case reserved first: a budget that cannot cover the job refuses it (429) before it exists
@@ -117,12 +187,12 @@ public final class FineTuningJobs implements AutoCloseable {
         FineTuningJob job = new FineTuningJob(id, tenantId, keyId,
                 request.method(), request.baseModel(), request.targetModel(), request.trainingFile(),
                 request.validationFile(), request.hyperparameters(), request.seed(), JobStatus.VALIDATING_FILES, null,
-                null, null, now, null, null);
+                null, null, now, null, null, null, promote);
         jdbi.useHandle(handle -> handle.createUpdate("""
                 INSERT INTO fine_tuning_jobs (id, tenant_id, key_id, method, base_model, target_model, training_file,
-                    validation_file, hyperparameters, seed, status, created_at)
+                    validation_file, hyperparameters, seed, status, created_at, promote)
                 VALUES (:id, :tenant, :key, :method, :base, :target, :training, :validation, :hyperparameters, :seed,
-                    :status, :created_at)""")
+                    :status, :created_at, :promote)""")
                 .bind("id", job.id())
                 .bind("tenant", tenantId)
                 .bind("key", keyId)
@@ -135,9 +205,10 @@ public final class FineTuningJobs implements AutoCloseable {
                 .bind("seed", job.seed())
                 .bind("status", job.status().wireName())
                 .bind("created_at", EpochMicros.of(now))
+                .bind("promote", job.promote() == null ? null : job.promote().toString())
                 .execute());
         event(job.id(), "info", "Validating training file: " + job.trainingFile(), null);
-        work.release();
+        wake();
         return job;
     }
 
@@ -233,22 +304,48 @@ public final class FineTuningJobs implements AutoCloseable {
         while (!closed) {
             try {
                 work.acquire();
-                work.drainPermits();
             } catch (InterruptedException e) {
                 return;
             }
             Optional<FineTuningJob> next;
-            while (!closed && (next = next()).isPresent()) {
-                run(next.get());
+            while (!closed && (next = claim()).isPresent()) {
+                try {
+                    run(next.get());
+                } finally {
+                    synchronized (claimed) {
+                        claimed.remove(next.get().id());
+                    }
+                    wake(); // a tenant held back by its running cap may go on now
+                }
             }
         }
     }
 
-    private Optional<FineTuningJob> next() {
-        return jdbi.withHandle(handle -> handle.createQuery("""
-                        SELECT * FROM fine_tuning_jobs WHERE status IN ('validating_files', 'queued')
-                        ORDER BY created_at, id LIMIT 1""")
-                .map((rs, ctx) -> job(rs)).findOne());
+    private void wake() {
+        int missing = workers.size() - work.availablePermits();
+        if (missing > 0) {
+            work.release(missing);
+        }
+    }
+
+    /** Takes the oldest job waiting that no worker has and whose tenant is under its running cap. */
+    private Optional<FineTuningJob> claim() {
+        synchronized (claimed) {
+            List<FineTuningJob> waiting = jdbi.withHandle(handle -> handle.createQuery("""
+                            SELECT * FROM fine_tuning_jobs WHERE status IN ('validating_files', 'queued')
+                            ORDER BY created_at, id LIMIT :limit""")
+                    .bind("limit", claimed.size() + 256)
+                    .map((rs, ctx) -> job(rs)).list());
+            for (FineTuningJob job : waiting) {
+                String tenant = job.tenantId() == null ? "" : job.tenantId();
+                long running = claimed.values().stream().filter(tenant::equals).count();
+                if (!claimed.containsKey(job.id()) && running < maxRunningPerTenant) {
+                    claimed.put(job.id(), tenant);
+                    return Optional.of(job);
+                }
+            }
+            return Optional.empty();
+        }
     }
 
     private dev.atrium.metering.Metering.Meter reserve(String id, String tenantId, String keyId, String model) {
@@ -279,9 +376,10 @@ public final class FineTuningJobs implements AutoCloseable {
         } finally {
             long millis = Math.min(maxJobTime.toMillis(), (System.nanoTime() - run.startNanos) / 1_000_000);
             if (closed && outcome == null) {
-                meter.release(); // stopped with the server: recorded when it runs again
+                meter.release(); // stopped with the server: recorded when it runs again, from its saved state
             } else {
                 meter.finish(new dev.atrium.metering.Usage(0, 0, 1, millis), outcome);
+                run.dropState();
             }
         }
     }
@@ -308,12 +406,15 @@ public final class FineTuningJobs implements AutoCloseable {
                 throw new CancellationException();
             }
             String reference = publisher.publish(job, trained);
-            ObjectNode metrics = JSON.createObjectNode();
-            trained.metrics().forEach(metrics::put);
+            if (job.promote() != null) {
+                promote(job, Integer.parseInt(reference.substring(reference.lastIndexOf(':') + 1)));
+            }
+            ObjectNode metrics = trained.metrics();
             jdbi.useHandle(handle -> handle.createUpdate("""
                     UPDATE fine_tuning_jobs SET status = 'succeeded', fine_tuned_model = :model, metrics = :metrics,
-                        finished_at = :now WHERE id = :id""")
+                        leaderboard = :leaderboard, finished_at = :now WHERE id = :id""")
                     .bind("id", job.id()).bind("model", reference).bind("metrics", metrics.toString())
+                    .bind("leaderboard", trained.leaderboard() == null ? null : trained.leaderboard().toString())
                     .bind("now", EpochMicros.of(clock.instant())).execute());
             event(job.id(), "info", "The job has successfully completed: " + reference, metrics);
             return dev.atrium.metering.Outcome.OK;
@@ -338,6 +439,26 @@ public final class FineTuningJobs implements AutoCloseable {
             fail(job, "server_error", "the job failed inside the server", null);
             return dev.atrium.metering.Outcome.ENGINE_ERROR;
         }
+    }
+
+    /** Moves the job's alias to its new version if it is better; a failure to score leaves the alias where it is. */
+    private void promote(FineTuningJob job, int version) {
+        ObjectNode decision;
+        try {
+            decision = promoter.promote(job, version);
+        } catch (AtriumException e) {
+            decision = ((ObjectNode) job.promote()).deepCopy();
+            decision.put("promoted", false);
+            decision.put("reason", "the versions could not be compared: " + e.getMessage());
+        }
+        ObjectNode recorded = decision;
+        jdbi.useHandle(handle -> handle.createUpdate("UPDATE fine_tuning_jobs SET promote = :promote WHERE id = :id")
+                .bind("id", job.id()).bind("promote", recorded.toString()).execute());
+        String alias = decision.path("alias").asString();
+        event(job.id(), "info", decision.path("promoted").asBoolean()
+                ? "Promoted: alias '" + alias + "' now points at " + job.targetModel() + ":" + version + " ("
+                        + decision.path("reason").asString() + ")"
+                : "Not promoted: alias '" + alias + "' stays (" + decision.path("reason").asString() + ")", decision);
     }
 
     private void fail(FineTuningJob job, String code, String message, String param) {
@@ -382,10 +503,43 @@ public final class FineTuningJobs implements AutoCloseable {
     private final class JobRun implements Trainer.Run {
         private final FineTuningJob job;
         private final long startNanos;
+        /** The blob of the state saved last, in this run or one before it; null when none. */
+        private String stateBlob;
 
         JobRun(FineTuningJob job, long startNanos) {
             this.job = job;
             this.startNanos = startNanos;
+            this.stateBlob = jdbi.withHandle(handle -> handle.createQuery(
+                            "SELECT state_blob FROM fine_tuning_jobs WHERE id = :id")
+                    .bind("id", job.id()).mapTo(String.class).findOne().orElse(null));
+        }
+
+        @Override
+        public Optional<byte[]> savedState() {
+            return stateBlob == null ? Optional.empty() : files.readBlob(job.tenantId(), stateBlob);
+        }
+
+        @Override
+        public void saveState(byte[] state) {
+            String blob = files.keepBlob(job.tenantId(), state);
+            String previous = stateBlob;
+            jdbi.useHandle(handle -> handle.createUpdate("UPDATE fine_tuning_jobs SET state_blob = :blob WHERE id = :id")
+                    .bind("id", job.id()).bind("blob", blob).execute());
+            stateBlob = blob;
+            if (previous != null) {
+                files.dropBlob(job.tenantId(), previous);
+            }
+        }
+
+        /** Forgets the saved state of a job that has ended. */
+        void dropState() {
+            if (stateBlob != null) {
+                jdbi.useHandle(handle -> handle.createUpdate(
+                                "UPDATE fine_tuning_jobs SET state_blob = NULL WHERE id = :id")
+                        .bind("id", job.id()).execute());
+                files.dropBlob(job.tenantId(), stateBlob);
+                stateBlob = null;
+            }
         }
 
         boolean pastTimeLimit() {
@@ -459,7 +613,12 @@ public final class FineTuningJobs implements AutoCloseable {
                 JSON.readTree(rs.getString("hyperparameters")), rs.getLong("seed"),
                 JobStatus.fromWireName(rs.getString("status")).orElseThrow(), rs.getString("fine_tuned_model"),
                 error == null ? null : JSON.readTree(error), metrics == null ? null : JSON.readTree(metrics),
-                EpochMicros.instant(rs, "created_at"), startedAt, finishedAt);
+                EpochMicros.instant(rs, "created_at"), startedAt, finishedAt, json(rs.getString("leaderboard")),
+                json(rs.getString("promote")));
+    }
+
+    private static JsonNode json(String text) {
+        return text == null ? null : JSON.readTree(text);
     }
 
     private static JobEvent event(ResultSet rs) throws SQLException {
@@ -488,6 +647,6 @@ public final class FineTuningJobs implements AutoCloseable {
     @Override
     public void close() {
         closed = true;
-        worker.interrupt();
+        workers.forEach(Thread::interrupt);
     }
 }

@@ -92,17 +92,33 @@ public final class ImageClassificationTrainer implements Trainer {
         float[][] trainVectors = vectors(training, preprocessing, run);
         float[][] validationVectors = vectors(validation, preprocessing, run);
         // pixels want smaller steps and more of them than embeddings: 40 epochs at 0.002 (Fashion-MNIST: 0.82)
-        HeadTrainingOptions options = HeadJobs.options(job.hyperparameters(), job.seed(), 40, 0.002);
+        int[] validationClasses = classes(validation, labels, "validation_file");
         HeadTrainingData data = new HeadTrainingData(labels, trainVectors, classes(training, labels, "training_file"),
-                validationVectors, classes(validation, labels, "validation_file"));
-        SoftmaxHead head = HeadJobs.train(run, options, data);
-        Map<String, Double> metrics = HeadJobs.evaluate(head, validationVectors,
-                classes(validation, labels, "validation_file"), training.size());
-        config.set("labels", HeadJobs.labels(labels));
-        config.put("output", OnnxHeadWriter.OUTPUT);
-        config.put("output_kind", "probabilities");
-        return new Trained(ModelTask.IMAGE_CLASSIFICATION, OnnxHeadWriter.writeOverImages(head, 3, height, width),
-                config, metrics);
+                validationVectors, validationClasses);
+        int trainingRows = training.size();
+        HeadJobs.Space space = new HeadJobs.Space(LINEAR, 40, 0.002) {
+            @Override
+            public Trained train(String family, JsonNode hyperparameters, Run trial) {
+                HeadTrainingOptions options = options(hyperparameters, job.seed());
+                SoftmaxHead head = HeadJobs.train(trial, options, data);
+                ObjectNode metrics = HeadJobs.evaluate(head, validationVectors, validationClasses, labels,
+                        trainingRows);
+                ObjectNode version = config.deepCopy();
+                version.set("labels", HeadJobs.labels(labels));
+                version.put("output", OnnxHeadWriter.OUTPUT);
+                version.put("output_kind", "probabilities");
+                ObjectNode used = HeadJobs.used(options);
+                used.put("width", width);
+                used.put("height", height);
+                return new Trained(ModelTask.IMAGE_CLASSIFICATION, OnnxHeadWriter.writeOverImages(head, 3, height,
+                        width), version, metrics, used);
+            }
+        };
+        java.util.Optional<SearchSettings> search = SearchSettings.of(job.hyperparameters());
+        if (search.isPresent()) {
+            return AutoMl.search(run, space, search.get());
+        }
+        return space.train(LINEAR, job.hyperparameters(), run);
     }
 
     /** The preprocessing the model is trained with and served with: resized, RGB, scaled to 0..1. */

@@ -9,7 +9,7 @@ import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.util.List;
 import java.util.Locale;
-import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.CancellationException;
 import java.util.function.Supplier;
 import tools.jackson.databind.JsonNode;
@@ -41,7 +41,7 @@ public final class TextClassificationTrainer implements Trainer {
     @Override
     public Trained train(Run run) {
         FineTuningJob job = run.job();
-        HeadTrainingOptions options = options(job.hyperparameters(), job.seed());
+        options(job.hyperparameters(), job.seed()); // a bad value is refused before the texts are embedded
         TextDataset training = read(run.trainingFile(), run.trainingFileName(), "training_file");
         List<TextExample> trainExamples;
         List<TextExample> validationExamples;
@@ -70,16 +70,31 @@ public final class TextClassificationTrainer implements Trainer {
         if (run.cancelled()) {
             throw new CancellationException();
         }
+        float[][] validationVectors = validation.vectors().toArray(float[][]::new);
+        int[] validationClasses = classes(validationExamples, labels);
         HeadTrainingData data = new HeadTrainingData(labels, train.vectors().toArray(float[][]::new),
-                classes(trainExamples, labels), validation.vectors().toArray(float[][]::new),
-                classes(validationExamples, labels));
-        SoftmaxHead head = HeadJobs.train(run, options, data);
-        Map<String, Double> metrics = HeadJobs.evaluate(head, validation.vectors().toArray(float[][]::new),
-                classes(validationExamples, labels), trainExamples.size());
-        ObjectNode config = JsonNodeFactory.instance.objectNode();
-        config.put("embedding_model", train.pinned());
-        config.set("labels", HeadJobs.labels(labels));
-        return new Trained(ModelTask.TEXT_CLASSIFICATION, head.toOnnx(), config, metrics);
+                classes(trainExamples, labels), validationVectors, validationClasses);
+        int trainingRows = trainExamples.size();
+        HeadJobs.Space space = new HeadJobs.Space("softmax-head", HeadTrainingOptions.DEFAULTS.epochs(),
+                HeadTrainingOptions.DEFAULTS.learningRate()) {
+            @Override
+            public Trained train(String family, JsonNode hyperparameters, Run trial) {
+                HeadTrainingOptions options = options(hyperparameters, job.seed());
+                SoftmaxHead head = HeadJobs.train(trial, options, data);
+                ObjectNode metrics = HeadJobs.evaluate(head, validationVectors, validationClasses, labels,
+                        trainingRows);
+                ObjectNode config = JsonNodeFactory.instance.objectNode();
+                config.put("embedding_model", train.pinned());
+                config.set("labels", HeadJobs.labels(labels));
+                return new Trained(ModelTask.TEXT_CLASSIFICATION, head.toOnnx(), config, metrics,
+                        HeadJobs.used(options));
+            }
+        };
+        Optional<SearchSettings> search = SearchSettings.of(job.hyperparameters());
+        if (search.isPresent()) {
+            return AutoMl.search(run, space, search.get());
+        }
+        return space.train(space.families().getFirst(), job.hyperparameters(), run);
     }
 
     private static int[] classes(List<TextExample> examples, List<String> labels) {

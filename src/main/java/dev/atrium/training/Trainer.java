@@ -34,6 +34,16 @@ public interface Trainer {
 
         /** Whether the job was cancelled: checked between steps, which then stop. */
         boolean cancelled();
+
+        /**
+         * The state this job saved last in a run the server stopped under (a crash, a restart), to go on from; empty
+         * in a job's first run. A trainer checks that it is its own (a magic number, a digest) before using it.
+         */
+        Optional<byte[]> savedState();
+
+        /** Keeps the job's state to go on from (encrypted as the tenant's data), in place of the last; cheap enough
+         * to call at each checkpoint. */
+        void saveState(byte[] state);
     }
 
     /**
@@ -42,9 +52,18 @@ public interface Trainer {
      * @param task the version's task
      * @param onnx the version's ONNX file
      * @param config its upload config
-     * @param metrics the evaluation on the validation split (accuracy, macro-F1, ...)
+     * @param metrics the evaluation on the validation split ({@link Evaluations}: accuracy, macro-F1, ...)
+     * @param leaderboard an AutoML search's trials, best first; null for a job that trained one configuration
+     * @param hyperparameters those the model was trained with, as the job names them (a search's best)
      */
-    record Trained(dev.atrium.engine.ModelTask task, byte[] onnx, ObjectNode config, Map<String, Double> metrics) {}
+    record Trained(dev.atrium.engine.ModelTask task, byte[] onnx, ObjectNode config, ObjectNode metrics,
+            JsonNode leaderboard, ObjectNode hyperparameters) {
+        /** One configuration's model. */
+        public Trained(dev.atrium.engine.ModelTask task, byte[] onnx, ObjectNode config, ObjectNode metrics,
+                ObjectNode hyperparameters) {
+            this(task, onnx, config, metrics, null, hyperparameters);
+        }
+    }
 
     /**
      * Checks the job's files for this method before it queues.

@@ -134,6 +134,28 @@ public final class TrainingFiles {
         store.delete(tenantId, file.blob());
     }
 
+    /** Keeps bytes of a tenant's that are no file of its (a job's saved state), encrypted as its files are. */
+    String keepBlob(String tenantId, byte[] bytes) {
+        return store.write(tenantId, new java.io.ByteArrayInputStream(bytes), Long.MAX_VALUE).blob();
+    }
+
+    /** The bytes kept by {@link #keepBlob}, or empty when they are gone. */
+    Optional<byte[]> readBlob(String tenantId, String blob) {
+        try (InputStream in = store.read(tenantId, blob)) {
+            return Optional.of(in.readAllBytes());
+        } catch (IOException | java.io.UncheckedIOException e) {
+            return Optional.empty();
+        }
+    }
+
+    void dropBlob(String tenantId, String blob) {
+        try {
+            store.delete(tenantId, blob);
+        } catch (java.io.UncheckedIOException e) {
+            // gone already
+        }
+    }
+
     /**
      * Erases everything of a deleted tenant: its files' rows, their bytes, and its data key, so that nothing it
      * uploaded can be read back, even from a copy of the data directory taken before.

@@ -85,7 +85,8 @@ class ServerConfigLoaderTest {
                 Map.entry("call-deadline", "45s"),
                 Map.entry("llama-natives", "/opt/llama.cpp/lib"),
                 Map.entry("max-audio-size", "10m"),
-                Map.entry("max-audio-duration", "5m"));
+                Map.entry("max-audio-duration", "5m"),
+                Map.entry("training-concurrency", "3"));
         assertThat(flags).hasSameSizeAs(ServerSetting.values());
         ServerConfig config = ServerConfigLoader.load(flags, Map.of());
         assertThat(config).isEqualTo(new ServerConfig("0.0.0.0", 9001, Path.of("/srv/atrium"), 3, 2, 1,
@@ -93,7 +94,7 @@ class ServerConfigLoaderTest {
                 60, 6000, 4, Duration.ofSeconds(2), true, Path.of("/etc/atrium/secrets.key"), null, null,
                 Duration.ofSeconds(3), Duration.ofSeconds(20), Duration.ofMillis(250), 321,
                 Path.of("/etc/atrium/chain.pem"), Path.of("/etc/atrium/key.pem"), Duration.ofDays(30),
-                Duration.ofSeconds(45), Path.of("/opt/llama.cpp/lib"), 10L << 20, Duration.ofMinutes(5)));
+                Duration.ofSeconds(45), Path.of("/opt/llama.cpp/lib"), 10L << 20, Duration.ofMinutes(5), 3));
         assertThat(config.usesTls()).isTrue();
     }
 

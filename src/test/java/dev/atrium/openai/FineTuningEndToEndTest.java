@@ -125,6 +125,19 @@ class FineTuningEndToEndTest {
         assertThat(right).as(classified.text()).isGreaterThanOrEqualTo(3);
         JsonNode version = member.get("/admin/models/topics/versions/1").json();
         assertThat(version.toString()).contains("all-minilm-l6-v2:1");
+        JsonNode lineage = version.path("lineage");
+        assertThat(lineage.path("base_model").path("model").asString()).isEqualTo("all-minilm-l6-v2");
+        assertThat(lineage.path("base_model").path("sha256").asString()).hasSize(64);
+        assertThat(lineage.path("dataset").path("labels").asInt()).isEqualTo(TOPICS.size());
+        assertThat(lineage.path("hyperparameters").path("n_epochs").asInt()).isEqualTo(30);
+
+        // the version scored on a file through the serving path, as any version can be
+        Http.Reply scored = member.postJson("/v1/evaluations", Map.of("model", "topics", "file", file.id()));
+        assertThat(scored.status()).as(scored.text()).isEqualTo(200);
+        assertThat(scored.json().path("model").asString()).isEqualTo("topics:1");
+        assertThat(scored.json().path("metrics").path("accuracy").asDouble()).isGreaterThanOrEqualTo(0.9);
+        assertThat(scored.json().path("metrics").path("validation_examples").asInt()).isEqualTo(100 * TOPICS.size());
+        assertThat(scored.json().path("metrics").path("confusion_matrix").path("labels")).hasSize(TOPICS.size());
     }
 
     @Test

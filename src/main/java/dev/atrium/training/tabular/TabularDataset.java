@@ -130,6 +130,22 @@ public final class TabularDataset {
         return new TabularSplit(encoding, encoding.encode(this, trainIndices), encoding.encode(this, validationIndices));
     }
 
+    /**
+     * Splits the rows where a validation file's begin: the first {@code trainingRows} for training, the rest (the
+     * validation file's, read after them) for validation; missing cells as {@link #split} fills them.
+     *
+     * @throws AtriumException {@code INVALID_REQUEST} on {@code validation_file} when either part is empty
+     */
+    public TabularSplit splitAt(int trainingRows) {
+        if (trainingRows < 1 || trainingRows >= rowCount) {
+            throw AtriumException.invalidParam("validation_file", "the training and validation files need a row each");
+        }
+        int[] trainIndices = java.util.stream.IntStream.range(0, trainingRows).toArray();
+        int[] validationIndices = java.util.stream.IntStream.range(trainingRows, rowCount).toArray();
+        TabularEncoding encoding = TabularEncoding.fit(this, trainIndices);
+        return new TabularSplit(encoding, encoding.encode(this, trainIndices), encoding.encode(this, validationIndices));
+    }
+
     /** Marks a random {@code fraction} of {@code rows} (partial Fisher-Yates shuffle). */
     private static void pick(List<Integer> rows, double fraction, SplittableRandom random, boolean[] validation) {
         int count = (int) Math.round(rows.size() * fraction);
