@@ -73,11 +73,13 @@ final class TrainingCommands {
                 description = "the embedding model (text-classification), or gradient-boosted-trees | linear (tabular)")
         String model;
 
-        @Option(names = "--file", required = true, paramLabel = "FILE", description = "JSON Lines or CSV")
+        @Option(names = "--file", required = true, paramLabel = "FILE",
+                description = "JSON Lines, CSV, or a .zip of image folders by label")
         Path file;
 
         @Option(names = "--method", paramLabel = "METHOD", defaultValue = "text-classification",
-                description = "text-classification, tabular-regression or tabular-classification")
+                description = "text-classification, tabular-regression, tabular-classification or"
+                        + " image-classification")
         String method;
 
         @Option(names = "--target", paramLabel = "COLUMN", description = "the column to predict (tabular)")

@@ -28,7 +28,7 @@ import org.apache.commons.fileupload2.core.FileItemInputIterator;
 /**
  * OpenAI's {@code /v1/files}, for training data: upload (multipart {@code file} and {@code purpose}), list, retrieve,
  * content and delete, each scoped to the caller's tenant (another tenant's file is not found). The file streams
- * into the encrypted store as it arrives, checked line by line.
+ * into the encrypted store as it arrives, checked line by line (a {@code .zip} of image folders by its signature).
  */
 public final class OpenAiFilesService implements HttpService {
     private final TrainingFiles files;

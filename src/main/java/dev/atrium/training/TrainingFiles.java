@@ -23,8 +23,9 @@ import tools.jackson.databind.json.JsonMapper;
 
 /**
  * Tenants' training files (OpenAI's {@code /v1/files}): each streamed into the {@link TenantFileStore} within a size
- * limit and checked as it arrives — a JSON Lines file line by line, the first bad line named — with its metadata
- * in the store. A tenant sees only its own files: another tenant's id is not found.
+ * limit and checked as it arrives — a JSON Lines file line by line, the first bad line named; a {@code .zip} file (a
+ * dataset of image folders, read by the image-classification method) by its signature — with its metadata in the
+ * store. A tenant sees only its own files: another tenant's id is not found.
  */
 public final class TrainingFiles {
     /** The largest training file, as OpenAI's: 512 MB. */
@@ -52,8 +53,9 @@ public final class TrainingFiles {
     }
 
     /**
-     * Keeps an upload: a {@code .csv} file must have a header line; any other is JSON Lines and must hold one JSON
-     * object per line.
+     * Keeps an upload: a {@code .csv} file must have a header line; a {@code .zip} file must be a zip archive with
+     * entries (which the job that trains on it checks); any other is JSON Lines and must hold one JSON object per
+     * line.
      *
      * @throws AtriumException 400 naming the first bad line, 413 past the limit; nothing is kept then
      */
@@ -185,21 +187,30 @@ public final class TrainingFiles {
 
     /** The formats a training file comes in, by its name. */
     enum Format {
-        JSONL, CSV;
+        JSONL, CSV, ZIP;
 
-        /** CSV by its name ({@code .csv}); anything else is taken as JSON Lines, OpenAI's format, and checked as it. */
+        /**
+         * CSV or zip by its name ({@code .csv}, {@code .zip}); anything else is taken as JSON Lines, OpenAI's format,
+         * and checked as it.
+         */
         static Format of(String filename) {
-            return filename.toLowerCase(java.util.Locale.ROOT).endsWith(".csv") ? CSV : JSONL;
+            String lower = filename.toLowerCase(java.util.Locale.ROOT);
+            return lower.endsWith(".csv") ? CSV : lower.endsWith(".zip") ? ZIP : JSONL;
         }
     }
 
     /**
      * The upload as it streams to the store, checked line by line on the way: a JSON Lines file's every non-empty
      * line must be a JSON object, a CSV file must start with a header; no line may pass {@link #MAX_LINE_BYTES}.
-     * A bad line ends the upload with a 400 naming it.
+     * A bad line ends the upload with a 400 naming it. A zip, binary, is checked only for the signature its first
+     * entry starts with; its entries are the training job's to check, as it streams them.
      */
     private static final class Checked extends FilterInputStream {
+        private static final byte[] ZIP_ENTRY = {'P', 'K', 3, 4};
+        private static final byte[] ZIP_EMPTY = {'P', 'K', 5, 6};
         private final Format format;
+        private final byte[] head = new byte[ZIP_ENTRY.length];
+        private int headLength;
         private byte[] line = new byte[256];
         private int length;
         private long lineNumber = 1;
@@ -221,6 +232,9 @@ public final class TrainingFiles {
         @Override
         public int read(byte[] buffer, int offset, int count) throws IOException {
             int n = super.read(buffer, offset, count);
+            if (format == Format.ZIP) {
+                return checkZip(buffer, offset, n);
+            }
             if (n < 0) {
                 if (!ended) {
                     ended = true;
@@ -245,6 +259,25 @@ public final class TrainingFiles {
                         line = java.util.Arrays.copyOf(line, Math.min(MAX_LINE_BYTES, line.length * 2));
                     }
                     line[length++] = b;
+                }
+            }
+            return n;
+        }
+
+        private int checkZip(byte[] buffer, int offset, int n) {
+            boolean wasShort = headLength < head.length;
+            for (int i = offset; i < offset + n && headLength < head.length; i++) {
+                head[headLength++] = buffer[i];
+            }
+            if (wasShort && (headLength == head.length || n < 0)) {
+                if (headLength == 0) {
+                    throw AtriumException.invalidParam("file", "the file is empty");
+                }
+                if (java.util.Arrays.equals(head, ZIP_EMPTY)) {
+                    throw AtriumException.invalidParam("file", "the zip archive is empty");
+                }
+                if (!java.util.Arrays.equals(head, ZIP_ENTRY)) {
+                    throw AtriumException.invalidParam("file", "a file named .zip must be a zip archive");
                 }
             }
             return n;

@@ -21,9 +21,12 @@ import java.util.List;
 import java.util.Map;
 import java.util.UUID;
 import java.util.stream.Stream;
+import java.util.zip.ZipEntry;
+import java.util.zip.ZipOutputStream;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * {@code /v1/files} with the official OpenAI SDK: upload, list, retrieve, content and delete, per tenant; the bytes are
@@ -128,6 +131,45 @@ class FilesEndToEndTest {
         assertThat(server.atrium().trainingFiles().list(tenant, java.util.Optional.empty(), java.util.Optional.empty(),
                 100, true)).isEmpty();
         assertThat(file.id()).startsWith("file-");
+    }
+
+    /** A zip of image folders, binary, is kept as sent; a file named .zip that is not one is refused on arrival. */
+    @Test
+    void sdk_uploadOfAZip_isKeptByteForByte_andAFileNamedZipThatIsNotOne_is400(@TempDir Path directory)
+            throws IOException {
+        String tenant = tenants.tenant("zips-" + UUID.randomUUID().toString().substring(0, 8));
+        OpenAIClient client = client(tenants.key(tenant, "member").secret());
+        java.io.ByteArrayOutputStream bytes = new java.io.ByteArrayOutputStream();
+        try (ZipOutputStream zip = new ZipOutputStream(bytes)) {
+            for (String name : List.of("shirt/1.png", "coat/2.png")) {
+                zip.putNextEntry(new ZipEntry(name));
+                // a PNG's signature with every byte value after it: no line structure, no valid UTF-8
+                zip.write(new byte[] {(byte) 0x89, 'P', 'N', 'G', '\r', '\n', 0x1A, '\n'});
+                for (int b = 0; b < 256; b++) {
+                    zip.write(b);
+                }
+            }
+        }
+        Path archive = Files.write(directory.resolve("images.zip"), bytes.toByteArray());
+        FileObject file = client.files().create(FileCreateParams.builder().file(archive)
+                .purpose(FilePurpose.FINE_TUNE).build());
+        assertThat(file.filename()).isEqualTo("images.zip");
+        assertThat(file.bytes()).isEqualTo(bytes.size());
+        try (var content = client.files().content(file.id()); InputStream body = content.body()) {
+            assertThat(body.readAllBytes()).isEqualTo(bytes.toByteArray());
+        }
+
+        Http member = admin.withKey(tenants.key(tenant, "member").secret());
+        Http.Reply notAZip = member.post("/v1/files", "multipart/form-data; boundary=" + Http.BOUNDARY,
+                upload("images.zip", "{\"image\": \"\", \"label\": \"shirt\"}\n", "fine-tune"));
+        assertThat(notAZip.status()).isEqualTo(400);
+        assertThat(notAZip.json().path("error").path("param").asString()).isEqualTo("file");
+        assertThat(notAZip.json().path("error").path("message").asString()).contains("must be a zip archive");
+        Http.Reply empty = member.post("/v1/files", "multipart/form-data; boundary=" + Http.BOUNDARY,
+                upload("images.zip", "PK\u0005\u0006" + "\u0000".repeat(18), "fine-tune"));
+        assertThat(empty.status()).isEqualTo(400);
+        assertThat(empty.json().path("error").path("message").asString()).contains("the zip archive is empty");
+        assertThat(client.files().list().data()).extracting(FileObject::id).containsExactly(file.id());
     }
 
     @Test
