@@ -194,7 +194,7 @@ public final class ImageClassificationTrainer implements Trainer {
     }
 
     /** The file's images: a zip of label folders when its name ends in {@code .zip}, else JSON Lines. */
-    private static List<ImageExample> read(Supplier<InputStream> file, String name, String param) {
+    static List<ImageExample> read(Supplier<InputStream> file, String name, String param) {
         if (name.toLowerCase(Locale.ROOT).endsWith(".zip")) {
             try (InputStream in = file.get()) {
                 return new ImageZipReader(param, ZIP_LIMITS).read(in);

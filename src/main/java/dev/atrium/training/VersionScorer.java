@@ -38,13 +38,17 @@ import tools.jackson.databind.node.ObjectNode;
  * Scores a model version on a tenant's file, so that versions can be compared on the same data: every row goes
  * through the serving path as the caller's own call (resolved, admitted, reserved, metered like any), in chunks,
  * and the answers are compared with the file's labels or target ({@link Evaluations}). Text classifiers take the
- * files text-classification jobs train on (JSON Lines or CSV of text and label), tabular models a CSV with a header
+ * files text-classification jobs train on (JSON Lines or CSV of text and label), image classifiers those of
+ * image-classification jobs (JSON Lines of images and labels, or a zip of folders by label), tabular models a CSV
+ * with a header
  * whose {@code target} column holds the truth. The version is pinned when scoring starts: an alias that moves meanwhile
  * does not mix two versions into one score.
  */
 public final class VersionScorer {
     /** Rows sent in one classification call. */
     private static final int TEXT_CHUNK = 64;
+    /** Images sent in one classification call. */
+    private static final int IMAGE_CHUNK = 32;
     /** Rows sent in one prediction call. */
     private static final int ROW_CHUNK = 512;
     /** The most rows one scoring reads. */
@@ -75,12 +79,13 @@ public final class VersionScorer {
         String pinned = resolved.model().name() + ":" + resolved.version().version();
         ObjectNode metrics = switch (resolved.model().task()) {
             case TEXT_CLASSIFICATION -> text(caller, pinned, resolved.version().metadata().labels(), file);
+            case IMAGE_CLASSIFICATION -> images(caller, pinned, resolved.version().metadata().labels(), file);
             case TABULAR -> tabular(caller, pinned, resolved, file, target.orElseThrow(() ->
                     AtriumException.invalidParam("target", "scoring a tabular model names the file's column that"
                             + " holds the truth in 'target'")));
             default -> throw AtriumException.withParam(ErrorCode.UNSUPPORTED_BY_MODEL, "model", "model '"
-                    + resolved.model().name() + "' is a " + resolved.model().task().wireName() + " model; text"
-                    + " classifiers and tabular models are scored on files");
+                    + resolved.model().name() + "' is a " + resolved.model().task().wireName() + " model; text and"
+                    + " image classifiers and tabular models are scored on files");
         };
         return new Score(pinned, file.id(), metrics);
     }
@@ -95,6 +100,24 @@ public final class VersionScorer {
             throw new UncheckedIOException(e);
         }
         List<TextExample> examples = dataset.examples();
+        return classifications(caller, pinned, labels, examples.stream().map(example -> new Labelled(
+                new ClassificationInput.Text(example.text()), example.label(), "line " + example.line())).toList(),
+                TEXT_CHUNK);
+    }
+
+    private ObjectNode images(Caller caller, String pinned, List<String> labels, TrainingFile file) {
+        List<ImageExample> examples = ImageClassificationTrainer.read(() -> files.content(file), file.filename(),
+                "file");
+        return classifications(caller, pinned, labels, examples.stream().map(example -> new Labelled(
+                new ClassificationInput.Image(example.image()), example.label(), example.where())).toList(),
+                IMAGE_CHUNK);
+    }
+
+    /** An input to classify, its true label, and where it is in the file. */
+    private record Labelled(ClassificationInput input, String label, String where) {}
+
+    private ObjectNode classifications(Caller caller, String pinned, List<String> labels, List<Labelled> examples,
+            int chunk) {
         if (examples.size() > MAX_ROWS) {
             throw AtriumException.invalidParam("file", "a file scored has at most " + MAX_ROWS + " rows");
         }
@@ -106,15 +129,15 @@ public final class VersionScorer {
         for (int i = 0; i < actual.length; i++) {
             Integer known = index.get(examples.get(i).label());
             if (known == null) {
-                throw AtriumException.invalidParam("file", "line " + examples.get(i).line() + " has label '"
+                throw AtriumException.invalidParam("file", examples.get(i).where() + " has label '"
                         + examples.get(i).label() + "', which " + pinned + " does not answer");
             }
             actual[i] = known;
         }
         float[][] probabilities = new float[examples.size()][];
-        for (int from = 0; from < examples.size(); from += TEXT_CHUNK) {
-            List<ClassificationInput> inputs = examples.subList(from, Math.min(examples.size(), from + TEXT_CHUNK))
-                    .stream().<ClassificationInput>map(example -> new ClassificationInput.Text(example.text())).toList();
+        for (int from = 0; from < examples.size(); from += chunk) {
+            List<ClassificationInput> inputs = examples.subList(from, Math.min(examples.size(), from + chunk))
+                    .stream().map(Labelled::input).toList();
             ClassificationResult result = serving.classify(caller, pinned, new ClassificationRequest(inputs,
                     labels.size(), List.of())).result();
             for (int i = 0; i < inputs.size(); i++) {

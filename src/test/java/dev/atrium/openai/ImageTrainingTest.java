@@ -202,5 +202,14 @@ class ImageTrainingTest {
         System.out.printf("Fashion-MNIST, trained on 10000 from a zip of folders: test accuracy %.4f (validation"
                 + " %.4f)%n", accuracy, job.path("metrics").path("accuracy").asDouble());
         assertThat(accuracy).isGreaterThanOrEqualTo(0.80);
+
+        // the version scored on a zip of images through the serving path
+        Http.Reply scored = member.postJson("/v1/evaluations", Map.of("model", "fashion-zip", "file",
+                zipTrainingFile(500)));
+        assertThat(scored.status()).as(scored.text()).isEqualTo(200);
+        assertThat(scored.json().path("model").asString()).isEqualTo("fashion-zip:1");
+        assertThat(scored.json().path("metrics").path("validation_examples").asInt()).isEqualTo(500);
+        assertThat(scored.json().path("metrics").path("accuracy").asDouble()).isGreaterThanOrEqualTo(0.80);
+        assertThat(scored.json().path("metrics").path("confusion_matrix").path("labels")).hasSize(10);
     }
 }

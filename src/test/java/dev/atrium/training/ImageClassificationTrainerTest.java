@@ -121,6 +121,6 @@ class ImageClassificationTrainerTest {
 
         assertThat(trained.task()).isEqualTo(ModelTask.IMAGE_CLASSIFICATION);
         assertThat(trained.config().path("labels").toString()).contains("left", "right");
-        assertThat(trained.metrics().get("accuracy")).isEqualTo(1.0);
+        assertThat(trained.metrics().path("accuracy").asDouble()).isEqualTo(1.0);
     }
 }

@@ -118,7 +118,7 @@ final class ImageZips {
             this.job = new FineTuningJob("ftjob-test", "tenant", "key", TrainingMethod.IMAGE_CLASSIFICATION,
                     ImageClassificationTrainer.LINEAR, "images", "file-training", validation == null ? null
                     : "file-validation", hyperparameters, 7, JobStatus.VALIDATING_FILES, null, null, null,
-                    Instant.EPOCH, null, null);
+                    Instant.EPOCH, null, null, null, null);
             this.trainingName = trainingName;
             this.training = training;
             this.validationName = validationName;
@@ -167,6 +167,14 @@ final class ImageZips {
         public boolean cancelled() {
             return false;
         }
+
+        @Override
+        public Optional<byte[]> savedState() {
+            return Optional.empty();
+        }
+
+        @Override
+        public void saveState(byte[] state) {}
 
         private InputStream counted(byte[] bytes) {
             return new FilterInputStream(new java.io.ByteArrayInputStream(bytes)) {
