@@ -388,17 +388,17 @@ public final class FineTuningJobs implements AutoCloseable {
     private dev.atrium.metering.Outcome train(FineTuningJob job, JobRun run) {
         Trainer trainer = trainers.get(job.method());
         try {
+            // each step moves the job on only from the status it had: a cancel that came between is kept
             if (job.status() == JobStatus.VALIDATING_FILES) {
                 trainer.validate(run);
-                status(job.id(), JobStatus.QUEUED, null);
-                event(job.id(), "info", "Files validated; the job is queued", null);
-                if (cancelled(job.id())) {
-                    throw new CancellationException();
+                if (!move(job.id(), "validating_files", "queued")) {
+                    return cancelledBefore(job);
                 }
+                event(job.id(), "info", "Files validated; the job is queued", null);
             }
-            jdbi.useHandle(handle -> handle.createUpdate("""
-                    UPDATE fine_tuning_jobs SET status = 'running', started_at = :now WHERE id = :id""")
-                    .bind("id", job.id()).bind("now", EpochMicros.of(clock.instant())).execute());
+            if (!move(job.id(), "queued", "running")) {
+                return cancelledBefore(job);
+            }
             event(job.id(), "info", "Training started (" + job.method().wireName() + " on " + job.baseModel() + ")",
                     null);
             Trainer.Trained trained = trainer.train(run);
@@ -439,6 +439,22 @@ public final class FineTuningJobs implements AutoCloseable {
             fail(job, "server_error", "the job failed inside the server", null);
             return dev.atrium.metering.Outcome.ENGINE_ERROR;
         }
+    }
+
+    /** Moves a job from one status to the next, unless it has left the first (a cancel); answers whether it moved. */
+    private boolean move(String id, String from, String to) {
+        return jdbi.withHandle(handle -> handle.createUpdate("""
+                        UPDATE fine_tuning_jobs SET status = :to,
+                            started_at = CASE WHEN :to = 'running' THEN :now ELSE started_at END
+                        WHERE id = :id AND status = :from""")
+                .bind("id", id).bind("from", from).bind("to", to).bind("now", EpochMicros.of(clock.instant()))
+                .execute()) > 0;
+    }
+
+    /** A job cancelled while a worker had taken it, before it ran: it is cancelled already, with its event. */
+    private dev.atrium.metering.Outcome cancelledBefore(FineTuningJob job) {
+        cancelling.remove(job.id());
+        return dev.atrium.metering.Outcome.CLIENT_CANCELLED;
     }
 
     /** Moves the job's alias to its new version if it is better; a failure to score leaves the alias where it is. */

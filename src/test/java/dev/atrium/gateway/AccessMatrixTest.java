@@ -92,6 +92,7 @@ class AccessMatrixTest {
         routes.put("POST /v1/fine_tuning/jobs/{job_id}/cancel", Access.CALL);
         routes.put("GET /v1/fine_tuning/jobs/{job_id}/events", Access.READ);
         routes.put("GET /v1/fine_tuning/jobs/{job_id}/checkpoints", Access.READ);
+        routes.put("POST /v1/evaluations", Access.CALL);
         routes.put("GET /v2", Access.READ);
         routes.put("GET /v2/health/live", Access.READ);
         routes.put("GET /v2/health/ready", Access.READ);
@@ -199,6 +200,8 @@ class AccessMatrixTest {
         templates.add(new Template("GET", "/v1/models/{model}", null, null, false));
         templates.add(new Template("POST", "/v1/embeddings", json, "{\"model\": \"{model}\", \"input\": \"x\"}", false));
         templates.add(new Template("POST", "/v1/embeddings", json, "{\"model\": \"{model}:production\", \"input\": \"x\"}", false));
+        templates.add(new Template("POST", "/v1/evaluations", json,
+                "{\"model\": \"{model}\", \"file\": \"{file}\", \"target\": \"y\"}", false));
         templates.add(new Template("GET", "/v2/models/{model}", null, null, false));
         templates.add(new Template("GET", "/v2/models/{model}/versions/1", null, null, false));
         templates.add(new Template("GET", "/v2/models/{model}/ready", null, null, false));
