@@ -39,7 +39,8 @@ import tools.jackson.core.JacksonException;
 import tools.jackson.databind.JsonNode;
 
 /**
- * The management API for the model registry: models, versions (multipart upload), aliases, load and unload.
+ * The management API for the model registry: models, versions (multipart upload, and export as one ONNX file),
+ * aliases, load and unload.
  */
 public final class AdminModelsService implements HttpService {
     private static final int MAX_CONFIG_BYTES = 64 * 1024;
@@ -84,6 +85,7 @@ public final class AdminModelsService implements HttpService {
                 .get("/models/{name}/versions", this::listVersions)
                 .get("/models/{name}/versions/{version}", this::getVersion)
                 .delete("/models/{name}/versions/{version}", this::deleteVersion)
+                .get("/models/{name}/versions/{version}/onnx", this::exportOnnx)
                 .post("/models/{name}/versions/{version}/load", this::loadVersion)
                 .post("/models/{name}/versions/{version}/unload", this::unloadVersion)
                 .put("/models/{name}/versions/{version}/scheduling", this::setScheduling)
@@ -328,6 +330,11 @@ public final class AdminModelsService implements HttpService {
         Model model = registry.model(scope, name(request));
         Json.send(response, Status.OK_200, AdminModelView.version(version, registry.aliases(model),
                 registry.isLoaded(model, version.version()), registry.lineage(version).orElse(null)));
+    }
+
+    /** The version as one ONNX file (see {@link OnnxExport}); whoever may read the version may export it. */
+    private void exportOnnx(ServerRequest request, ServerResponse response) {
+        OnnxExport.send(registry, Caller.current().modelScope(), name(request), versionNumber(request), response);
     }
 
     private void deleteVersion(ServerRequest request, ServerResponse response) {

@@ -1,13 +1,20 @@
 package dev.atrium.cli;
 
 import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
 import java.net.ConnectException;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.security.DigestInputStream;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HexFormat;
@@ -21,6 +28,8 @@ import tools.jackson.databind.json.JsonMapper;
 /** The CLI's HTTP client for a running server's management API. Failures carry the server's error message. */
 final class AtriumClient {
     private static final ObjectMapper JSON = JsonMapper.builder().build();
+    /** The most of an error answer read, where a file was expected. */
+    private static final int MAX_ERROR_BYTES = 64 * 1024;
 
     /** A request the server refused, or a server that could not be reached. */
     static final class ClientException extends RuntimeException {
@@ -55,6 +64,42 @@ final class AtriumClient {
                     + body.path("error").path("message").asString(""));
         }
         return new String(response.body(), StandardCharsets.UTF_8);
+    }
+
+    /** A file downloaded: where it was written, its size and its SHA-256 (hex). */
+    record Download(Path file, long sizeBytes, String sha256) {}
+
+    /**
+     * A GET whose answer is a file, streamed into {@code target}: written beside it first and moved into place once
+     * whole, so that a refusal or a cut answer leaves no partial file (and an existing one as it was).
+     */
+    Download download(String path, Path target) {
+        HttpResponse<InputStream> response = exchange(request(path).GET().build(),
+                HttpResponse.BodyHandlers.ofInputStream());
+        try (InputStream body = response.body()) {
+            if (response.statusCode() >= 400) {
+                JsonNode error = parse(body.readNBytes(MAX_ERROR_BYTES));
+                throw new ClientException("server answered " + response.statusCode() + ": "
+                        + error.path("error").path("message").asString(""));
+            }
+            Path directory = target.toAbsolutePath().getParent();
+            Path partial = Files.createTempFile(directory, "." + target.getFileName() + ".", ".part");
+            try {
+                MessageDigest digest = MessageDigest.getInstance("SHA-256");
+                long size;
+                try (OutputStream out = Files.newOutputStream(partial)) {
+                    size = new DigestInputStream(body, digest).transferTo(out);
+                }
+                Files.move(partial, target, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+                return new Download(target, size, HexFormat.of().formatHex(digest.digest()));
+            } finally {
+                Files.deleteIfExists(partial);
+            }
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        } catch (IOException e) {
+            throw new ClientException("downloading " + path + " to " + target + " failed: " + e.getMessage());
+        }
     }
 
     Response delete(String path) {

@@ -22,6 +22,7 @@ import tools.jackson.databind.JsonNode;
                 ModelsCommand.Show.class,
                 ModelsCommand.Alias.class,
                 ModelsCommand.Tune.class,
+                ModelsCommand.ExportOnnx.class,
                 ModelsCommand.Remove.class})
 final class ModelsCommand implements Runnable {
     @Spec
@@ -30,6 +31,15 @@ final class ModelsCommand implements Runnable {
     @Override
     public void run() {
         spec.commandLine().usage(spec.commandLine().getOut());
+    }
+
+    /** The management API's path of a version given as NAME:VERSION. */
+    private static String versionPath(String reference) {
+        int colon = reference.indexOf(':');
+        if (colon < 0) {
+            throw new AtriumClient.ClientException("give the version as NAME:VERSION");
+        }
+        return "/admin/models/" + reference.substring(0, colon) + "/versions/" + reference.substring(colon + 1);
     }
 
     @Command(name = "push", mixinStandardHelpOptions = true,
@@ -248,10 +258,7 @@ final class ModelsCommand implements Runnable {
 
         @Override
         void run(AtriumClient client, PrintWriter out) {
-            int colon = reference.indexOf(':');
-            if (colon < 0) {
-                throw new AtriumClient.ClientException("give the version as NAME:VERSION");
-            }
+            String path = versionPath(reference);
             Map<String, Object> body = new LinkedHashMap<>();
             body.put("max_batch_size", maxBatchSize);
             body.put("max_batch_tokens", maxBatchTokens);
@@ -260,9 +267,26 @@ final class ModelsCommand implements Runnable {
             body.put("intra_op_threads", intraOpThreads);
             body.put("queue_capacity", queueCapacity);
             body.put("deadline_ms", deadlineMs);
-            JsonNode version = client.putJson("/admin/models/" + reference.substring(0, colon) + "/versions/"
-                    + reference.substring(colon + 1) + "/scheduling", body).body();
+            JsonNode version = client.putJson(path + "/scheduling", body).body();
             out.println(AtriumClient.pretty(version.path("scheduling")));
+        }
+    }
+
+    @Command(name = "export-onnx", mixinStandardHelpOptions = true,
+            description = "Download a version as one ONNX file: a composed text classifier merged with its embedding"
+                    + " model (token ids in, probabilities out), any other ONNX version's model file as it is.")
+    static final class ExportOnnx extends ServerCommand {
+        @Parameters(index = "0", paramLabel = "NAME:VERSION")
+        String reference;
+
+        @Option(names = {"-o", "--output"}, paramLabel = "FILE", required = true, description = "the file to write")
+        Path output;
+
+        @Override
+        void run(AtriumClient client, PrintWriter out) {
+            AtriumClient.Download download = client.download(versionPath(reference) + "/onnx", output);
+            out.printf("wrote %s to %s (%d bytes, sha256 %s)%n", reference, download.file(), download.sizeBytes(),
+                    download.sha256());
         }
     }
 

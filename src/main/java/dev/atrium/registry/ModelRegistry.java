@@ -308,6 +308,16 @@ public final class ModelRegistry {
         return store.findVersion(model, version).orElseThrow(() -> versionNotFound(model, version));
     }
 
+    /**
+     * A version of a model the scope sees, with its files on disk and a composed version's parts, for reading them
+     * (an export); 404 for a model or version the scope does not see, as {@link #version} answers.
+     */
+    public ResolvedModel readableVersion(ModelScope scope, String name, int version) {
+        Model model = model(scope, name);
+        ModelVersion found = store.findVersion(model, version).orElseThrow(() -> versionNotFound(model, version));
+        return new ResolvedModel(model, found, deployment(model, found));
+    }
+
     /** A version of a model the scope may change, ready to load or unload. */
     public ResolvedModel manageableVersion(ModelScope scope, String name, int version) {
         Model model = manageable(scope, name);

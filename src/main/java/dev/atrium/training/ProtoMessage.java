@@ -59,6 +59,16 @@ public final class ProtoMessage {
         return bytes(field, littleEndian(values));
     }
 
+    /**
+     * The tag and length of a length-delimited field whose {@code length} bytes the caller writes after this
+     * message's, elsewhere (a field too large to hold in memory, copied from a file).
+     */
+    public ProtoMessage lengthDelimitedHeader(int field, long length) {
+        tag(field, LENGTH_DELIMITED);
+        rawVarint(length);
+        return this;
+    }
+
     /** Fields already encoded, appended as they are. */
     public ProtoMessage raw(byte[] fields) {
         out.writeBytes(fields);

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.atrium.config.ServerSetting;
 import dev.atrium.testing.BundledFiles;
+import dev.atrium.testing.OnnxModelWriter;
 import dev.atrium.testing.TestServer;
 import java.io.PrintWriter;
 import java.io.StringWriter;
@@ -94,6 +95,56 @@ class CliTest {
         assertThat(server.http().get("/admin/models/mini").json().path("versions").toString()).isEqualTo("[1]");
         assertThat(atrium("models", "rm", "mini", "--server", url).exitCode()).isZero();
         assertThat(server.http().get("/admin/models/mini").status()).isEqualTo(404);
+    }
+
+    @Test
+    void models_exportOnnx_writesTheServersFile_andARefusalWritesNothing() throws Exception {
+        String url = server.baseUrl();
+        Path head = new OnnxModelWriter()
+                .input("embedding", OnnxModelWriter.ElementType.FLOAT, -1, 384)
+                .initializer("weights", new float[384 * 2], 384, 2)
+                .node("MatMul", List.of("embedding", "weights"), List.of("logits"))
+                .node("Softmax", List.of("logits"), List.of("probabilities"))
+                .output("probabilities", OnnxModelWriter.ElementType.FLOAT, -1, 2)
+                .write(files.resolve("head.onnx"));
+        Path config = Files.writeString(files.resolve("config.json"),
+                "{\"embedding_model\": \"all-minilm-l6-v2\", \"labels\": [\"yes\", \"no\"]}");
+        Run push = atrium("models", "push", "answers", "--onnx", head.toString(), "--config", config.toString(),
+                "--task", "text-classification", "--server", url);
+        assertThat(push.exitCode()).as(push.err()).isZero();
+
+        Path merged = files.resolve("answers.onnx");
+        Run export = atrium("models", "export-onnx", "answers:1", "-o", merged.toString(), "--server", url);
+        assertThat(export.exitCode()).as(export.err()).isZero();
+        byte[] written = Files.readAllBytes(merged);
+        assertThat(export.out()).isEqualTo("wrote answers:1 to " + merged + " (" + written.length + " bytes, sha256 "
+                + java.util.HexFormat.of().formatHex(java.security.MessageDigest.getInstance("SHA-256")
+                        .digest(written)) + ")" + System.lineSeparator());
+        assertThat(written).isEqualTo(server.http().get("/admin/models/answers/versions/1/onnx").raw().body());
+        try (ai.onnxruntime.OrtSession.SessionOptions options = new ai.onnxruntime.OrtSession.SessionOptions();
+                ai.onnxruntime.OrtSession session = ai.onnxruntime.OrtEnvironment.getEnvironment()
+                        .createSession(merged.toString(), options)) {
+            assertThat(List.copyOf(session.getInputNames()))
+                    .containsExactly("input_ids", "attention_mask", "token_type_ids");
+            assertThat(List.copyOf(session.getOutputNames())).containsExactly("probabilities");
+        }
+        Path plain = files.resolve("minilm.onnx");
+        assertThat(atrium("models", "export-onnx", "all-minilm-l6-v2:1", "--output", plain.toString(), "--server",
+                url).exitCode()).isZero();
+        assertThat(Files.readAllBytes(plain)).isEqualTo(Files.readAllBytes(BundledFiles.onnx(files)));
+
+        // a refusal leaves the file there as it was, and nothing beside it
+        Run missing = atrium("models", "export-onnx", "answers:2", "-o", merged.toString(), "--server", url);
+        assertThat(missing.exitCode()).isOne();
+        assertThat(missing.err()).contains("404").contains("has no version 2");
+        assertThat(Files.readAllBytes(merged)).isEqualTo(written);
+        Run noVersion = atrium("models", "export-onnx", "answers", "-o", merged.toString(), "--server", url);
+        assertThat(noVersion.exitCode()).isOne();
+        assertThat(noVersion.err()).contains("NAME:VERSION");
+        try (var listed = Files.list(files)) {
+            assertThat(listed.map(file -> file.getFileName().toString()).sorted().toList())
+                    .containsExactly("answers.onnx", "config.json", "head.onnx", "minilm.onnx", "model.onnx");
+        }
     }
 
     @Test

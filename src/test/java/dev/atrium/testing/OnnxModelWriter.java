@@ -33,6 +33,7 @@ public final class OnnxModelWriter {
     private final List<Node> nodes = new ArrayList<>();
     private final List<Initializer> initializers = new ArrayList<>();
     private final java.util.Map<String, String> metadata = new java.util.LinkedHashMap<>();
+    private int opset = 13;
 
     private record Initializer(String name, long[] dims, ElementType type, byte[] raw) {}
 
@@ -48,6 +49,12 @@ public final class OnnxModelWriter {
                 .order(java.nio.ByteOrder.LITTLE_ENDIAN);
         raw.asLongBuffer().put(values);
         initializers.add(new Initializer(name, dims, ElementType.INT64, raw.array()));
+        return this;
+    }
+
+    /** The version of the default opset the model imports; 13 unless set. */
+    public OnnxModelWriter opset(int version) {
+        this.opset = version;
         return this;
     }
 
@@ -110,12 +117,11 @@ public final class OnnxModelWriter {
         inputs.forEach(input -> graph.message(11, valueInfo(input)));
         outputs.forEach(output -> graph.message(12, valueInfo(output)));
 
-        ProtoMessage opset = new ProtoMessage().string(1, "").varint(2, 13);
         ProtoMessage model = new ProtoMessage()
                 .varint(1, 7) // ir_version
                 .string(2, "atrium-tests")
                 .message(7, graph)
-                .message(8, opset);
+                .message(8, new ProtoMessage().string(1, "").varint(2, opset));
         metadata.forEach((key, value) -> model.message(14, new ProtoMessage().string(1, key).string(2, value)));
         return model.toBytes();
     }
