@@ -205,6 +205,9 @@ public final class Atrium implements AutoCloseable {
                     new dev.atrium.store.EncryptedFiles(config.dataDir().resolve("tenant-files"), tenantKeys)), clock,
                     Math.min(config.maxUploadBytes(), TrainingFiles.MAX_FILE_BYTES));
             dev.atrium.training.VersionScorer scorer = new dev.atrium.training.VersionScorer(serving, trainingFiles);
+            // the caller a key acts as in work done for it later (a job's run after a restart, its promotion)
+            java.util.function.Function<String, java.util.Optional<Caller>> callers = keyId -> tenancy.activeKey(keyId)
+                    .map(key -> new Caller(key, tenancy.tenantOf(key)));
             jobs = new FineTuningJobs(database.jdbi(), trainingFiles, Map.of(
                     TrainingMethod.TEXT_CLASSIFICATION, new TextClassificationTrainer(new RegistryEmbedder(registry)),
                     TrainingMethod.TABULAR_REGRESSION, new dev.atrium.training.tabular.TabularTrainer(
@@ -213,8 +216,7 @@ public final class Atrium implements AutoCloseable {
                             dev.atrium.engine.onnx.tabular.FeatureSchema.Task.CLASSIFICATION, clock),
                     TrainingMethod.IMAGE_CLASSIFICATION, new dev.atrium.training.ImageClassificationTrainer()),
                     new RegistryPublisher(registry, trainingFiles), new dev.atrium.training.AliasPromoter(registry,
-                            scorer, keyId -> tenancy.activeKey(keyId).map(key -> new Caller(key,
-                                    tenancy.tenantOf(key)))), clock, metering, Duration.ofHours(1),
+                            scorer, callers), clock, serving, callers, Duration.ofHours(1),
                     new FineTuningJobs.Limits(config.trainingConcurrency(), 16, 1));
             services.put("/v1", List.of(new OpenAiService(registry, metering, serving, config.maxRequestBytes(),
                             config.truncateInputs()),

@@ -131,7 +131,7 @@ public final class OpenAiFineTuningService implements HttpService {
             throw AtriumException.invalidParam("seed", "'seed' must be an integer");
         }
         String validationFile = text(body, "validation_file").orElse(null);
-        FineTuningJob job = jobs.create(caller.key().tenantId(), caller.key().id(), new FineTuningJobs.Request(method,
+        FineTuningJob job = jobs.create(caller, new FineTuningJobs.Request(method,
                 base, target, trainingFile, validationFile, settings,
                 seed == null || seed.isNull() ? 42 : seed.longValue(), promotion(body, validationFile)));
         Json.send(response, Status.OK_200, JobView.of(job));

@@ -20,7 +20,12 @@ public enum Endpoint {
     INFER("/v2/infer"),
     CLASSIFICATIONS("/v1/classifications"),
     TRANSCRIPTIONS("/v1/audio/transcriptions"),
-    PREDICTIONS("/v1/predictions");
+    PREDICTIONS("/v1/predictions"),
+    /**
+     * A fine-tuning job, one call from its creation to its end (on a trainer, not an engine's capability: no
+     * engine serves it here; its ledger rule is checked by the training ledger test).
+     */
+    FINE_TUNING("/v1/fine_tuning/jobs");
 
     private final String wireName;
 
@@ -38,6 +43,7 @@ public enum Endpoint {
             case CLASSIFICATIONS -> engine instanceof ClassificationEngine || engine instanceof EmbeddingEngine;
             case TRANSCRIPTIONS -> engine instanceof TranscriptionEngine;
             case PREDICTIONS -> engine instanceof PredictionEngine;
+            case FINE_TUNING -> false;
         };
     }
 

@@ -246,6 +246,46 @@ public final class Serving {
         return new Predicted(resolved, ran.result(), ran.used(), ran.alerts());
     }
 
+    // ---- fine-tuning jobs ---------------------------------------------------------------------------------------
+
+    /**
+     * A fine-tuning job as one model call: its compute-seconds reserved for its longest run when it is created (a
+     * budget that cannot cover them refuses it, 429, before it exists), and one usage record when it ends.
+     */
+    public static final class JobCall {
+        private final Metering.Meter meter;
+        private final Duration maxTime;
+
+        private JobCall(Metering.Meter meter, Duration maxTime) {
+            this.meter = meter;
+            this.maxTime = maxTime;
+        }
+
+        /** Records the job's end: its compute time on the training thread (cut to its reservation) and outcome. */
+        public void finish(long computeMillis, Outcome outcome) {
+            meter.finish(new Usage(0, 0, 1, Math.min(maxTime.toMillis(), computeMillis)), outcome);
+        }
+
+        /** Gives the reservation back with no record: the job never ran, or stops with the server to run again. */
+        public void release() {
+            meter.release();
+        }
+    }
+
+    /**
+     * Opens a fine-tuning job's call for the caller (its key pays), priced by the {@code per_compute_second} of
+     * {@code pricedModel} (the embedding model it trains over, or the family it trains).
+     *
+     * @param jobId the job, which its usage record names as its request
+     */
+    public JobCall openJob(Caller caller, String jobId, String pricedModel, Duration maxTime) {
+        caller.requireCallsModels();
+        Metering.Meter meter = metering.start(new Metering.Subject(jobId, null, caller.key().tenantId(),
+                caller.key().id(), pricedModel, 0, Endpoint.FINE_TUNING.wireName()));
+        meter.reserve(new Usage(0, 0, 1, maxTime.toMillis()));
+        return new JobCall(meter, maxTime);
+    }
+
     // ---- generation ---------------------------------------------------------------------------------------------
 
     /**

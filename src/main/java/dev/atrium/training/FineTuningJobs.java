@@ -90,10 +90,11 @@ public final class FineTuningJobs implements AutoCloseable {
     private final Publisher publisher;
     private final Promoter promoter;
     private final Clock clock;
-    private final dev.atrium.metering.Metering metering;
+    private final dev.atrium.serving.Serving serving;
+    private final java.util.function.Function<String, Optional<dev.atrium.gateway.Caller>> callers;
     private final java.time.Duration maxJobTime;
     /** The metering of jobs not yet ended, from their reservation to their record. */
-    private final Map<String, dev.atrium.metering.Metering.Meter> meters = new ConcurrentHashMap<>();
+    private final Map<String, dev.atrium.serving.Serving.JobCall> meters = new ConcurrentHashMap<>();
     private final Set<String> cancelling = ConcurrentHashMap.newKeySet();
     private final Semaphore work = new Semaphore(0);
     private final List<Thread> workers;
@@ -130,12 +131,14 @@ public final class FineTuningJobs implements AutoCloseable {
     }
 
     public FineTuningJobs(Jdbi jdbi, TrainingFiles files, Map<TrainingMethod, Trainer> trainers, Publisher publisher,
-            Promoter promoter, Clock clock, dev.atrium.metering.Metering metering, java.time.Duration maxJobTime,
-            Limits limits) {
+            Promoter promoter, Clock clock, dev.atrium.serving.Serving serving,
+            java.util.function.Function<String, Optional<dev.atrium.gateway.Caller>> callers,
+            java.time.Duration maxJobTime, Limits limits) {
         this.promoter = requireNonNull(promoter, "promoter is null");
         this.maxActivePerTenant = limits.maxActivePerTenant();
         this.maxRunningPerTenant = limits.maxRunningPerTenant();
-        this.metering = requireNonNull(metering, "metering is null");
+        this.serving = requireNonNull(serving, "serving is null");
+        this.callers = requireNonNull(callers, "callers is null");
         this.maxJobTime = requireNonNull(maxJobTime, "maxJobTime is null");
         this.jdbi = requireNonNull(jdbi, "jdbi is null");
         this.files = requireNonNull(files, "files is null");
@@ -157,7 +160,9 @@ public final class FineTuningJobs implements AutoCloseable {
      *
      * @throws AtriumException 404 for a file the tenant does not have, 400 for a method with no trainer here
      */
-    public FineTuningJob create(String tenantId, String keyId, Request request) {
+    public FineTuningJob create(dev.atrium.gateway.Caller caller, Request request) {
+        String tenantId = caller.key().tenantId();
+        String keyId = caller.key().id();
         files.get(tenantId, request.trainingFile());
         if (request.validationFile() != null) {
             files.get(tenantId, request.validationFile());
@@ -183,7 +188,7 @@ public final class FineTuningJobs implements AutoCloseable {
         Instant now = clock.instant();
         String id = "ftjob-" + HexFormat.of().formatHex(randomBytes());
         // the worst case reserved first: a budget that cannot cover the job refuses it (429) before it exists
-        meters.put(id, reserve(id, tenantId, keyId, request.baseModel()));
+        meters.put(id, serving.openJob(caller, id, request.baseModel(), maxJobTime));
         FineTuningJob job = new FineTuningJob(id, tenantId, keyId,
                 request.method(), request.baseModel(), request.targetModel(), request.trainingFile(),
                 request.validationFile(), request.hyperparameters(), request.seed(), JobStatus.VALIDATING_FILES, null,
@@ -253,7 +258,7 @@ public final class FineTuningJobs implements AutoCloseable {
                 .bind("id", id).bind("now", EpochMicros.of(clock.instant())).execute());
         if (updated > 0) {
             cancelling.remove(id);
-            dev.atrium.metering.Metering.Meter meter = meters.remove(id);
+            dev.atrium.serving.Serving.JobCall meter = meters.remove(id);
             if (meter != null) {
                 meter.release(); // it never ran: nothing to record
             }
@@ -348,22 +353,18 @@ public final class FineTuningJobs implements AutoCloseable {
         }
     }
 
-    private dev.atrium.metering.Metering.Meter reserve(String id, String tenantId, String keyId, String model) {
-        dev.atrium.metering.Metering.Meter meter = metering.start(new dev.atrium.metering.Metering.Subject(id, null,
-                tenantId, keyId, model, 0, ENDPOINT));
-        meter.reserve(new dev.atrium.metering.Usage(0, 0, 1, maxJobTime.toMillis()));
-        return meter;
-    }
-
-    /** The endpoint a job's usage record names. */
-    static final String ENDPOINT = "/v1/fine_tuning/jobs";
 
     private void run(FineTuningJob job) {
-        dev.atrium.metering.Metering.Meter meter = meters.remove(job.id());
+        dev.atrium.serving.Serving.JobCall meter = meters.remove(job.id());
         if (meter == null) {
-            // queued before a restart: its reservation went with the process
+            // queued before a restart: its reservation went with the process, and is made again for its key
+            Optional<dev.atrium.gateway.Caller> caller = callers.apply(job.keyId());
+            if (caller.isEmpty()) {
+                fail(job, "invalid_api_key", "the key that created the job is revoked or expired", null);
+                return;
+            }
             try {
-                meter = reserve(job.id(), job.tenantId(), job.keyId(), job.baseModel());
+                meter = serving.openJob(caller.get(), job.id(), job.baseModel(), maxJobTime);
             } catch (AtriumException e) {
                 fail(job, e.code().openAiCode(), e.getMessage(), null);
                 return;
@@ -374,11 +375,11 @@ public final class FineTuningJobs implements AutoCloseable {
         try {
             outcome = train(job, run);
         } finally {
-            long millis = Math.min(maxJobTime.toMillis(), (System.nanoTime() - run.startNanos) / 1_000_000);
+            long millis = (System.nanoTime() - run.startNanos) / 1_000_000;
             if (closed && outcome == null) {
                 meter.release(); // stopped with the server: recorded when it runs again, from its saved state
             } else {
-                meter.finish(new dev.atrium.metering.Usage(0, 0, 1, millis), outcome);
+                meter.finish(millis, outcome);
                 run.dropState();
             }
         }
