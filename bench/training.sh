@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Training throughput (issue 13): each trainer through the server's /v1/files and /v1/fine_tuning/jobs, timed by
 # the client from the job's creation to succeeded: text-classification (2,000 sentences over the bundled MiniLM),
-# tabular-regression with gradient-boosted-trees and with linear (20,000 CSV rows), image-classification (10,000
-# Fashion-MNIST images from Debian's dataset-fashion-mnist). Prints one key=value line per trainer.
+# tabular-regression with gradient-boosted-trees, with linear and with AutoML searches (20,000 CSV rows), a text
+# AutoML search, image-classification (10,000 Fashion-MNIST images from Debian's dataset-fashion-mnist). Prints one
+# key=value line per trainer (an AutoML job's with its trials and seconds per trial).
 #   bench/training.sh     (TRAINING_SKIP_BUILD=1 uses the jars already built)
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"

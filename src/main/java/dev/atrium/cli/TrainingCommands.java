@@ -31,11 +31,7 @@ final class TrainingCommands {
 
             @Override
             void run(AtriumClient client, PrintWriter out) {
-                if (!java.nio.file.Files.isRegularFile(file)) {
-                    throw new AtriumClient.ClientException("no such file: " + file);
-                }
-                JsonNode uploaded = AtriumClient.json(client.postForm("/v1/files", Map.of("purpose", "fine-tune"),
-                        java.util.List.of(Map.entry("file", file)), line -> { }));
+                JsonNode uploaded = upload(client, file);
                 out.printf("%s %s (%d bytes)%n", uploaded.path("id").asString(), uploaded.path("filename").asString(),
                         uploaded.path("bytes").asLong());
             }
@@ -70,7 +66,8 @@ final class TrainingCommands {
             description = "Upload a training file, start a fine-tuning job on it and watch it to its end.")
     static final class Train extends ServerCommand {
         @Option(names = "--model", required = true, paramLabel = "MODEL",
-                description = "the embedding model (text-classification), or gradient-boosted-trees | linear (tabular)")
+                description = "the embedding model (text-classification), or gradient-boosted-trees | linear | auto"
+                        + " (tabular)")
         String model;
 
         @Option(names = "--file", required = true, paramLabel = "FILE",
@@ -91,14 +88,41 @@ final class TrainingCommands {
         @Option(names = "--seed", paramLabel = "N", defaultValue = "42")
         long seed;
 
+        @Option(names = "--validation-file", paramLabel = "FILE", description = "rows to evaluate on, uploaded too")
+        Path validationFile;
+
+        @Option(names = "--search", paramLabel = "SEARCH",
+                description = "an AutoML search: auto, or its JSON, e.g. '{\"max_trials\": 20, \"strategy\":"
+                        + " \"successive_halving\"}'")
+        String search;
+
+        @Option(names = "--promote", paramLabel = "ALIAS:METRIC",
+                description = "move ALIAS to the result if it beats the alias's version on METRIC (needs"
+                        + " --validation-file), e.g. production:accuracy")
+        String promote;
+
         @Override
         void run(AtriumClient client, PrintWriter out) {
-            if (!java.nio.file.Files.isRegularFile(file)) {
-                throw new AtriumClient.ClientException("no such file: " + file);
+            JsonNode uploaded = upload(client, file);
+            Map<String, Object> hyperparameters = new LinkedHashMap<>();
+            if (target != null) {
+                hyperparameters.put("target", target);
             }
-            JsonNode uploaded = AtriumClient.json(client.postForm("/v1/files", Map.of("purpose", "fine-tune"),
-                    List.of(Map.entry("file", file)), line -> { }));
+            if (search != null) {
+                hyperparameters.put("search", search.strip().equals("auto") ? "auto" : parse(search, "--search"));
+            }
             Map<String, Object> body = new LinkedHashMap<>();
+            if (validationFile != null) {
+                body.put("validation_file", upload(client, validationFile).path("id").asString());
+            }
+            if (promote != null) {
+                int colon = promote.lastIndexOf(':');
+                if (colon <= 0 || colon == promote.length() - 1) {
+                    throw new AtriumClient.ClientException("--promote is ALIAS:METRIC, e.g. production:accuracy");
+                }
+                body.put("promote", Map.of("alias", promote.substring(0, colon), "if_better_on",
+                        promote.substring(colon + 1)));
+            }
             body.put("model", model);
             body.put("training_file", uploaded.path("id").asString());
             body.put("method", Map.of("type", method));
@@ -106,8 +130,8 @@ final class TrainingCommands {
             if (suffix != null) {
                 body.put("suffix", suffix);
             }
-            if (target != null) {
-                body.put("hyperparameters", Map.of("target", target));
+            if (!hyperparameters.isEmpty()) {
+                body.put("hyperparameters", hyperparameters);
             }
             JsonNode job = client.postJson("/v1/fine_tuning/jobs", body).body();
             String id = job.path("id").asString();
@@ -141,6 +165,10 @@ final class TrainingCommands {
                                 + job.path("error").path("message").asString(""));
                     }
                     out.println(job.path("fine_tuned_model").asString() + " " + job.path("metrics"));
+                    if (!job.path("promote").path("reason").isMissingNode()) {
+                        out.println((job.path("promote").path("promoted").asBoolean() ? "promoted: " : "not promoted: ")
+                                + job.path("promote").path("reason").asString());
+                    }
                     return;
                 }
                 try {
@@ -152,11 +180,56 @@ final class TrainingCommands {
             }
         }
 
+        private static Object parse(String json, String option) {
+            try {
+                return tools.jackson.databind.json.JsonMapper.builder().build().readTree(json);
+            } catch (tools.jackson.core.JacksonException e) {
+                throw new AtriumClient.ClientException(option + " is not JSON: " + json);
+            }
+        }
+
         private static void progress(PrintWriter err, int step, int total) {
             int width = 30;
             int filled = total <= 0 ? 0 : step * width / total;
             err.printf("\r[%s%s] epoch %d/%d", "#".repeat(filled), " ".repeat(width - filled), step, total);
             err.flush();
+        }
+    }
+
+    /** Uploads a local file for training or evaluation; answers the file object. */
+    static JsonNode upload(AtriumClient client, Path file) {
+        if (!java.nio.file.Files.isRegularFile(file)) {
+            throw new AtriumClient.ClientException("no such file: " + file);
+        }
+        return AtriumClient.json(client.postForm("/v1/files", Map.of("purpose", "fine-tune"),
+                List.of(Map.entry("file", file)), line -> { }));
+    }
+
+    @Command(name = "evaluate", mixinStandardHelpOptions = true,
+            description = "Score a model version on a file (its rows through the serving path, metered as yours).")
+    static final class Evaluate extends ServerCommand {
+        @Parameters(index = "0", paramLabel = "MODEL", description = "NAME, NAME:VERSION or NAME:ALIAS")
+        String model;
+
+        @Option(names = "--file", required = true, paramLabel = "FILE",
+                description = "a local file (uploaded first) or the id of an uploaded one (file-...)")
+        String file;
+
+        @Option(names = "--target", paramLabel = "COLUMN", description = "the column holding the truth (tabular)")
+        String target;
+
+        @Override
+        void run(AtriumClient client, PrintWriter out) {
+            String id = file.startsWith("file-") && !java.nio.file.Files.exists(Path.of(file)) ? file
+                    : upload(client, Path.of(file)).path("id").asString();
+            Map<String, Object> body = new LinkedHashMap<>();
+            body.put("model", model);
+            body.put("file", id);
+            if (target != null) {
+                body.put("target", target);
+            }
+            JsonNode scored = client.postJson("/v1/evaluations", body).body();
+            out.println(scored.path("model").asString() + " " + scored.path("metrics"));
         }
     }
 

@@ -34,8 +34,6 @@ public final class AutoMl {
     private final SearchSettings settings;
     private final String metric;
     private final long deadlineNanos;
-    /** The trials that may be the result: every one, or successive halving's last rung. */
-    private final List<Trial> trials = new ArrayList<>();
     /** Every trial finished (in this run or one before it), in the order they ran. */
     private final List<Trial> all = new ArrayList<>();
     /** The trials of an earlier run of the job, in order: their results are taken instead of training them again. */
@@ -45,9 +43,12 @@ public final class AutoMl {
     /** One configuration: its family and the hyperparameters it trains with. */
     private record Config(String family, ObjectNode hyperparameters) {}
 
-    /** A trial that finished, and the model it made (null when the trial was taken from an earlier run). */
-    private record Trial(int number, Config config, double score, ObjectNode metrics, double seconds,
-            Trainer.Trained trained) {}
+    /** The model of the best trial so far in this run (the others' are dropped, so memory holds one), its number. */
+    private Trainer.Trained bestTrained;
+    private int bestNumber;
+
+    /** A trial that finished; its model is kept apart, and only while it is the best. */
+    private record Trial(int number, Config config, double score, ObjectNode metrics, double seconds) {}
 
     private AutoMl(Trainer.Run run, SearchSpace space, SearchSettings settings, long startNanos) {
         this.run = run;
@@ -88,12 +89,13 @@ public final class AutoMl {
             run.event("AutoML: the search's " + settings.maxSeconds().orElseThrow() + " seconds are spent; a trial"
                     + " cut off there is not counted", null);
         }
-        if (trials.isEmpty()) {
+        if (all.isEmpty()) {
             throw new AtriumException(ErrorCode.INVALID_REQUEST, "no trial of the search finished within its"
                     + " max_seconds of " + settings.maxSeconds().orElse(0) + "; give it more time");
         }
-        Trial best = trials.stream().min(Comparator.comparingDouble(Trial::score)).orElseThrow();
-        Trainer.Trained result = best.trained();
+        // the best of every trial (successive halving's at any budget: a run cut short that stops early is a model)
+        Trial best = all.stream().min(Comparator.comparingDouble(Trial::score)).orElseThrow();
+        Trainer.Trained result = best.number() == bestNumber ? bestTrained : null;
         if (result == null) {
             // the winner ran before a restart: its configuration trains again to the same model (it is seeded)
             run.event("AutoML: training the best configuration (trial " + best.number() + ") again", null);
@@ -187,13 +189,9 @@ public final class AutoMl {
                 ObjectNode cut = config.hyperparameters().deepCopy();
                 cut.put(budget.get().name(), Math.max(1, (int) Math.round(full * fraction)));
                 Trial trial = trial(new Config(config.family(), cut));
-                results.add(new Trial(trial.number(), config, trial.score(), trial.metrics(), trial.seconds(),
-                        trial.trained()));
+                results.add(new Trial(trial.number(), config, trial.score(), trial.metrics(), trial.seconds()));
             }
             if (rung == rungs - 1) {
-                // only the last rung's trials, at their full budget, may be the result
-                trials.clear();
-                trials.addAll(results);
                 break;
             }
             int keep = Math.max(1, (alive.size() + eta - 1) / eta);
@@ -207,7 +205,6 @@ public final class AutoMl {
         int number = ++started;
         if (number <= earlier.size() && earlier.get(number - 1).config().equals(config)) {
             Trial done = earlier.get(number - 1);
-            trials.add(done);
             all.add(done);
             return done;
         }
@@ -228,9 +225,12 @@ public final class AutoMl {
         JsonNode value = trained.metrics().get(metric);
         double score = value == null || !value.isNumber() ? Double.POSITIVE_INFINITY
                 : Evaluations.sortKey(metric, value.doubleValue());
-        Trial trial = new Trial(number, config, score, trained.metrics(), seconds, trained);
+        Trial trial = new Trial(number, config, score, trained.metrics(), seconds);
         boolean best = all.stream().allMatch(other -> score < other.score());
-        trials.add(trial);
+        if (best) {
+            bestTrained = trained;
+            bestNumber = number;
+        }
         all.add(trial);
         ObjectNode figures = view(trial);
         run.event(String.format(Locale.ROOT, "Trial %d (%s%s): validation %s %.4f in %.1f s%s", number,
@@ -318,7 +318,7 @@ public final class AutoMl {
         for (JsonNode row : state.path("trials")) {
             trials.add(new Trial(row.path("number").asInt(), new Config(row.path("family").asString(),
                     (ObjectNode) row.path("hyperparameters")), row.path("score").asDouble(),
-                    (ObjectNode) row.path("metrics"), row.path("seconds").asDouble(), null));
+                    (ObjectNode) row.path("metrics"), row.path("seconds").asDouble()));
         }
         return trials;
     }
@@ -364,6 +364,11 @@ public final class AutoMl {
 
             @Override
             public void saveState(byte[] state) {}
+
+            @Override
+            public boolean wantsState() {
+                return false;
+            }
 
             @Override
             public boolean cancelled() {

@@ -516,12 +516,18 @@ public final class FineTuningJobs implements AutoCloseable {
                 .bind("message", message).bind("data", data == null ? null : data.toString()).execute());
     }
 
+    /** How often a running job's state is kept at most: a crash loses at most this much of its work. */
+    static final java.time.Duration STATE_INTERVAL = java.time.Duration.ofSeconds(5);
+
     /** One job's view for its trainer. */
     private final class JobRun implements Trainer.Run {
         private final FineTuningJob job;
         private final long startNanos;
         /** The blob of the state saved last, in this run or one before it; null when none. */
         private String stateBlob;
+        /** When this run last kept a state: states are kept at most once every {@link #STATE_INTERVAL}. */
+        private long savedAtNanos;
+        private boolean savedOnce;
 
         JobRun(FineTuningJob job, long startNanos) {
             this.job = job;
@@ -537,7 +543,17 @@ public final class FineTuningJobs implements AutoCloseable {
         }
 
         @Override
+        public boolean wantsState() {
+            return !savedOnce || System.nanoTime() - savedAtNanos >= STATE_INTERVAL.toNanos();
+        }
+
+        @Override
         public void saveState(byte[] state) {
+            if (!wantsState()) {
+                return;
+            }
+            savedOnce = true;
+            savedAtNanos = System.nanoTime();
             String blob = files.keepBlob(job.tenantId(), state);
             String previous = stateBlob;
             jdbi.useHandle(handle -> handle.createUpdate("UPDATE fine_tuning_jobs SET state_blob = :blob WHERE id = :id")

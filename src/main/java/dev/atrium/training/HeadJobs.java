@@ -106,7 +106,9 @@ final class HeadJobs {
                 metrics.put("valid_loss", progress.validationLoss());
                 metrics.put("valid_accuracy", progress.validationAccuracy());
                 run.checkpoint(progress.epoch(), metrics);
-                run.saveState(checkpoint.toBytes());
+                if (run.wantsState()) {
+                    run.saveState(checkpoint.toBytes());
+                }
             }
 
             @Override

@@ -121,8 +121,7 @@ public final class RegistryPublisher implements FineTuningJobs.Publisher {
     /** The versions of what trains and runs a model here: Atrium, XGBoost, ONNX Runtime, the JDK. */
     private static Map<String, String> libraries() {
         Map<String, String> versions = new LinkedHashMap<>();
-        versions.put("atrium", Optional.ofNullable(RegistryPublisher.class.getPackage().getImplementationVersion())
-                .orElse("development"));
+        versions.put("atrium", dev.atrium.Atrium.VERSION);
         Properties xgboost = new Properties();
         try (InputStream in = ml.dmlc.xgboost4j.java.XGBoost.class.getClassLoader()
                 .getResourceAsStream("xgboost4j-version.properties")) {

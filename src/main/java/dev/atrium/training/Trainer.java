@@ -41,9 +41,16 @@ public interface Trainer {
          */
         Optional<byte[]> savedState();
 
-        /** Keeps the job's state to go on from (encrypted as the tenant's data), in place of the last; cheap enough
-         * to call at each checkpoint. */
+        /**
+         * Keeps the job's state to go on from (encrypted as the tenant's data), in place of the last. A run may keep
+         * only some of the states it is given (one every few seconds): a job goes on from the last one kept.
+         */
         void saveState(byte[] state);
+
+        /** Whether a state given now would be kept: a trainer may skip making one that would not. */
+        default boolean wantsState() {
+            return true;
+        }
     }
 
     /**

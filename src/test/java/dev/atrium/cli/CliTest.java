@@ -237,6 +237,38 @@ class CliTest {
     }
 
     @Test
+    void train_aSearchThatPromotes_thenEvaluate_scoresTheAliasOnAFile() throws Exception {
+        String url = server.baseUrl();
+        java.util.Random random = new java.util.Random(3);
+        StringBuilder train = new StringBuilder("x1,x2,y\n");
+        StringBuilder valid = new StringBuilder("x1,x2,y\n");
+        for (int i = 0; i < 500; i++) {
+            double x1 = random.nextDouble();
+            double x2 = random.nextDouble();
+            (i < 400 ? train : valid).append(x1).append(',').append(x2).append(',')
+                    .append(3 * x1 - x2 + random.nextGaussian() * 0.1).append('\n');
+        }
+        Path rows = files.resolve("rows.csv");
+        Path validation = files.resolve("valid.csv");
+        Files.writeString(rows, train);
+        Files.writeString(validation, valid);
+        Run trained = atrium("train", "--model", "auto", "--method", "tabular-regression", "--file", rows.toString(),
+                "--target", "y", "--suffix", "cli-prices", "--search", "{\"max_trials\": 3}", "--validation-file",
+                validation.toString(), "--promote", "production:rmse", "--server", url);
+        assertThat(trained.exitCode()).as(trained.err()).isZero();
+        assertThat(trained.out()).contains("cli-prices:1").contains("\"trials\":3").contains("promoted: ");
+        assertThat(trained.err()).contains("Trial 1 (").contains("AutoML: 3 trials");
+        Run scored = atrium("evaluate", "cli-prices:production", "--file", validation.toString(), "--target", "y",
+                "--server", url);
+        assertThat(scored.exitCode()).as(scored.err()).isZero();
+        assertThat(scored.out()).startsWith("cli-prices:1 {").contains("\"rmse\":").contains("\"r2\":");
+        Run badPromote = atrium("train", "--model", "linear", "--method", "tabular-regression", "--file",
+                rows.toString(), "--target", "y", "--promote", "production", "--server", url);
+        assertThat(badPromote.exitCode()).isNotZero();
+        assertThat(badPromote.err()).contains("ALIAS:METRIC");
+    }
+
+    @Test
     void pricesSet_amountOutOfBounds_isAUsageErrorBeforeAnyRequest() {
         for (String amount : List.of("1e2147483647", "1E+10000000", "0.0000000000001", "-1", "1" + "0".repeat(100_000))) {
             Run run = atrium("prices", "set", "all-minilm-l6-v2", "--per-request", amount, "--server", server.baseUrl());

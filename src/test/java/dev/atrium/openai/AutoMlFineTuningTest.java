@@ -195,8 +195,12 @@ class AutoMlFineTuningTest {
         assertThat(rounds.stream().filter(r -> r == 10)).hasSize(9);
         assertThat(rounds.stream().filter(r -> r == 30)).hasSize(3);
         assertThat(rounds.stream().filter(r -> r == 90)).hasSize(1);
+        // the result is the best trial at whatever budget it had
         JsonNode lineage = member.get("/admin/models/halved/versions/1").json().path("lineage");
-        assertThat(lineage.path("hyperparameters").path("n_rounds").asInt()).isEqualTo(90);
+        assertThat(lineage.path("hyperparameters").path("n_rounds").asInt())
+                .isEqualTo(job.path("leaderboard").get(0).path("hyperparameters").path("n_rounds").asInt());
+        assertThat(job.path("metrics").path("rmse").asDouble())
+                .isEqualTo(job.path("leaderboard").get(0).path("value").asDouble());
     }
 
     @Test

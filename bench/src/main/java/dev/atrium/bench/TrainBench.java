@@ -63,6 +63,13 @@ public final class TrainBench {
         run(url, key, "tabular-regression", "gradient-boosted-trees", "rows.csv", csv.toString(), tabularRows,
                 "{\"target\": \"y\"}");
         run(url, key, "tabular-regression", "linear", "rows.csv", csv.toString(), tabularRows, "{\"target\": \"y\"}");
+        // AutoML over both families: a random search of 10 configurations, and successive halving of 27
+        run(url, key, "tabular-regression", "auto", "rows.csv", csv.toString(), tabularRows,
+                "{\"target\": \"y\", \"search\": {\"max_trials\": 10}}");
+        run(url, key, "tabular-regression", "auto", "rows.csv", csv.toString(), tabularRows,
+                "{\"target\": \"y\", \"search\": {\"strategy\": \"successive_halving\", \"max_trials\": 27}}");
+        run(url, key, "text-classification", "all-minilm-l6-v2", "text.jsonl", text.toString(), textRows,
+                "{\"search\": {\"max_trials\": 6}}");
 
         Path mnist = Path.of("/usr/share/datasets/fashion-mnist");
         if (Files.exists(mnist)) {
@@ -110,9 +117,24 @@ public final class TrainBench {
                     .header("Authorization", "Bearer " + key).GET().build());
         }
         double seconds = (System.nanoTime() - start) / 1e9;
-        System.out.printf("method=%s model=%s status=%s rows=%d seconds=%.2f rows_per_second=%.0f metrics=%s%n",
+        JsonNode metrics = job.path("metrics").deepCopy();
+        if (metrics.isObject()) {
+            ((tools.jackson.databind.node.ObjectNode) metrics).remove("confusion_matrix");
+        }
+        String search = "";
+        JsonNode board = job.path("leaderboard");
+        if (board.isArray() && !board.isEmpty()) {
+            double trialSeconds = 0;
+            for (JsonNode trial : board) {
+                trialSeconds += trial.path("seconds").asDouble();
+            }
+            search = String.format(" trials=%d seconds_per_trial=%.3f best=%s:%s", board.size(),
+                    trialSeconds / board.size(), board.get(0).path("family").asString(),
+                    board.get(0).path("hyperparameters").toString().replace(' ', '_'));
+        }
+        System.out.printf("method=%s model=%s status=%s rows=%d seconds=%.2f rows_per_second=%.0f metrics=%s%s%n",
                 method, model, job.path("status").asString(), rows, seconds, rows / seconds,
-                job.path("metrics").toString().replace(' ', '_'));
+                metrics.toString().replace(' ', '_'), search);
     }
 
     private static JsonNode send(HttpRequest request) throws Exception {

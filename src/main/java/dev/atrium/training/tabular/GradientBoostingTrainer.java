@@ -118,7 +118,8 @@ public final class GradientBoostingTrainer {
                 RoundReport report = new RoundReport(rounds, metric, metrics[0], metrics[1], clock.instant());
                 history.add(report);
                 listener.round(report);
-                if (parameters.checkpointEvery() > 0 && rounds % parameters.checkpointEvery() == 0) {
+                if (parameters.checkpointEvery() > 0 && rounds % parameters.checkpointEvery() == 0
+                        && listener.wantsCheckpoint()) {
                     listener.checkpoint(new BoostingCheckpoint(rounds, bestRounds, bestMetric, digest,
                             booster.toByteArray("ubj")));
                 }

@@ -178,6 +178,11 @@ public final class TabularTrainer implements Trainer {
                 public void checkpoint(BoostingCheckpoint checkpoint) {
                     run.saveState(checkpoint.toBytes());
                 }
+
+                @Override
+                public boolean wantsCheckpoint() {
+                    return run.wantsState();
+                }
             };
             Optional<BoostingCheckpoint> saved = run.savedState().flatMap(TabularTrainer::checkpoint)
                     .filter(checkpoint -> checkpoint.digest().equals(GradientBoostingTrainer.digest(parameters,

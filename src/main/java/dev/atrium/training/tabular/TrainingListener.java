@@ -10,6 +10,11 @@ public interface TrainingListener {
     /** A state the run can resume from ({@link GradientBoostingTrainer#resume}); by default dropped. */
     default void checkpoint(BoostingCheckpoint checkpoint) {}
 
+    /** Whether a checkpoint made now would be kept; the model is not serialized for one that would not. */
+    default boolean wantsCheckpoint() {
+        return true;
+    }
+
     /** Hears nothing. */
     static TrainingListener ignoring() {
         return report -> {};
