@@ -19,14 +19,7 @@ final class AdminJson {
     }
 
     static Optional<String> optionalString(JsonNode body, String field) {
-        JsonNode node = body.get(field);
-        if (node == null || node.isNull()) {
-            return Optional.empty();
-        }
-        if (!node.isString()) {
-            throw AtriumException.invalidParam(field, "'" + field + "' must be a string");
-        }
-        return Optional.of(node.stringValue());
+        return dev.atrium.server.Json.optionalString(body, field);
     }
 
     /** A positive integer, or null when absent or null. */

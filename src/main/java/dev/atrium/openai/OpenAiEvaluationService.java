@@ -46,21 +46,11 @@ public final class OpenAiEvaluationService implements HttpService {
         JsonNode body = Json.readObject(request, maxRequestBytes);
         Json.rejectUnknownFields(body, FIELDS, "an evaluation");
         String model = OpenAiGenerationRequest.requiredModel(body);
-        String file = text(body, "file").orElseThrow(() -> AtriumException.invalidParam("file", "'file' is required:"
-                + " the id of an uploaded file to score the model on"));
-        VersionScorer.Score score = scorer.score(caller, model, file, text(body, "target"));
+        String file = Json.optionalString(body, "file").orElseThrow(() -> AtriumException.invalidParam("file",
+                "'file' is required: the id of an uploaded file to score the model on"));
+        VersionScorer.Score score = scorer.score(caller, model, file, Json.optionalString(body, "target"));
         Json.send(response, Status.OK_200, new EvaluationView("evaluation", score.model(), score.file(),
                 score.metrics()));
     }
 
-    private static Optional<String> text(JsonNode body, String field) {
-        JsonNode node = body.get(field);
-        if (node == null || node.isNull()) {
-            return Optional.empty();
-        }
-        if (!node.isString()) {
-            throw AtriumException.invalidParam(field, "'" + field + "' must be a string");
-        }
-        return Optional.of(node.stringValue());
-    }
 }

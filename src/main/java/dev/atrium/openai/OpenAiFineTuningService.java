@@ -94,7 +94,7 @@ public final class OpenAiFineTuningService implements HttpService {
         JsonNode body = Json.readObject(request, maxRequestBytes);
         Json.rejectUnknownFields(body, FIELDS, "a fine-tuning job");
         String base = OpenAiGenerationRequest.requiredModel(body);
-        String trainingFile = text(body, "training_file").orElseThrow(() -> AtriumException.invalidParam(
+        String trainingFile = Json.optionalString(body, "training_file").orElseThrow(() -> AtriumException.invalidParam(
                 "training_file", "'training_file' is required: the id of an uploaded file"));
         TrainingMethod method = methodOf(body);
         String defaultTarget;
@@ -109,7 +109,7 @@ public final class OpenAiFineTuningService implements HttpService {
             // a tabular or image job's model is the family it trains, checked with its files
             defaultTarget = method == TrainingMethod.IMAGE_CLASSIFICATION ? "image-model" : "tabular-model";
         }
-        String target = text(body, "suffix").orElse(defaultTarget);
+        String target = Json.optionalString(body, "suffix").orElse(defaultTarget);
         if (!Model.isValidName(target)) {
             throw AtriumException.invalidParam("suffix", "'suffix' names the model the result becomes a version of:"
                     + " lowercase letters, digits, '.', '_' and '-', at most 128");
@@ -130,7 +130,7 @@ public final class OpenAiFineTuningService implements HttpService {
         if (seed != null && !seed.isNull() && (!seed.isIntegralNumber() || !seed.canConvertToLong())) {
             throw AtriumException.invalidParam("seed", "'seed' must be an integer");
         }
-        String validationFile = text(body, "validation_file").orElse(null);
+        String validationFile = Json.optionalString(body, "validation_file").orElse(null);
         FineTuningJob job = jobs.create(caller, new FineTuningJobs.Request(method,
                 base, target, trainingFile, validationFile, settings,
                 seed == null || seed.isNull() ? 42 : seed.longValue(), promotion(body, validationFile)));
@@ -228,16 +228,6 @@ public final class OpenAiFineTuningService implements HttpService {
         return limit;
     }
 
-    private static Optional<String> text(JsonNode body, String field) {
-        JsonNode node = body.get(field);
-        if (node == null || node.isNull()) {
-            return Optional.empty();
-        }
-        if (!node.isString()) {
-            throw AtriumException.invalidParam(field, "'" + field + "' must be a string");
-        }
-        return Optional.of(node.stringValue());
-    }
 
     private static String id(ServerRequest request) {
         return request.path().pathParameters().get("job_id");

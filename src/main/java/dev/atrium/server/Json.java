@@ -94,6 +94,17 @@ public final class Json {
     }
 
     /** The first field of a JSON object (in the order of the body) that is not in {@code allowed}. */
+    public static Optional<String> optionalString(JsonNode body, String field) {
+        JsonNode node = body.get(field);
+        if (node == null || node.isNull()) {
+            return Optional.empty();
+        }
+        if (!node.isString()) {
+            throw dev.atrium.AtriumException.invalidParam(field, "'" + field + "' must be a string");
+        }
+        return Optional.of(node.stringValue());
+    }
+
     public static Optional<String> unknownField(JsonNode object, Collection<String> allowed) {
         for (String field : object.propertyNames()) {
             if (!allowed.contains(field)) {

@@ -78,7 +78,7 @@ public final class Tenancy {
         return Optional.of(key);
     }
 
-    /** A key by id if it is usable now, for the platform's work on its behalf (a training job's); no caller, no rules. */
+    /** A key by id if it is usable now, for work the platform does on its behalf later (a training job's run). */
     public Optional<ApiKey> activeKey(String id) {
         Instant now = clock.instant();
         return store.findKey(id).filter(key -> key.isActive(now));

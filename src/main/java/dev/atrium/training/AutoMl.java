@@ -61,6 +61,18 @@ public final class AutoMl {
     }
 
     /**
+     * Trains a job: a search when its hyperparameters ask for one, else the configuration they name with the first
+     * family of the space.
+     */
+    public static Trainer.Trained train(Trainer.Run run, SearchSpace space) {
+        Optional<SearchSettings> search = SearchSettings.of(run.job().hyperparameters());
+        if (search.isPresent()) {
+            return search(run, space, search.get());
+        }
+        return space.train(space.families().getFirst(), run.job().hyperparameters(), run);
+    }
+
+    /**
      * Searches and answers the best trial's model, with the search's leaderboard.
      *
      * @throws CancellationException when the job is cancelled

@@ -176,8 +176,8 @@ public final class FineTuningJobs implements AutoCloseable {
                         WHERE tenant_id IS :tenant AND status IN ('validating_files', 'queued', 'running')""")
                 .bind("tenant", tenantId).mapTo(Long.class).one());
         if (active >= maxActivePerTenant) {
-            throw new AtriumException(ErrorCode.RATE_LIMITED_REQUESTS, "the tenant has " + active + " fine-tuning jobs queued"
-                    + " or running, its most; wait for one to end, or cancel one");
+            throw new AtriumException(ErrorCode.RATE_LIMITED_REQUESTS, "the tenant has " + active + " fine-tuning jobs"
+                    + " queued or running, its most; wait for one to end, or cancel one");
         }
         ObjectNode promote = null;
         if (request.promote() != null) {
@@ -556,7 +556,8 @@ public final class FineTuningJobs implements AutoCloseable {
             savedAtNanos = System.nanoTime();
             String blob = files.keepBlob(job.tenantId(), state);
             String previous = stateBlob;
-            jdbi.useHandle(handle -> handle.createUpdate("UPDATE fine_tuning_jobs SET state_blob = :blob WHERE id = :id")
+            jdbi.useHandle(handle -> handle.createUpdate(
+                            "UPDATE fine_tuning_jobs SET state_blob = :blob WHERE id = :id")
                     .bind("id", job.id()).bind("blob", blob).execute());
             stateBlob = blob;
             if (previous != null) {

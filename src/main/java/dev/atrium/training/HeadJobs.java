@@ -43,16 +43,26 @@ final class HeadJobs {
         return used;
     }
 
-    /** A head's search space: its learning rate, L2 weight and batch size, with {@code n_epochs} the budget. */
+    /**
+     * A head's search space over data already embedded or preprocessed: its learning rate, L2 weight and batch
+     * size, with {@code n_epochs} the budget; each configuration trained, evaluated on the validation rows, and
+     * made a version by {@link #version}.
+     */
     abstract static class Space implements SearchSpace {
         private final String family;
         private final int epochs;
         private final double learningRate;
+        private final long seed;
+        private final HeadTrainingData data;
+        private final int trainingRows;
 
-        Space(String family, int epochs, double learningRate) {
+        Space(String family, int epochs, double learningRate, long seed, HeadTrainingData data) {
             this.family = family;
             this.epochs = epochs;
             this.learningRate = learningRate;
+            this.seed = seed;
+            this.data = data;
+            this.trainingRows = data.trainVectors().length;
         }
 
         @Override
@@ -78,9 +88,17 @@ final class HeadJobs {
             return "log_loss";
         }
 
-        HeadTrainingOptions options(JsonNode hyperparameters, long seed) {
-            return HeadJobs.options(hyperparameters, seed, epochs, learningRate);
+        @Override
+        public Trainer.Trained train(String name, JsonNode hyperparameters, Trainer.Run run) {
+            HeadTrainingOptions options = HeadJobs.options(hyperparameters, seed, epochs, learningRate);
+            SoftmaxHead head = HeadJobs.train(run, options, data);
+            ObjectNode metrics = evaluate(head, data.validationVectors(), data.validationClasses(), data.labels(),
+                    trainingRows);
+            return version(head, metrics, used(options));
         }
+
+        /** The trained head as the method's version, with its evaluation and the hyperparameters it had. */
+        abstract Trainer.Trained version(SoftmaxHead head, ObjectNode metrics, ObjectNode hyperparameters);
     }
 
     /**

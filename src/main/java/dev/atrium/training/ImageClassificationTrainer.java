@@ -109,30 +109,19 @@ public final class ImageClassificationTrainer implements Trainer {
         int[] validationClasses = classes(validation, labels, "validation_file");
         HeadTrainingData data = new HeadTrainingData(labels, trainVectors, classes(training, labels, "training_file"),
                 validationVectors, validationClasses);
-        int trainingRows = training.size();
-        HeadJobs.Space space = new HeadJobs.Space(LINEAR, 40, 0.002) {
+        return AutoMl.train(run, new HeadJobs.Space(LINEAR, 40, 0.002, job.seed(), data) {
             @Override
-            public Trained train(String family, JsonNode hyperparameters, Run trial) {
-                HeadTrainingOptions options = options(hyperparameters, job.seed());
-                SoftmaxHead head = HeadJobs.train(trial, options, data);
-                ObjectNode metrics = HeadJobs.evaluate(head, validationVectors, validationClasses, labels,
-                        trainingRows);
+            Trained version(SoftmaxHead head, ObjectNode metrics, ObjectNode hyperparameters) {
                 ObjectNode version = config.deepCopy();
                 version.set("labels", HeadJobs.labels(labels));
                 version.put("output", OnnxHeadWriter.OUTPUT);
                 version.put("output_kind", "probabilities");
-                ObjectNode used = HeadJobs.used(options);
-                used.put("width", width);
-                used.put("height", height);
+                hyperparameters.put("width", width);
+                hyperparameters.put("height", height);
                 return new Trained(ModelTask.IMAGE_CLASSIFICATION, OnnxHeadWriter.writeOverImages(head, 3, height,
-                        width), version, metrics, used);
+                        width), version, metrics, hyperparameters);
             }
-        };
-        java.util.Optional<SearchSettings> search = SearchSettings.of(job.hyperparameters());
-        if (search.isPresent()) {
-            return AutoMl.search(run, space, search.get());
-        }
-        return space.train(LINEAR, job.hyperparameters(), run);
+        });
     }
 
     /** The preprocessing the model is trained with and served with: resized, RGB, scaled to 0..1. */

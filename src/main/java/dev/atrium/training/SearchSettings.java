@@ -62,7 +62,8 @@ public record SearchSettings(Strategy strategy, int maxTrials, Optional<Integer>
             return Optional.empty();
         }
         if (search.isString() && search.stringValue().equals("auto")) {
-            return Optional.of(new SearchSettings(Strategy.RANDOM, 10, Optional.empty(), Optional.empty(), 3, Map.of()));
+            return Optional.of(new SearchSettings(Strategy.RANDOM, 10, Optional.empty(), Optional.empty(), 3,
+                    Map.of()));
         }
         if (!search.isObject()) {
             throw refuse("'search' must be \"auto\" or an object of strategy, max_trials, max_seconds, metric, eta and"

@@ -9,7 +9,6 @@ import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.util.List;
 import java.util.Locale;
-import java.util.Optional;
 import java.util.concurrent.CancellationException;
 import java.util.function.Supplier;
 import tools.jackson.databind.JsonNode;
@@ -74,27 +73,16 @@ public final class TextClassificationTrainer implements Trainer {
         int[] validationClasses = classes(validationExamples, labels);
         HeadTrainingData data = new HeadTrainingData(labels, train.vectors().toArray(float[][]::new),
                 classes(trainExamples, labels), validationVectors, validationClasses);
-        int trainingRows = trainExamples.size();
-        HeadJobs.Space space = new HeadJobs.Space("softmax-head", HeadTrainingOptions.DEFAULTS.epochs(),
-                HeadTrainingOptions.DEFAULTS.learningRate()) {
+        return AutoMl.train(run, new HeadJobs.Space("softmax-head", HeadTrainingOptions.DEFAULTS.epochs(),
+                HeadTrainingOptions.DEFAULTS.learningRate(), job.seed(), data) {
             @Override
-            public Trained train(String family, JsonNode hyperparameters, Run trial) {
-                HeadTrainingOptions options = options(hyperparameters, job.seed());
-                SoftmaxHead head = HeadJobs.train(trial, options, data);
-                ObjectNode metrics = HeadJobs.evaluate(head, validationVectors, validationClasses, labels,
-                        trainingRows);
+            Trained version(SoftmaxHead head, ObjectNode metrics, ObjectNode hyperparameters) {
                 ObjectNode config = JsonNodeFactory.instance.objectNode();
                 config.put("embedding_model", train.pinned());
                 config.set("labels", HeadJobs.labels(labels));
-                return new Trained(ModelTask.TEXT_CLASSIFICATION, head.toOnnx(), config, metrics,
-                        HeadJobs.used(options));
+                return new Trained(ModelTask.TEXT_CLASSIFICATION, head.toOnnx(), config, metrics, hyperparameters);
             }
-        };
-        Optional<SearchSettings> search = SearchSettings.of(job.hyperparameters());
-        if (search.isPresent()) {
-            return AutoMl.search(run, space, search.get());
-        }
-        return space.train(space.families().getFirst(), job.hyperparameters(), run);
+        });
     }
 
     private static int[] classes(List<TextExample> examples, List<String> labels) {

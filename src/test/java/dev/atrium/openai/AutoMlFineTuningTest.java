@@ -5,7 +5,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.atrium.testing.Http;
 import dev.atrium.testing.Tenants;
 import dev.atrium.testing.TestServer;
-import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -19,7 +18,7 @@ import tools.jackson.databind.JsonNode;
 
 /**
  * AutoML jobs ({@code hyperparameters.search}): on a dataset built so that the default configuration is the wrong
- * one — a target linear in 24 features, where the default gradient-boosted trees need far more rows than there are —
+ * one (a target linear in 24 features, where the default gradient-boosted trees need far more rows than there are)
  * a search over both tabular families ({@code model: "auto"}) finds a model that predicts fresh rows better than the
  * default job's, and shows its trials as a leaderboard and as events; successive halving gives its first rung fewer
  * rounds; {@code max_seconds} stops a search; a search it cannot run is refused.
@@ -76,10 +75,7 @@ class AutoMlFineTuningTest {
                 csv.append(row[i]).append(i == FEATURES ? '\n' : ',');
             }
         }
-        byte[] form = ("--" + Http.BOUNDARY + "\r\nContent-Disposition: form-data; name=\"purpose\"\r\n\r\nfine-tune\r\n--"
-                + Http.BOUNDARY + "\r\nContent-Disposition: form-data; name=\"file\"; filename=\"linear.csv\"\r\n\r\n"
-                + csv + "\r\n--" + Http.BOUNDARY + "--\r\n").getBytes(StandardCharsets.UTF_8);
-        Http.Reply file = member.post("/v1/files", "multipart/form-data; boundary=" + Http.BOUNDARY, form);
+        Http.Reply file = member.uploadTrainingFile("linear.csv", csv.toString());
         assertThat(file.status()).as(file.text()).isEqualTo(200);
         return file.json().path("id").asString();
     }

@@ -6,7 +6,6 @@ import dev.atrium.testing.Http;
 import dev.atrium.testing.Tenants;
 import dev.atrium.testing.TestServer;
 import java.math.BigDecimal;
-import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
@@ -52,10 +51,7 @@ class TrainingLedgerTest {
     }
 
     private static String upload(Http member, String name, String content) {
-        byte[] form = ("--" + Http.BOUNDARY + "\r\nContent-Disposition: form-data; name=\"purpose\"\r\n\r\nfine-tune\r\n--"
-                + Http.BOUNDARY + "\r\nContent-Disposition: form-data; name=\"file\"; filename=\"" + name
-                + "\"\r\n\r\n" + content + "\r\n--" + Http.BOUNDARY + "--\r\n").getBytes(StandardCharsets.UTF_8);
-        Http.Reply file = member.post("/v1/files", "multipart/form-data; boundary=" + Http.BOUNDARY, form);
+        Http.Reply file = member.uploadTrainingFile(name, content);
         assertThat(file.status()).as(file.text()).isEqualTo(200);
         return file.json().path("id").asString();
     }

@@ -5,7 +5,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.atrium.testing.Http;
 import dev.atrium.testing.Tenants;
 import dev.atrium.testing.TestServer;
-import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
@@ -56,10 +55,7 @@ class TrainingPromotionTest {
     }
 
     private static String upload(Http who, String csv, String name) {
-        byte[] form = ("--" + Http.BOUNDARY + "\r\nContent-Disposition: form-data; name=\"purpose\"\r\n\r\nfine-tune\r\n--"
-                + Http.BOUNDARY + "\r\nContent-Disposition: form-data; name=\"file\"; filename=\"" + name
-                + "\"\r\n\r\n" + csv + "\r\n--" + Http.BOUNDARY + "--\r\n").getBytes(StandardCharsets.UTF_8);
-        Http.Reply file = who.post("/v1/files", "multipart/form-data; boundary=" + Http.BOUNDARY, form);
+        Http.Reply file = who.uploadTrainingFile(name, csv);
         assertThat(file.status()).as(file.text()).isEqualTo(200);
         return file.json().path("id").asString();
     }

@@ -5,7 +5,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.atrium.testing.Http;
 import dev.atrium.testing.Tenants;
 import dev.atrium.testing.TestServer;
-import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -46,10 +45,7 @@ class TrainingQueueTest {
             csv.append(x1).append(',').append(x2).append(',').append(Math.sin(6 * x1) + x2 + random.nextGaussian())
                     .append('\n');
         }
-        byte[] form = ("--" + Http.BOUNDARY + "\r\nContent-Disposition: form-data; name=\"purpose\"\r\n\r\nfine-tune\r\n--"
-                + Http.BOUNDARY + "\r\nContent-Disposition: form-data; name=\"file\"; filename=\"rows.csv\"\r\n\r\n"
-                + csv + "\r\n--" + Http.BOUNDARY + "--\r\n").getBytes(StandardCharsets.UTF_8);
-        Http.Reply file = member.post("/v1/files", "multipart/form-data; boundary=" + Http.BOUNDARY, form);
+        Http.Reply file = member.uploadTrainingFile("rows.csv", csv.toString());
         assertThat(file.status()).as(file.text()).isEqualTo(200);
         return file.json().path("id").asString();
     }

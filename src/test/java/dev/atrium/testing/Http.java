@@ -130,6 +130,14 @@ public final class Http {
      * A multipart form as a browser or an SDK sends it: text fields, then each file as a {@code file} part (named
      * {@code NAME.bin}), in order.
      */
+    /** Uploads a training file ({@code purpose=fine-tune}) as {@code filename}; answers the reply. */
+    public Reply uploadTrainingFile(String filename, String content) {
+        byte[] form = ("--" + BOUNDARY + "\r\nContent-Disposition: form-data; name=\"purpose\"\r\n\r\nfine-tune\r\n--"
+                + BOUNDARY + "\r\nContent-Disposition: form-data; name=\"file\"; filename=\"" + filename
+                + "\"\r\n\r\n" + content + "\r\n--" + BOUNDARY + "--\r\n").getBytes(StandardCharsets.UTF_8);
+        return post("/v1/files", "multipart/form-data; boundary=" + BOUNDARY, form);
+    }
+
     public static byte[] form(Map<String, String> fields, List<byte[]> files) {
         java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
         fields.forEach((name, value) -> out.writeBytes(("--" + BOUNDARY + "\r\nContent-Disposition: form-data;"

@@ -143,7 +143,8 @@ public final class TabularDataset {
         int[] trainIndices = java.util.stream.IntStream.range(0, trainingRows).toArray();
         int[] validationIndices = java.util.stream.IntStream.range(trainingRows, rowCount).toArray();
         TabularEncoding encoding = TabularEncoding.fit(this, trainIndices);
-        return new TabularSplit(encoding, encoding.encode(this, trainIndices), encoding.encode(this, validationIndices));
+        return new TabularSplit(encoding, encoding.encode(this, trainIndices),
+                encoding.encode(this, validationIndices));
     }
 
     /** Marks a random {@code fraction} of {@code rows} (partial Fisher-Yates shuffle). */

@@ -75,13 +75,7 @@ public final class TabularTrainer implements Trainer {
     public Trained train(Run run) {
         TabularDataset dataset = read(run);
         run.event("Read " + dataset.rowCount() + " rows of " + dataset.features().size() + " features", null);
-        Space space = new Space(split(run, dataset), families(run.job().baseModel()));
-        Optional<dev.atrium.training.SearchSettings> search = dev.atrium.training.SearchSettings.of(
-                run.job().hyperparameters());
-        if (search.isPresent()) {
-            return dev.atrium.training.AutoMl.search(run, space, search.get());
-        }
-        return space.train(space.families().getFirst(), run.job().hyperparameters(), run);
+        return dev.atrium.training.AutoMl.train(run, new Space(split(run, dataset), families(run.job().baseModel())));
     }
 
     /** The job's data, split once, and the training of one configuration on it. */
