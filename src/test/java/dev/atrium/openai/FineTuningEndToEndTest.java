@@ -141,6 +141,30 @@ class FineTuningEndToEndTest {
     }
 
     @Test
+    void hyperparametersAuto_searchesTheHeadsHyperparameters() throws Exception {
+        String file = member.uploadTrainingFile("topics.jsonl", dataset()).json().path("id").asString();
+        Http.Reply created = member.postJson("/v1/fine_tuning/jobs", Map.of("model", "all-minilm-l6-v2",
+                "training_file", file, "suffix", "searched-topics", "hyperparameters", "auto"));
+        assertThat(created.status()).as(created.text()).isEqualTo(200);
+        assertThat(created.json().path("hyperparameters").path("search").asString()).isEqualTo("auto");
+        String id = created.json().path("id").asString();
+        long deadline = System.nanoTime() + Duration.ofMinutes(2).toNanos();
+        JsonNode job = created.json();
+        while (!List.of("succeeded", "failed", "cancelled").contains(job.path("status").asString())
+                && System.nanoTime() < deadline) {
+            Thread.sleep(200);
+            job = member.get("/v1/fine_tuning/jobs/" + id).json();
+        }
+        assertThat(job.path("status").asString()).as(job.toString()).isEqualTo("succeeded");
+        assertThat(job.path("leaderboard")).hasSize(10);
+        assertThat(job.path("leaderboard").get(0).path("family").asString()).isEqualTo("softmax-head");
+        assertThat(job.path("leaderboard").get(0).path("metric").asString()).isEqualTo("log_loss");
+        assertThat(job.path("metrics").path("accuracy").asDouble()).isGreaterThanOrEqualTo(0.9);
+        assertThat(job.path("metrics").path("log_loss").asDouble())
+                .isEqualTo(job.path("leaderboard").get(0).path("value").asDouble());
+    }
+
+    @Test
     void badDataset_failsTheJobNamingTheLine() throws Exception {
         String one = "{\"text\": \"only one label here\", \"label\": \"a\"}\n".repeat(10);
         FileObject file = client.files().create(FileCreateParams.builder()
