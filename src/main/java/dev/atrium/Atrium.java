@@ -206,7 +206,8 @@ public final class Atrium implements AutoCloseable {
                     Math.min(config.maxUploadBytes(), TrainingFiles.MAX_FILE_BYTES));
             dev.atrium.training.VersionScorer scorer = new dev.atrium.training.VersionScorer(serving, trainingFiles);
             jobs = new FineTuningJobs(database.jdbi(), trainingFiles, Map.of(
-                    TrainingMethod.TEXT_CLASSIFICATION, new TextClassificationTrainer(new RegistryEmbedder(registry)),
+                    TrainingMethod.TEXT_CLASSIFICATION, new TextClassificationTrainer(new RegistryEmbedder(registry),
+                            trainingFiles),
                     TrainingMethod.TABULAR_REGRESSION, new dev.atrium.training.tabular.TabularTrainer(
                             dev.atrium.engine.onnx.tabular.FeatureSchema.Task.REGRESSION, clock),
                     TrainingMethod.TABULAR_CLASSIFICATION, new dev.atrium.training.tabular.TabularTrainer(
