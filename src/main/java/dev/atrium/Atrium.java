@@ -209,7 +209,8 @@ public final class Atrium implements AutoCloseable {
             java.util.function.Function<String, java.util.Optional<Caller>> callers = keyId -> tenancy.activeKey(keyId)
                     .map(key -> new Caller(key, tenancy.tenantOf(key)));
             jobs = new FineTuningJobs(database.jdbi(), trainingFiles, Map.of(
-                    TrainingMethod.TEXT_CLASSIFICATION, new TextClassificationTrainer(new RegistryEmbedder(registry)),
+                    TrainingMethod.TEXT_CLASSIFICATION, new TextClassificationTrainer(new RegistryEmbedder(registry),
+                            trainingFiles),
                     TrainingMethod.TABULAR_REGRESSION, new dev.atrium.training.tabular.TabularTrainer(
                             dev.atrium.engine.onnx.tabular.FeatureSchema.Task.REGRESSION, clock),
                     TrainingMethod.TABULAR_CLASSIFICATION, new dev.atrium.training.tabular.TabularTrainer(

@@ -364,6 +364,16 @@ public final class AutoMl {
             }
 
             @Override
+            public String trainingFileSha256() {
+                return run.trainingFileSha256();
+            }
+
+            @Override
+            public Optional<String> validationFileSha256() {
+                return run.validationFileSha256();
+            }
+
+            @Override
             public void event(String message, JsonNode data) {}
 
             @Override

@@ -610,6 +610,16 @@ public final class FineTuningJobs implements AutoCloseable {
         }
 
         @Override
+        public String trainingFileSha256() {
+            return files.get(job.tenantId(), job.trainingFile()).sha256();
+        }
+
+        @Override
+        public Optional<String> validationFileSha256() {
+            return job.validationFileId().map(id -> files.get(job.tenantId(), id).sha256());
+        }
+
+        @Override
         public void event(String message, JsonNode data) {
             FineTuningJobs.this.event(job.id(), "info", message, data);
         }

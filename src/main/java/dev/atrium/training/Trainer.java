@@ -1,6 +1,11 @@
 package dev.atrium.training;
 
+import java.io.IOException;
 import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.HexFormat;
 import java.util.Map;
 import java.util.Optional;
 import java.util.function.Supplier;
@@ -26,6 +31,19 @@ public interface Trainer {
         /** The validation file's, if the job named one; else the trainer splits the training file (seeded). */
         Optional<Supplier<InputStream>> validationFile();
 
+        /**
+         * The sha256 of the training file's bytes, which what is made of them (cached embeddings) is kept by; this
+         * default reads the file to hash it, a run that knows it answers it at once.
+         */
+        default String trainingFileSha256() {
+            return sha256(trainingFile());
+        }
+
+        /** The validation file's sha256, if the job named one; as {@link #trainingFileSha256()}. */
+        default Optional<String> validationFileSha256() {
+            return validationFile().map(Run::sha256);
+        }
+
         /** Tells the job's events: {@code info} with the step's figures. */
         void event(String message, JsonNode data);
 
@@ -50,6 +68,21 @@ public interface Trainer {
         /** Whether a state given now would be kept: a trainer may skip making one that would not. */
         default boolean wantsState() {
             return true;
+        }
+
+        private static String sha256(Supplier<InputStream> file) {
+            try (InputStream in = file.get()) {
+                MessageDigest digest = MessageDigest.getInstance("SHA-256");
+                byte[] buffer = new byte[64 * 1024];
+                for (int n; (n = in.read(buffer)) >= 0; ) {
+                    digest.update(buffer, 0, n);
+                }
+                return HexFormat.of().formatHex(digest.digest());
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            } catch (NoSuchAlgorithmException e) {
+                throw new IllegalStateException("every JDK has SHA-256", e);
+            }
         }
     }
 

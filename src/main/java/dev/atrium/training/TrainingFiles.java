@@ -12,6 +12,7 @@ import java.security.SecureRandom;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.time.Clock;
+import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Optional;
@@ -25,7 +26,8 @@ import tools.jackson.databind.json.JsonMapper;
  * Tenants' training files (OpenAI's {@code /v1/files}): each streamed into the {@link TenantFileStore} within a size
  * limit and checked as it arrives — a JSON Lines file line by line, the first bad line named; a {@code .zip} file (a
  * dataset of image folders, read by the image-classification method) by its signature — with its metadata in the
- * store. A tenant sees only its own files: another tenant's id is not found.
+ * store. A tenant sees only its own files: another tenant's id is not found. The embeddings jobs make of a tenant's
+ * files are kept beside them ({@link EmbeddingCache}), encrypted as they are, and erased with them.
  */
 public final class TrainingFiles {
     /** The largest training file, as OpenAI's: 512 MB. */
@@ -39,17 +41,29 @@ public final class TrainingFiles {
     private final TenantFileStore store;
     private final Clock clock;
     private final long maxBytes;
+    private final EmbeddingCache embeddings;
 
     /** @param maxBytes the largest file one upload may hold */
     public TrainingFiles(Jdbi jdbi, TenantFileStore store, Clock clock, long maxBytes) {
+        this(jdbi, store, clock, maxBytes, EmbeddingCache.Limits.DEFAULTS);
+    }
+
+    /** @param embeddingLimits what each tenant may keep of its files' embeddings */
+    TrainingFiles(Jdbi jdbi, TenantFileStore store, Clock clock, long maxBytes, EmbeddingCache.Limits embeddingLimits) {
         this.jdbi = requireNonNull(jdbi, "jdbi is null");
         this.store = requireNonNull(store, "store is null");
         this.clock = requireNonNull(clock, "clock is null");
         this.maxBytes = maxBytes;
+        this.embeddings = new EmbeddingCache(jdbi, store, clock, embeddingLimits);
     }
 
     public long maxBytes() {
         return maxBytes;
+    }
+
+    /** The embeddings kept of the tenants' files. */
+    EmbeddingCache embeddings() {
+        return embeddings;
     }
 
     /**
@@ -128,12 +142,18 @@ public final class TrainingFiles {
         return store.read(file.tenantId(), file.blob());
     }
 
-    /** Deletes a tenant's file: its row, and its bytes from the store. */
+    /**
+     * Deletes a tenant's file: its row, its bytes from the store, and the embeddings kept of its bytes (unless
+     * another file of the tenant has the same bytes).
+     */
     public void delete(String tenantId, String id) {
         TrainingFile file = get(tenantId, id);
-        jdbi.useHandle(handle -> handle.createUpdate("DELETE FROM training_files WHERE id = :id")
-                .bind("id", file.id()).execute());
+        List<String> cached = jdbi.inTransaction(handle -> {
+            handle.createUpdate("DELETE FROM training_files WHERE id = :id").bind("id", file.id()).execute();
+            return embeddings.forgetFile(handle, tenantId, file.sha256());
+        });
         store.delete(tenantId, file.blob());
+        embeddings.dropBlobs(tenantId, cached);
     }
 
     /** Keeps bytes of a tenant's that are no file of its (a job's saved state), encrypted as its files are. */
@@ -159,17 +179,22 @@ public final class TrainingFiles {
     }
 
     /**
-     * Erases everything of a deleted tenant: its files' rows, their bytes, and its data key, so that nothing it
-     * uploaded can be read back, even from a copy of the data directory taken before.
+     * Erases everything of a deleted tenant: its files' rows, their bytes, the embeddings kept of them, and its data
+     * key, so that nothing it uploaded can be read back, even from a copy of the data directory taken before.
      */
     public void deleteTenant(String tenantId) {
         requireNonNull(tenantId, "tenantId is null");
-        List<String> blobs = jdbi.withHandle(handle -> handle.createQuery(
-                        "SELECT blob FROM training_files WHERE tenant_id = :tenant")
-                .bind("tenant", tenantId).mapTo(String.class).list());
-        jdbi.useHandle(handle -> handle.createUpdate("DELETE FROM training_files WHERE tenant_id = :tenant")
-                .bind("tenant", tenantId).execute());
+        List<String> cached = new ArrayList<>();
+        List<String> blobs = jdbi.inTransaction(handle -> {
+            List<String> files = handle.createQuery("SELECT blob FROM training_files WHERE tenant_id = :tenant")
+                    .bind("tenant", tenantId).mapTo(String.class).list();
+            handle.createUpdate("DELETE FROM training_files WHERE tenant_id = :tenant")
+                    .bind("tenant", tenantId).execute();
+            cached.addAll(embeddings.forgetTenant(handle, tenantId));
+            return files;
+        });
         blobs.forEach(blob -> store.delete(tenantId, blob));
+        embeddings.dropBlobs(tenantId, cached);
         store.destroyTenant(tenantId);
     }
 

@@ -116,18 +116,46 @@ class FilesEndToEndTest {
         assertThat(mine.files().retrieve(file.id()).id()).isEqualTo(file.id());
     }
 
+    /** The blobs kept in the tenant's directory of the data directory: its files', and what jobs made of them. */
+    private static List<Path> tenantBlobs(String tenant) throws IOException {
+        Path directory = server.dataDir().resolve("tenant-files").resolve(tenant);
+        if (!Files.isDirectory(directory)) {
+            return List.of();
+        }
+        try (Stream<Path> files = Files.list(directory)) {
+            return files.filter(Files::isRegularFile).toList();
+        }
+    }
+
+    /** A deleted tenant's files, and the embeddings a job kept of them, cannot be read back. */
     @Test
-    void deletedTenant_itsFilesCannotBeReadBack() throws IOException {
+    void deletedTenant_itsFilesAndTheirEmbeddingsCannotBeReadBack() throws Exception {
         String tenant = tenants.tenant("leaving-" + UUID.randomUUID().toString().substring(0, 8));
         OpenAIClient client = client(tenants.key(tenant, "member").secret());
         String canary = "canary-" + UUID.randomUUID();
         FileObject file = client.files().create(FileCreateParams.builder()
-                .file(jsonl(canary, 10).getBytes(StandardCharsets.UTF_8)).purpose(FilePurpose.FINE_TUNE).build());
+                .file(jsonl(canary, 30).getBytes(StandardCharsets.UTF_8)).purpose(FilePurpose.FINE_TUNE).build());
         long rows = server.atrium().trainingFiles().list(tenant, java.util.Optional.empty(), java.util.Optional.empty(),
                 100, true).size();
         assertThat(rows).isEqualTo(1);
+        Http member = admin.withKey(tenants.key(tenant, "member").secret());
+        Http.Reply job = member.postJson("/v1/fine_tuning/jobs", Map.of("model", "all-minilm-l6-v2",
+                "training_file", file.id(), "suffix", "canaries", "hyperparameters", Map.of("n_epochs", 2)));
+        assertThat(job.status()).as(job.text()).isEqualTo(200);
+        String status = job.json().path("status").asString();
+        long deadline = System.nanoTime() + java.time.Duration.ofMinutes(2).toNanos();
+        while (!List.of("succeeded", "failed", "cancelled").contains(status) && System.nanoTime() < deadline) {
+            Thread.sleep(100);
+            status = member.get("/v1/fine_tuning/jobs/" + job.json().path("id").asString()).json().path("status")
+                    .asString();
+        }
+        assertThat(status).isEqualTo("succeeded");
+        assertThat(tenantBlobs(tenant)).as("the file and the embeddings of its texts").hasSize(2);
+        assertThat(dataDirectoryHolds(canary)).as("the canary in the data directory while stored").isFalse();
+
         assertThat(admin.delete("/admin/tenants/" + tenant).status()).isEqualTo(204);
         assertThat(dataDirectoryHolds(canary)).isFalse();
+        assertThat(tenantBlobs(tenant)).as("the file's blob and its embeddings' after the delete").isEmpty();
         assertThat(server.atrium().trainingFiles().list(tenant, java.util.Optional.empty(), java.util.Optional.empty(),
                 100, true)).isEmpty();
         assertThat(file.id()).startsWith("file-");
