@@ -16,8 +16,9 @@ final class AdminModelView {
     private AdminModelView() {}
 
     /** @param tenant the owning tenant, or null for a public model */
+    /** @param splits the aliases that split their traffic, by alias */
     record ModelView(String name, String tenant, String task, String engine, String description, Instant createdAt,
-            List<Integer> versions, Map<String, Integer> aliases) {}
+            List<Integer> versions, Map<String, Integer> aliases, Map<String, AliasView> splits) {}
 
     record ModelListView(List<ModelView> models) {}
 
@@ -40,11 +41,30 @@ final class AdminModelView {
     record EmbeddingView(boolean tokenizer, int maxSequenceLength, int dimension, int vocabularySize, String pooling,
             boolean normalize, String output) {}
 
-    record AliasView(String model, String alias, int version) {}
+    /**
+     * @param version the alias's version: the heaviest of a split
+     * @param split version to weight, for an alias that splits its traffic; else null
+     * @param sticky what keeps a caller on one version of a split ({@code none}, {@code key}, {@code user})
+     */
+    record AliasView(String model, String alias, int version, Map<String, Integer> split, String sticky) {}
+
+    static AliasView alias(String model, String alias, int version, java.util.Optional<dev.atrium.registry.Split> split) {
+        return new AliasView(model, alias, version, split.map(s -> {
+            Map<String, Integer> weights = new java.util.LinkedHashMap<>();
+            s.weights().forEach((v, w) -> weights.put(Integer.toString(v), w));
+            return weights;
+        }).orElse(null), split.map(s -> s.sticky().wireName()).orElse("none"));
+    }
 
     static ModelView model(Model model, List<ModelVersion> versions, Map<String, Integer> aliases) {
-        return new ModelView(model.name(), model.isPublic() ? null : model.owner(), model.task().wireName(), model.engine().wireName(), model.description(),
-                model.createdAt(), versions.stream().map(ModelVersion::version).toList(), aliases);
+        return model(model, versions, aliases, Map.of());
+    }
+
+    static ModelView model(Model model, List<ModelVersion> versions, Map<String, Integer> aliases,
+            Map<String, AliasView> splits) {
+        return new ModelView(model.name(), model.isPublic() ? null : model.owner(), model.task().wireName(),
+                model.engine().wireName(), model.description(), model.createdAt(),
+                versions.stream().map(ModelVersion::version).toList(), aliases, splits);
     }
 
     static VersionView version(ModelVersion version, Map<String, Integer> aliases, boolean loaded) {

@@ -15,6 +15,7 @@ import dev.atrium.registry.ArtifactFile;
 import dev.atrium.registry.Model;
 import dev.atrium.registry.ModelRegistry;
 import dev.atrium.registry.ModelScope;
+import dev.atrium.registry.Split;
 import dev.atrium.registry.ModelVersion;
 import dev.atrium.registry.ResolvedModel;
 import dev.atrium.registry.StagedArtifact;
@@ -45,7 +46,7 @@ import tools.jackson.databind.JsonNode;
 public final class AdminModelsService implements HttpService {
     private static final int MAX_CONFIG_BYTES = 64 * 1024;
     private static final List<String> MODEL_FIELDS = List.of("name", "task", "engine", "description");
-    private static final List<String> ALIAS_FIELDS = List.of("version");
+    private static final List<String> ALIAS_FIELDS = List.of("version", "split", "sticky");
     private static final Set<String> REMOTE_FIELDS = Set.of("base_url", "upstream_model", "api_key", "timeout_ms",
             "retry", "fallbacks", "context_length", "max_output_tokens");
     private static final Set<String> RETRY_FIELDS = Set.of("max_attempts", "initial_backoff_ms", "max_backoff_ms");
@@ -124,7 +125,15 @@ public final class AdminModelsService implements HttpService {
     private void getModel(ServerRequest request, ServerResponse response) {
         Model model = registry.model(Caller.current().modelScope(), name(request));
         Json.send(response, Status.OK_200, AdminModelView.model(model, registry.listVersions(model),
-                registry.aliases(model)));
+                registry.aliases(model), splits(model)));
+    }
+
+    /** The model's aliases that split their traffic. */
+    private Map<String, AdminModelView.AliasView> splits(Model model) {
+        Map<String, AdminModelView.AliasView> splits = new java.util.LinkedHashMap<>();
+        registry.aliases(model).forEach((alias, version) -> registry.split(model, alias).ifPresent(split ->
+                splits.put(alias, AdminModelView.alias(model.name(), alias, version, java.util.Optional.of(split)))));
+        return splits;
     }
 
     private void deleteModel(ServerRequest request, ServerResponse response) {
@@ -425,11 +434,43 @@ public final class AdminModelsService implements HttpService {
         JsonNode body = Json.readObject(request, maxRequestBytes);
         Json.rejectUnknownFields(body, ALIAS_FIELDS, "an alias");
         JsonNode version = body.get("version");
-        if (version == null || !version.isIntegralNumber() || !version.canConvertToInt() || version.intValue() < 1) {
-            throw AtriumException.invalidParam("version", "'version' must be a version number");
+        JsonNode split = body.get("split");
+        Split.Sticky sticky = Json.optionalString(body, "sticky").map(Split.Sticky::fromWireName)
+                .orElse(Split.Sticky.NONE);
+        if ((version == null) == (split == null)) {
+            throw AtriumException.invalidParam("version", "an alias takes a 'version', or a 'split' of versions to"
+                    + " weights ({\"2\": 90, \"3\": 10}), not both");
         }
-        registry.setAlias(caller.modelScope(), name, alias, version.intValue());
-        Json.send(response, Status.OK_200, new AdminModelView.AliasView(name, alias, version.intValue()));
+        if (version != null) {
+            if (!version.isIntegralNumber() || !version.canConvertToInt() || version.intValue() < 1) {
+                throw AtriumException.invalidParam("version", "'version' must be a version number");
+            }
+            registry.setAlias(caller.modelScope(), name, alias, version.intValue());
+        } else {
+            if (!split.isObject() || split.isEmpty()) {
+                throw AtriumException.invalidParam("split", "'split' is an object of version numbers to weights,"
+                        + " e.g. {\"2\": 90, \"3\": 10}");
+            }
+            Map<Integer, Integer> weights = new java.util.TreeMap<>();
+            for (Map.Entry<String, JsonNode> entry : split.properties()) {
+                int number;
+                try {
+                    number = Integer.parseInt(entry.getKey());
+                } catch (NumberFormatException e) {
+                    number = 0;
+                }
+                JsonNode weight = entry.getValue();
+                if (number < 1 || !weight.isIntegralNumber() || !weight.canConvertToInt()) {
+                    throw AtriumException.invalidParam("split", "'split' maps version numbers to integer weights;"
+                            + " '" + entry.getKey() + "' is not one");
+                }
+                weights.put(number, weight.intValue());
+            }
+            registry.setSplit(caller.modelScope(), name, alias, weights, sticky);
+        }
+        Model model = registry.model(caller.modelScope(), name);
+        Json.send(response, Status.OK_200, AdminModelView.alias(name, alias, registry.aliases(model).get(alias),
+                registry.split(model, alias)));
     }
 
     private void deleteAlias(ServerRequest request, ServerResponse response) {

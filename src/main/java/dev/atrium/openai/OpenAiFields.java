@@ -53,4 +53,12 @@ final class OpenAiFields {
         return value.isNull() || (value.isBoolean() && !value.booleanValue())
                 || ((value.isArray() || value.isObject()) && value.isEmpty());
     }
+
+    /** Tells the serving path the request's {@code user}, which a sticky traffic split routes by. */
+    static void routeByUser(JsonNode body) {
+        JsonNode user = body.get("user");
+        if (user != null && user.isString()) {
+            dev.atrium.server.RequestContext.current().served().user(user.stringValue());
+        }
+    }
 }

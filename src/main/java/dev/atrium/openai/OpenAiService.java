@@ -91,6 +91,7 @@ public final class OpenAiService implements HttpService {
         caller.requireCallsModels();
         JsonNode body = Json.readObject(request, maxRequestBytes);
         OpenAiEmbeddingsRequest call = OpenAiEmbeddingsRequest.parse(body);
+        OpenAiFields.routeByUser(body);
         Serving.Embedded embedded = serving.embed(caller, call.model(), new EmbeddingRequest(call.inputs(),
                 truncateInputs, call.dimensions(), Optional.of((ObjectNode) body), call.inputType()),
                 () -> OpenAiFields.checkEmbeddings(body));

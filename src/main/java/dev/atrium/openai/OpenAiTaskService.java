@@ -198,6 +198,7 @@ public final class OpenAiTaskService implements HttpService {
         } else {
             JsonNode body = Json.readObject(request, maxRequestBytes);
             String model = OpenAiGenerationRequest.requiredModel(body);
+            OpenAiFields.routeByUser(body);
             boolean images = serving.resolve(caller, model).model().task() == ModelTask.IMAGE_CLASSIFICATION;
             call = OpenAiClassificationRequest.parse(body, images);
         }
@@ -230,6 +231,7 @@ public final class OpenAiTaskService implements HttpService {
         JsonNode body = Json.readObject(request, maxRequestBytes);
         Json.rejectUnknownFields(body, PREDICTION_FIELDS, "a prediction request");
         String model = OpenAiGenerationRequest.requiredModel(body);
+        OpenAiFields.routeByUser(body);
         Serving.Predicted predicted = serving.predict(caller, model, new PredictionRequest(body));
         Metered.alertHeaders(response, predicted.alerts());
         response.header(OpenAiService.MODEL_VERSION, Integer.toString(predicted.model().version().version()));

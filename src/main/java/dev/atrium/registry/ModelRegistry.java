@@ -58,6 +58,11 @@ public final class ModelRegistry {
     private final Cache<ResolutionKey, ResolvedModel> resolutions = Caffeine.newBuilder().maximumSize(10_000).build();
 
     private record ResolutionKey(String owner, ModelReference reference) {}
+
+    /** Aliases' splits by owner, model name and alias; empty for an alias that points at one version. */
+    private final Cache<SplitKey, Optional<Split>> splits = Caffeine.newBuilder().maximumSize(10_000).build();
+
+    private record SplitKey(String owner, String model, String alias) {}
     private final AtomicLong generation = new AtomicLong();
 
     public ModelRegistry(Jdbi jdbi, ArtifactStore artifacts, Map<EngineKind, Engine> engines, SecretCipher secrets,
@@ -428,6 +433,60 @@ public final class ModelRegistry {
     private void changed() {
         generation.incrementAndGet();
         resolutions.invalidateAll();
+        splits.invalidateAll();
+    }
+
+    /**
+     * Resolves a reference for one request: an alias with a split lands on one of its versions, as the split's
+     * weights and stickiness decide for this routing; anything else as {@link #resolve(ModelScope, ModelReference)}.
+     */
+    public ResolvedModel resolve(ModelScope scope, ModelReference reference, Split.Routing routing) {
+        if (reference.version().isEmpty()) {
+            String alias = reference.alias().orElse(ModelReference.PRODUCTION);
+            if (!alias.equals(ModelReference.LATEST) && scope.allowed().test(reference.name())) {
+                Optional<Split> split = split(scope, reference.name(), alias);
+                if (split.isPresent()) {
+                    return resolve(scope, ModelReference.parse(reference.name() + ":" + split.get().pick(routing)));
+                }
+            }
+        }
+        return resolve(scope, reference);
+    }
+
+    private Optional<Split> split(ModelScope scope, String name, String alias) {
+        SplitKey key = new SplitKey(scope.owner(), name, alias);
+        Optional<Split> cached = splits.getIfPresent(key);
+        if (cached != null) {
+            return cached;
+        }
+        long seen = generation.get();
+        Optional<Split> split = findModel(scope, name).flatMap(model -> store.split(model, alias));
+        if (generation.get() == seen) {
+            splits.put(key, split);
+            if (generation.get() != seen) {
+                splits.asMap().remove(key, split);
+            }
+        }
+        return split;
+    }
+
+    /** An alias's split, if it points at more than one version. */
+    public Optional<Split> split(Model model, String alias) {
+        return store.split(model, alias);
+    }
+
+    /**
+     * Points an alias at several versions with weights (or one: a plain alias), atomically: each request resolves
+     * the alias before or after, never a mix.
+     */
+    public void setSplit(ModelScope scope, String name, String alias, Map<Integer, Integer> weights,
+            Split.Sticky sticky) {
+        checkAlias(alias);
+        Model model = manageable(scope, name);
+        new Split(weights, sticky); // checks the weights
+        store.setSplit(model, alias, weights, sticky, clock.instant());
+        changed();
+        LOG.info("alias {}:{} now splits {} ({})", name, alias, weights, sticky.wireName());
     }
 
     private ResolvedModel resolveInStore(ModelScope scope, ModelReference reference) {

@@ -88,6 +88,7 @@ final class ModelStore {
         return jdbi.inTransaction(handle -> {
             List<Integer> versions = handle.createQuery("SELECT version FROM model_versions WHERE model_id = :id")
                     .bind("id", modelId).mapTo(Integer.class).list();
+            handle.createUpdate("DELETE FROM model_alias_splits WHERE model_id = :id").bind("id", modelId).execute();
             handle.createUpdate("DELETE FROM model_aliases WHERE model_id = :id").bind("id", modelId).execute();
             handle.createUpdate("DELETE FROM model_version_files WHERE model_id = :id").bind("id", modelId).execute();
             handle.createUpdate("DELETE FROM model_versions WHERE model_id = :id").bind("id", modelId).execute();
@@ -271,7 +272,9 @@ final class ModelStore {
     boolean deleteVersion(Model model, int version) {
         return jdbi.inTransaction(handle -> {
             List<String> aliases = handle.createQuery("""
-                    SELECT alias FROM model_aliases WHERE model_id = :id AND version = :version ORDER BY alias""")
+                    SELECT alias FROM model_aliases WHERE model_id = :id AND version = :version
+                    UNION SELECT alias FROM model_alias_splits WHERE model_id = :id AND version = :version
+                    ORDER BY alias""")
                     .bind("id", model.id())
                     .bind("version", version)
                     .mapTo(String.class)
@@ -287,31 +290,82 @@ final class ModelStore {
         });
     }
 
-    /** Points an alias at a version, creating or moving it in one statement. */
+    /** Points an alias at a version, creating or moving it (its split, if it had one, ends) in one transaction. */
     void setAlias(Model model, String alias, int version, Instant now) {
+        setSplit(model, alias, Map.of(version, 1), Split.Sticky.NONE, now);
+    }
+
+    /**
+     * Points an alias at versions with weights (one version: a plain alias), replacing what it pointed at in one
+     * transaction: a request resolves the old or the new split, never a mix.
+     */
+    void setSplit(Model model, String alias, Map<Integer, Integer> weights, Split.Sticky sticky, Instant now) {
         jdbi.useTransaction(handle -> {
-            if (findVersion(handle, model, version).isEmpty()) {
-                throw new AtriumException(ErrorCode.NOT_FOUND, "model '" + model.name() + "' has no version " + version);
+            for (int version : weights.keySet()) {
+                if (findVersion(handle, model, version).isEmpty()) {
+                    throw new AtriumException(ErrorCode.NOT_FOUND, "model '" + model.name() + "' has no version "
+                            + version);
+                }
+            }
+            // the alias's own version is the heaviest (the lowest of equals): what listings show
+            int version = weights.entrySet().stream()
+                    .max(java.util.Map.Entry.<Integer, Integer>comparingByValue()
+                            .thenComparing(java.util.Map.Entry.comparingByKey(java.util.Comparator.reverseOrder())))
+                    .orElseThrow().getKey();
+            handle.createUpdate("DELETE FROM model_alias_splits WHERE model_id = :id AND alias = :alias")
+                    .bind("id", model.id()).bind("alias", alias).execute();
+            if (weights.size() > 1) {
+                for (Map.Entry<Integer, Integer> weight : weights.entrySet()) {
+                    handle.createUpdate("""
+                            INSERT INTO model_alias_splits (model_id, alias, version, weight)
+                            VALUES (:id, :alias, :version, :weight)""")
+                            .bind("id", model.id()).bind("alias", alias).bind("version", weight.getKey())
+                            .bind("weight", weight.getValue()).execute();
+                }
             }
             handle.createUpdate("""
-                    INSERT INTO model_aliases (model_id, alias, version, updated_at)
-                    VALUES (:model_id, :alias, :version, :updated_at)
+                    INSERT INTO model_aliases (model_id, alias, version, updated_at, sticky)
+                    VALUES (:model_id, :alias, :version, :updated_at, :sticky)
                     ON CONFLICT (model_id, alias) DO UPDATE SET version = excluded.version,
-                                                                updated_at = excluded.updated_at""")
+                                                                updated_at = excluded.updated_at,
+                                                                sticky = excluded.sticky""")
                     .bind("model_id", model.id())
                     .bind("alias", alias)
                     .bind("version", version)
                     .bind("updated_at", EpochMicros.of(now))
+                    .bind("sticky", sticky.wireName())
                     .execute();
         });
     }
 
     boolean deleteAlias(Model model, String alias) {
-        return jdbi.withHandle(handle -> handle.createUpdate(
-                        "DELETE FROM model_aliases WHERE model_id = :id AND alias = :alias")
-                .bind("id", model.id())
-                .bind("alias", alias)
-                .execute() > 0);
+        return jdbi.inTransaction(handle -> {
+            handle.createUpdate("DELETE FROM model_alias_splits WHERE model_id = :id AND alias = :alias")
+                    .bind("id", model.id()).bind("alias", alias).execute();
+            return handle.createUpdate("DELETE FROM model_aliases WHERE model_id = :id AND alias = :alias")
+                    .bind("id", model.id())
+                    .bind("alias", alias)
+                    .execute() > 0;
+        });
+    }
+
+    /** An alias's split, if it points at more than one version. */
+    Optional<Split> split(Model model, String alias) {
+        return jdbi.withHandle(handle -> {
+            Map<Integer, Integer> weights = new java.util.TreeMap<>();
+            handle.createQuery("""
+                    SELECT version, weight FROM model_alias_splits WHERE model_id = :id AND alias = :alias""")
+                    .bind("id", model.id()).bind("alias", alias)
+                    .map((rs, ctx) -> Map.entry(rs.getInt("version"), rs.getInt("weight")))
+                    .forEach(row -> weights.put(row.getKey(), row.getValue()));
+            if (weights.isEmpty()) {
+                return Optional.empty();
+            }
+            String sticky = handle.createQuery(
+                            "SELECT sticky FROM model_aliases WHERE model_id = :id AND alias = :alias")
+                    .bind("id", model.id()).bind("alias", alias).mapTo(String.class).findOne().orElse("none");
+            return Optional.of(new Split(weights, Split.Sticky.fromWireName(sticky)));
+        });
     }
 
     /** Alias name to version, sorted by alias. */

@@ -9,12 +9,51 @@ import static java.util.Objects.requireNonNull;
  * @param serverRequestId made by the server and unique, whatever the client sent: the usage ledger's key
  * @param clientRequestId the client's {@code X-Request-Id}, or null
  */
-public record RequestContext(String requestId, String serverRequestId, String clientRequestId) {
+public record RequestContext(String requestId, String serverRequestId, String clientRequestId, Served served) {
     public static final ScopedValue<RequestContext> CURRENT = ScopedValue.newInstance();
 
     public RequestContext {
         requireNonNull(requestId, "requestId is null");
         requireNonNull(serverRequestId, "serverRequestId is null");
+        requireNonNull(served, "served is null");
+    }
+
+    public RequestContext(String requestId, String serverRequestId, String clientRequestId) {
+        this(requestId, serverRequestId, clientRequestId, new Served());
+    }
+
+    /**
+     * What the request is served as, filled in as it goes: the {@code user} its body names (which a sticky traffic
+     * split routes by), and the model version that answered it (sent back in {@code x-atrium-model-version}).
+     */
+    public static final class Served {
+        private volatile String user;
+        private volatile String model;
+        private volatile int version;
+
+        public String user() {
+            return user;
+        }
+
+        /** The request's {@code user}, as a protocol adapter read it. */
+        public void user(String value) {
+            this.user = value;
+        }
+
+        /** The model version that serves the request. */
+        public void version(String modelName, int modelVersion) {
+            this.model = modelName;
+            this.version = modelVersion;
+        }
+
+        /** The version that served, {@code 0} before one did. */
+        public int version() {
+            return version;
+        }
+
+        public String model() {
+            return model;
+        }
     }
 
     public static RequestContext current() {

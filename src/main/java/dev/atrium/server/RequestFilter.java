@@ -23,6 +23,9 @@ final class RequestFilter implements Filter {
 
     private final Lifecycle lifecycle;
 
+    /** The header naming the version of the model that answered a request (a split's choice, say). */
+    static final String MODEL_VERSION = "x-atrium-model-version";
+
     RequestFilter(Lifecycle lifecycle) {
         this.lifecycle = lifecycle;
     }
@@ -35,7 +38,13 @@ final class RequestFilter implements Filter {
                 .orElse(null);
         String requestId = clientId == null ? serverId : clientId;
         response.header(REQUEST_ID, requestId);
-        ScopedValue.where(RequestContext.CURRENT, new RequestContext(requestId, serverId, clientId)).run(() -> {
+        RequestContext context = new RequestContext(requestId, serverId, clientId);
+        response.beforeSend(() -> {
+            if (context.served().version() > 0) {
+                response.header(MODEL_VERSION, Integer.toString(context.served().version()));
+            }
+        });
+        ScopedValue.where(RequestContext.CURRENT, context).run(() -> {
             if (!lifecycle.enter()) {
                 ErrorResponses.handle(request, response, AtriumException.retryable(ErrorCode.SHUTTING_DOWN,
                         "the server is shutting down; retry on another replica", 1));

@@ -83,13 +83,18 @@ public final class Serving {
         }
     }
 
-    /** The model a caller names, as it sees it. */
+    /**
+     * The model a caller names, as it sees it: an alias with a traffic split lands on one of its versions, by the
+     * split's weights and stickiness (the caller's key, or the request's {@code user}).
+     */
     public ResolvedModel resolve(Caller caller, String reference) {
-        return registry.resolve(caller.modelScope(), reference);
+        return resolve(caller, ModelReference.parse(reference));
     }
 
     public ResolvedModel resolve(Caller caller, ModelReference reference) {
-        return registry.resolve(caller.modelScope(), reference);
+        RequestContext request = RequestContext.current();
+        return registry.resolve(caller.modelScope(), reference, new dev.atrium.registry.Split.Routing(
+                caller.key().id(), request.served().user()));
     }
 
     // ---- embeddings ---------------------------------------------------------------------------------------------
@@ -300,6 +305,9 @@ public final class Serving {
             java.util.function.Supplier<TextGeneration> local, GenerationSink sink) {
         caller.requireCallsModels();
         Endpoint endpoint = chat ? Endpoint.CHAT_COMPLETIONS : Endpoint.COMPLETIONS;
+        if (body.path("user").isString()) {
+            RequestContext.current().served().user(body.path("user").stringValue()); // a sticky split's routing
+        }
         withFallbacks(caller, resolve(caller, reference), (resolved, attempts) -> {
             ModelTask task = resolved.model().task();
             if ((chat && task != ModelTask.CHAT) || (!chat && task != ModelTask.CHAT && task != ModelTask.COMPLETION)) {
@@ -365,6 +373,7 @@ public final class Serving {
             Attempts attempts) {
         Admission.takeTokens(admittedTokens);
         RequestContext request = RequestContext.current();
+        request.served().version(resolved.model().name(), resolved.version().version());
         Metering.Meter meter = metering.start(new Metering.Subject(request.serverRequestId(),
                 request.clientRequestId(), caller.key().tenantId(), caller.key().id(), resolved.model().name(),
                 resolved.version().version(), endpoint.wireName()));
