@@ -48,7 +48,8 @@ final class AdminModelView {
      */
     record AliasView(String model, String alias, int version, Map<String, Integer> split, String sticky) {}
 
-    static AliasView alias(String model, String alias, int version, java.util.Optional<dev.atrium.registry.Split> split) {
+    static AliasView alias(String model, String alias, int version,
+            java.util.Optional<dev.atrium.registry.Split> split) {
         return new AliasView(model, alias, version, split.map(s -> {
             Map<String, Integer> weights = new java.util.LinkedHashMap<>();
             s.weights().forEach((v, w) -> weights.put(Integer.toString(v), w));

@@ -110,11 +110,15 @@ public final class RegistryPublisher implements FineTuningJobs.Publisher {
     }
 
     private ObjectNode file(String tenantId, String id) {
-        TrainingFile file = files.get(tenantId, id);
         ObjectNode node = JsonNodeFactory.instance.objectNode();
-        node.put("id", file.id());
-        node.put("sha256", file.sha256());
-        node.put("bytes", file.bytes());
+        node.put("id", id);
+        try {
+            TrainingFile file = files.get(tenantId, id);
+            node.put("sha256", file.sha256());
+            node.put("bytes", file.bytes());
+        } catch (AtriumException e) {
+            node.put("deleted", true); // deleted while the job ran: the version stands, its lineage says so
+        }
         return node;
     }
 

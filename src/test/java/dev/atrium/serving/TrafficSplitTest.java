@@ -74,7 +74,8 @@ class TrafficSplitTest {
     }
 
     private static int predict(Http who, String user) {
-        Map<String, Object> body = new HashMap<>(Map.of("model", "split-model", "instances", List.of(Map.of("x", 0.5))));
+        Map<String, Object> body = new HashMap<>(Map.of("model", "split-model", "instances",
+                List.of(Map.of("x", 0.5))));
         if (user != null) {
             body.put("user", user);
         }
