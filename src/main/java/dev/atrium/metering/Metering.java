@@ -104,8 +104,8 @@ public final class Metering {
                 throw e;
             }
             finished = true;
-            metrics.served(subject.model(), subject.endpoint(), outcome.wireName(), usage.inputTokens(),
-                    usage.outputTokens(), usage.computeMillis());
+            metrics.served(subject.model(), subject.version(), subject.endpoint(), outcome.wireName(),
+                    usage.inputTokens(), usage.outputTokens(), usage.computeMillis());
             BigDecimal excess = charge.total().subtract(charge.currency().equals(reserved.currency())
                     ? reserved.total() : BigDecimal.ZERO);
             if (charge.total().signum() > 0 && excess.signum() > 0) {

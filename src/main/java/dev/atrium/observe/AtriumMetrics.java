@@ -40,7 +40,7 @@ public final class AtriumMetrics implements SchedulerMetrics {
 
     private record RequestKey(String endpoint, int status) {}
 
-    private record ServedKey(String model, String endpoint, String outcome) {}
+    private record ServedKey(String model, int version, String endpoint, String outcome) {}
 
     private record ServedMeters(Counter requests, Counter tokensIn, Counter tokensOut, Timer compute) {}
 
@@ -60,19 +60,25 @@ public final class AtriumMetrics implements SchedulerMetrics {
                 .record(nanos, TimeUnit.NANOSECONDS);
     }
 
-    /** A request that reached a model: its outcome, tokens and engine compute time. */
-    public void served(String model, String endpoint, String outcome, long inputTokens, long outputTokens,
-            long computeMillis) {
-        ServedMeters meters = servedMeters.get(new ServedKey(model, endpoint, outcome), key -> new ServedMeters(
+    /**
+     * A request that reached a model: its outcome, tokens and engine compute time; requests and compute by the
+     * version that served them too (a traffic split's versions side by side).
+     */
+    public void served(String model, int version, String endpoint, String outcome, long inputTokens,
+            long outputTokens, long computeMillis) {
+        ServedKey served = new ServedKey(model, version, endpoint, outcome);
+        ServedMeters meters = servedMeters.get(served, key -> new ServedMeters(
                 Counter.builder("atrium.model.requests").description("requests that reached a model")
-                        .tag("model", key.model()).tag("endpoint", key.endpoint()).tag("outcome", key.outcome())
+                        .tag("model", key.model()).tag("version", Integer.toString(key.version()))
+                        .tag("endpoint", key.endpoint()).tag("outcome", key.outcome())
                         .register(registry),
                 Counter.builder("atrium.model.tokens").description("tokens read and written by models")
                         .tag("model", key.model()).tag("direction", "in").register(registry),
                 Counter.builder("atrium.model.tokens").description("tokens read and written by models")
                         .tag("model", key.model()).tag("direction", "out").register(registry),
                 Timer.builder("atrium.engine.compute").description("engine compute time per request")
-                        .tag("model", key.model()).publishPercentileHistogram().register(registry)));
+                        .tag("model", key.model()).tag("version", Integer.toString(key.version()))
+                        .publishPercentileHistogram().register(registry)));
         meters.requests().increment();
         meters.tokensIn().increment(inputTokens);
         meters.tokensOut().increment(outputTokens);

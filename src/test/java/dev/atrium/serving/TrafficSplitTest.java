@@ -101,7 +101,10 @@ class TrafficSplitTest {
         // p = 0.1: mean 200, σ = √(2000 · 0.1 · 0.9) = 13.4; 99.9% two-sided within ±3.29σ
         System.out.printf("90/10 split over %d requests: %d on version 2%n", n, second);
         assertThat(second).isBetween(156, 244);
-        // each request's usage record names the version that answered
+        // each version's requests are counted apart, and each request's usage record names the version that answered
+        String metrics = admin.get("/metrics").text();
+        assertThat(metrics).containsPattern("atrium_model_requests_total\\{[^}]*model=\"split-model\"[^}]*version=\"2\"");
+        assertThat(metrics).containsPattern("atrium_model_requests_total\\{[^}]*model=\"split-model\"[^}]*version=\"1\"");
         JsonNode records = admin.get("/admin/usage/records?tenant=" + tenant + "&limit=1000").json().path("data");
         assertThat(records).anyMatch(record -> record.path("endpoint").asString().equals("/v1/predictions")
                 && record.path("version").asInt() == 2);
