@@ -210,7 +210,8 @@ final class ModelsCommand implements Runnable {
         }
     }
 
-    @Command(name = "alias", mixinStandardHelpOptions = true, description = "Point an alias at a version.")
+    @Command(name = "alias", mixinStandardHelpOptions = true,
+            description = "Point an alias at a version, or split its traffic over versions by weight.")
     static final class Alias extends ServerCommand {
         @Parameters(index = "0", paramLabel = "NAME")
         String name;
@@ -218,13 +219,43 @@ final class ModelsCommand implements Runnable {
         @Parameters(index = "1", paramLabel = "ALIAS")
         String alias;
 
-        @Parameters(index = "2", paramLabel = "VERSION")
-        int version;
+        @Parameters(index = "2", paramLabel = "TARGET",
+                description = "a version (2), or versions with weights (2=90,3=10) for a traffic split")
+        String target;
+
+        @Option(names = "--sticky", paramLabel = "BY", defaultValue = "none",
+                description = "what keeps a caller on one version of a split: none, key or user")
+        String sticky;
 
         @Override
         void run(AtriumClient client, PrintWriter out) {
-            client.putJson("/admin/models/" + name + "/aliases/" + alias, Map.of("version", version));
-            out.printf("%s:%s -> version %d%n", name, alias, version);
+            if (!target.contains("=")) {
+                int version;
+                try {
+                    version = Integer.parseInt(target);
+                } catch (NumberFormatException e) {
+                    throw new AtriumClient.ClientException("TARGET is a version number or VERSION=WEIGHT,...: "
+                            + target);
+                }
+                client.putJson("/admin/models/" + name + "/aliases/" + alias, Map.of("version", version));
+                out.printf("%s:%s -> version %d%n", name, alias, version);
+                return;
+            }
+            Map<String, Integer> weights = new java.util.LinkedHashMap<>();
+            for (String part : target.split(",")) {
+                String[] pair = part.strip().split("=", 2);
+                try {
+                    weights.put(Integer.toString(Integer.parseInt(pair[0].strip())), Integer.parseInt(pair[1].strip()));
+                } catch (NumberFormatException | ArrayIndexOutOfBoundsException e) {
+                    throw new AtriumClient.ClientException("a split is VERSION=WEIGHT,...: " + part);
+                }
+            }
+            JsonNode set = client.putJson("/admin/models/" + name + "/aliases/" + alias, Map.of("split", weights,
+                    "sticky", sticky)).body();
+            StringBuilder split = new StringBuilder();
+            set.path("split").properties().forEach(entry -> split.append(split.isEmpty() ? "" : " ")
+                    .append(entry.getKey()).append('=').append(entry.getValue().asInt()));
+            out.printf("%s:%s -> %s (sticky %s)%n", name, alias, split, set.path("sticky").asString());
         }
     }
 

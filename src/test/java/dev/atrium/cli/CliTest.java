@@ -77,6 +77,17 @@ class CliTest {
         Run list = atrium("models", "ls", "--server", url);
         assertThat(list.out()).contains("mini").contains("embedding").contains("1,2").contains("production=1");
 
+        Run split = atrium("models", "alias", "mini", "canary", "1=90,2=10", "--sticky", "user", "--server", url);
+        assertThat(split.exitCode()).as(split.err()).isZero();
+        assertThat(split.out()).contains("mini:canary -> 1=90 2=10 (sticky user)");
+        assertThat(server.http().get("/admin/models/mini").json().path("splits").path("canary").path("split")
+                .path("2").asInt()).isEqualTo(10);
+        Run badSplit = atrium("models", "alias", "mini", "canary", "1=x", "--server", url);
+        assertThat(badSplit.exitCode()).isNotZero();
+        assertThat(badSplit.err()).contains("VERSION=WEIGHT");
+        assertThat(atrium("models", "rm", "mini:2", "--server", url).err()).contains("409").contains("canary");
+        assertThat(atrium("models", "alias", "mini", "canary", "1", "--server", url).exitCode()).isZero();
+
         Run tune = atrium("models", "tune", "mini:2", "--max-batch-size", "4", "--max-queue-delay-us", "500",
                 "--server", url);
         assertThat(tune.exitCode()).as(tune.err()).isZero();
