@@ -127,13 +127,7 @@ class OnnxExportTest {
                 "training_file", file.json().path("id").asString(), "suffix", "topics", "seed", 5));
         assertThat(created.status()).as(created.toString()).isEqualTo(200);
         String id = created.json().path("id").asString();
-        long deadline = System.nanoTime() + Duration.ofMinutes(2).toNanos();
-        JsonNode job = created.json();
-        while (!List.of("succeeded", "failed", "cancelled").contains(job.path("status").asString())
-                && System.nanoTime() < deadline) {
-            Thread.sleep(200);
-            job = member.get("/v1/fine_tuning/jobs/" + id).json();
-        }
+        JsonNode job = member.awaitJobEnd(id, Duration.ofMinutes(2));
         assertThat(job.path("status").asString()).as(job.toString()).isEqualTo("succeeded");
         assertThat(job.path("fine_tuned_model").asString()).isEqualTo("topics:1");
     }

@@ -91,13 +91,7 @@ class AutoMlFineTuningTest {
         Http.Reply created = create(model, file, suffix, method, hyperparameters);
         assertThat(created.status()).as(created.text()).isEqualTo(200);
         String id = created.json().path("id").asString();
-        long deadline = System.nanoTime() + Duration.ofMinutes(3).toNanos();
-        JsonNode job = member.get("/v1/fine_tuning/jobs/" + id).json();
-        while (!List.of("succeeded", "failed", "cancelled").contains(job.path("status").asString())
-                && System.nanoTime() < deadline) {
-            Thread.sleep(100);
-            job = member.get("/v1/fine_tuning/jobs/" + id).json();
-        }
+        JsonNode job = member.awaitJobEnd(id, Duration.ofMinutes(3));
         return job;
     }
 

@@ -148,13 +148,7 @@ class FineTuningEndToEndTest {
         assertThat(created.status()).as(created.text()).isEqualTo(200);
         assertThat(created.json().path("hyperparameters").path("search").asString()).isEqualTo("auto");
         String id = created.json().path("id").asString();
-        long deadline = System.nanoTime() + Duration.ofMinutes(2).toNanos();
-        JsonNode job = created.json();
-        while (!List.of("succeeded", "failed", "cancelled").contains(job.path("status").asString())
-                && System.nanoTime() < deadline) {
-            Thread.sleep(200);
-            job = member.get("/v1/fine_tuning/jobs/" + id).json();
-        }
+        JsonNode job = member.awaitJobEnd(id, Duration.ofMinutes(2));
         assertThat(job.path("status").asString()).as(job.toString()).isEqualTo("succeeded");
         assertThat(job.path("leaderboard")).hasSize(10);
         assertThat(job.path("leaderboard").get(0).path("family").asString()).isEqualTo("softmax-head");

@@ -80,13 +80,7 @@ class TrainingPromotionTest {
                 "if_better_on", "rmse"));
         assertThat(created.status()).as(created.text()).isEqualTo(200);
         String id = created.json().path("id").asString();
-        long deadline = System.nanoTime() + Duration.ofMinutes(2).toNanos();
-        JsonNode job = member.get("/v1/fine_tuning/jobs/" + id).json();
-        while (!List.of("succeeded", "failed", "cancelled").contains(job.path("status").asString())
-                && System.nanoTime() < deadline) {
-            Thread.sleep(100);
-            job = member.get("/v1/fine_tuning/jobs/" + id).json();
-        }
+        JsonNode job = member.awaitJobEnd(id, Duration.ofMinutes(2));
         assertThat(job.path("status").asString()).as(job.toString()).isEqualTo("succeeded");
         return job;
     }

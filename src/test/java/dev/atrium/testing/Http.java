@@ -130,6 +130,18 @@ public final class Http {
      * A multipart form as a browser or an SDK sends it: text fields, then each file as a {@code file} part (named
      * {@code NAME.bin}), in order.
      */
+    /** Polls a fine-tuning job until it has ended (succeeded, failed or cancelled) or the time is up; answers it. */
+    public JsonNode awaitJobEnd(String id, java.time.Duration timeout) throws InterruptedException {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        JsonNode job = get("/v1/fine_tuning/jobs/" + id).json();
+        while (!List.of("succeeded", "failed", "cancelled").contains(job.path("status").asString())
+                && System.nanoTime() < deadline) {
+            Thread.sleep(50);
+            job = get("/v1/fine_tuning/jobs/" + id).json();
+        }
+        return job;
+    }
+
     /** Uploads a training file ({@code purpose=fine-tune}) as {@code filename}; answers the reply. */
     public Reply uploadTrainingFile(String filename, String content) {
         byte[] form = ("--" + BOUNDARY + "\r\nContent-Disposition: form-data; name=\"purpose\"\r\n\r\nfine-tune\r\n--"
