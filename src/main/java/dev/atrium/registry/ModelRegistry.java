@@ -446,7 +446,8 @@ public final class ModelRegistry {
             if (!alias.equals(ModelReference.LATEST) && scope.allowed().test(reference.name())) {
                 Optional<Split> split = split(scope, reference.name(), alias);
                 if (split.isPresent()) {
-                    return resolve(scope, ModelReference.parse(reference.name() + ":" + split.get().pick(routing)));
+                    int version = split.get().pick(routing, reference.name() + ":" + alias);
+                    return resolve(scope, ModelReference.parse(reference.name() + ":" + version));
                 }
             }
         }

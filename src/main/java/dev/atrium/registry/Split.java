@@ -70,8 +70,13 @@ public record Split(Map<Integer, Integer> weights, Sticky sticky) {
         }
     }
 
-    /** The version a request lands on. */
-    public int pick(Routing routing) {
+    /**
+     * The version a request lands on.
+     *
+     * @param salt what the split belongs to ({@code model:alias}): a sticky caller's point differs between splits,
+     *     so that the same callers are not the canaries of every model at once
+     */
+    public int pick(Routing routing, String salt) {
         long total = weights.values().stream().mapToLong(Integer::longValue).sum();
         String by = switch (sticky) {
             case NONE -> null;
@@ -80,7 +85,8 @@ public record Split(Map<Integer, Integer> weights, Sticky sticky) {
         };
         // a point in [0, 1): a sticky caller's stays where it is, so moving weights moves only the callers between
         // the old and the new boundary
-        double point = by == null ? ThreadLocalRandom.current().nextDouble() : (hash(by) >>> 11) * 0x1.0p-53;
+        double point = by == null ? ThreadLocalRandom.current().nextDouble()
+                : (hash(salt + "|" + by) >>> 11) * 0x1.0p-53;
         long below = 0;
         int last = 0;
         for (Map.Entry<Integer, Integer> weight : weights.entrySet()) {
