@@ -154,6 +154,10 @@ public final class TextClassificationTrainer implements Trainer {
     }
 
     private static TextDataset read(Supplier<InputStream> file, String name, String param) {
+        if (name.toLowerCase(Locale.ROOT).endsWith(".zip")) {
+            throw AtriumException.invalidParam(param, "a text-classification job trains on JSON Lines or CSV, not a"
+                    + " zip (zips of image folders are for image-classification jobs)");
+        }
         try (InputStream in = file.get()) {
             return new TextDatasetReader(param, TextDatasetLimits.DEFAULTS).read(in, format(name));
         } catch (IOException e) {

@@ -173,6 +173,21 @@ class FineTuningEndToEndTest {
         assertThat(job.status()).isEqualTo(FineTuningJob.Status.FAILED);
         assertThat(job.error().orElseThrow().message()).contains("label");
         assertThat(job.fineTunedModel()).isEmpty();
+
+        // a zip (of image folders, say) is not a text dataset: said so, not "line 1 is not valid JSON"
+        java.io.ByteArrayOutputStream zip = new java.io.ByteArrayOutputStream();
+        try (java.util.zip.ZipOutputStream out = new java.util.zip.ZipOutputStream(zip)) {
+            out.putNextEntry(new java.util.zip.ZipEntry("a/1.txt"));
+            out.write("hello".getBytes(StandardCharsets.UTF_8));
+            out.closeEntry();
+        }
+        Http.Reply uploaded = member.uploadTrainingFile("texts.zip", zip.toByteArray());
+        assertThat(uploaded.status()).as(uploaded.text()).isEqualTo(200);
+        Http.Reply created = member.postJson("/v1/fine_tuning/jobs", Map.of("model", "all-minilm-l6-v2",
+                "training_file", uploaded.json().path("id").asString()));
+        JsonNode zipped = member.awaitJobEnd(created.json().path("id").asString(), Duration.ofSeconds(30));
+        assertThat(zipped.path("status").asString()).isEqualTo("failed");
+        assertThat(zipped.path("error").path("message").asString()).contains("not a zip");
     }
 
     @Test

@@ -144,10 +144,18 @@ public final class Http {
 
     /** Uploads a training file ({@code purpose=fine-tune}) as {@code filename}; answers the reply. */
     public Reply uploadTrainingFile(String filename, String content) {
-        byte[] form = ("--" + BOUNDARY + "\r\nContent-Disposition: form-data; name=\"purpose\"\r\n\r\nfine-tune\r\n--"
-                + BOUNDARY + "\r\nContent-Disposition: form-data; name=\"file\"; filename=\"" + filename
-                + "\"\r\n\r\n" + content + "\r\n--" + BOUNDARY + "--\r\n").getBytes(StandardCharsets.UTF_8);
-        return post("/v1/files", "multipart/form-data; boundary=" + BOUNDARY, form);
+        return uploadTrainingFile(filename, content.getBytes(StandardCharsets.UTF_8));
+    }
+
+    /** Uploads a training file's bytes ({@code purpose=fine-tune}) as {@code filename}; answers the reply. */
+    public Reply uploadTrainingFile(String filename, byte[] content) {
+        java.io.ByteArrayOutputStream form = new java.io.ByteArrayOutputStream();
+        form.writeBytes(("--" + BOUNDARY + "\r\nContent-Disposition: form-data; name=\"purpose\"\r\n\r\nfine-tune"
+                + "\r\n--" + BOUNDARY + "\r\nContent-Disposition: form-data; name=\"file\"; filename=\"" + filename
+                + "\"\r\n\r\n").getBytes(StandardCharsets.UTF_8));
+        form.writeBytes(content);
+        form.writeBytes(("\r\n--" + BOUNDARY + "--\r\n").getBytes(StandardCharsets.UTF_8));
+        return post("/v1/files", "multipart/form-data; boundary=" + BOUNDARY, form.toByteArray());
     }
 
     public static byte[] form(Map<String, String> fields, List<byte[]> files) {
