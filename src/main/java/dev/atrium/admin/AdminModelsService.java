@@ -87,6 +87,7 @@ public final class AdminModelsService implements HttpService {
                 .get("/models/{name}/versions/{version}", this::getVersion)
                 .delete("/models/{name}/versions/{version}", this::deleteVersion)
                 .get("/models/{name}/versions/{version}/onnx", this::exportOnnx)
+                .get("/models/{name}/versions/{version}/files/{role}", this::versionFile)
                 .post("/models/{name}/versions/{version}/load", this::loadVersion)
                 .post("/models/{name}/versions/{version}/unload", this::unloadVersion)
                 .put("/models/{name}/versions/{version}/scheduling", this::setScheduling)
@@ -339,6 +340,36 @@ public final class AdminModelsService implements HttpService {
         Model model = registry.model(scope, name(request));
         Json.send(response, Status.OK_200, AdminModelView.version(version, registry.aliases(model),
                 registry.isLoaded(model, version.version()), registry.lineage(version).orElse(null)));
+    }
+
+    /**
+     * One file of a version as it was uploaded ({@code onnx}, {@code tokenizer}, {@code vad}), checked against its
+     * sha256 on the way out: the tokenizer a merged ONNX export needs, say. Whoever may read the version may.
+     */
+    private void versionFile(ServerRequest request, ServerResponse response) {
+        String name = name(request);
+        String role = request.path().pathParameters().get("role");
+        ModelVersion version = registry.version(Caller.current().modelScope(), name, versionNumber(request));
+        ArtifactFile file = version.file(role).orElseThrow(() -> AtriumException.withParam(
+                dev.atrium.ErrorCode.NOT_FOUND, "role", "version " + version.version() + " of model '" + name
+                        + "' has no " + role + " file; it has " + String.join(", ", version.files().stream()
+                                .map(ArtifactFile::role).toList())));
+        java.nio.file.Path path = registry.artifacts().path(file.sha256());
+        String extension = role.equals(ArtifactFile.TOKENIZER) ? ".json" : role.equals(ArtifactFile.ONNX)
+                || role.equals(ArtifactFile.VAD) ? ".onnx" : ".gguf";
+        response.status(Status.OK_200);
+        response.header(io.helidon.http.HeaderNames.CONTENT_TYPE, role.equals(ArtifactFile.TOKENIZER)
+                ? "application/json" : "application/octet-stream");
+        response.header(io.helidon.http.HeaderNames.CONTENT_DISPOSITION, "attachment; filename=\"" + name + "-"
+                + version.version() + "-" + role + extension + "\"");
+        response.header(io.helidon.http.HeaderNames.CONTENT_LENGTH, Long.toString(file.sizeBytes()));
+        response.header("x-atrium-sha256", file.sha256());
+        try (java.io.InputStream in = java.nio.file.Files.newInputStream(path);
+                java.io.OutputStream out = response.outputStream()) {
+            in.transferTo(out);
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
     }
 
     /** The version as one ONNX file (see {@link OnnxExport}); whoever may read the version may export it. */

@@ -167,6 +167,28 @@ class OnnxExportTest {
      * and a Gemm.
      */
     @Test
+    void versionFiles_downloadAsUploaded_theTokenizerAMergedExportNeeds() throws Exception {
+        JsonNode encoder = member.get("/admin/models/all-minilm-l6-v2/versions/1").json();
+        String sha256 = null;
+        for (JsonNode file : encoder.path("files")) {
+            if (file.path("role").asString().equals("tokenizer")) {
+                sha256 = file.path("sha256").asString();
+            }
+        }
+        Http.Reply tokenizer = member.get("/admin/models/all-minilm-l6-v2/versions/1/files/tokenizer");
+        assertThat(tokenizer.status()).isEqualTo(200);
+        assertThat(tokenizer.header("Content-Disposition")).contains("all-minilm-l6-v2-1-tokenizer.json");
+        assertThat(java.util.HexFormat.of().formatHex(java.security.MessageDigest.getInstance("SHA-256")
+                .digest(tokenizer.raw().body()))).isEqualTo(sha256).isEqualTo(tokenizer.header("x-atrium-sha256"));
+        assertThat(member.get("/admin/models/topics/versions/1/files/tokenizer").status()).isEqualTo(404);
+        assertThat(otherOwner.get("/admin/models/topics/versions/1/files/onnx").status()).isEqualTo(404);
+        Http.Reply head = member.get("/admin/models/topics/versions/1/files/onnx");
+        assertThat(head.status()).isEqualTo(200);
+        assertThat(head.raw().body().length).isEqualTo(member.get("/admin/models/topics/versions/1").json()
+                .path("artifact").path("size_bytes").asInt());
+    }
+
+    @Test
     void exportOnnx_composedOverEveryPooling_answersTheServedProbabilities() throws Exception {
         Random random = new Random(11);
         for (Pooling pooling : Pooling.values()) {

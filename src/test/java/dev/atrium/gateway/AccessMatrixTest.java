@@ -111,6 +111,7 @@ class AccessMatrixTest {
         routes.put("GET /admin/models/{name}/versions/{version}", Access.READ);
         routes.put("DELETE /admin/models/{name}/versions/{version}", Access.OWNER);
         routes.put("GET /admin/models/{name}/versions/{version}/onnx", Access.READ);
+        routes.put("GET /admin/models/{name}/versions/{version}/files/{role}", Access.READ);
         routes.put("POST /admin/models/{name}/versions/{version}/load", Access.OWNER);
         routes.put("POST /admin/models/{name}/versions/{version}/unload", Access.OWNER);
         routes.put("PUT /admin/models/{name}/versions/{version}/scheduling", Access.OWNER);
@@ -368,7 +369,7 @@ class AccessMatrixTest {
         String method = route.substring(0, route.indexOf(' '));
         String pattern = route.substring(route.indexOf(' ') + 1);
         String path = pattern.replace("{name}", "{model}").replace("{version}", "1").replace("{alias}", "production")
-                .replace("{host}", "example.invalid")
+                .replace("{host}", "example.invalid").replace("{role}", "onnx")
                 .replace("/tenants/{id}", "/tenants/{tenant}").replace("/keys/{id}", "/keys/{key}")
                 .replace("{file_id}", "{file}").replace("{job_id}", "{job}");
         boolean hasBody = !method.equals("GET") && !method.equals("DELETE");
