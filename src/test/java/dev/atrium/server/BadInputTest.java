@@ -196,6 +196,30 @@ class BadInputTest {
                 "config", "{\"queue_capacity\": 2147483648}".getBytes(StandardCharsets.UTF_8)), 400, "invalid_request",
                 "queue_capacity"));
 
+        cases.add(new Case("admin: split weight past int", "PUT", "/admin/models/bytes/aliases/prod",
+                "application/json", bytes("{\"split\": {\"1\": 4294967297}}"), 400, "invalid_request", "'split'"));
+        cases.add(new Case("admin: split not an object", "PUT", "/admin/models/bytes/aliases/prod",
+                "application/json", bytes("{\"split\": [1, 2]}"), 400, "invalid_request", "'split'"));
+        cases.add(new Case("admin: split and version both", "PUT", "/admin/models/bytes/aliases/prod",
+                "application/json", bytes("{\"version\": 1, \"split\": {\"1\": 1}}"), 400, "invalid_request",
+                "not both"));
+        cases.add(new Case("admin: split sticky unknown", "PUT", "/admin/models/bytes/aliases/prod",
+                "application/json", bytes("{\"split\": {\"1\": 1}, \"sticky\": \"ip\"}"), 400,
+                "invalid_request", "sticky"));
+        // evaluations and fine-tuning jobs' own fields
+        cases.add(json("evaluations: missing file", "/v1/evaluations", "{\"model\": \"" + MODEL + "\"}", 400,
+                "invalid_request", "'file'"));
+        cases.add(json("evaluations: unknown field", "/v1/evaluations", "{\"model\": \"" + MODEL
+                + "\", \"file\": \"file-1\", \"split\": 0.2}", 400, "invalid_request", "split"));
+        cases.add(json("evaluations: target not a string", "/v1/evaluations", "{\"model\": \"" + MODEL
+                + "\", \"file\": \"file-1\", \"target\": 3}", 400, "invalid_request", "'target'"));
+        cases.add(json("fine-tuning: hyperparameters neither object nor auto", "/v1/fine_tuning/jobs",
+                "{\"model\": \"" + MODEL + "\", \"training_file\": \"file-1\", \"hyperparameters\": \"fast\"}", 400,
+                "invalid_request", "'hyperparameters'"));
+        cases.add(json("fine-tuning: promote without an alias", "/v1/fine_tuning/jobs", "{\"model\": \"" + MODEL
+                + "\", \"training_file\": \"file-1\", \"promote\": {\"if_better_on\": \"accuracy\"}}", 400,
+                "invalid_request", "'promote'"));
+
         // unknown fields, refused by name on every management body
         cases.add(json("admin: model with an unknown field", "/admin/models",
                 "{\"name\": \"acme-model\", \"task\": \"tensor\", \"tenant\": \"acme\"}", 400, "invalid_request", "'tenant'"));
