@@ -52,9 +52,7 @@ public record Split(Map<Integer, Integer> weights, Sticky sticky) {
     }
 
     /** Who a request is for, as a split's stickiness reads it. */
-    public record Routing(String keyId, String user) {
-        public static final Routing NONE = new Routing(null, null);
-    }
+    public record Routing(String keyId, String user) {}
 
     public Split {
         weights = java.util.Collections.unmodifiableMap(new TreeMap<>(requireNonNull(weights, "weights is null")));

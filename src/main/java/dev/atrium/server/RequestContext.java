@@ -28,7 +28,6 @@ public record RequestContext(String requestId, String serverRequestId, String cl
      */
     public static final class Served {
         private volatile String user;
-        private volatile String model;
         private volatile int version;
 
         public String user() {
@@ -40,19 +39,14 @@ public record RequestContext(String requestId, String serverRequestId, String cl
             this.user = value;
         }
 
-        /** The model version that serves the request. */
-        public void version(String modelName, int modelVersion) {
-            this.model = modelName;
+        /** The version of the model that serves the request. */
+        public void version(int modelVersion) {
             this.version = modelVersion;
         }
 
         /** The version that served, {@code 0} before one did. */
         public int version() {
             return version;
-        }
-
-        public String model() {
-            return model;
         }
     }
 

@@ -373,7 +373,7 @@ public final class Serving {
             Attempts attempts) {
         Admission.takeTokens(admittedTokens);
         RequestContext request = RequestContext.current();
-        request.served().version(resolved.model().name(), resolved.version().version());
+        request.served().version(resolved.version().version());
         Metering.Meter meter = metering.start(new Metering.Subject(request.serverRequestId(),
                 request.clientRequestId(), caller.key().tenantId(), caller.key().id(), resolved.model().name(),
                 resolved.version().version(), endpoint.wireName()));

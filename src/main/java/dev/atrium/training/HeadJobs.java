@@ -54,7 +54,6 @@ final class HeadJobs {
         private final double learningRate;
         private final long seed;
         private final HeadTrainingData data;
-        private final int trainingRows;
 
         Space(String family, int epochs, double learningRate, long seed, HeadTrainingData data) {
             this.family = family;
@@ -62,7 +61,6 @@ final class HeadJobs {
             this.learningRate = learningRate;
             this.seed = seed;
             this.data = data;
-            this.trainingRows = data.trainVectors().length;
         }
 
         @Override
@@ -93,7 +91,7 @@ final class HeadJobs {
             HeadTrainingOptions options = HeadJobs.options(hyperparameters, seed, epochs, learningRate);
             SoftmaxHead head = HeadJobs.train(run, options, data);
             ObjectNode metrics = evaluate(head, data.validationVectors(), data.validationClasses(), data.labels(),
-                    trainingRows);
+                    data.trainVectors().length);
             return version(head, metrics, used(options));
         }
 

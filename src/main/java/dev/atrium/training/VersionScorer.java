@@ -156,9 +156,7 @@ public final class VersionScorer {
 
     private ObjectNode tabular(Caller caller, String pinned, ResolvedModel resolved, TrainingFile file,
             String target) {
-        FeatureSchema schema = FeatureSchema.parse(JsonNodeFactory.instance.objectNode().setAll(
-                (ObjectNode) tools.jackson.databind.json.JsonMapper.builder().build()
-                        .readTree(resolved.version().config())));
+        FeatureSchema schema = FeatureSchema.parse(resolved.deployment().config());
         boolean regression = schema.task() == FeatureSchema.Task.REGRESSION;
         List<Double> actualValues = new ArrayList<>();
         List<Integer> actualClasses = new ArrayList<>();
