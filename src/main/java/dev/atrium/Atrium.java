@@ -196,7 +196,8 @@ public final class Atrium implements AutoCloseable {
             Map<String, List<HttpService>> services = new LinkedHashMap<>();
             services.put("/", List.of(new MetricsService(metrics, () -> config.metricsOpen()
                     || (Caller.CURRENT.isBound() && Caller.current().isAdmin()))));
-            Serving serving = new Serving(registry, metering, config.callDeadline());
+            dev.atrium.rollout.VersionTraffic traffic = new dev.atrium.rollout.VersionTraffic(clock);
+            Serving serving = new Serving(registry, metering, config.callDeadline(), traffic);
             // tenants' training files, encrypted under their own data keys (wrapped by a key derived from the secrets
             // key), and the jobs that train on them
             dev.atrium.store.TenantKeys tenantKeys = new dev.atrium.store.TenantKeys(database.jdbi(),

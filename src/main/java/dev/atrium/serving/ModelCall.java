@@ -7,6 +7,7 @@ import dev.atrium.metering.Metering;
 import dev.atrium.metering.Outcome;
 import dev.atrium.metering.Usage;
 import java.math.BigDecimal;
+import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 
@@ -27,20 +28,31 @@ final class ModelCall implements AutoCloseable {
     private final Usage reserved;
     private final RunContext context;
     private final Attempts attempts;
+    private final Ended ended;
+    private final long openedNanos = System.nanoTime();
     private volatile boolean accepted;
     private Usage consumed = NOTHING;
     private Outcome failure = Outcome.ENGINE_ERROR;
     private boolean settled;
 
+    /** Told how a call that reached its model ended, and how long after it was opened. */
+    @FunctionalInterface
+    interface Ended {
+        void ended(Outcome outcome, Duration latency);
+    }
+
     /**
      * @param reserved the usage reserved: every usage recorded is cut to it
      * @param attempts the request's earlier attempts, when fallbacks may follow this one; else null
+     * @param ended told once how the call ended, if it reached its model
      */
-    ModelCall(Metering.Meter meter, Usage reserved, String queueOwner, long deadlineNanos, Attempts attempts) {
+    ModelCall(Metering.Meter meter, Usage reserved, String queueOwner, long deadlineNanos, Attempts attempts,
+            Ended ended) {
         this.meter = requireNonNull(meter, "meter is null");
         this.reserved = requireNonNull(reserved, "reserved is null");
         this.context = new RunContext(queueOwner, deadlineNanos, this::accept);
         this.attempts = attempts;
+        this.ended = requireNonNull(ended, "ended is null");
     }
 
     /** What the engine is told: whose work, until when, and whom to tell when it takes it. */
@@ -97,6 +109,7 @@ final class ModelCall implements AutoCloseable {
         if (attempts != null) {
             attempts.settled(this);
         }
+        ended.ended(outcome, Duration.ofNanos(System.nanoTime() - openedNanos));
         meter.finish(withinReservation(usage), outcome);
         return meter.alerts();
     }
@@ -141,6 +154,7 @@ final class ModelCall implements AutoCloseable {
     void discard() {
         if (!settled) {
             settled = true;
+            ended.ended(failure, Duration.ofNanos(System.nanoTime() - openedNanos)); // its model did fail
             meter.release();
         }
     }

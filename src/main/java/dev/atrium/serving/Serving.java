@@ -38,6 +38,7 @@ import dev.atrium.metering.Usage;
 import dev.atrium.registry.ModelReference;
 import dev.atrium.registry.ModelRegistry;
 import dev.atrium.registry.ResolvedModel;
+import dev.atrium.rollout.VersionTraffic;
 import dev.atrium.server.RequestContext;
 import java.math.BigDecimal;
 import java.time.Duration;
@@ -70,14 +71,17 @@ public final class Serving {
     private final ModelRegistry registry;
     private final Metering metering;
     private final Duration deadline;
+    private final VersionTraffic traffic;
 
     /**
      * @param deadline how long one model call may take, queueing included; compute is reserved for as long
+     * @param traffic told how each call that reached a model ended, per version
      */
-    public Serving(ModelRegistry registry, Metering metering, Duration deadline) {
+    public Serving(ModelRegistry registry, Metering metering, Duration deadline, VersionTraffic traffic) {
         this.registry = requireNonNull(registry, "registry is null");
         this.metering = requireNonNull(metering, "metering is null");
         this.deadline = requireNonNull(deadline, "deadline is null");
+        this.traffic = requireNonNull(traffic, "traffic is null");
         if (deadline.isNegative() || deadline.isZero()) {
             throw new IllegalArgumentException("the deadline must be positive");
         }
@@ -379,7 +383,9 @@ public final class Serving {
                 resolved.version().version(), endpoint.wireName()));
         meter.reserve(worstCase);
         String owner = caller.key().tenantId() == null ? "" : caller.key().tenantId();
-        return new ModelCall(meter, worstCase, owner, System.nanoTime() + deadline.toNanos(), attempts);
+        dev.atrium.engine.VersionKey version = resolved.deployment().key();
+        return new ModelCall(meter, worstCase, owner, System.nanoTime() + deadline.toNanos(), attempts,
+                (outcome, latency) -> traffic.record(version, outcome, latency));
     }
 
     Duration deadline() {
