@@ -100,6 +100,7 @@ public final class Atrium implements AutoCloseable {
     private final RouteTable routes;
     private final TrainingFiles trainingFiles;
     private final FineTuningJobs jobs;
+    private final dev.atrium.rollout.Rollouts rollouts;
     private final AtomicBoolean closed = new AtomicBoolean();
     private final CountDownLatch stopped = new CountDownLatch(1);
 
@@ -107,8 +108,9 @@ public final class Atrium implements AutoCloseable {
             GroupCommitWriter writer, OnnxEngine onnx,
             LlamaEngine llama, RemoteEngine remote, ModelRegistry registry, Lifecycle lifecycle, ConnectionGuard guard,
             GatewayFilter gateway, AuditRetention retention, WebServer server, RouteTable routes,
-            TrainingFiles trainingFiles, FineTuningJobs jobs) {
+            TrainingFiles trainingFiles, FineTuningJobs jobs, dev.atrium.rollout.Rollouts rollouts) {
         this.trainingFiles = trainingFiles;
+        this.rollouts = rollouts;
         this.jobs = jobs;
         this.config = config;
         this.database = database;
@@ -161,6 +163,7 @@ public final class Atrium implements AutoCloseable {
         GatewayFilter gateway = null;
         AuditRetention retention = null;
         FineTuningJobs jobs = null;
+        dev.atrium.rollout.Rollouts rollouts = null;
         try {
             Tenancy tenancy = new Tenancy(database.jdbi(), clock);
             AdminKeyBootstrap.run(tenancy, audit, clock, config);
@@ -220,6 +223,20 @@ public final class Atrium implements AutoCloseable {
                     new RegistryPublisher(registry, trainingFiles), new dev.atrium.training.AliasPromoter(registry,
                             scorer, callers), clock, serving, callers, Duration.ofHours(1),
                     new FineTuningJobs.Limits(config.trainingConcurrency(), 16, 1));
+            // canaries: the key that started one scores its versions when its plan has an evaluation
+            rollouts = new dev.atrium.rollout.Rollouts(database.jdbi(), registry, traffic, audit,
+                    (keyId, reference, evaluation) -> {
+                        Caller starter = callers.apply(keyId).orElseThrow(() -> new dev.atrium.AtriumException(
+                                dev.atrium.ErrorCode.PERMISSION_DENIED, "the key that started the rollout is revoked"
+                                + " or expired"));
+                        tools.jackson.databind.JsonNode value = scorer.score(starter, reference, evaluation.file(),
+                                evaluation.target()).metrics().get(evaluation.metric());
+                        if (value == null || !value.isNumber()) {
+                            throw dev.atrium.AtriumException.invalidParam("evaluation", "the evaluation file gives no "
+                                    + evaluation.metric() + " for " + reference);
+                        }
+                        return value.doubleValue();
+                    }, clock, Duration.ofSeconds(1));
             services.put("/v1", List.of(new OpenAiService(registry, metering, serving, config.maxRequestBytes(),
                             config.truncateInputs()),
                     new OpenAiGenerationService(serving, config.maxRequestBytes()),
@@ -229,7 +246,8 @@ public final class Atrium implements AutoCloseable {
                     new dev.atrium.openai.OpenAiEvaluationService(scorer, config.maxRequestBytes())));
             services.put("/v2", List.of(new V2Service(registry, serving, lifecycle, config.maxRequestBytes(), VERSION)));
             services.put("/admin", List.of(
-                    new AdminModelsService(registry, config.maxRequestBytes(), config.maxUploadBytes()),
+                    new AdminModelsService(registry, rollouts, config.maxRequestBytes(), config.maxUploadBytes()),
+                    new dev.atrium.admin.AdminRolloutsService(rollouts, config.maxRequestBytes()),
                     new AdminUpstreamsService(registry.upstreams(), config.maxRequestBytes()),
                     new AdminTenancyService(tenancy, registry, config.maxRequestBytes(), trainingFiles::deleteTenant),
                     new AdminMeteringService(metering, tenancy, config.maxRequestBytes()),
@@ -252,8 +270,11 @@ public final class Atrium implements AutoCloseable {
                     VERSION, config.usesTls() ? "https" : "http", config.bindAddress(), server.port(), config.dataDir().toAbsolutePath(),
                     config.engineThreads(), config.intraOpThreads());
             return new Atrium(config, database, audit, ledger, writer, onnx, llama, remote, registry, lifecycle, guard,
-                    gateway, retention, server, RouteTable.of(registered), trainingFiles, jobs);
+                    gateway, retention, server, RouteTable.of(registered), trainingFiles, jobs, rollouts);
         } catch (RuntimeException e) {
+            if (rollouts != null) {
+                rollouts.close();
+            }
             if (jobs != null) {
                 jobs.close();
             }
@@ -371,6 +392,7 @@ public final class Atrium implements AutoCloseable {
         server.stop();
         gateway.close();
         retention.close();
+        rollouts.close();
         jobs.close();
         onnx.close();
         llama.close();

@@ -67,11 +67,15 @@ public final class AdminModelsService implements HttpService {
             .collect(java.util.stream.Collectors.toUnmodifiableSet());
 
     private final ModelRegistry registry;
+    private final dev.atrium.rollout.Rollouts rollouts;
     private final long maxRequestBytes;
     private final long maxUploadBytes;
 
-    public AdminModelsService(ModelRegistry registry, long maxRequestBytes, long maxUploadBytes) {
+    /** @param rollouts which aliases have a rollout running (only it moves them) */
+    public AdminModelsService(ModelRegistry registry, dev.atrium.rollout.Rollouts rollouts, long maxRequestBytes,
+            long maxUploadBytes) {
         this.registry = requireNonNull(registry, "registry is null");
+        this.rollouts = requireNonNull(rollouts, "rollouts is null");
         this.maxRequestBytes = maxRequestBytes;
         this.maxUploadBytes = maxUploadBytes;
     }
@@ -472,6 +476,7 @@ public final class AdminModelsService implements HttpService {
             throw AtriumException.invalidParam("version", "an alias takes a 'version', or a 'split' of versions to"
                     + " weights ({\"2\": 90, \"3\": 10}), not both");
         }
+        refuseDuringRollout(caller, name, alias);
         if (version != null) {
             if (!version.isIntegralNumber() || !version.canConvertToInt() || version.intValue() < 1) {
                 throw AtriumException.invalidParam("version", "'version' must be a version number");
@@ -509,8 +514,17 @@ public final class AdminModelsService implements HttpService {
         caller.requireManages();
         String alias = request.path().pathParameters().get("alias");
         AuditTrail.note("alias.delete", name(request) + ":" + alias, caller.key().tenantId());
+        refuseDuringRollout(caller, name(request), alias);
         registry.deleteAlias(caller.modelScope(), name(request), alias);
         Json.noContent(response);
+    }
+
+    private void refuseDuringRollout(Caller caller, String name, String alias) {
+        if (rollouts.isRunning(registry.model(caller.modelScope(), name), alias)) {
+            throw new AtriumException(ErrorCode.CONFLICT, "alias '" + name + ":" + alias + "' has a rollout running;"
+                    + " promote or abort it (POST /admin/models/" + name + "/aliases/" + alias + "/rollout/promote or"
+                    + " /abort) before moving it");
+        }
     }
 
     // ---- request fields -----------------------------------------------------------------------------------------

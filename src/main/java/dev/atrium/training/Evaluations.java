@@ -34,6 +34,11 @@ public final class Evaluations {
         return HIGHER_IS_BETTER.contains(metric) ? candidate > incumbent : candidate < incumbent;
     }
 
+    /** How much worse {@code candidate} is than {@code incumbent} on the metric: negative when it is better. */
+    public static double shortfall(String metric, double candidate, double incumbent) {
+        return HIGHER_IS_BETTER.contains(metric) ? incumbent - candidate : candidate - incumbent;
+    }
+
     /** A value to sort by, smallest best, for any rankable metric. */
     static double sortKey(String metric, double value) {
         return HIGHER_IS_BETTER.contains(metric) ? -value : value;

@@ -95,6 +95,21 @@ class CliTest {
         assertThat(server.http().get("/admin/models/mini/versions/2").json().path("scheduling").path("max_batch_size")
                 .asInt()).isEqualTo(4);
 
+        Run rollout = atrium("rollout", "start", "mini", "production", "2", "--steps", "10,100", "--interval", "1h",
+                "--min-calls", "5", "--server", url);
+        assertThat(rollout.exitCode()).as(rollout.err()).isZero();
+        assertThat(rollout.out()).contains("mini:production version 2 -> running at 10% beside version 1");
+        assertThat(server.http().get("/admin/models/mini").json().path("splits").path("production").path("split")
+                .path("2").asInt()).isEqualTo(10);
+        Run status = atrium("rollout", "status", "mini", "production", "--server", url);
+        assertThat(status.out()).contains("running at 10%").contains("canary   v2: 0 calls").contains("start");
+        assertThat(atrium("rollout", "start", "mini", "production", "2", "--server", url).err()).contains("409");
+        Run abort = atrium("rollout", "abort", "mini", "production", "--server", url);
+        assertThat(abort.out()).contains("-> aborted at 0%").contains("aborted by hand");
+        assertThat(server.http().get("/admin/models/mini").json().path("aliases").path("production").asInt())
+                .isEqualTo(1);
+        assertThat(atrium("rollout", "promote", "mini", "production", "--server", url).err()).contains("404");
+
         Run show = atrium("models", "show", "mini:2", "--server", url);
         assertThat(show.out()).contains("\"pooling\" : \"cls\"");
         assertThat(atrium("models", "show", "mini", "--server", url).out()).contains("pushed by the CLI");

@@ -117,6 +117,10 @@ class AccessMatrixTest {
         routes.put("PUT /admin/models/{name}/versions/{version}/scheduling", Access.OWNER);
         routes.put("PUT /admin/models/{name}/aliases/{alias}", Access.OWNER);
         routes.put("DELETE /admin/models/{name}/aliases/{alias}", Access.OWNER);
+        routes.put("POST /admin/models/{name}/aliases/{alias}/rollout", Access.OWNER);
+        routes.put("GET /admin/models/{name}/aliases/{alias}/rollout", Access.READ);
+        routes.put("POST /admin/models/{name}/aliases/{alias}/rollout/promote", Access.OWNER);
+        routes.put("POST /admin/models/{name}/aliases/{alias}/rollout/abort", Access.OWNER);
         routes.put("GET /admin/upstreams", Access.OWNER); // owners read where their remote models may go
         routes.put("POST /admin/upstreams", Access.ADMIN);
         routes.put("DELETE /admin/upstreams/{host}", Access.ADMIN);

@@ -1,0 +1,131 @@
+package dev.atrium.admin;
+
+import static java.util.Objects.requireNonNull;
+
+import dev.atrium.AtriumException;
+import dev.atrium.ErrorCode;
+import dev.atrium.audit.AuditTrail;
+import dev.atrium.gateway.Caller;
+import dev.atrium.rollout.Rollout;
+import dev.atrium.rollout.RolloutPlan;
+import dev.atrium.rollout.Rollouts;
+import dev.atrium.server.Json;
+import io.helidon.http.Status;
+import io.helidon.webserver.http.HttpRules;
+import io.helidon.webserver.http.HttpService;
+import io.helidon.webserver.http.ServerRequest;
+import io.helidon.webserver.http.ServerResponse;
+import java.util.List;
+import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.node.ArrayNode;
+import tools.jackson.databind.node.JsonNodeFactory;
+import tools.jackson.databind.node.ObjectNode;
+
+/**
+ * The management API for rollouts: start a canary of a version on an alias, read how it stands beside its baseline,
+ * promote or abort it by hand. One rollout runs per alias; while it runs, only it moves the alias.
+ */
+public final class AdminRolloutsService implements HttpService {
+    private static final List<String> START_FIELDS = List.of("version", "steps", "interval", "window", "thresholds",
+            "evaluation", "sticky");
+    private static final String PATH = "/models/{name}/aliases/{alias}/rollout";
+
+    private final Rollouts rollouts;
+    private final long maxRequestBytes;
+
+    public AdminRolloutsService(Rollouts rollouts, long maxRequestBytes) {
+        this.rollouts = requireNonNull(rollouts, "rollouts is null");
+        this.maxRequestBytes = maxRequestBytes;
+    }
+
+    @Override
+    public void routing(HttpRules rules) {
+        rules.post(PATH, this::start)
+                .get(PATH, this::status)
+                .post(PATH + "/promote", this::promote)
+                .post(PATH + "/abort", this::abort);
+    }
+
+    private void start(ServerRequest request, ServerResponse response) {
+        Caller caller = Caller.current();
+        caller.requireManages();
+        String name = request.path().pathParameters().get("name");
+        String alias = request.path().pathParameters().get("alias");
+        AuditTrail.note("rollout.start", name + ":" + alias, caller.key().tenantId());
+        JsonNode body = Json.readObject(request, maxRequestBytes);
+        Json.rejectUnknownFields(body, START_FIELDS, "a rollout");
+        JsonNode version = body.get("version");
+        if (version == null || !version.isIntegralNumber() || !version.canConvertToInt() || version.intValue() < 1) {
+            throw AtriumException.invalidParam("version", "'version' is the number of the version to roll out");
+        }
+        Rollout rollout = rollouts.start(caller.modelScope(), name, alias, version.intValue(),
+                RolloutPlan.fromJson(body), actor(caller));
+        response.header("Location", "/admin" + PATH.replace("{name}", name).replace("{alias}", alias));
+        Json.send(response, Status.CREATED_201, view(rollout));
+    }
+
+    private void status(ServerRequest request, ServerResponse response) {
+        String name = request.path().pathParameters().get("name");
+        String alias = request.path().pathParameters().get("alias");
+        Rollout rollout = rollouts.latest(Caller.current().modelScope(), name, alias).orElseThrow(() ->
+                new AtriumException(ErrorCode.NOT_FOUND, "alias '" + name + ":" + alias + "' has had no rollout"));
+        Json.send(response, Status.OK_200, view(rollout));
+    }
+
+    private void promote(ServerRequest request, ServerResponse response) {
+        end(request, response, "rollout.promote", true);
+    }
+
+    private void abort(ServerRequest request, ServerResponse response) {
+        end(request, response, "rollout.abort", false);
+    }
+
+    private void end(ServerRequest request, ServerResponse response, String action, boolean promote) {
+        Caller caller = Caller.current();
+        caller.requireManages();
+        String name = request.path().pathParameters().get("name");
+        String alias = request.path().pathParameters().get("alias");
+        AuditTrail.note(action, name + ":" + alias, caller.key().tenantId());
+        Rollout rollout = promote ? rollouts.promote(caller.modelScope(), name, alias, actor(caller))
+                : rollouts.abort(caller.modelScope(), name, alias, actor(caller));
+        Json.send(response, Status.OK_200, view(rollout));
+    }
+
+    private static Rollouts.Actor actor(Caller caller) {
+        return new Rollouts.Actor(caller.key().id(), caller.key().prefix());
+    }
+
+    /** A rollout as the API shows it: its plan, where it is, its steps, and (running) the live comparison. */
+    private ObjectNode view(Rollout rollout) {
+        ObjectNode node = JsonNodeFactory.instance.objectNode();
+        node.put("object", "rollout");
+        node.put("id", rollout.id());
+        node.put("model", rollout.model());
+        node.put("alias", rollout.alias());
+        node.put("baseline", rollout.baseline());
+        node.put("canary", rollout.canary());
+        node.put("state", rollout.state().wireName());
+        node.put("weight", rollout.weight());
+        node.set("plan", rollout.plan().toJson());
+        if (rollout.reason() != null) {
+            node.put("reason", rollout.reason());
+        }
+        node.put("started_at", rollout.startedAt().getEpochSecond());
+        node.put("stepped_at", rollout.steppedAt().getEpochSecond());
+        if (rollout.endedAt() != null) {
+            node.put("ended_at", rollout.endedAt().getEpochSecond());
+        }
+        if (rollout.state() == Rollout.State.RUNNING) {
+            node.set("comparison", rollouts.comparison(rollout));
+        }
+        ArrayNode steps = node.putArray("steps");
+        for (Rollout.Step step : rollout.steps()) {
+            ObjectNode stepNode = steps.addObject();
+            stepNode.put("at", step.at().toString());
+            stepNode.put("action", step.action().wireName());
+            stepNode.put("weight", step.weight());
+            stepNode.set("detail", step.detail());
+        }
+        return node;
+    }
+}
