@@ -116,7 +116,7 @@ public final class AdminRolloutsService implements HttpService {
             node.put("ended_at", rollout.endedAt().getEpochSecond());
         }
         if (rollout.state() == Rollout.State.RUNNING) {
-            node.set("comparison", rollouts.comparison(rollout));
+            node.set("comparison", rollouts.compare(rollout));
         }
         ArrayNode steps = node.putArray("steps");
         for (Rollout.Step step : rollout.steps()) {

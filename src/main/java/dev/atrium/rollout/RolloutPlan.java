@@ -231,7 +231,8 @@ public record RolloutPlan(List<Integer> steps, Duration interval, Duration windo
         };
     }
 
-    private static String format(Duration duration) {
+    /** A duration as plans write it: {@code 500ms} or {@code 30s}. */
+    static String format(Duration duration) {
         return duration.toMillis() % 1000 != 0 ? duration.toMillis() + "ms" : duration.toSeconds() + "s";
     }
 }

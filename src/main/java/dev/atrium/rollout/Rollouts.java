@@ -239,7 +239,7 @@ public final class Rollouts implements AutoCloseable {
             end(rollout, Rollout.State.PROMOTED, reason, detail, true);
             return;
         }
-        detail.put("reason", "within every threshold for " + format(rollout.plan().interval()));
+        detail.put("reason", "within every threshold for " + RolloutPlan.format(rollout.plan().interval()));
         applySplit(scope, rollout.model(), rollout.alias(), rollout.baseline(), rollout.canary(), next,
                 rollout.plan().sticky());
         Rollout.Step step = new Rollout.Step(clock.instant(), Rollout.Action.STEP, next, detail);
@@ -362,18 +362,13 @@ public final class Rollouts implements AutoCloseable {
         return new ModelScope(rollout.tenantId(), name -> true);
     }
 
-    /** Both versions' figures over the plan's window now. */
-    private ObjectNode compare(Rollout rollout) {
+    /** Both versions' figures over the plan's window now: what each step is decided on, and a status shows. */
+    public ObjectNode compare(Rollout rollout) {
         ObjectNode detail = JsonNodeFactory.instance.objectNode();
-        detail.put("window", format(rollout.plan().window()));
+        detail.put("window", RolloutPlan.format(rollout.plan().window()));
         detail.set("baseline", figures(rollout, rollout.baseline()));
         detail.set("canary", figures(rollout, rollout.canary()));
         return detail;
-    }
-
-    /** The live comparison of a rollout's versions, for its status. */
-    public ObjectNode comparison(Rollout rollout) {
-        return compare(rollout);
     }
 
     private ObjectNode figures(Rollout rollout, int version) {
@@ -398,10 +393,6 @@ public final class Rollouts implements AutoCloseable {
     private void record(Rollout rollout, String action, String target) {
         audit.record(new AuditEvent(0, clock.instant(), null, "rollout", rollout.tenantId(), action, target, null,
                 "ok", 200));
-    }
-
-    private static String format(Duration duration) {
-        return duration.toMillis() % 1000 != 0 ? duration.toMillis() + "ms" : duration.toSeconds() + "s";
     }
 
     @Override
