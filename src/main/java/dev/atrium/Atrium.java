@@ -200,7 +200,8 @@ public final class Atrium implements AutoCloseable {
             services.put("/", List.of(new MetricsService(metrics, () -> config.metricsOpen()
                     || (Caller.CURRENT.isBound() && Caller.current().isAdmin()))));
             dev.atrium.rollout.VersionTraffic traffic = new dev.atrium.rollout.VersionTraffic(clock);
-            Serving serving = new Serving(registry, metering, config.callDeadline(), traffic);
+            dev.atrium.rollout.Shadows shadows = new dev.atrium.rollout.Shadows(database.jdbi(), registry, clock);
+            Serving serving = new Serving(registry, metering, config.callDeadline(), traffic, shadows);
             // tenants' training files, encrypted under their own data keys (wrapped by a key derived from the secrets
             // key), and the jobs that train on them
             dev.atrium.store.TenantKeys tenantKeys = new dev.atrium.store.TenantKeys(database.jdbi(),
@@ -247,7 +248,7 @@ public final class Atrium implements AutoCloseable {
             services.put("/v2", List.of(new V2Service(registry, serving, lifecycle, config.maxRequestBytes(), VERSION)));
             services.put("/admin", List.of(
                     new AdminModelsService(registry, rollouts, config.maxRequestBytes(), config.maxUploadBytes()),
-                    new dev.atrium.admin.AdminRolloutsService(rollouts, config.maxRequestBytes()),
+                    new dev.atrium.admin.AdminRolloutsService(rollouts, shadows, config.maxRequestBytes()),
                     new AdminUpstreamsService(registry.upstreams(), config.maxRequestBytes()),
                     new AdminTenancyService(tenancy, registry, config.maxRequestBytes(), trainingFiles::deleteTenant),
                     new AdminMeteringService(metering, tenancy, config.maxRequestBytes()),

@@ -9,6 +9,7 @@ import dev.atrium.gateway.Caller;
 import dev.atrium.rollout.Rollout;
 import dev.atrium.rollout.RolloutPlan;
 import dev.atrium.rollout.Rollouts;
+import dev.atrium.rollout.Shadows;
 import dev.atrium.server.Json;
 import io.helidon.http.Status;
 import io.helidon.webserver.http.HttpRules;
@@ -23,18 +24,23 @@ import tools.jackson.databind.node.ObjectNode;
 
 /**
  * The management API for rollouts: start a canary of a version on an alias, read how it stands beside its baseline,
- * promote or abort it by hand. One rollout runs per alias; while it runs, only it moves the alias.
+ * promote or abort it by hand. One rollout runs per alias; while it runs, only it moves the alias. And for shadows:
+ * mirror a fraction of an alias's requests to a candidate version and read how often it agrees, beside the rollout.
  */
 public final class AdminRolloutsService implements HttpService {
     private static final List<String> START_FIELDS = List.of("version", "steps", "interval", "window", "thresholds",
             "evaluation", "sticky");
+    private static final List<String> SHADOW_FIELDS = List.of("version", "fraction");
     private static final String PATH = "/models/{name}/aliases/{alias}/rollout";
+    private static final String SHADOW = "/models/{name}/aliases/{alias}/shadow";
 
     private final Rollouts rollouts;
+    private final Shadows shadows;
     private final long maxRequestBytes;
 
-    public AdminRolloutsService(Rollouts rollouts, long maxRequestBytes) {
+    public AdminRolloutsService(Rollouts rollouts, Shadows shadows, long maxRequestBytes) {
         this.rollouts = requireNonNull(rollouts, "rollouts is null");
+        this.shadows = requireNonNull(shadows, "shadows is null");
         this.maxRequestBytes = maxRequestBytes;
     }
 
@@ -43,7 +49,10 @@ public final class AdminRolloutsService implements HttpService {
         rules.post(PATH, this::start)
                 .get(PATH, this::status)
                 .post(PATH + "/promote", this::promote)
-                .post(PATH + "/abort", this::abort);
+                .post(PATH + "/abort", this::abort)
+                .put(SHADOW, this::setShadow)
+                .get(SHADOW, this::shadow)
+                .delete(SHADOW, this::clearShadow);
     }
 
     private void start(ServerRequest request, ServerResponse response) {
@@ -91,6 +100,62 @@ public final class AdminRolloutsService implements HttpService {
         Json.send(response, Status.OK_200, view(rollout));
     }
 
+    // ---- shadows ------------------------------------------------------------------------------------------------
+
+    private void setShadow(ServerRequest request, ServerResponse response) {
+        Caller caller = Caller.current();
+        caller.requireManages();
+        String name = request.path().pathParameters().get("name");
+        String alias = request.path().pathParameters().get("alias");
+        AuditTrail.note("shadow.set", name + ":" + alias, caller.key().tenantId());
+        JsonNode body = Json.readObject(request, maxRequestBytes);
+        Json.rejectUnknownFields(body, SHADOW_FIELDS, "a shadow");
+        JsonNode version = body.get("version");
+        if (version == null || !version.isIntegralNumber() || !version.canConvertToInt() || version.intValue() < 1) {
+            throw AtriumException.invalidParam("version", "'version' is the number of the version to mirror"
+                    + " requests to");
+        }
+        Shadows.Shadow shadow = shadows.set(caller.modelScope(), name, alias, version.intValue(),
+                fraction(body.get("fraction")), caller.key().id());
+        Json.send(response, Status.OK_200, shadows.view(shadow));
+    }
+
+    /** A share of requests: a number or a decimal string, above 0 and at most 1; all of them when not given. */
+    private static java.math.BigDecimal fraction(JsonNode node) {
+        if (node == null) {
+            return java.math.BigDecimal.ONE;
+        }
+        java.util.Optional<java.math.BigDecimal> value = java.util.Optional.empty();
+        if (node.isString()) {
+            value = dev.atrium.metering.Decimals.parse(node.stringValue());
+        } else if (node.isNumber() && Double.isFinite(node.doubleValue())) {
+            value = dev.atrium.metering.Decimals.parse(Double.toString(node.doubleValue()));
+        }
+        if (value.isEmpty() || value.get().signum() <= 0 || value.get().compareTo(java.math.BigDecimal.ONE) > 0) {
+            throw AtriumException.invalidParam("fraction", "'fraction' is the share of the alias's requests to"
+                    + " mirror: a number above 0 and at most 1, such as 0.1");
+        }
+        return value.get();
+    }
+
+    private void shadow(ServerRequest request, ServerResponse response) {
+        String name = request.path().pathParameters().get("name");
+        String alias = request.path().pathParameters().get("alias");
+        Shadows.Shadow shadow = shadows.find(Caller.current().modelScope(), name, alias).orElseThrow(() ->
+                new AtriumException(ErrorCode.NOT_FOUND, "alias '" + name + ":" + alias + "' has no shadow"));
+        Json.send(response, Status.OK_200, shadows.view(shadow));
+    }
+
+    private void clearShadow(ServerRequest request, ServerResponse response) {
+        Caller caller = Caller.current();
+        caller.requireManages();
+        String name = request.path().pathParameters().get("name");
+        String alias = request.path().pathParameters().get("alias");
+        AuditTrail.note("shadow.clear", name + ":" + alias, caller.key().tenantId());
+        shadows.clear(caller.modelScope(), name, alias);
+        Json.noContent(response);
+    }
+
     private static Rollouts.Actor actor(Caller caller) {
         return new Rollouts.Actor(caller.key().id(), caller.key().prefix());
     }
@@ -117,6 +182,12 @@ public final class AdminRolloutsService implements HttpService {
         }
         if (rollout.state() == Rollout.State.RUNNING) {
             node.set("comparison", rollouts.compare(rollout));
+        }
+        try {
+            shadows.find(Caller.current().modelScope(), rollout.model(), rollout.alias())
+                    .ifPresent(shadow -> node.set("shadow", shadows.view(shadow)));
+        } catch (AtriumException gone) {
+            // the alias is gone since the rollout ended, and its shadow with it
         }
         ArrayNode steps = node.putArray("steps");
         for (Rollout.Step step : rollout.steps()) {

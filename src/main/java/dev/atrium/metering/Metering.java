@@ -52,21 +52,31 @@ public final class Metering {
             int version, String endpoint) {}
 
     public Meter start(Subject subject) {
-        return new Meter(subject, clock.instant());
+        return new Meter(subject, clock.instant(), false);
+    }
+
+    /**
+     * Meters work the platform does for a model's owner rather than for a caller (a shadow's mirror): recorded like
+     * any call, with its usage, but free and outside every budget.
+     */
+    public Meter startInternal(Subject subject) {
+        return new Meter(subject, clock.instant(), true);
     }
 
     /** One request's metering, from reservation to record. */
     public final class Meter {
         private final Subject subject;
         private final Instant startedAt;
+        private final boolean internal;
         private Budgets.Reservation reservation;
         private Charge reserved = Charge.free();
         private Map<String, List<BigDecimal>> alerts = Map.of();
         private boolean finished;
 
-        private Meter(Subject subject, Instant startedAt) {
+        private Meter(Subject subject, Instant startedAt, boolean internal) {
             this.subject = subject;
             this.startedAt = startedAt;
+            this.internal = internal;
         }
 
         /**
@@ -75,6 +85,9 @@ public final class Metering {
          * @throws dev.atrium.AtriumException 429 {@code insufficient_quota} when a budget cannot take it
          */
         public void reserve(Usage worstCase) {
+            if (internal) {
+                return;
+            }
             Charge charge = charge(worstCase, startedAt);
             try {
                 reservation = budgets.reserve(subject.tenantId(), subject.keyId(), charge);
@@ -93,7 +106,7 @@ public final class Metering {
          */
         public UsageRecord finish(Usage usage, Outcome outcome) {
             Instant endedAt = clock.instant();
-            Charge charge = outcome.billed() ? charge(usage, endedAt) : Charge.free();
+            Charge charge = outcome.billed() && !internal ? charge(usage, endedAt) : Charge.free();
             UsageRecord record = new UsageRecord(subject.requestId(), subject.clientRequestId(), startedAt, endedAt,
                     subject.tenantId(), subject.keyId(), subject.model(), subject.version(), subject.endpoint(),
                     outcome.wireName(), usage, charge);

@@ -130,7 +130,7 @@ public final class ModelRegistry {
     }
 
     /** A model the scope may change: its own (a tenant's, or a public one for the platform); 403 if only seen. */
-    private Model manageable(ModelScope scope, String name) {
+    public Model manageable(ModelScope scope, String name) {
         Model model = model(scope, name);
         if (!model.owner().equals(scope.owner())) {
             throw new AtriumException(ErrorCode.PERMISSION_DENIED, "model '" + name

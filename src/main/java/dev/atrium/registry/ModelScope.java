@@ -25,6 +25,11 @@ public record ModelScope(String tenantId, Predicate<String> allowed) {
         return tenantId == null ? Model.PUBLIC : tenantId;
     }
 
+    /** The scope of a model's owner, with every model it owns allowed: work done for the owner, not a caller. */
+    public static ModelScope ownerOf(Model model) {
+        return new ModelScope(model.isPublic() ? null : model.owner(), name -> true);
+    }
+
     public Optional<String> tenant() {
         return Optional.ofNullable(tenantId);
     }

@@ -338,9 +338,12 @@ final class ModelStore {
         });
     }
 
+    /** Deletes an alias, with its split and its shadow. */
     boolean deleteAlias(Model model, String alias) {
         return jdbi.inTransaction(handle -> {
             handle.createUpdate("DELETE FROM model_alias_splits WHERE model_id = :id AND alias = :alias")
+                    .bind("id", model.id()).bind("alias", alias).execute();
+            handle.createUpdate("DELETE FROM alias_shadows WHERE model_id = :id AND alias = :alias")
                     .bind("id", model.id()).bind("alias", alias).execute();
             return handle.createUpdate("DELETE FROM model_aliases WHERE model_id = :id AND alias = :alias")
                     .bind("id", model.id())

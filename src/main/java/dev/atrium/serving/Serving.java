@@ -35,9 +35,12 @@ import dev.atrium.gateway.Caller;
 import dev.atrium.metering.Metering;
 import dev.atrium.metering.Outcome;
 import dev.atrium.metering.Usage;
+import dev.atrium.registry.Model;
 import dev.atrium.registry.ModelReference;
+import dev.atrium.registry.ModelScope;
 import dev.atrium.registry.ModelRegistry;
 import dev.atrium.registry.ResolvedModel;
+import dev.atrium.rollout.Shadows;
 import dev.atrium.rollout.VersionTraffic;
 import dev.atrium.server.RequestContext;
 import java.math.BigDecimal;
@@ -72,16 +75,20 @@ public final class Serving {
     private final Metering metering;
     private final Duration deadline;
     private final VersionTraffic traffic;
+    private final Shadows shadows;
 
     /**
      * @param deadline how long one model call may take, queueing included; compute is reserved for as long
      * @param traffic told how each call that reached a model ended, per version
+     * @param shadows which aliases mirror some of their requests to another version
      */
-    public Serving(ModelRegistry registry, Metering metering, Duration deadline, VersionTraffic traffic) {
+    public Serving(ModelRegistry registry, Metering metering, Duration deadline, VersionTraffic traffic,
+            Shadows shadows) {
         this.registry = requireNonNull(registry, "registry is null");
         this.metering = requireNonNull(metering, "metering is null");
         this.deadline = requireNonNull(deadline, "deadline is null");
         this.traffic = requireNonNull(traffic, "traffic is null");
+        this.shadows = requireNonNull(shadows, "shadows is null");
         if (deadline.isNegative() || deadline.isZero()) {
             throw new IllegalArgumentException("the deadline must be positive");
         }
@@ -123,6 +130,13 @@ public final class Serving {
                     new Usage(prepared.maxTokens(), 0, 1, deadline.toMillis()), attempts,
                     modelCall -> engine.embed(prepared, modelCall.context()),
                     result -> new Usage(boundedTokens(resolved, result, prepared), 0, 1, millis(result.computeNanos())));
+            mirror(reference, resolved, Endpoint.EMBEDDINGS, ran.result(), Shadows::cosine, candidate -> {
+                PreparedEmbedding again = engine.prepare(candidate.deployment(), request);
+                return new Rerun<>(new Usage(again.maxTokens(), 0, 1, deadline.toMillis()),
+                        context -> engine.embed(again, context),
+                        result -> new Usage(Math.min(Math.max(result.promptTokens(), 0), again.maxTokens()), 0, 1,
+                                millis(result.computeNanos())));
+            });
             return new Embedded(resolved, ran.result(), ran.alerts());
         });
     }
@@ -160,7 +174,7 @@ public final class Serving {
         ResolvedModel resolved = resolve(caller, reference);
         ModelTask task = resolved.model().task();
         if (task == ModelTask.EMBEDDING) {
-            return zeroShot(caller, resolved, request);
+            return zeroShot(caller, reference, resolved, request);
         }
         if (task != ModelTask.TEXT_CLASSIFICATION && task != ModelTask.IMAGE_CLASSIFICATION) {
             requireTask(resolved, ModelTask.TEXT_CLASSIFICATION, "classifications");
@@ -172,10 +186,16 @@ public final class Serving {
         Ran<ClassificationResult> ran = call(caller, resolved, Endpoint.CLASSIFICATIONS, prepared.tokens(), reserved,
                 null, modelCall -> engine.classify(prepared, modelCall.context()),
                 result -> new Usage(prepared.tokens(), 0, 1, millis(result.computeNanos()), 0, prepared.images(), 0));
+        mirror(reference, resolved, Endpoint.CLASSIFICATIONS, ran.result(), Shadows::labelAgreement, candidate -> {
+            PreparedClassification again = engine.prepare(candidate.deployment(), request);
+            return new Rerun<>(new Usage(again.tokens(), 0, 1, deadline.toMillis(), 0, again.images(), 0),
+                    context -> engine.classify(again, context),
+                    result -> new Usage(again.tokens(), 0, 1, millis(result.computeNanos()), 0, again.images(), 0));
+        });
         return new Classified(resolved, ran.result(), ran.used(), ran.alerts());
     }
 
-    private Classified zeroShot(Caller caller, ResolvedModel resolved, ClassificationRequest request) {
+    private Classified zeroShot(Caller caller, String reference, ResolvedModel resolved, ClassificationRequest request) {
         if (request.labels().isEmpty()) {
             throw AtriumException.withParam(ErrorCode.UNSUPPORTED_BY_MODEL, "labels", "model '"
                     + resolved.model().name() + "' is an embedding model: it classifies zero-shot, against the"
@@ -189,7 +209,14 @@ public final class Serving {
                 new Usage(prepared.maxTokens(), 0, 1, deadline.toMillis()), null,
                 modelCall -> engine.embed(prepared, modelCall.context()),
                 result -> new Usage(boundedTokens(resolved, result, prepared), 0, 1, millis(result.computeNanos())));
-        return new Classified(resolved, ZeroShot.classify(request, ran.result()), ran.used(), ran.alerts());
+        ClassificationResult labels = ZeroShot.classify(request, ran.result());
+        mirror(reference, resolved, Endpoint.CLASSIFICATIONS, labels, Shadows::labelAgreement, candidate -> {
+            PreparedEmbedding again = engine.prepare(candidate.deployment(), embedding);
+            return new Rerun<>(new Usage(again.maxTokens(), 0, 1, deadline.toMillis()),
+                    context -> ZeroShot.classify(request, engine.embed(again, context)),
+                    result -> new Usage(again.tokens(), 0, 1, millis(result.computeNanos())));
+        });
+        return new Classified(resolved, labels, ran.used(), ran.alerts());
     }
 
     // ---- transcription ------------------------------------------------------------------------------------------
@@ -252,6 +279,12 @@ public final class Serving {
         Ran<PredictionResult> ran = call(caller, resolved, Endpoint.PREDICTIONS, 0, reserved, null,
                 modelCall -> engine.predict(prepared, modelCall.context()),
                 result -> new Usage(0, 0, 1, millis(result.computeNanos()), 0, 0, prepared.rows()));
+        mirror(reference, resolved, Endpoint.PREDICTIONS, ran.result(), Shadows::exactMatch, candidate -> {
+            PreparedPrediction again = engine.prepare(candidate.deployment(), request);
+            return new Rerun<>(new Usage(0, 0, 1, deadline.toMillis(), 0, 0, again.rows()),
+                    context -> engine.predict(again, context),
+                    result -> new Usage(0, 0, 1, millis(result.computeNanos()), 0, 0, again.rows()));
+        });
         return new Predicted(resolved, ran.result(), ran.used(), ran.alerts());
     }
 
@@ -386,6 +419,86 @@ public final class Serving {
         dev.atrium.engine.VersionKey version = resolved.deployment().key();
         return new ModelCall(meter, worstCase, owner, System.nanoTime() + deadline.toNanos(), attempts,
                 (outcome, latency) -> traffic.record(version, outcome, latency));
+    }
+
+    // ---- shadows ------------------------------------------------------------------------------------------------
+
+    /** The key a shadow's mirrors are recorded under: the model owner's internal usage, not a caller's. */
+    public static final String SHADOW_KEY = "shadow";
+
+    /** A request's work made again for another version: what it reserves, how it runs, what it used. */
+    private record Rerun<R>(Usage reserved, java.util.function.Function<dev.atrium.engine.RunContext, R> run,
+            java.util.function.Function<R, Usage> usage) {}
+
+    /**
+     * Sends the request again to its alias's shadow version, if it has one and the draw picks it, and compares the
+     * answers there. The caller's answer is made already and goes out untouched: the mirror runs on its own virtual
+     * thread, as the model owner's free internal usage (one record under {@link #SHADOW_KEY}), outside the caller's
+     * rate limits and budgets.
+     *
+     * @param answer the answer the caller gets
+     * @param rerun prepares the request for the shadow version (on the mirror's thread)
+     */
+    private <R> void mirror(String reference, ResolvedModel answered, Endpoint endpoint, R answer,
+            java.util.function.BiFunction<R, R, Shadows.Sample> compare,
+            java.util.function.Function<ResolvedModel, Rerun<R>> rerun) {
+        ModelReference parsed = ModelReference.parse(reference);
+        if (parsed.version().isPresent() || !parsed.name().equals(answered.model().name())) {
+            return; // a version named, or a fallback that answered: no alias's request
+        }
+        String alias = parsed.alias().orElse(ModelReference.PRODUCTION);
+        java.util.Optional<Shadows.Mirror> drawn = shadows.draw(answered.model(), alias,
+                answered.version().version());
+        if (drawn.isEmpty()) {
+            return;
+        }
+        Shadows.Mirror mirror = drawn.get();
+        String requestId = RequestContext.current().serverRequestId() + "-shadow";
+        try {
+            Thread.ofVirtual().name("shadow-" + requestId).start(() -> runMirror(mirror, requestId, answered,
+                    endpoint, answer, compare, rerun));
+        } catch (RuntimeException | OutOfMemoryError e) {
+            mirror.failed();
+            mirror.close();
+        }
+    }
+
+    private <R> void runMirror(Shadows.Mirror mirror, String requestId, ResolvedModel answered, Endpoint endpoint,
+            R answer, java.util.function.BiFunction<R, R, Shadows.Sample> compare,
+            java.util.function.Function<ResolvedModel, Rerun<R>> rerun) {
+        try (mirror) {
+            Model model = answered.model();
+            ResolvedModel candidate = registry.readableVersion(ModelScope.ownerOf(model), model.name(),
+                    mirror.shadow().version());
+            Rerun<R> work = rerun.apply(candidate);
+            Metering.Meter meter = metering.startInternal(new Metering.Subject(requestId, null,
+                    model.isPublic() ? null : model.owner(), SHADOW_KEY, model.name(), candidate.version().version(),
+                    endpoint.wireName()));
+            dev.atrium.engine.VersionKey version = candidate.deployment().key();
+            R result;
+            try (ModelCall call = new ModelCall(meter, work.reserved(), model.owner(), System.nanoTime()
+                    + deadline.toNanos(), null, (outcome, latency) -> traffic.record(version, outcome, latency))) {
+                try {
+                    result = work.run().apply(call.context());
+                    call.succeed(work.usage().apply(result));
+                } catch (RuntimeException e) {
+                    call.failing(outcome(e));
+                    throw e;
+                }
+            }
+            Shadows.Sample sample;
+            try {
+                sample = compare.apply(answer, result);
+            } catch (IllegalArgumentException incomparable) {
+                mirror.incomparable();
+                return;
+            }
+            mirror.compared(sample);
+        } catch (RuntimeException e) {
+            mirror.failed();
+            LOG.debug("shadow {} of {} failed: {}", mirror.shadow().version(), answered.model().name(),
+                    e.getMessage());
+        }
     }
 
     Duration deadline() {

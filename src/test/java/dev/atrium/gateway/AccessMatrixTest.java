@@ -121,6 +121,9 @@ class AccessMatrixTest {
         routes.put("GET /admin/models/{name}/aliases/{alias}/rollout", Access.READ);
         routes.put("POST /admin/models/{name}/aliases/{alias}/rollout/promote", Access.OWNER);
         routes.put("POST /admin/models/{name}/aliases/{alias}/rollout/abort", Access.OWNER);
+        routes.put("PUT /admin/models/{name}/aliases/{alias}/shadow", Access.OWNER);
+        routes.put("GET /admin/models/{name}/aliases/{alias}/shadow", Access.READ);
+        routes.put("DELETE /admin/models/{name}/aliases/{alias}/shadow", Access.OWNER);
         routes.put("GET /admin/upstreams", Access.OWNER); // owners read where their remote models may go
         routes.put("POST /admin/upstreams", Access.ADMIN);
         routes.put("DELETE /admin/upstreams/{host}", Access.ADMIN);
@@ -229,6 +232,13 @@ class AccessMatrixTest {
         templates.add(new Template("POST", "/v1/chat/completions", json,
                 "{\"model\": \"{model}\", \"messages\": [{\"role\": \"user\", \"content\": \"x\"}]}", false));
         templates.add(new Template("DELETE", "/admin/models/{model}/aliases/production", null, null, true));
+        templates.add(new Template("GET", "/admin/models/{model}/aliases/production/rollout", null, null, false));
+        templates.add(new Template("POST", "/admin/models/{model}/aliases/production/rollout", json,
+                "{\"version\": 1}", true));
+        templates.add(new Template("PUT", "/admin/models/{model}/aliases/production/shadow", json,
+                "{\"version\": 1, \"fraction\": 0.5}", true));
+        templates.add(new Template("GET", "/admin/models/{model}/aliases/production/shadow", null, null, false));
+        templates.add(new Template("DELETE", "/admin/models/{model}/aliases/production/shadow", null, null, true));
         templates.add(new Template("GET", "/admin/keys/{key}", null, null, false));
         templates.add(new Template("PATCH", "/admin/keys/{key}", json, "{\"name\": \"taken\"}", true));
         templates.add(new Template("DELETE", "/admin/keys/{key}", null, null, true));

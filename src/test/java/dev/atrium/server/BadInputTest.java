@@ -206,6 +206,31 @@ class BadInputTest {
         cases.add(new Case("admin: split sticky unknown", "PUT", "/admin/models/bytes/aliases/prod",
                 "application/json", bytes("{\"split\": {\"1\": 1}, \"sticky\": \"ip\"}"), 400,
                 "invalid_request", "sticky"));
+        // rollouts' and shadows' bodies
+        String rollout = "/admin/models/bytes/aliases/prod/rollout";
+        cases.add(json("admin: rollout version past int", rollout, "{\"version\": 4294967297}", 400,
+                "invalid_request", "version"));
+        cases.add(json("admin: rollout steps falling", rollout, "{\"version\": 2, \"steps\": [50, 10, 100]}", 400,
+                "invalid_request", "steps"));
+        cases.add(json("admin: rollout steps fractional", rollout, "{\"version\": 2, \"steps\": [10.5, 100]}",
+                400, "invalid_request", "steps"));
+        cases.add(json("admin: rollout interval absurd", rollout, "{\"version\": 2, \"interval\": \"99999999d\"}",
+                400, "invalid_request", "interval"));
+        cases.add(json("admin: rollout threshold out of range", rollout, "{\"version\": 2, \"thresholds\":"
+                + " {\"max_error_rate_increase\": 1E+10000000}}", 400, "invalid_request", "max_error_rate_increase"));
+        cases.add(json("admin: rollout with an unknown field", rollout, "{\"version\": 2, \"speed\": 3}", 400,
+                "invalid_request", "'speed'"));
+        String shadow = "/admin/models/bytes/aliases/prod/shadow";
+        for (String fraction : List.of("0", "-0.5", "1.5", "\"1E+10000000\"", "1e400", "\"half\"", "true")) {
+            cases.add(new Case("admin: shadow fraction " + fraction, "PUT", shadow, "application/json",
+                    bytes("{\"version\": 1, \"fraction\": " + fraction + "}"), 400, "invalid_request", "'fraction'"));
+        }
+        cases.add(new Case("admin: shadow version past int", "PUT", shadow, "application/json",
+                bytes("{\"version\": 4294967297}"), 400, "invalid_request", "version"));
+        cases.add(new Case("admin: shadow without a version", "PUT", shadow, "application/json",
+                bytes("{\"fraction\": 0.5}"), 400, "invalid_request", "version"));
+        cases.add(new Case("admin: shadow with an unknown field", "PUT", shadow, "application/json",
+                bytes("{\"version\": 1, \"sample\": 0.5}"), 400, "invalid_request", "'sample'"));
         // evaluations and fine-tuning jobs' own fields
         cases.add(json("evaluations: missing file", "/v1/evaluations", "{\"model\": \"" + MODEL + "\"}", 400,
                 "invalid_request", "'file'"));
