@@ -14,9 +14,10 @@ import tools.jackson.databind.JsonNode;
 @Command(name = "rollout",
         mixinStandardHelpOptions = true,
         description = "Roll a model version out on an alias as a canary, stepped up while it stays within thresholds"
-                + " of the version the alias points at, rolled back automatically when it does not.",
+                + " of the version the alias points at, rolled back automatically when it does not; or shadow it"
+                + " first, to see how often it agrees with the alias's answers.",
         subcommands = {RolloutCommand.Start.class, RolloutCommand.Status.class, RolloutCommand.Promote.class,
-                RolloutCommand.Abort.class})
+                RolloutCommand.Abort.class, RolloutCommand.Shadow.class})
 final class RolloutCommand implements Runnable {
     @Spec
     CommandSpec spec;
@@ -28,6 +29,18 @@ final class RolloutCommand implements Runnable {
 
     private static String path(String name, String alias) {
         return "/admin/models/" + name + "/aliases/" + alias + "/rollout";
+    }
+
+    /** One line on an alias's shadow and how often it agreed so far. */
+    private static void describeShadow(JsonNode shadow, PrintWriter out) {
+        JsonNode agreement = shadow.path("agreement");
+        out.printf("%s:%s shadowed by version %d on %s of its requests: %d mirrored, %d compared, %d failed,"
+                        + " %d dropped; %s %s%n", shadow.path("model").asString(), shadow.path("alias").asString(),
+                shadow.path("version").asInt(), shadow.path("fraction").asString(), agreement.path("mirrored").asLong(),
+                agreement.path("compared").asLong(), agreement.path("failed").asLong(),
+                agreement.path("dropped").asLong(), agreement.path("measure").asString("agreement"),
+                agreement.path("mean").isNumber() ? String.format(java.util.Locale.ROOT, "%.4f",
+                        agreement.path("mean").asDouble()) : "-");
     }
 
     /** One line on where a rollout stands, and its comparison while it runs. */
@@ -141,6 +154,9 @@ final class RolloutCommand implements Runnable {
                 return;
             }
             describe(rollout, out);
+            if (rollout.has("shadow")) {
+                describeShadow(rollout.path("shadow"), out);
+            }
             for (JsonNode step : rollout.path("steps")) {
                 out.printf("  %s %-9s %3d%%  %s%n", step.path("at").asString(), step.path("action").asString(),
                         step.path("weight").asInt(), step.path("detail").path("reason").asString(""));
@@ -175,6 +191,48 @@ final class RolloutCommand implements Runnable {
         @Override
         void run(AtriumClient client, PrintWriter out) {
             describe(client.postJson(path(name, alias) + "/abort", Map.of()).body(), out);
+        }
+    }
+
+    @Command(name = "shadow", mixinStandardHelpOptions = true,
+            description = "Mirror a fraction of ALIAS's requests to VERSION (the callers get the alias's answers, and"
+                    + " are not charged for the mirror), or show the alias's shadow and its agreement, or stop it.")
+    static final class Shadow extends ServerCommand {
+        @Parameters(index = "0", paramLabel = "NAME")
+        String name;
+
+        @Parameters(index = "1", paramLabel = "ALIAS")
+        String alias;
+
+        @Parameters(index = "2", paramLabel = "VERSION", arity = "0..1",
+                description = "the version to mirror requests to; without it, the shadow is shown")
+        Integer version;
+
+        @Option(names = "--fraction", paramLabel = "FRACTION",
+                description = "the share of the alias's requests to mirror, above 0 and at most 1 (default 1)")
+        String fraction;
+
+        @Option(names = "--stop", description = "stop mirroring the alias's requests")
+        boolean stop;
+
+        @Override
+        void run(AtriumClient client, PrintWriter out) {
+            String path = "/admin/models/" + name + "/aliases/" + alias + "/shadow";
+            if (stop) {
+                client.delete(path);
+                out.printf("%s:%s is no longer shadowed%n", name, alias);
+                return;
+            }
+            if (version == null) {
+                describeShadow(client.get(path).body(), out);
+                return;
+            }
+            Map<String, Object> body = new LinkedHashMap<>();
+            body.put("version", version);
+            if (fraction != null) {
+                body.put("fraction", fraction);
+            }
+            describeShadow(client.putJson(path, body).body(), out);
         }
     }
 }

@@ -110,6 +110,19 @@ class CliTest {
                 .isEqualTo(1);
         assertThat(atrium("rollout", "promote", "mini", "production", "--server", url).err()).contains("404");
 
+        Run shadow = atrium("rollout", "shadow", "mini", "production", "2", "--fraction", "0.5", "--server", url);
+        assertThat(shadow.exitCode()).as(shadow.err()).isZero();
+        assertThat(shadow.out()).contains("mini:production shadowed by version 2 on 0.5 of its requests: 0 mirrored");
+        assertThat(server.http().get("/admin/models/mini/aliases/production/shadow").json().path("version").asInt())
+                .isEqualTo(2);
+        assertThat(atrium("rollout", "status", "mini", "production", "--server", url).out())
+                .contains("shadowed by version 2");
+        assertThat(atrium("rollout", "shadow", "mini", "production", "2", "--fraction", "2", "--server", url).err())
+                .contains("fraction");
+        assertThat(atrium("rollout", "shadow", "mini", "production", "--stop", "--server", url).out())
+                .contains("no longer shadowed");
+        assertThat(server.http().get("/admin/models/mini/aliases/production/shadow").status()).isEqualTo(404);
+
         Run show = atrium("models", "show", "mini:2", "--server", url);
         assertThat(show.out()).contains("\"pooling\" : \"cls\"");
         assertThat(atrium("models", "show", "mini", "--server", url).out()).contains("pushed by the CLI");
