@@ -171,7 +171,18 @@ class ShadowTest {
             assertThat(new BigDecimal(record.path("charge").asString())).isZero();
         });
 
-        // the view beside the alias's rollout, and the shadow's end
+        // the tenant's invoice is what its callers' records charge, the mirrors adding nothing
+        BigDecimal callers = BigDecimal.ZERO;
+        for (JsonNode record : admin.get("/admin/usage/records?tenant=" + tenant + "&limit=1000").json()
+                .path("data")) {
+            callers = callers.add(record.path("key").asString().equals("shadow") ? BigDecimal.ZERO
+                    : new BigDecimal(record.path("charge").asString()));
+        }
+        JsonNode invoice = admin.get("/admin/invoices?tenant=" + tenant + "&month="
+                + java.time.YearMonth.now(java.time.ZoneOffset.UTC)).json();
+        assertThat(new BigDecimal(invoice.path("subtotals").path("USD").asString())).isEqualByComparingTo(callers);
+
+        // the shadow's end
         assertThat(owner.delete("/admin/models/searcher/aliases/production/shadow").status()).isEqualTo(204);
         assertThat(owner.get("/admin/models/searcher/aliases/production/shadow").status()).isEqualTo(404);
         Thread.sleep(5_100); // replicas may use a shadow for up to five seconds after it changed
