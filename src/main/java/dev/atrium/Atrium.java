@@ -79,6 +79,20 @@ import org.slf4j.bridge.SLF4JBridgeHandler;
  */
 public final class Atrium implements AutoCloseable {
     public static final String VERSION = "0.1.0";
+    /** The llama.cpp release GGUF models run on (see {@code scripts/llama-natives.sh}). */
+    public static final String LLAMA_CPP_VERSION = "v0.5.0";
+
+    /** The runtimes a version needs, with the versions this server runs it on: what its bundle's manifest names. */
+    static Map<String, String> runtimes(dev.atrium.registry.ResolvedModel resolved) {
+        Map<String, String> runtimes = new LinkedHashMap<>();
+        runtimes.put("atrium", VERSION);
+        switch (resolved.model().engine()) {
+            case ONNX -> runtimes.put("onnxruntime", ai.onnxruntime.OrtEnvironment.getEnvironment().getVersion());
+            case LLAMA -> runtimes.put("llama.cpp", LLAMA_CPP_VERSION);
+            case REMOTE -> { }
+        }
+        return runtimes;
+    }
     /** The exit status when the listener has failed for good. */
     public static final int EXIT_LISTENER_FAILED = 75;
     private static final Logger LOG = LoggerFactory.getLogger(Atrium.class);
@@ -249,6 +263,8 @@ public final class Atrium implements AutoCloseable {
             services.put("/admin", List.of(
                     new AdminModelsService(registry, rollouts, config.maxRequestBytes(), config.maxUploadBytes()),
                     new dev.atrium.admin.AdminRolloutsService(rollouts, shadows, config.maxRequestBytes()),
+                    new dev.atrium.admin.AdminBundleService(registry, dev.atrium.registry.SigningKey.open(
+                            config.dataDir(), secrets), Atrium::runtimes, clock),
                     new AdminUpstreamsService(registry.upstreams(), config.maxRequestBytes()),
                     new AdminTenancyService(tenancy, registry, config.maxRequestBytes(), trainingFiles::deleteTenant),
                     new AdminMeteringService(metering, tenancy, config.maxRequestBytes()),

@@ -533,7 +533,7 @@ public final class AdminModelsService implements HttpService {
         return request.path().pathParameters().get("name");
     }
 
-    private static int versionNumber(ServerRequest request) {
+    static int versionNumber(ServerRequest request) {
         String text = request.path().pathParameters().get("version");
         if (text.isEmpty() || text.length() > 9 || !text.chars().allMatch(Character::isDigit)) {
             throw new AtriumException(ErrorCode.NOT_FOUND, "'" + text + "' is not a version number");

@@ -23,6 +23,7 @@ import tools.jackson.databind.JsonNode;
                 ModelsCommand.Alias.class,
                 ModelsCommand.Tune.class,
                 ModelsCommand.ExportOnnx.class,
+                ModelsCommand.Export.class,
                 ModelsCommand.Remove.class})
 final class ModelsCommand implements Runnable {
     @Spec
@@ -318,6 +319,24 @@ final class ModelsCommand implements Runnable {
             AtriumClient.Download download = client.download(versionPath(reference) + "/onnx", output);
             out.printf("wrote %s to %s (%d bytes, sha256 %s)%n", reference, download.file(), download.sizeBytes(),
                     download.sha256());
+        }
+    }
+
+    @Command(name = "export", mixinStandardHelpOptions = true,
+            description = "Download a version as a signed bundle for the edge: its files, config and manifest, signed"
+                    + " with the server's key (check it with 'atrium bundle verify', serve it with 'atrium run').")
+    static final class Export extends ServerCommand {
+        @Parameters(index = "0", paramLabel = "NAME:VERSION")
+        String reference;
+
+        @Option(names = {"-o", "--output"}, paramLabel = "FILE", required = true, description = "the file to write")
+        Path output;
+
+        @Override
+        void run(AtriumClient client, PrintWriter out) {
+            AtriumClient.Download download = client.download(versionPath(reference) + "/bundle", output);
+            out.printf("wrote the bundle of %s to %s (%d bytes, sha256 %s)%n", reference, download.file(),
+                    download.sizeBytes(), download.sha256());
         }
     }
 

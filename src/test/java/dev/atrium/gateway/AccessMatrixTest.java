@@ -111,6 +111,8 @@ class AccessMatrixTest {
         routes.put("GET /admin/models/{name}/versions/{version}", Access.READ);
         routes.put("DELETE /admin/models/{name}/versions/{version}", Access.OWNER);
         routes.put("GET /admin/models/{name}/versions/{version}/onnx", Access.READ);
+        routes.put("GET /admin/models/{name}/versions/{version}/bundle", Access.READ);
+        routes.put("GET /admin/signing-key", Access.READ);
         routes.put("GET /admin/models/{name}/versions/{version}/files/{role}", Access.READ);
         routes.put("POST /admin/models/{name}/versions/{version}/load", Access.OWNER);
         routes.put("POST /admin/models/{name}/versions/{version}/unload", Access.OWNER);
@@ -224,6 +226,7 @@ class AccessMatrixTest {
         templates.add(new Template("GET", "/admin/models/{model}/versions/1", null, null, false));
         templates.add(new Template("DELETE", "/admin/models/{model}/versions/1", null, null, true));
         templates.add(new Template("GET", "/admin/models/{model}/versions/1/onnx", null, null, false));
+        templates.add(new Template("GET", "/admin/models/{model}/versions/1/bundle", null, null, false));
         templates.add(new Template("POST", "/admin/models/{model}/versions/1/load", null, null, true));
         templates.add(new Template("POST", "/admin/models/{model}/versions/1/unload", null, null, true));
         templates.add(new Template("PUT", "/admin/models/{model}/aliases/staging", json, "{\"version\": 1}", true));

@@ -206,6 +206,13 @@ class BadInputTest {
         cases.add(new Case("admin: split sticky unknown", "PUT", "/admin/models/bytes/aliases/prod",
                 "application/json", bytes("{\"split\": {\"1\": 1}, \"sticky\": \"ip\"}"), 400,
                 "invalid_request", "sticky"));
+        // bundles: only of versions with files
+        cases.add(new Case("admin: bundle of a version that is not there", "GET", "/admin/models/bytes/versions/99/bundle",
+                null, new byte[0], 404, "not_found", "99"));
+        cases.add(new Case("admin: bundle of a version that is no number", "GET", "/admin/models/bytes/versions/x/bundle",
+                null, new byte[0], 404, "not_found", "'x'"));
+        cases.add(new Case("admin: bundle of a remote model", "GET", "/admin/models/faraway/versions/1/bundle", null,
+                new byte[0], 400, "invalid_request", "remote"));
         // rollouts' and shadows' bodies
         String rollout = "/admin/models/bytes/aliases/prod/rollout";
         cases.add(json("admin: rollout version past int", rollout, "{\"version\": 4294967297}", 400,

@@ -1,0 +1,141 @@
+package dev.atrium.registry;
+
+import static java.util.Objects.requireNonNull;
+
+import dev.atrium.store.SecretCipher;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.security.GeneralSecurityException;
+import java.security.KeyFactory;
+import java.security.KeyPair;
+import java.security.KeyPairGenerator;
+import java.security.MessageDigest;
+import java.security.PrivateKey;
+import java.security.PublicKey;
+import java.security.Signature;
+import java.security.spec.PKCS8EncodedKeySpec;
+import java.security.spec.X509EncodedKeySpec;
+import java.util.Base64;
+import java.util.HexFormat;
+
+/**
+ * The server's Ed25519 key, which signs the bundles it exports. Made on first start and kept in the data directory
+ * (mode 0600), its private half sealed by the secrets key, so a copy of the data directory alone cannot sign. Its
+ * public half is published ({@code GET /admin/signing-key}) for edge devices to pin; its id is the first 16 hex
+ * digits of the SHA-256 of the public key's X.509 encoding.
+ */
+public final class SigningKey {
+    public static final String ALGORITHM = "Ed25519";
+    private static final String FILE = "signing-key";
+    private static final String CONTEXT = "signing-key";
+
+    private final PrivateKey privateKey;
+    private final PublicKey publicKey;
+
+    private SigningKey(PrivateKey privateKey, PublicKey publicKey) {
+        this.privateKey = requireNonNull(privateKey, "privateKey is null");
+        this.publicKey = requireNonNull(publicKey, "publicKey is null");
+    }
+
+    /** The data directory's key, made (and saved) if it has none. */
+    public static SigningKey open(Path dataDir, SecretCipher secrets) {
+        Path file = dataDir.resolve(FILE);
+        try {
+            if (Files.exists(file)) {
+                String[] lines = Files.readString(file, StandardCharsets.US_ASCII).strip().split("\n");
+                if (lines.length != 2) {
+                    throw new IllegalStateException(file + " is not a signing key file");
+                }
+                byte[] privateBytes = Base64.getDecoder().decode(secrets.open(lines[1].strip(), CONTEXT));
+                KeyFactory factory = KeyFactory.getInstance(ALGORITHM);
+                return new SigningKey(factory.generatePrivate(new PKCS8EncodedKeySpec(privateBytes)),
+                        publicKey(lines[0].strip()));
+            }
+            KeyPair pair = KeyPairGenerator.getInstance(ALGORITHM).generateKeyPair();
+            String text = Base64.getEncoder().encodeToString(pair.getPublic().getEncoded()) + "\n"
+                    + secrets.seal(Base64.getEncoder().encodeToString(pair.getPrivate().getEncoded()), CONTEXT) + "\n";
+            Path partial = dataDir.resolve(FILE + ".partial");
+            Files.deleteIfExists(partial);
+            Files.createFile(partial, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
+            Files.writeString(partial, text, StandardCharsets.US_ASCII, StandardOpenOption.TRUNCATE_EXISTING);
+            Files.move(partial, file, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+            return new SigningKey(pair.getPrivate(), pair.getPublic());
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot read or write the signing key in " + dataDir, e);
+        } catch (GeneralSecurityException e) {
+            throw new IllegalStateException("the signing key in " + dataDir + " is not an Ed25519 key", e);
+        }
+    }
+
+    /** A key made in memory, for a process that signs without a data directory (tests, tools). */
+    public static SigningKey generate() {
+        try {
+            KeyPair pair = KeyPairGenerator.getInstance(ALGORITHM).generateKeyPair();
+            return new SigningKey(pair.getPrivate(), pair.getPublic());
+        } catch (GeneralSecurityException e) {
+            throw new IllegalStateException("the JDK has no Ed25519", e);
+        }
+    }
+
+    /** The public key's X.509 (SubjectPublicKeyInfo) encoding, base64. */
+    public String publicKeyBase64() {
+        return Base64.getEncoder().encodeToString(publicKey.getEncoded());
+    }
+
+    public String keyId() {
+        return keyId(publicKey);
+    }
+
+    /** The Ed25519 signature of {@code data}. */
+    public byte[] sign(byte[] data) {
+        try {
+            Signature signature = Signature.getInstance(ALGORITHM);
+            signature.initSign(privateKey);
+            signature.update(data);
+            return signature.sign();
+        } catch (GeneralSecurityException e) {
+            throw new IllegalStateException("signing failed", e);
+        }
+    }
+
+    /** The id of a public key: the first 16 hex digits of the SHA-256 of its X.509 encoding. */
+    public static String keyId(PublicKey key) {
+        try {
+            byte[] digest = MessageDigest.getInstance("SHA-256").digest(key.getEncoded());
+            return HexFormat.of().formatHex(digest, 0, 8);
+        } catch (GeneralSecurityException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /**
+     * A public key from its base64 X.509 encoding.
+     *
+     * @throws IllegalArgumentException when it is not an Ed25519 public key
+     */
+    public static PublicKey publicKey(String base64) {
+        try {
+            byte[] encoded = Base64.getDecoder().decode(base64.strip());
+            return KeyFactory.getInstance(ALGORITHM).generatePublic(new X509EncodedKeySpec(encoded));
+        } catch (IllegalArgumentException | GeneralSecurityException e) {
+            throw new IllegalArgumentException("not a base64 Ed25519 public key (X.509 encoding)");
+        }
+    }
+
+    /** Whether {@code signature} is {@code key}'s Ed25519 signature of {@code data}. */
+    public static boolean verify(PublicKey key, byte[] data, byte[] signature) {
+        try {
+            Signature verifier = Signature.getInstance(ALGORITHM);
+            verifier.initVerify(key);
+            verifier.update(data);
+            return verifier.verify(signature);
+        } catch (GeneralSecurityException | IllegalArgumentException e) {
+            return false;
+        }
+    }
+}
