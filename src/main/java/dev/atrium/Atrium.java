@@ -159,6 +159,15 @@ public final class Atrium implements AutoCloseable {
      *     good): by default the process exits with {@link #EXIT_LISTENER_FAILED} so that a supervisor restarts it
      */
     public static Atrium start(ServerConfig config, Runnable listenerFailure) {
+        return start(config, listenerFailure, BundledModel::registerOnFirstStart);
+    }
+
+    /**
+     * @param seed puts the models the server starts with into its registry, before it listens: the bundled model,
+     *     or (at the edge) the one version of a bundle
+     */
+    public static Atrium start(ServerConfig config, Runnable listenerFailure,
+            java.util.function.Consumer<ModelRegistry> seed) {
         try {
             PrivateFiles.createDirectories(config.dataDir());
         } catch (IOException e) {
@@ -196,7 +205,7 @@ public final class Atrium implements AutoCloseable {
                     Map.of(EngineKind.ONNX, onnx, EngineKind.LLAMA, llama, EngineKind.REMOTE, remote),
                     secrets, upstreams, clock);
             registry.sweepArtifacts();
-            BundledModel.registerOnFirstStart(registry);
+            seed.accept(registry);
             for (String reference : config.preload()) {
                 preload(registry, reference);
             }
@@ -322,7 +331,7 @@ public final class Atrium implements AutoCloseable {
      * Exits on another thread (the listener's own thread is the caller, and the shutdown hook's drain waits for
      * it), and halts if the shutdown hook has not finished in time.
      */
-    private static void exitOnListenerFailure() {
+    public static void exitOnListenerFailure() {
         LOG.error("exiting with status {} so that a supervisor can restart the server", EXIT_LISTENER_FAILED);
         Thread.ofPlatform().name("atrium-exit").start(() -> System.exit(EXIT_LISTENER_FAILED));
         Thread.ofPlatform().name("atrium-halt").daemon(true).start(() -> {

@@ -290,7 +290,7 @@ public final class AdminModelsService implements HttpService {
         staged.values().forEach(file -> registry.artifacts().discard(file.path()));
     }
 
-    private static JsonNode parseConfig(byte[] bytes) {
+    static JsonNode parseConfig(byte[] bytes) {
         JsonNode node;
         try {
             node = Json.MAPPER.readTree(bytes);
@@ -308,7 +308,7 @@ public final class AdminModelsService implements HttpService {
         return node;
     }
 
-    private static ModelOptions embeddingOptions(JsonNode config) {
+    static ModelOptions embeddingOptions(JsonNode config) {
         Optional<Pooling> pooling = AdminJson.optionalString(config, "pooling").map(text -> Pooling.fromWireName(text)
                 .orElseThrow(() -> AtriumException.invalidParam("config", "pooling must be mean, cls, last_token or none")));
         JsonNode normalize = config.get("normalize");
@@ -428,7 +428,7 @@ public final class AdminModelsService implements HttpService {
     }
 
     /** The scheduling fields of a JSON object; each refusal names the field (or the part that holds it). */
-    private static SchedulingOptions scheduling(JsonNode node, String part) {
+    static SchedulingOptions scheduling(JsonNode node, String part) {
         try {
             return new SchedulingOptions(integer(node, "max_batch_size", part), integer(node, "max_batch_tokens", part),
                     longValue(node, "max_queue_delay_us", part), integer(node, "instances", part),

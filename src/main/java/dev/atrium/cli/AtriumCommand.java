@@ -16,7 +16,7 @@ import picocli.CommandLine.Model.OptionSpec;
                 MeteringCommands.Prices.class, MeteringCommands.Usage.class, MeteringCommands.Invoice.class,
                 TaskCommands.Transcribe.class, TaskCommands.Classify.class, TaskCommands.Predict.class,
                 TrainingCommands.Files.class, TrainingCommands.Train.class, TrainingCommands.Jobs.class,
-                TrainingCommands.Evaluate.class, RolloutCommand.class, BundleCommand.class,
+                TrainingCommands.Evaluate.class, RolloutCommand.class, BundleCommand.class, RunCommand.class,
                 CommandLine.HelpCommand.class})
 public final class AtriumCommand implements Runnable {
 

@@ -196,6 +196,17 @@ public final class ModelRegistry {
         return addVersion(scope, name, staged, options, config, SchedulingOptions.none(), jobId, lineage);
     }
 
+    /**
+     * Makes the model's next version {@code next}, skipping the numbers before it: a version imported from a bundle
+     * keeps the number it had where it was made. Numbers are never reused, so this never moves back.
+     */
+    public void skipVersionsTo(ModelScope scope, String name, int next) {
+        if (next < 1) {
+            throw new IllegalArgumentException("version numbers start at 1: " + next);
+        }
+        store.skipVersionsTo(manageable(scope, name), next);
+    }
+
     /** A version's lineage, if a training job made it. */
     public Optional<JsonNode> lineage(ModelVersion version) {
         return store.lineage(version.modelId(), version.version()).map(CONFIG_READER::readTree);

@@ -97,6 +97,12 @@ final class ModelStore {
         });
     }
 
+    /** Moves the model's next version number up to {@code next}, skipping the numbers before it (never down). */
+    void skipVersionsTo(Model model, int next) {
+        jdbi.useHandle(handle -> handle.createUpdate("UPDATE models SET next_version = MAX(next_version, :next)"
+                + " WHERE id = :id").bind("next", next).bind("id", model.id()).execute());
+    }
+
     /** Adds a version under the next number; numbers are never reused. */
     ModelVersion insertVersion(Model model, List<ArtifactFile> files, ModelMetadata metadata, String config,
             SchedulingOptions scheduling, Instant now) {
