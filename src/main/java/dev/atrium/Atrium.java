@@ -200,7 +200,10 @@ public final class Atrium implements AutoCloseable {
             services.put("/", List.of(new MetricsService(metrics, () -> config.metricsOpen()
                     || (Caller.CURRENT.isBound() && Caller.current().isAdmin()))));
             dev.atrium.rollout.VersionTraffic traffic = new dev.atrium.rollout.VersionTraffic(clock);
-            Serving serving = new Serving(registry, metering, config.callDeadline(), traffic);
+            // each version's outputs against its baseline, drift raised as an audit event and a metric
+            dev.atrium.rollout.VersionMonitors monitors = new dev.atrium.rollout.VersionMonitors(database.jdbi(),
+                    registry, traffic, audit, metrics, clock);
+            Serving serving = new Serving(registry, metering, config.callDeadline(), traffic, monitors);
             // tenants' training files, encrypted under their own data keys (wrapped by a key derived from the secrets
             // key), and the jobs that train on them
             dev.atrium.store.TenantKeys tenantKeys = new dev.atrium.store.TenantKeys(database.jdbi(),
@@ -248,6 +251,7 @@ public final class Atrium implements AutoCloseable {
             services.put("/admin", List.of(
                     new AdminModelsService(registry, rollouts, config.maxRequestBytes(), config.maxUploadBytes()),
                     new dev.atrium.admin.AdminRolloutsService(rollouts, config.maxRequestBytes()),
+                    new dev.atrium.admin.AdminMonitoringService(monitors, config.maxRequestBytes()),
                     new AdminUpstreamsService(registry.upstreams(), config.maxRequestBytes()),
                     new AdminTenancyService(tenancy, registry, config.maxRequestBytes(), trainingFiles::deleteTenant),
                     new AdminMeteringService(metering, tenancy, config.maxRequestBytes()),

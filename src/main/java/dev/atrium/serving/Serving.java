@@ -38,6 +38,7 @@ import dev.atrium.metering.Usage;
 import dev.atrium.registry.ModelReference;
 import dev.atrium.registry.ModelRegistry;
 import dev.atrium.registry.ResolvedModel;
+import dev.atrium.rollout.VersionMonitors;
 import dev.atrium.rollout.VersionTraffic;
 import dev.atrium.server.RequestContext;
 import java.math.BigDecimal;
@@ -72,16 +73,20 @@ public final class Serving {
     private final Metering metering;
     private final Duration deadline;
     private final VersionTraffic traffic;
+    private final VersionMonitors monitors;
 
     /**
      * @param deadline how long one model call may take, queueing included; compute is reserved for as long
      * @param traffic told how each call that reached a model ended, per version
+     * @param monitors told of each answer's outputs, per version (embeddings, classes, predictions)
      */
-    public Serving(ModelRegistry registry, Metering metering, Duration deadline, VersionTraffic traffic) {
+    public Serving(ModelRegistry registry, Metering metering, Duration deadline, VersionTraffic traffic,
+            VersionMonitors monitors) {
         this.registry = requireNonNull(registry, "registry is null");
         this.metering = requireNonNull(metering, "metering is null");
         this.deadline = requireNonNull(deadline, "deadline is null");
         this.traffic = requireNonNull(traffic, "traffic is null");
+        this.monitors = requireNonNull(monitors, "monitors is null");
         if (deadline.isNegative() || deadline.isZero()) {
             throw new IllegalArgumentException("the deadline must be positive");
         }
@@ -123,6 +128,7 @@ public final class Serving {
                     new Usage(prepared.maxTokens(), 0, 1, deadline.toMillis()), attempts,
                     modelCall -> engine.embed(prepared, modelCall.context()),
                     result -> new Usage(boundedTokens(resolved, result, prepared), 0, 1, millis(result.computeNanos())));
+            monitors.embedded(resolved, ran.result().vectors(), ran.used());
             return new Embedded(resolved, ran.result(), ran.alerts());
         });
     }
@@ -172,6 +178,7 @@ public final class Serving {
         Ran<ClassificationResult> ran = call(caller, resolved, Endpoint.CLASSIFICATIONS, prepared.tokens(), reserved,
                 null, modelCall -> engine.classify(prepared, modelCall.context()),
                 result -> new Usage(prepared.tokens(), 0, 1, millis(result.computeNanos()), 0, prepared.images(), 0));
+        monitors.classified(resolved, ran.result(), ran.used());
         return new Classified(resolved, ran.result(), ran.used(), ran.alerts());
     }
 
@@ -189,6 +196,8 @@ public final class Serving {
                 new Usage(prepared.maxTokens(), 0, 1, deadline.toMillis()), null,
                 modelCall -> engine.embed(prepared, modelCall.context()),
                 result -> new Usage(boundedTokens(resolved, result, prepared), 0, 1, millis(result.computeNanos())));
+        // the embedding model's outputs are the inputs' vectors; the labels' are the caller's
+        monitors.embedded(resolved, ran.result().vectors().subList(0, request.inputs().size()), ran.used());
         return new Classified(resolved, ZeroShot.classify(request, ran.result()), ran.used(), ran.alerts());
     }
 
@@ -252,6 +261,7 @@ public final class Serving {
         Ran<PredictionResult> ran = call(caller, resolved, Endpoint.PREDICTIONS, 0, reserved, null,
                 modelCall -> engine.predict(prepared, modelCall.context()),
                 result -> new Usage(0, 0, 1, millis(result.computeNanos()), 0, 0, prepared.rows()));
+        monitors.predicted(resolved, ran.result(), ran.used());
         return new Predicted(resolved, ran.result(), ran.used(), ran.alerts());
     }
 
