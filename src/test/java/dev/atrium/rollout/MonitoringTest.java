@@ -10,8 +10,12 @@ import dev.atrium.testing.Tenants;
 import dev.atrium.testing.TestServer;
 import dev.langchain4j.model.embedding.onnx.allminilml6v2q.AllMiniLmL6V2QuantizedEmbeddingModel;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Random;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -23,7 +27,8 @@ import tools.jackson.databind.JsonNode;
  * mix of the three topics) keep its PSI near zero and raise nothing; inputs of another distribution (recipes only)
  * move its PSI over the threshold and raise exactly one {@code model.drift} audit event and metric, however long
  * they go on. The view shows its calls, error rate, latency percentiles and units too, only to its own tenant, and
- * its baseline survives a restart.
+ * its baseline survives a restart. A tabular classifier trained by a fine-tuning job starts from the classes it
+ * predicted for its validation rows, and drifts the same way when fed rows of one region of its input space.
  */
 class MonitoringTest {
     private static final List<String> LABELS = List.of("sports", "cooking", "computers");
@@ -58,6 +63,8 @@ class MonitoringTest {
     private static Http member;
     private static Http stranger;
     private static String ownerSecret;
+    private static String memberSecret;
+    private static String strangerSecret;
 
     @BeforeAll
     static void start() {
@@ -68,9 +75,9 @@ class MonitoringTest {
         Tenants.Key ownerKey = tenants.key(tenant, "owner");
         Tenants.Key memberKey = tenants.key(tenant, "member");
         ownerSecret = ownerKey.secret();
-        owner = admin.withKey(ownerSecret);
-        member = admin.withKey(memberKey.secret());
-        stranger = admin.withKey(tenants.key(tenants.tenant("elsewhere"), "owner").secret());
+        memberSecret = memberKey.secret();
+        strangerSecret = tenants.key(tenants.tenant("elsewhere"), "owner").secret();
+        connect();
         assertThat(owner.postJson("/admin/models", Map.of("name", "topics", "task", "text-classification")).status())
                 .isEqualTo(201);
         Http.Reply upload = owner.post("/admin/models/topics/versions", "multipart/form-data; boundary="
@@ -78,6 +85,14 @@ class MonitoringTest {
                 + " \"all-minilm-l6-v2\", \"labels\": [\"sports\", \"cooking\", \"computers\"]}")
                 .getBytes(StandardCharsets.UTF_8))));
         assertThat(upload.status()).as(upload.text()).isEqualTo(201);
+    }
+
+    /** The test's clients, on the server's port (which a restart changes). */
+    private static void connect() {
+        admin = server.http();
+        owner = admin.withKey(ownerSecret);
+        member = admin.withKey(memberSecret);
+        stranger = admin.withKey(strangerSecret);
     }
 
     @AfterAll
@@ -120,9 +135,21 @@ class MonitoringTest {
     }
 
     private static JsonNode driftEvents(Http http) {
+        return driftEvents(http, "topics:1");
+    }
+
+    /** The trail's drift events of one version, as the key sees the trail. */
+    private static JsonNode driftEvents(Http http, String version) {
         Http.Reply reply = http.get("/admin/audit?action=model.drift&limit=100");
         assertThat(reply.status()).as(reply.text()).isEqualTo(200);
-        return reply.json().path("data");
+        tools.jackson.databind.node.ArrayNode events = tools.jackson.databind.node.JsonNodeFactory.instance
+                .arrayNode();
+        reply.json().path("data").forEach(event -> {
+            if (event.path("target").asString().startsWith(version + " ")) {
+                events.add(event);
+            }
+        });
+        return events;
     }
 
     private static double metric(String name) {
@@ -212,13 +239,89 @@ class MonitoringTest {
 
         // a restart keeps the baseline and the settings; the window starts again
         server.restart();
-        Http restarted = server.http().withKey(ownerSecret);
-        JsonNode kept = restarted.get(MONITORING).json().path("drift");
+        connect();
+        JsonNode kept = owner.get(MONITORING).json().path("drift");
         assertThat(kept.path("baseline").path("state").asString()).isEqualTo("complete");
         assertThat(kept.path("baseline").path("outputs").asLong()).isEqualTo(60);
         assertThat(kept.path("window_size").asInt()).isEqualTo(30);
         assertThat(kept.path("recent").path("outputs").asInt()).isZero();
         assertThat(kept.path("bins").get(0).path("baseline").asLong())
                 .isEqualTo(baselined.path("bins").get(0).path("baseline").asLong());
+    }
+
+    /** Rows of two features, labelled by which side of x1 + x2 = 0 they fall, drawn from a square. */
+    private static List<Map<String, Object>> rows(int count, long seed, double from, double to, boolean labelled) {
+        Random random = new Random(seed);
+        List<Map<String, Object>> rows = new ArrayList<>();
+        for (int i = 0; i < count; i++) {
+            double x1 = from + random.nextDouble() * (to - from);
+            double x2 = from + random.nextDouble() * (to - from);
+            Map<String, Object> row = new LinkedHashMap<>();
+            row.put("x1", x1);
+            row.put("x2", x2);
+            if (labelled) {
+                row.put("level", x1 + x2 > 0 ? "high" : "low");
+            }
+            rows.add(row);
+        }
+        return rows;
+    }
+
+    @Test
+    void aTrainedTabularClassifier_startsFromItsValidationRows_andDriftsOnRowsOfOneRegion() throws Exception {
+        Tenants tenants = new Tenants(admin);
+        String tenant = tenants.tenant("tabular-monitored");
+        Http trainer = admin.withKey(tenants.key(tenant, "member").secret());
+        Http manager = admin.withKey(tenants.key(tenant, "owner").secret());
+        StringBuilder csv = new StringBuilder("x1,x2,level\n");
+        rows(400, 1, -2, 2, true).forEach(row -> csv.append(row.get("x1")).append(',').append(row.get("x2"))
+                .append(',').append(row.get("level")).append('\n'));
+        Http.Reply file = trainer.uploadTrainingFile("levels.csv", csv.toString());
+        assertThat(file.status()).as(file.text()).isEqualTo(200);
+        Http.Reply created = trainer.postJson("/v1/fine_tuning/jobs", Map.of("model", "gradient-boosted-trees",
+                "training_file", file.json().path("id").asString(), "suffix", "levels", "method",
+                Map.of("type", "tabular-classification"), "hyperparameters", Map.of("target", "level"), "seed", 5));
+        assertThat(created.status()).as(created.text()).isEqualTo(200);
+        JsonNode job = trainer.awaitJobEnd(created.json().path("id").asString(), Duration.ofMinutes(2));
+        assertThat(job.path("status").asString()).as(job.toString()).isEqualTo("succeeded");
+
+        // the baseline: the classes its evaluation predicted for the validation rows, before any request
+        JsonNode confusion = trainer.get("/admin/models/levels/versions/1").json().path("lineage").path("metrics")
+                .path("confusion_matrix");
+        String monitoring = "/admin/models/levels/versions/1/monitoring";
+        JsonNode drift = trainer.get(monitoring).json().path("drift");
+        assertThat(drift.path("baseline").path("source").asString()).as(drift.toString()).isEqualTo("validation");
+        assertThat(drift.path("baseline").path("state").asString()).isEqualTo("complete");
+        assertThat(drift.path("measure").asString()).isEqualTo("class");
+        for (int c = 0; c < confusion.path("labels").size(); c++) {
+            long predicted = 0;
+            for (JsonNode row : confusion.path("counts")) {
+                predicted += row.get(c).asLong();
+            }
+            assertThat(drift.path("bins").get(c).path("label").asString())
+                    .isEqualTo(confusion.path("labels").get(c).asString());
+            assertThat(drift.path("bins").get(c).path("baseline").asLong()).isEqualTo(predicted);
+        }
+        assertThat(manager.putJson(monitoring, Map.of("window_size", 100)).status()).isEqualTo(200);
+
+        // rows of the square it learnt on keep it below the threshold; rows of its upper corner alone do not
+        Http.Reply usual = trainer.postJson("/v1/predictions", Map.of("model", "levels",
+                "dataframe_records", rows(100, 2, -2, 2, false)));
+        assertThat(usual.status()).as(usual.text()).isEqualTo(200);
+        JsonNode steady = trainer.get(monitoring).json().path("drift");
+        assertThat(steady.path("psi").asDouble()).as(steady.toString()).isLessThan(0.1);
+        assertThat(driftEvents(manager, "levels:1")).isEmpty();
+        for (int i = 0; i < 3; i++) {
+            Http.Reply corner = trainer.postJson("/v1/predictions", Map.of("model", "levels",
+                    "dataframe_records", rows(50, 3 + i, 1, 2, false)));
+            assertThat(corner.status()).as(corner.text()).isEqualTo(200);
+        }
+        JsonNode moved = trainer.get(monitoring).json().path("drift");
+        System.out.println("tabular classifier, upper corner only: psi " + moved.path("psi") + ", bins "
+                + moved.path("bins"));
+        assertThat(moved.path("psi").asDouble()).isGreaterThan(0.2);
+        assertThat(moved.path("drifting").asBoolean()).isTrue();
+        assertThat(driftEvents(manager, "levels:1")).hasSize(1);
+        assertThat(trainer.get(monitoring).json().path("units").path("rows").asLong()).isEqualTo(250);
     }
 }
