@@ -92,7 +92,8 @@ final class MonitorStore {
         switch (baseline.distribution()) {
             case OutputDistribution.Classes classes -> {
                 ArrayNode labels = node.putArray("labels");
-                classes.labels().forEach(labels::add);
+                classes.kept().forEach(labels::add);
+                node.put("other", classes.hasOther());
             }
             case OutputDistribution.Deciles deciles -> {
                 ArrayNode cuts = node.putArray("cuts");
@@ -116,7 +117,7 @@ final class MonitorStore {
     static VersionMonitor.Baseline fromJson(JsonNode node) {
         VersionMonitor.Measure measure = VersionMonitor.Measure.fromWireName(node.path("measure").asString());
         OutputDistribution distribution = measure == VersionMonitor.Measure.CLASS
-                ? new OutputDistribution.Classes(strings(node.path("labels")))
+                ? new OutputDistribution.Classes(strings(node.path("labels")), node.path("other").asBoolean(false))
                 : OutputDistribution.Deciles.at(numbers(node.path("cuts")));
         List<Long> counts = new ArrayList<>();
         node.path("counts").forEach(count -> counts.add(count.asLong()));

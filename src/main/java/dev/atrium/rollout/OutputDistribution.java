@@ -16,13 +16,28 @@ sealed interface OutputDistribution permits OutputDistribution.Classes, OutputDi
     /** How many bins there are. */
     int bins();
 
-    /** A classifier's bins: one per label, in the model's order. */
+    /**
+     * A classifier's bins: one per label, in the model's order; or, for a model of many classes, one per class
+     * frequent in its baseline and one ({@link #OTHER}) for all the others, since a PSI over many sparse bins is
+     * mostly chance.
+     */
     final class Classes implements OutputDistribution {
+        /** The name of the bin of the classes grouped together. */
+        static final String OTHER = "(other)";
+
         private final List<String> labels;
+        private final boolean other;
         private final Map<String, Integer> index = new HashMap<>();
 
+        /** One bin per label. */
         Classes(List<String> labels) {
+            this(labels, false);
+        }
+
+        /** @param other whether a last bin, {@link #OTHER}, holds every label not in {@code labels} */
+        Classes(List<String> labels, boolean other) {
             this.labels = List.copyOf(labels);
+            this.other = other;
             if (this.labels.isEmpty()) {
                 throw new IllegalArgumentException("a classifier's distribution needs its labels");
             }
@@ -31,19 +46,69 @@ sealed interface OutputDistribution permits OutputDistribution.Classes, OutputDi
             }
         }
 
+        /**
+         * The bins of a baseline counted over {@code classes}: the same, when they are at most {@code maxBins};
+         * else its {@code maxBins - 1} most frequent classes (the model's first on a tie), in the model's order,
+         * and {@link #OTHER}.
+         */
+        static Classes grouped(Classes classes, long[] counts, int maxBins) {
+            if (classes.bins() <= maxBins) {
+                return classes;
+            }
+            Integer[] order = new Integer[classes.labels.size()];
+            for (int i = 0; i < order.length; i++) {
+                order[i] = i;
+            }
+            Arrays.sort(order, (a, b) -> counts[a] != counts[b] ? Long.compare(counts[b], counts[a])
+                    : Integer.compare(a, b));
+            Integer[] kept = Arrays.copyOf(order, maxBins - 1);
+            Arrays.sort(kept);
+            return new Classes(Arrays.stream(kept).map(classes.labels::get).toList(), true);
+        }
+
+        /** Counts over {@code from}'s bins, counted again in these bins. */
+        long[] regroup(Classes from, long[] counts) {
+            long[] regrouped = new long[bins()];
+            for (int i = 0; i < from.labels.size(); i++) {
+                OptionalInt bin = bin(from.labels.get(i));
+                if (bin.isPresent()) {
+                    regrouped[bin.getAsInt()] += counts[i];
+                }
+            }
+            return regrouped;
+        }
+
+        /** The bins' names: the labels, and {@link #OTHER} last when there is one. */
         List<String> labels() {
+            if (!other) {
+                return labels;
+            }
+            List<String> names = new java.util.ArrayList<>(labels);
+            names.add(OTHER);
+            return names;
+        }
+
+        /** The labels with a bin of their own. */
+        List<String> kept() {
             return labels;
         }
 
-        /** The label's bin; empty for a label the model does not have. */
+        boolean hasOther() {
+            return other;
+        }
+
+        /** The label's bin; empty for a label the model does not have (and no other bin takes). */
         OptionalInt bin(String label) {
             Integer bin = index.get(label);
-            return bin == null ? OptionalInt.empty() : OptionalInt.of(bin);
+            if (bin != null) {
+                return OptionalInt.of(bin);
+            }
+            return other ? OptionalInt.of(labels.size()) : OptionalInt.empty();
         }
 
         @Override
         public int bins() {
-            return labels.size();
+            return labels.size() + (other ? 1 : 0);
         }
     }
 

@@ -30,6 +30,8 @@ import tools.jackson.databind.node.ObjectNode;
 final class VersionMonitor {
     /** The share of the threshold the PSI must fall below before a drifting version may drift again. */
     static final double REARM = 0.75;
+    /** A classifier of more classes is binned by its most frequent ones and the rest together. */
+    static final int MAX_CLASS_BINS = 20;
 
     /** What of each output is binned. */
     enum Measure {
@@ -138,14 +140,15 @@ final class VersionMonitor {
     private final LongAdder rows = new LongAdder();
     /** The measure, once known: a tabular model's shows with its first prediction. */
     private Measure measure;
-    /** A classifier's labels, as the model has them; null until known. */
-    private List<String> labels;
+    /** A classifier's classes, one bin per label, as the model has them; null until known. */
     private OutputDistribution.Classes classes;
+    /** A classifier's bins once its baseline is complete (its frequent classes, when it has many). */
+    private OutputDistribution.Classes binned;
     private MonitorSettings settings;
     private Baseline baseline;
     private long[] baselineCounts;
     /** One output's statistics, reused. */
-    private final double[] statistics = new double[2];
+    private final double[] scratch = new double[2];
     // a baseline being taken from requests
     private long[] collectingCounts;
     private double[] collectingValues;
@@ -185,7 +188,6 @@ final class VersionMonitor {
 
     private void labels(List<String> known) {
         classes = new OutputDistribution.Classes(known);
-        labels = classes.labels();
     }
 
     /** Takes a complete baseline, its bins for the recent window too. */
@@ -193,10 +195,8 @@ final class VersionMonitor {
         baseline = complete;
         baselineCounts = complete.counts().stream().mapToLong(Long::longValue).toArray();
         measure = complete.measure();
-        if (complete.distribution() instanceof OutputDistribution.Classes baselineClasses) {
-            classes = baselineClasses;
-            labels = baselineClasses.labels();
-        }
+        binned = complete.distribution() instanceof OutputDistribution.Classes baselineClasses ? baselineClasses
+                : null;
         clearCollecting();
         clearRecent();
     }
@@ -215,7 +215,7 @@ final class VersionMonitor {
     Changes classified(ClassificationResult result) {
         lock.lock();
         try {
-            if (measure != Measure.CLASS || classes == null) {
+            if (measure != Measure.CLASS || (classes == null && binned == null)) {
                 return Changes.NONE;
             }
             Baseline before = baseline;
@@ -246,11 +246,11 @@ final class VersionMonitor {
                         }
                     }
                     case PredictionResult.Label label -> {
+                        if (classes == null) {
+                            labels(List.copyOf(label.probabilities().keySet()));
+                        }
                         if (measure == null) {
                             measure = Measure.CLASS;
-                            if (labels == null) {
-                                labels(List.copyOf(label.probabilities().keySet()));
-                            }
                             clearRecent();
                         }
                         if (measure == Measure.CLASS) {
@@ -283,8 +283,11 @@ final class VersionMonitor {
 
     private void addClass(String label) {
         if (baseline == null) {
+            if (classes == null) {
+                return; // a baseline reset on a model whose labels show with its answers: until they do
+            }
             if (collectingCounts == null) {
-                collectingCounts = new long[labels.size()];
+                collectingCounts = new long[classes.bins()];
             }
             OptionalInt bin = classes.bin(label);
             if (bin.isPresent()) {
@@ -292,12 +295,14 @@ final class VersionMonitor {
                 collected++;
             }
             if (collected >= settings.baselineSize()) {
-                baseline(new Baseline(Measure.CLASS, Source.REQUESTS, classes, boxed(collectingCounts), null,
-                        List.of(), clock.instant()));
+                OutputDistribution.Classes bins = OutputDistribution.Classes.grouped(classes, collectingCounts,
+                        MAX_CLASS_BINS);
+                baseline(new Baseline(Measure.CLASS, Source.REQUESTS, bins, boxed(bins.regroup(classes,
+                        collectingCounts)), null, List.of(), clock.instant()));
             }
             return;
         }
-        OptionalInt bin = classes.bin(label);
+        OptionalInt bin = binned.bin(label);
         if (bin.isPresent()) {
             addRecent(bin.getAsInt(), NO_STATISTICS);
         }
@@ -335,12 +340,12 @@ final class VersionMonitor {
             }
             double norm = norm(vector);
             double cosine = cosine(vector, norm, baseline.centroid());
-            statistics[0] = norm;
-            statistics[1] = cosine;
-            addRecent(deciles.bin(cosine), statistics);
+            scratch[0] = norm;
+            scratch[1] = cosine;
+            addRecent(deciles.bin(cosine), scratch);
         } else {
-            statistics[0] = value;
-            addRecent(deciles.bin(value), statistics);
+            scratch[0] = value;
+            addRecent(deciles.bin(value), scratch);
         }
     }
 

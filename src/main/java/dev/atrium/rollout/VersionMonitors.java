@@ -198,13 +198,15 @@ public final class VersionMonitors {
                 predicted[c] += row.get(c).asLong();
             }
         }
-        List<Long> counts = java.util.Arrays.stream(predicted).boxed().toList();
-        if (counts.stream().mapToLong(Long::longValue).sum() == 0) {
+        if (java.util.Arrays.stream(predicted).sum() == 0) {
             return Optional.empty();
         }
+        OutputDistribution.Classes classes = new OutputDistribution.Classes(labels);
+        OutputDistribution.Classes bins = OutputDistribution.Classes.grouped(classes, predicted,
+                VersionMonitor.MAX_CLASS_BINS);
+        List<Long> counts = java.util.Arrays.stream(bins.regroup(classes, predicted)).boxed().toList();
         return Optional.of(new VersionMonitor.Baseline(VersionMonitor.Measure.CLASS,
-                VersionMonitor.Source.VALIDATION, new OutputDistribution.Classes(labels), counts, null, List.of(),
-                trainedAt));
+                VersionMonitor.Source.VALIDATION, bins, counts, null, List.of(), trainedAt));
     }
 
     // ---- the API ------------------------------------------------------------------------------------------------

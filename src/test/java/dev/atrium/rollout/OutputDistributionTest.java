@@ -21,6 +21,20 @@ class OutputDistributionTest {
     }
 
     @Test
+    void classes_ofManyLabels_keepTheMostFrequentAndGroupTheRest() {
+        OutputDistribution.Classes all = new OutputDistribution.Classes(List.of("a", "b", "c", "d", "e"));
+        long[] counts = {1, 9, 5, 9, 0};
+        OutputDistribution.Classes grouped = OutputDistribution.Classes.grouped(all, counts, 3);
+        // b and d are the most frequent; they keep the model's order
+        assertThat(grouped.labels()).containsExactly("b", "d", OutputDistribution.Classes.OTHER);
+        assertThat(grouped.bin("d")).isEqualTo(OptionalInt.of(1));
+        assertThat(grouped.bin("a")).isEqualTo(OptionalInt.of(2));
+        assertThat(grouped.bin("never-seen")).isEqualTo(OptionalInt.of(2));
+        assertThat(grouped.regroup(all, counts)).containsExactly(9, 9, 6);
+        assertThat(OutputDistribution.Classes.grouped(all, counts, 5)).isSameAs(all);
+    }
+
+    @Test
     void deciles_ofOneToOneHundred_cutEveryTenth() {
         double[] values = IntStream.rangeClosed(1, 100).asDoubleStream().toArray();
         OutputDistribution.Deciles deciles = OutputDistribution.Deciles.of(values);

@@ -93,6 +93,29 @@ class VersionMonitorTest {
     }
 
     @Test
+    void classes_ofAModelOfManyClasses_areBinnedByTheFrequentOnes_soChanceRaisesNothing() {
+        List<String> many = java.util.stream.IntStream.range(0, 200).mapToObj(i -> "class-" + i).toList();
+        VersionMonitor monitor = new VersionMonitor(VersionMonitor.Measure.CLASS, many, LARGE, null, clock);
+        Random random = new Random(5);
+        int drifts = 0;
+        for (int i = 0; i < 10_000; i++) {
+            // a skewed usual: class i with weight 1 / (i + 1)
+            int label = (int) Math.min(many.size() - 1, Math.floor(Math.exp(random.nextDouble() * Math.log(201)) - 1));
+            drifts += monitor.classified(answered(many.get(label))).drifted() ? 1 : 0;
+        }
+        JsonNode drift = monitor.drift();
+        assertThat(drift.path("bins").size()).isEqualTo(VersionMonitor.MAX_CLASS_BINS);
+        assertThat(drift.path("bins").get(VersionMonitor.MAX_CLASS_BINS - 1).path("label").asString())
+                .isEqualTo(OutputDistribution.Classes.OTHER);
+        assertThat(drifts).as("max PSI by chance over 9000 windows").isZero();
+
+        for (int i = 0; i < 500; i++) {
+            drifts += monitor.classified(answered(many.get(150 + i % 50))).drifted() ? 1 : 0;
+        }
+        assertThat(drifts).isEqualTo(1);
+    }
+
+    @Test
     void predictions_binnedByTheBaselinesDeciles_driftWhenTheyMove() {
         VersionMonitor monitor = new VersionMonitor(null, List.of(), LARGE, null, clock);
         Random random = new Random(7);
