@@ -237,6 +237,22 @@ class MonitoringTest {
                 .replace("nowhere", "topics"));
         assertThat(member.putJson(MONITORING, Map.of("threshold", 0.5)).status()).isEqualTo(403);
 
+        // a public model's monitoring shows every tenant's traffic: the platform's alone; zero-shot classifications
+        // count as their embedding model's outputs, the inputs' vectors (not the labels')
+        String embedder = "/admin/models/all-minilm-l6-v2/versions/1/monitoring";
+        long before = admin.get(embedder).json().path("units").path("outputs").asLong();
+        assertThat(member.postJson("/v1/embeddings", Map.of("model", "all-minilm-l6-v2", "input",
+                List.of("one", "two", "three"))).status()).isEqualTo(200);
+        assertThat(member.postJson("/v1/classifications", Map.of("model", "all-minilm-l6-v2", "input",
+                List.of("a goal", "a cake"), "labels", List.of("sports", "cooking"))).status()).isEqualTo(200);
+        Http.Reply platform = admin.get(embedder);
+        assertThat(platform.status()).isEqualTo(200);
+        assertThat(platform.json().path("drift").path("measure").asString()).isEqualTo("cosine_to_centroid");
+        assertThat(platform.json().path("units").path("outputs").asLong() - before).isEqualTo(5);
+        Http.Reply tenantView = owner.get(embedder);
+        assertThat(tenantView.status()).isEqualTo(403);
+        assertThat(tenantView.json().path("error").path("code").asString()).isEqualTo("permission_denied");
+
         // a restart keeps the baseline and the settings; the window starts again
         server.restart();
         connect();
