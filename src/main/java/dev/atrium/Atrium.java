@@ -223,8 +223,11 @@ public final class Atrium implements AutoCloseable {
             services.put("/", List.of(new MetricsService(metrics, () -> config.metricsOpen()
                     || (Caller.CURRENT.isBound() && Caller.current().isAdmin()))));
             dev.atrium.rollout.VersionTraffic traffic = new dev.atrium.rollout.VersionTraffic(clock);
+            // each version's outputs against its baseline, drift raised as an audit event and a metric
+            dev.atrium.rollout.VersionMonitors monitors = new dev.atrium.rollout.VersionMonitors(database.jdbi(),
+                    registry, traffic, audit, metrics, clock);
             dev.atrium.rollout.Shadows shadows = new dev.atrium.rollout.Shadows(database.jdbi(), registry, clock);
-            Serving serving = new Serving(registry, metering, config.callDeadline(), traffic, shadows);
+            Serving serving = new Serving(registry, metering, config.callDeadline(), traffic, monitors, shadows);
             // tenants' training files, encrypted under their own data keys (wrapped by a key derived from the secrets
             // key), and the jobs that train on them
             dev.atrium.store.TenantKeys tenantKeys = new dev.atrium.store.TenantKeys(database.jdbi(),
@@ -274,6 +277,7 @@ public final class Atrium implements AutoCloseable {
                     new dev.atrium.admin.AdminRolloutsService(rollouts, shadows, config.maxRequestBytes()),
                     new dev.atrium.admin.AdminBundleService(registry, dev.atrium.registry.SigningKey.open(
                             config.dataDir(), secrets), Atrium::runtimes, clock),
+                    new dev.atrium.admin.AdminMonitoringService(monitors, config.maxRequestBytes()),
                     new AdminUpstreamsService(registry.upstreams(), config.maxRequestBytes()),
                     new AdminTenancyService(tenancy, registry, config.maxRequestBytes(), trainingFiles::deleteTenant),
                     new AdminMeteringService(metering, tenancy, config.maxRequestBytes()),

@@ -22,6 +22,7 @@ import tools.jackson.databind.JsonNode;
                 ModelsCommand.Show.class,
                 ModelsCommand.Alias.class,
                 ModelsCommand.Tune.class,
+                ModelsCommand.Monitor.class,
                 ModelsCommand.ExportOnnx.class,
                 ModelsCommand.Export.class,
                 ModelsCommand.Remove.class})
@@ -301,6 +302,74 @@ final class ModelsCommand implements Runnable {
             body.put("deadline_ms", deadlineMs);
             JsonNode version = client.putJson(path + "/scheduling", body).body();
             out.println(AtriumClient.pretty(version.path("scheduling")));
+        }
+    }
+
+    @Command(name = "monitor", mixinStandardHelpOptions = true,
+            description = "Show a version's monitoring (traffic, latency, units, output drift), or change its drift"
+                    + " threshold, baseline and window sizes.")
+    static final class Monitor extends ServerCommand {
+        @Parameters(index = "0", paramLabel = "NAME:VERSION")
+        String reference;
+
+        @Option(names = "--threshold", paramLabel = "PSI", description = "the PSI above which the version drifts")
+        Double threshold;
+
+        @Option(names = "--baseline-size", paramLabel = "N", description = "outputs a baseline from requests counts")
+        Integer baselineSize;
+
+        @Option(names = "--window-size", paramLabel = "N", description = "latest outputs the recent window counts")
+        Integer windowSize;
+
+        @Option(names = "--reset-baseline", description = "take a new baseline from the next outputs")
+        boolean resetBaseline;
+
+        @Option(names = "--json", description = "print the whole monitoring view as JSON")
+        boolean json;
+
+        @Override
+        void run(AtriumClient client, PrintWriter out) {
+            String path = versionPath(reference) + "/monitoring";
+            Map<String, Object> body = new LinkedHashMap<>();
+            if (threshold != null) {
+                body.put("threshold", threshold);
+            }
+            if (baselineSize != null) {
+                body.put("baseline_size", baselineSize);
+            }
+            if (windowSize != null) {
+                body.put("window_size", windowSize);
+            }
+            if (resetBaseline) {
+                body.put("reset_baseline", true);
+            }
+            JsonNode view = body.isEmpty() ? client.get(path).body() : client.putJson(path, body).body();
+            if (json) {
+                out.println(AtriumClient.pretty(view));
+                return;
+            }
+            out.printf("%s:%d (%s)%n", view.path("model").asString(), view.path("version").asInt(),
+                    view.path("task").asString());
+            for (JsonNode window : view.path("traffic")) {
+                out.printf(java.util.Locale.ROOT, "  last %-3s %d calls, %d errors (rate %.4f), p50/p90/p99 %s/%s/%s"
+                        + " ms%n", window.path("window").asString(), window.path("calls").asLong(),
+                        window.path("errors").asLong(), window.path("error_rate").asDouble(),
+                        window.path("p50_ms").asString("-"), window.path("p90_ms").asString("-"),
+                        window.path("p99_ms").asString("-"));
+            }
+            JsonNode drift = view.path("drift");
+            if (!drift.isObject()) {
+                out.println("  outputs not monitored for this task");
+                return;
+            }
+            JsonNode baseline = drift.path("baseline");
+            out.printf(java.util.Locale.ROOT, "  baseline %s from %s, %d outputs; recent %d of %d%n",
+                    baseline.path("state").asString(), baseline.path("source").asString(),
+                    baseline.path("outputs").asLong(), drift.path("recent").path("outputs").asInt(),
+                    drift.path("window_size").asInt());
+            out.printf(java.util.Locale.ROOT, "  psi %s (threshold %s)%s%n", drift.path("psi").isNumber()
+                    ? String.format(java.util.Locale.ROOT, "%.4f", drift.path("psi").asDouble()) : "-",
+                    drift.path("threshold").asString(), drift.path("drifting").asBoolean() ? ": DRIFTING" : "");
         }
     }
 

@@ -12,6 +12,8 @@ import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.time.Duration;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
+import dev.atrium.engine.VersionKey;
+import dev.atrium.rollout.VersionMonitors;
 import dev.atrium.scheduling.Batcher;
 import dev.atrium.scheduling.SchedulerMetrics;
 import io.micrometer.core.instrument.Meter;
@@ -20,9 +22,10 @@ import io.micrometer.core.instrument.Tags;
 /**
  * The server's metrics, kept in a Micrometer registry and scraped in Prometheus text format at {@code /metrics}:
  * requests by endpoint and status with latency histograms, model requests and tokens in and out, engine compute
- * time and queue depth, ledger commit latency and batch size, and admission refusals.
+ * time and queue depth, ledger commit latency and batch size, admission refusals, and each monitored version's
+ * drift (its PSI, and the times it began to drift).
  */
-public final class AtriumMetrics implements SchedulerMetrics {
+public final class AtriumMetrics implements SchedulerMetrics, VersionMonitors.Metrics {
     /** Bounds the caches of per-request meters; meters past it are still recorded, only looked up each time. */
     private static final int CACHED_METERS = 4_096;
 
@@ -171,6 +174,21 @@ public final class AtriumMetrics implements SchedulerMetrics {
                 registry.remove(meter);
             }
         }
+    }
+
+    @Override
+    public void psi(VersionKey version, java.util.function.DoubleSupplier psi) {
+        Gauge.builder("atrium.model.drift.psi", psi::getAsDouble)
+                .description("population stability index of a version's recent outputs against its baseline")
+                .tag("model", version.modelName()).tag("version", Integer.toString(version.version()))
+                .register(registry);
+    }
+
+    @Override
+    public void drifted(VersionKey version) {
+        Counter.builder("atrium.model.drift.events").description("times a version's PSI rose above its threshold")
+                .tag("model", version.modelName()).tag("version", Integer.toString(version.version()))
+                .register(registry).increment();
     }
 
     /** The registry in Prometheus text format. */

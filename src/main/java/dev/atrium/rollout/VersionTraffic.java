@@ -8,6 +8,8 @@ import dev.atrium.engine.VersionKey;
 import dev.atrium.metering.Outcome;
 import java.time.Clock;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.atomic.AtomicLongArray;
 import java.util.concurrent.atomic.AtomicReferenceArray;
@@ -46,18 +48,33 @@ public final class VersionTraffic {
         this.rings = Caffeine.newBuilder().maximumSize(10_000).expireAfterAccess(RETENTION).build();
     }
 
-    /** A window's figures for one version. */
-    public record Window(long calls, long errors, Optional<Duration> p50, Optional<Duration> p99) {
-        public static final Window EMPTY = new Window(0, 0, Optional.empty(), Optional.empty());
+    /**
+     * A window's figures for one version.
+     *
+     * @param latencies the latency histogram's bins that hold calls, fastest first
+     */
+    public record Window(long calls, long errors, Optional<Duration> p50, Optional<Duration> p90,
+            Optional<Duration> p99, List<LatencyBin> latencies) {
+        public static final Window EMPTY = new Window(0, 0, Optional.empty(), Optional.empty(), Optional.empty(),
+                List.of());
 
         public Window {
             requireNonNull(p50, "p50 is null");
+            requireNonNull(p90, "p90 is null");
             requireNonNull(p99, "p99 is null");
+            latencies = List.copyOf(latencies);
         }
 
         /** Errors per call; 0 when there were no calls. */
         public double errorRate() {
             return calls == 0 ? 0 : (double) errors / calls;
+        }
+    }
+
+    /** Calls whose latency was at most {@code upTo} (and above the previous bin's). */
+    public record LatencyBin(Duration upTo, long calls) {
+        public LatencyBin {
+            requireNonNull(upTo, "upTo is null");
         }
     }
 
@@ -146,7 +163,14 @@ public final class VersionTraffic {
                     histogram[bin] += bucket.get(COUNTS + bin);
                 }
             }
-            return new Window(calls, errors, percentile(histogram, 0.50), percentile(histogram, 0.99));
+            List<LatencyBin> latencies = new ArrayList<>();
+            for (int bin = 0; bin < BINS; bin++) {
+                if (histogram[bin] > 0) {
+                    latencies.add(new LatencyBin(edge(bin), histogram[bin]));
+                }
+            }
+            return new Window(calls, errors, percentile(histogram, 0.50), percentile(histogram, 0.90),
+                    percentile(histogram, 0.99), latencies);
         }
 
         private static Optional<Duration> percentile(long[] histogram, double quantile) {
@@ -162,10 +186,14 @@ public final class VersionTraffic {
             for (int bin = 0; bin < BINS; bin++) {
                 seen += histogram[bin];
                 if (seen >= rank) {
-                    return Optional.of(Duration.ofNanos(Math.round(binEdgeMicros(bin) * 1000)));
+                    return Optional.of(edge(bin));
                 }
             }
-            return Optional.of(Duration.ofNanos(Math.round(binEdgeMicros(BINS - 1) * 1000)));
+            return Optional.of(edge(BINS - 1));
+        }
+
+        private static Duration edge(int bin) {
+            return Duration.ofNanos(Math.round(binEdgeMicros(bin) * 1000));
         }
     }
 }

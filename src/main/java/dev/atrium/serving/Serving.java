@@ -40,6 +40,7 @@ import dev.atrium.registry.ModelReference;
 import dev.atrium.registry.ModelScope;
 import dev.atrium.registry.ModelRegistry;
 import dev.atrium.registry.ResolvedModel;
+import dev.atrium.rollout.VersionMonitors;
 import dev.atrium.rollout.Shadows;
 import dev.atrium.rollout.VersionTraffic;
 import dev.atrium.server.RequestContext;
@@ -75,19 +76,22 @@ public final class Serving {
     private final Metering metering;
     private final Duration deadline;
     private final VersionTraffic traffic;
+    private final VersionMonitors monitors;
     private final Shadows shadows;
 
     /**
      * @param deadline how long one model call may take, queueing included; compute is reserved for as long
      * @param traffic told how each call that reached a model ended, per version
+     * @param monitors told of each answer's outputs, per version (embeddings, classes, predictions)
      * @param shadows which aliases mirror some of their requests to another version
      */
     public Serving(ModelRegistry registry, Metering metering, Duration deadline, VersionTraffic traffic,
-            Shadows shadows) {
+            VersionMonitors monitors, Shadows shadows) {
         this.registry = requireNonNull(registry, "registry is null");
         this.metering = requireNonNull(metering, "metering is null");
         this.deadline = requireNonNull(deadline, "deadline is null");
         this.traffic = requireNonNull(traffic, "traffic is null");
+        this.monitors = requireNonNull(monitors, "monitors is null");
         this.shadows = requireNonNull(shadows, "shadows is null");
         if (deadline.isNegative() || deadline.isZero()) {
             throw new IllegalArgumentException("the deadline must be positive");
@@ -130,6 +134,7 @@ public final class Serving {
                     new Usage(prepared.maxTokens(), 0, 1, deadline.toMillis()), attempts,
                     modelCall -> engine.embed(prepared, modelCall.context()),
                     result -> new Usage(boundedTokens(resolved, result, prepared), 0, 1, millis(result.computeNanos())));
+            monitors.embedded(resolved, ran.result().vectors(), ran.used());
             mirror(reference, resolved, Endpoint.EMBEDDINGS, ran.result(), Shadows::cosine, candidate -> {
                 PreparedEmbedding again = engine.prepare(candidate.deployment(), request);
                 return new Rerun<>(new Usage(again.maxTokens(), 0, 1, deadline.toMillis()),
@@ -186,6 +191,7 @@ public final class Serving {
         Ran<ClassificationResult> ran = call(caller, resolved, Endpoint.CLASSIFICATIONS, prepared.tokens(), reserved,
                 null, modelCall -> engine.classify(prepared, modelCall.context()),
                 result -> new Usage(prepared.tokens(), 0, 1, millis(result.computeNanos()), 0, prepared.images(), 0));
+        monitors.classified(resolved, ran.result(), ran.used());
         mirror(reference, resolved, Endpoint.CLASSIFICATIONS, ran.result(), Shadows::labelAgreement, candidate -> {
             PreparedClassification again = engine.prepare(candidate.deployment(), request);
             return new Rerun<>(new Usage(again.tokens(), 0, 1, deadline.toMillis(), 0, again.images(), 0),
@@ -209,6 +215,8 @@ public final class Serving {
                 new Usage(prepared.maxTokens(), 0, 1, deadline.toMillis()), null,
                 modelCall -> engine.embed(prepared, modelCall.context()),
                 result -> new Usage(boundedTokens(resolved, result, prepared), 0, 1, millis(result.computeNanos())));
+        // the embedding model's outputs are the inputs' vectors; the labels' are the caller's
+        monitors.embedded(resolved, ran.result().vectors().subList(0, request.inputs().size()), ran.used());
         ClassificationResult labels = ZeroShot.classify(request, ran.result());
         mirror(reference, resolved, Endpoint.CLASSIFICATIONS, labels, Shadows::labelAgreement, candidate -> {
             PreparedEmbedding again = engine.prepare(candidate.deployment(), embedding);
@@ -279,6 +287,7 @@ public final class Serving {
         Ran<PredictionResult> ran = call(caller, resolved, Endpoint.PREDICTIONS, 0, reserved, null,
                 modelCall -> engine.predict(prepared, modelCall.context()),
                 result -> new Usage(0, 0, 1, millis(result.computeNanos()), 0, 0, prepared.rows()));
+        monitors.predicted(resolved, ran.result(), ran.used());
         mirror(reference, resolved, Endpoint.PREDICTIONS, ran.result(), Shadows::exactMatch, candidate -> {
             PreparedPrediction again = engine.prepare(candidate.deployment(), request);
             return new Rerun<>(new Usage(0, 0, 1, deadline.toMillis(), 0, 0, again.rows()),

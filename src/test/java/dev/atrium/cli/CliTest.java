@@ -122,6 +122,13 @@ class CliTest {
         assertThat(atrium("rollout", "shadow", "mini", "production", "--stop", "--server", url).out())
                 .contains("no longer shadowed");
         assertThat(server.http().get("/admin/models/mini/aliases/production/shadow").status()).isEqualTo(404);
+        Run monitor = atrium("models", "monitor", "mini:1", "--threshold", "0.3", "--window-size", "50", "--server",
+                url);
+        assertThat(monitor.exitCode()).as(monitor.err()).isZero();
+        assertThat(monitor.out()).contains("mini:1 (embedding)").contains("last 1m").contains("psi - (threshold 0.3)")
+                .contains("recent 0 of 50");
+        assertThat(atrium("models", "monitor", "mini:1", "--threshold", "0", "--server", url).err())
+                .contains("400").contains("threshold");
 
         Run show = atrium("models", "show", "mini:2", "--server", url);
         assertThat(show.out()).contains("\"pooling\" : \"cls\"");

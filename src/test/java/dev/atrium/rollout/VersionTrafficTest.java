@@ -44,6 +44,11 @@ class VersionTrafficTest {
         // the true p50 is 500 ms and p99 990 ms; a bin's upper edge is at most 19% above what fell in it
         assertThat(window.p50().orElseThrow().toMillis()).isBetween(500L, 600L);
         assertThat(window.p99().orElseThrow().toMillis()).isBetween(990L, 1180L);
+        assertThat(window.p90().orElseThrow().toMillis()).isBetween(900L, 1071L);
+        // the histogram holds every call, in bins of rising edges
+        assertThat(window.latencies().stream().mapToLong(VersionTraffic.LatencyBin::calls).sum()).isEqualTo(1000);
+        assertThat(window.latencies()).isSortedAccordingTo(java.util.Comparator.comparing(
+                VersionTraffic.LatencyBin::upTo));
     }
 
     @Test

@@ -238,6 +238,40 @@ class BadInputTest {
                 bytes("{\"fraction\": 0.5}"), 400, "invalid_request", "version"));
         cases.add(new Case("admin: shadow with an unknown field", "PUT", shadow, "application/json",
                 bytes("{\"version\": 1, \"sample\": 0.5}"), 400, "invalid_request", "'sample'"));
+        // a version's monitoring: its version in the path, its settings' ranges, no unknown field
+        String monitoring = "/admin/models/bytes/versions/1/monitoring";
+        cases.add(new Case("admin: monitoring of a version that is no number", "GET",
+                "/admin/models/bytes/versions/one/monitoring", null, new byte[0], 404, "not_found", "'one'"));
+        cases.add(new Case("admin: monitoring of a version past int", "GET",
+                "/admin/models/bytes/versions/4294967297/monitoring", null, new byte[0], 404, "not_found",
+                "4294967297"));
+        cases.add(new Case("admin: monitoring of a version that does not exist", "GET",
+                "/admin/models/bytes/versions/7/monitoring", null, new byte[0], 404, "not_found", "7"));
+        cases.add(new Case("admin: monitoring settings of a bad version", "PUT",
+                "/admin/models/bytes/versions/-1/monitoring", "application/json", bytes("{\"threshold\": 0.3}"), 404,
+                "not_found", "'-1'"));
+        cases.add(new Case("admin: monitoring threshold zero", "PUT", monitoring, "application/json",
+                bytes("{\"threshold\": 0}"), 400, "invalid_request", "'threshold'"));
+        cases.add(new Case("admin: monitoring threshold negative", "PUT", monitoring, "application/json",
+                bytes("{\"threshold\": -0.2}"), 400, "invalid_request", "'threshold'"));
+        cases.add(new Case("admin: monitoring threshold past its maximum", "PUT", monitoring, "application/json",
+                bytes("{\"threshold\": 1e300}"), 400, "invalid_request", "'threshold'"));
+        cases.add(new Case("admin: monitoring threshold a string", "PUT", monitoring, "application/json",
+                bytes("{\"threshold\": \"0.2\"}"), 400, "invalid_request", "'threshold'"));
+        cases.add(new Case("admin: monitoring threshold null", "PUT", monitoring, "application/json",
+                bytes("{\"threshold\": null}"), 400, "invalid_request", "'threshold'"));
+        cases.add(new Case("admin: monitoring window too small", "PUT", monitoring, "application/json",
+                bytes("{\"window_size\": 5}"), 400, "invalid_request", "'window_size'"));
+        cases.add(new Case("admin: monitoring baseline size past int", "PUT", monitoring, "application/json",
+                bytes("{\"baseline_size\": 2147483648}"), 400, "invalid_request", "'baseline_size'"));
+        cases.add(new Case("admin: monitoring baseline size fractional", "PUT", monitoring, "application/json",
+                bytes("{\"baseline_size\": 100.5}"), 400, "invalid_request", "'baseline_size'"));
+        cases.add(new Case("admin: monitoring reset not a boolean", "PUT", monitoring, "application/json",
+                bytes("{\"reset_baseline\": \"yes\"}"), 400, "invalid_request", "'reset_baseline'"));
+        cases.add(new Case("admin: monitoring with an unknown field", "PUT", monitoring, "application/json",
+                bytes("{\"window\": \"5m\"}"), 400, "invalid_request", "'window'"));
+        cases.add(new Case("admin: monitoring body not an object", "PUT", monitoring, "application/json",
+                bytes("[0.3]"), 400, "invalid_json", "object"));
         // evaluations and fine-tuning jobs' own fields
         cases.add(json("evaluations: missing file", "/v1/evaluations", "{\"model\": \"" + MODEL + "\"}", 400,
                 "invalid_request", "'file'"));
@@ -430,6 +464,10 @@ class BadInputTest {
         assertThat(http.putJson("/admin/models/bytes/versions/1/scheduling", Map.of("max_batch_size", 4)).status())
                 .isEqualTo(200);
         assertThat(http.putJson("/admin/models/bytes/aliases/prod", Map.of("version", 1)).status()).isEqualTo(200);
+        Http.Reply monitoring = http.putJson("/admin/models/bytes/versions/1/monitoring", Map.of("threshold", 0.3,
+                "baseline_size", 100, "window_size", 50, "reset_baseline", true));
+        assertThat(monitoring.status()).as(monitoring.toString()).isEqualTo(200);
+        assertThat(http.get("/admin/models/bytes/versions/1/monitoring").status()).isEqualTo(200);
         assertThat(http.patchJson("/admin/keys/" + keyId, Map.of("rpm", 100)).status()).isEqualTo(200);
         assertThat(http.postJson("/admin/upstreams", Map.of("host", "api.example.com")).status()).isEqualTo(201);
         Http.Reply embeddings = http.postJson("/v1/embeddings", Map.of("model", MODEL, "input", "x",
