@@ -84,6 +84,28 @@ final class OnnxModel {
         return true;
     }
 
+    /** Work on the model now: requests holding a lease (queued or running) and batches running. */
+    synchronized int inFlight() {
+        return leases + runningBatches;
+    }
+
+    /**
+     * Unloads the model only when no request holds a lease and no batch runs, atomically with {@link #acquire}: a
+     * request that comes after finds it unloaded and loads it again.
+     *
+     * @return whether it was idle and is now unloaded
+     */
+    boolean unloadIfIdle() {
+        synchronized (this) {
+            if (unloaded || leases > 0 || runningBatches > 0) {
+                return false;
+            }
+            unloaded = true;
+        }
+        stop();
+        return true;
+    }
+
     synchronized void release() {
         leases--;
         closeIfUnused();
@@ -116,6 +138,11 @@ final class OnnxModel {
             }
             unloaded = true;
         }
+        stop();
+    }
+
+    /** Once marked unloaded: stops the batcher, and closes the session now or when the last lease returns. */
+    private void stop() {
         if (batcher != null) {
             batcher.close();
         }
