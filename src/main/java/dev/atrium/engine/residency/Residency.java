@@ -35,8 +35,8 @@ import org.slf4j.LoggerFactory;
  * set across it ({@code /proc/self/statm}): ONNX Runtime's arenas and llama.cpp's caches live outside the Java
  * heap, so resident memory is the honest measure, and loads run one at a time so that their deltas do not mix. A
  * delta below the model's file size (noise: a collection, another model's buffers freed meanwhile) is raised to the
- * file size, the least a loaded model holds. After the load, versions still over the budget (the estimate was
- * short) are evicted as they become idle, within the same deadline. A sweep every few seconds unloads idle
+ * file size, the least a loaded model holds. When the load measured more than expected, more versions are evicted
+ * (as they become idle, within the same deadline) before the new one is listed and serves. A sweep every few seconds unloads idle
  * versions past their keep-alive.
  *
  * <p>Concurrency: {@link #used} and {@link #loaded()} may be called from any thread at any time; loads, budget
@@ -163,6 +163,14 @@ public final class Residency implements AutoCloseable {
         return create(Settings.unlimited(), ResidencyMetrics.NONE);
     }
 
+    /**
+     * Gives what freed models leave in the C heap back to the system ({@code malloc_trim} where there is glibc), so
+     * that the resident set falls with an unload; engines call it once a version's native resources are freed.
+     */
+    public static void releaseFreedMemory() {
+        ResidentMemory.releaseFreed();
+    }
+
     public Settings settings() {
         return settings;
     }
@@ -204,18 +212,21 @@ public final class Residency implements AutoCloseable {
         try {
             long expected = Math.max(fileBytes, Optional.ofNullable(measured.getIfPresent(key)).orElse(estimateBytes));
             makeRoom(expected, key, deadlineNanos, true);
+            // freed memory handed back first, so that the load's growth is not hidden by reusing it
+            ResidentMemory.releaseFreed();
             long before = residentBytes.getAsLong();
             long start = System.nanoTime();
             T loaded = open.get();
             long took = System.nanoTime() - start;
             long bytes = Math.max(fileBytes, residentBytes.getAsLong() - before);
-            entries.put(key, new Entry(key, kind, bytes, took, clock.instant(), holder));
             measured.put(key, bytes);
             metrics.loaded(kind, took, bytes);
+            // it counts once it serves: room for what it really holds is made before it is listed and served
+            makeRoom(bytes, key, deadlineNanos, false);
+            entries.put(key, new Entry(key, kind, bytes, took, clock.instant(), holder));
             LOG.info("{} loaded in {} ms, holding {} MiB ({} MiB loaded of a budget of {})", key, took / 1_000_000,
                     bytes >> 20, loadedBytes() >> 20, settings.budgetBytes() == UNLIMITED ? "none"
                             : (settings.budgetBytes() >> 20) + " MiB");
-            makeRoom(0, key, deadlineNanos, false);
             return loaded;
         } finally {
             loads.unlock();
