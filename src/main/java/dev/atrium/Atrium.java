@@ -170,8 +170,8 @@ public final class Atrium implements AutoCloseable {
         // one memory budget over the loaded versions of every engine
         dev.atrium.engine.residency.Residency residency = dev.atrium.engine.residency.Residency.create(
                 new dev.atrium.engine.residency.Residency.Settings(config.memoryBudgetBytes(),
-                        java.util.Optional.ofNullable(config.keepAlive()), config.callDeadline(), Duration.ofSeconds(1)),
-                metrics);
+                        java.util.Optional.ofNullable(config.keepAlive()), config.callDeadline(),
+                        Duration.ofSeconds(1)), metrics);
         try {
             Tenancy tenancy = new Tenancy(database.jdbi(), clock);
             AdminKeyBootstrap.run(tenancy, audit, clock, config);

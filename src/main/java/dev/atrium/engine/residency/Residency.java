@@ -35,9 +35,10 @@ import org.slf4j.LoggerFactory;
  * set across it ({@code /proc/self/statm}): ONNX Runtime's arenas and llama.cpp's caches live outside the Java
  * heap, so resident memory is the honest measure, and loads run one at a time so that their deltas do not mix. A
  * delta below the model's file size (noise: a collection, another model's buffers freed meanwhile) is raised to the
- * file size, the least a loaded model holds. When the load measured more than expected, more versions are evicted
- * (as they become idle, within the same deadline) before the new one is listed and serves. A sweep every few seconds unloads idle
- * versions past their keep-alive.
+ * file size, the least a loaded model holds. Freed memory is handed back to the system before each measure
+ * ({@code malloc_trim}), so that a load reusing an evicted model's freed pages is not measured as free. When the load
+ * measured more than expected, more versions are evicted (as they become idle, within the same deadline) before the
+ * new one is listed and serves. A sweep (every second in the server) unloads idle versions past their keep-alive.
  *
  * <p>Concurrency: {@link #used} and {@link #loaded()} may be called from any thread at any time; loads, budget
  * evictions and the sweep are serialized by one lock. The engine decides atomically whether a version is idle
