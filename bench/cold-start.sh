@@ -57,9 +57,13 @@ endpoint() {
 }
 timed() { # seconds the request took, failing unless 200
   local out
-  out="$(curl -s -o /dev/null -w '%{http_code} %{time_total}' -H "$auth" -H 'Content-Type: application/json' \
-    --data-binary "@$data/$1.json" "$server$(endpoint "$1")")"
-  [ "${out%% *}" = 200 ] || { echo "cold-start: $1 answered ${out%% *}" >&2; exit 1; }
+  out="$(curl -s -o "$data/answer.json" -w '%{http_code} %{time_total}' -H "$auth" \
+    -H 'Content-Type: application/json' --data-binary "@$data/$1.json" "$server$(endpoint "$1")")"
+  if [ "${out%% *}" != 200 ]; then
+    echo "cold-start: $1 answered ${out%% *}: $(cat "$data/answer.json")" >&2
+    tail -n 40 "$data/atrium.log" >&2
+    exit 1
+  fi
   echo "${out#* }"
 }
 

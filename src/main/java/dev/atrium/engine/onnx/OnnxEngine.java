@@ -308,7 +308,10 @@ public final class OnnxEngine implements ArtifactEngine, EmbeddingEngine, Tensor
                     instances, OWNER_SHARE,
                     Duration.ofMillis(scheduling.deadlineMillis() != null ? scheduling.deadlineMillis() : 30_000));
             OnnxModel model = new OnnxModel(deployment, session, tokenizer);
-            model.closeWith(options);
+            if (deployment.task() != ModelTask.TRANSCRIPTION) {
+                // a transcription model's options hold the Extensions library, which stays loaded for the process
+                model.closeWith(options);
+            }
             switch (deployment.task()) {
                 case TABULAR -> model.taskState(TabularPrediction.load(environment, session, deployment,
                         settings.outputLimit()));
