@@ -274,8 +274,9 @@ public final class OnnxEngine implements ArtifactEngine, EmbeddingEngine, Tensor
     }
 
     /**
-     * What a first load is expected to hold: ONNX Runtime's optimized graph and arena come to about twice the
-     * file (measured with MiniLM int8 and MobileNet v3), plus a little for the session itself.
+     * What a first load is expected to hold, before it is measured: a session measured 1.3 times its file for the
+     * int8 MiniLM and 2.5 times for MobileNet v3 (docs/benchmarks.md); twice the file and 8 MiB err on the large side,
+     * so that a first load seldom needs more room made after it.
      */
     private static long estimateBytes(Deployment deployment) {
         return 2 * deployment.files().sizeBytes() + (8L << 20);
