@@ -360,6 +360,28 @@ class ResidencyEndToEndTest {
         assertThat(lastFive - firstFive).isLessThan(64 * MIB);
     }
 
+    /** Eight requests at once to an unloaded version, ONNX and GGUF: one load serves them all. */
+    @Test
+    void concurrentRequestsToAnUnloadedVersion_shareOneLoad() throws Exception {
+        for (String model : gguf ? List.of("mini-3", "tiny-llm") : List.of("mini-3")) {
+            String kind = model.equals("tiny-llm") ? "llama" : "onnx";
+            assertThat(admin.post("/admin/models/" + model + "/versions/1/unload", "application/json", new byte[0])
+                    .status()).isEqualTo(200);
+            double loadsBefore = counter("atrium_model_load_seconds_count", "kind", kind);
+            List<Future<Http.Reply>> replies = new ArrayList<>();
+            try (ExecutorService callers = Executors.newVirtualThreadPerTaskExecutor()) {
+                for (int i = 0; i < 8; i++) {
+                    replies.add(callers.submit(() -> call(admin, model)));
+                }
+                for (Future<Http.Reply> reply : replies) {
+                    assertThat(reply.get().status()).as(model + ": " + reply.get()).isEqualTo(200);
+                }
+            }
+            assertThat(counter("atrium_model_load_seconds_count", "kind", kind) - loadsBefore).as(model)
+                    .isEqualTo(1);
+        }
+    }
+
     @Test
     void keepAlive_expired_unloadsAnIdleVersion() throws Exception {
         Http.Reply set = admin.putJson("/admin/models/photos/residency", Map.of("keep_alive", 1));
