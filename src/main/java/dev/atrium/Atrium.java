@@ -115,6 +115,7 @@ public final class Atrium implements AutoCloseable {
     private final TrainingFiles trainingFiles;
     private final FineTuningJobs jobs;
     private final dev.atrium.rollout.Rollouts rollouts;
+    private final dev.atrium.engine.residency.Residency residency;
     private final AtomicBoolean closed = new AtomicBoolean();
     private final CountDownLatch stopped = new CountDownLatch(1);
 
@@ -122,7 +123,9 @@ public final class Atrium implements AutoCloseable {
             GroupCommitWriter writer, OnnxEngine onnx,
             LlamaEngine llama, RemoteEngine remote, ModelRegistry registry, Lifecycle lifecycle, ConnectionGuard guard,
             GatewayFilter gateway, AuditRetention retention, WebServer server, RouteTable routes,
-            TrainingFiles trainingFiles, FineTuningJobs jobs, dev.atrium.rollout.Rollouts rollouts) {
+            TrainingFiles trainingFiles, FineTuningJobs jobs, dev.atrium.rollout.Rollouts rollouts,
+            dev.atrium.engine.residency.Residency residency) {
+        this.residency = residency;
         this.trainingFiles = trainingFiles;
         this.rollouts = rollouts;
         this.jobs = jobs;
@@ -187,17 +190,22 @@ public final class Atrium implements AutoCloseable {
         AuditRetention retention = null;
         FineTuningJobs jobs = null;
         dev.atrium.rollout.Rollouts rollouts = null;
+        // one memory budget over the loaded versions of every engine
+        dev.atrium.engine.residency.Residency residency = dev.atrium.engine.residency.Residency.create(
+                new dev.atrium.engine.residency.Residency.Settings(config.memoryBudgetBytes(),
+                        java.util.Optional.ofNullable(config.keepAlive()), config.callDeadline(),
+                        Duration.ofSeconds(1)), metrics);
         try {
             Tenancy tenancy = new Tenancy(database.jdbi(), clock);
             AdminKeyBootstrap.run(tenancy, audit, clock, config);
             onnx = OnnxEngine.create(new OnnxEngine.Settings(config.engineThreads(), config.intraOpThreads(),
                     config.cudaDevice(), config.queueCapacity(), OnnxEngine.DEFAULT_BATCHING,
-                    new OutputLimit(config.maxOutputBytes()), config.maxAudioDuration()), metrics);
+                    new OutputLimit(config.maxOutputBytes()), config.maxAudioDuration()), metrics, residency);
             ArtifactStore artifacts = ArtifactStore.open(config.dataDir());
             LlamaEngine llama = new LlamaEngine(new LlamaEngine.Settings(
                     Math.max(1, Runtime.getRuntime().availableProcessors()), 4, java.time.Duration.ofSeconds(20),
                     config.llamaNatives() == null ? dev.atrium.engine.llama.LlamaNatives.defaults()
-                            : dev.atrium.engine.llama.LlamaNatives.at(config.llamaNatives())));
+                            : dev.atrium.engine.llama.LlamaNatives.at(config.llamaNatives())), residency);
             UpstreamHosts upstreams = new UpstreamHosts(database.jdbi(), clock);
             remote = new RemoteEngine(upstreams::allows, "atrium/" + VERSION);
             SecretCipher secrets = SecretCipher.open(config.secretsKey(), config.secretsKeyFile());
@@ -205,6 +213,8 @@ public final class Atrium implements AutoCloseable {
                     Map.of(EngineKind.ONNX, onnx, EngineKind.LLAMA, llama, EngineKind.REMOTE, remote),
                     secrets, upstreams, clock);
             registry.sweepArtifacts();
+            registry.residencies().forEach(residency::policy);
+            residency.startSweeping();
             seed.accept(registry);
             for (String reference : config.preload()) {
                 preload(registry, reference);
@@ -278,6 +288,7 @@ public final class Atrium implements AutoCloseable {
                     new dev.atrium.admin.AdminBundleService(registry, dev.atrium.registry.SigningKey.open(
                             config.dataDir(), secrets), Atrium::runtimes, clock),
                     new dev.atrium.admin.AdminMonitoringService(monitors, config.maxRequestBytes()),
+                    new dev.atrium.admin.AdminResidencyService(registry, residency, config.maxRequestBytes()),
                     new AdminUpstreamsService(registry.upstreams(), config.maxRequestBytes()),
                     new AdminTenancyService(tenancy, registry, config.maxRequestBytes(), trainingFiles::deleteTenant),
                     new AdminMeteringService(metering, tenancy, config.maxRequestBytes()),
@@ -300,7 +311,8 @@ public final class Atrium implements AutoCloseable {
                     VERSION, config.usesTls() ? "https" : "http", config.bindAddress(), server.port(), config.dataDir().toAbsolutePath(),
                     config.engineThreads(), config.intraOpThreads());
             return new Atrium(config, database, audit, ledger, writer, onnx, llama, remote, registry, lifecycle, guard,
-                    gateway, retention, server, RouteTable.of(registered), trainingFiles, jobs, rollouts);
+                    gateway, retention, server, RouteTable.of(registered), trainingFiles, jobs, rollouts,
+                    residency);
         } catch (RuntimeException e) {
             if (rollouts != null) {
                 rollouts.close();
@@ -323,6 +335,7 @@ public final class Atrium implements AutoCloseable {
             if (remote != null) {
                 remote.close();
             }
+            residency.close();
             ledger.close();
             audit.close();
             writer.close();
@@ -373,6 +386,11 @@ public final class Atrium implements AutoCloseable {
 
     public ModelRegistry registry() {
         return registry;
+    }
+
+    /** What is loaded within the memory budget (for tests that look behind the API). */
+    public dev.atrium.engine.residency.Residency residency() {
+        return residency;
     }
 
     /** Inputs waiting in the queues of the loaded ONNX models. */
@@ -427,6 +445,7 @@ public final class Atrium implements AutoCloseable {
         onnx.close();
         llama.close();
         remote.close();
+        residency.close();
         ledger.close();
         audit.close();
         writer.close();

@@ -23,6 +23,8 @@ import tools.jackson.databind.JsonNode;
                 ModelsCommand.Alias.class,
                 ModelsCommand.Tune.class,
                 ModelsCommand.Monitor.class,
+                ModelsCommand.Residency.class,
+                ModelsCommand.Loaded.class,
                 ModelsCommand.ExportOnnx.class,
                 ModelsCommand.Export.class,
                 ModelsCommand.Remove.class})
@@ -370,6 +372,62 @@ final class ModelsCommand implements Runnable {
             out.printf(java.util.Locale.ROOT, "  psi %s (threshold %s)%s%n", drift.path("psi").isNumber()
                     ? String.format(java.util.Locale.ROOT, "%.4f", drift.path("psi").asDouble()) : "-",
                     drift.path("threshold").asString(), drift.path("drifting").asBoolean() ? ": DRIFTING" : "");
+        }
+    }
+
+    @Command(name = "residency", mixinStandardHelpOptions = true,
+            description = "Set how a model's loaded versions are kept within the memory budget: pinned (never evicted"
+                    + " for room) and their keep-alive; options left out: not pinned, the server's keep-alive.")
+    static final class Residency extends ServerCommand {
+        @Parameters(index = "0", paramLabel = "NAME")
+        String name;
+
+        @Option(names = "--pin", negatable = true, defaultValue = "false",
+                description = "never evict the model's versions to make room (--no-pin: the budget may)")
+        boolean pinned;
+
+        @Option(names = "--keep-alive", paramLabel = "DURATION",
+                description = "how long an idle version stays loaded: seconds, 90s, 5m or 2h; -1 for as long as the"
+                        + " budget allows")
+        String keepAlive;
+
+        @Override
+        void run(AtriumClient client, PrintWriter out) {
+            Map<String, Object> body = new LinkedHashMap<>();
+            body.put("pinned", pinned);
+            if (keepAlive != null) {
+                body.put("keep_alive", keepAlive.matches("-?[0-9]+") ? Long.valueOf(keepAlive) : keepAlive);
+            }
+            JsonNode set = client.putJson("/admin/models/" + name + "/residency", body).body();
+            JsonNode seconds = set.path("keep_alive");
+            out.printf("%s: %s, keep-alive %s%n", set.path("model").asString(), set.path("pinned").asBoolean()
+                    ? "pinned" : "not pinned", seconds.isNull() ? "the server's" : seconds.asLong() < 0 ? "forever"
+                    : seconds.asLong() + " s");
+        }
+    }
+
+    @Command(name = "loaded", mixinStandardHelpOptions = true,
+            description = "List the loaded versions: engine, memory measured at load, load time, last use, work in"
+                    + " flight, pin and keep-alive.")
+    static final class Loaded extends ServerCommand {
+        @Override
+        void run(AtriumClient client, PrintWriter out) {
+            JsonNode loaded = client.get("/admin/loaded").body();
+            out.printf("%-36s %-6s %9s %8s %-24s %8s %-6s %s%n", "VERSION", "ENGINE", "MIB", "LOAD_MS", "LAST_USED",
+                    "IN_FLIGHT", "PINNED", "KEEP_ALIVE");
+            for (JsonNode version : loaded.path("data")) {
+                long keepAlive = version.path("keep_alive").asLong();
+                out.printf("%-36s %-6s %9.1f %8d %-24s %8d %-6s %s%n", version.path("model").asString() + ":"
+                        + version.path("version").asInt(), version.path("engine").asString(),
+                        version.path("bytes").asLong() / 1048576.0, version.path("load_ms").asLong(),
+                        version.path("last_used").asString(), version.path("in_flight").asInt(),
+                        version.path("pinned").asBoolean() ? "yes" : "no", keepAlive < 0 ? "forever"
+                                : keepAlive + "s");
+            }
+            JsonNode budget = loaded.path("budget_bytes");
+            out.printf("loaded %.1f MiB of %s%n", loaded.path("loaded_bytes").asLong() / 1048576.0, budget.isNull()
+                    ? "no budget" : String.format(java.util.Locale.ROOT, "a budget of %.1f MiB",
+                            budget.asLong() / 1048576.0));
         }
     }
 

@@ -30,6 +30,8 @@ import java.util.List;
  * @param maxAudioBytes the largest audio file one transcription takes
  * @param maxAudioDuration the longest audio one transcription decodes
  * @param trainingConcurrency fine-tuning jobs run at once
+ * @param memoryBudgetBytes what the loaded models may hold together, or {@link Long#MAX_VALUE} for no budget
+ * @param keepAlive how long an idle version stays loaded (models may set their own), or null for no limit
  */
 public record ServerConfig(
         String bindAddress,
@@ -64,7 +66,9 @@ public record ServerConfig(
         Path llamaNatives,
         long maxAudioBytes,
         Duration maxAudioDuration,
-        int trainingConcurrency) {
+        int trainingConcurrency,
+        long memoryBudgetBytes,
+        Duration keepAlive) {
 
     public ServerConfig {
         requireNonNull(bindAddress, "bindAddress is null");
@@ -105,6 +109,12 @@ public record ServerConfig(
         }
         if (trainingConcurrency < 1 || trainingConcurrency > 64) {
             throw new IllegalArgumentException("training-concurrency must be 1 to 64");
+        }
+        if (memoryBudgetBytes < 1 << 20) {
+            throw new IllegalArgumentException("memory-budget must be at least 1m");
+        }
+        if (keepAlive != null && keepAlive.isNegative()) {
+            throw new IllegalArgumentException("keep-alive must not be negative");
         }
         if (maxConnections < 1) {
             throw new IllegalArgumentException("max-connections must be at least 1");

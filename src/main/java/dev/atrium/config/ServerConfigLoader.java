@@ -86,7 +86,10 @@ public final class ServerConfigLoader {
                     parse(values, ServerSetting.LLAMA_NATIVES, v -> v.equals("auto") ? null : Path.of(v)),
                     parse(values, ServerSetting.MAX_AUDIO_SIZE, ServerConfigLoader::parseSize),
                     parse(values, ServerSetting.MAX_AUDIO_DURATION, ServerConfigLoader::parseDuration),
-                    parse(values, ServerSetting.TRAINING_CONCURRENCY, Integer::parseInt));
+                    parse(values, ServerSetting.TRAINING_CONCURRENCY, Integer::parseInt),
+                    parse(values, ServerSetting.MEMORY_BUDGET, ServerConfigLoader::parseMemoryBudget),
+                    parse(values, ServerSetting.KEEP_ALIVE,
+                            v -> v.equalsIgnoreCase("none") ? null : parseDuration(v)));
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException("invalid configuration: " + e.getMessage(), e);
         }
@@ -158,6 +161,27 @@ public final class ServerConfigLoader {
         long limit = ManagementFactory.getOperatingSystemMXBean() instanceof UnixOperatingSystemMXBean unix
                 ? unix.getMaxFileDescriptorCount() : -1;
         return limit <= 0 ? 10_000 : (int) Math.max(16, Math.min(10_000, limit * 3 / 4));
+    }
+
+    /** A size, {@code none} (no budget: {@link Long#MAX_VALUE}) or {@code auto} (3/4 of physical memory). */
+    static long parseMemoryBudget(String value) {
+        if (value.equalsIgnoreCase("none")) {
+            return Long.MAX_VALUE;
+        }
+        if (value.equalsIgnoreCase("auto")) {
+            return defaultMemoryBudget();
+        }
+        return parseSize(value);
+    }
+
+    /**
+     * Three quarters of the physical memory (the container's limit where there is one): the rest is for the Java
+     * heap, requests and the page cache. 8 GiB where it is unknown.
+     */
+    static long defaultMemoryBudget() {
+        long total = ManagementFactory.getOperatingSystemMXBean() instanceof com.sun.management.OperatingSystemMXBean os
+                ? os.getTotalMemorySize() : 0;
+        return total <= 0 ? 8L << 30 : total / 4 * 3;
     }
 
     static List<String> parseList(String value) {

@@ -44,7 +44,12 @@ public enum ServerSetting {
     MAX_AUDIO_DURATION("max-audio-duration", "30m", "longest audio one transcription decodes; longer audio is"
             + " refused as soon as decoding passes it"),
     TRAINING_CONCURRENCY("training-concurrency", "1", "fine-tuning jobs run at once, each on a thread of its own"
-            + " (one tenant's at most one at a time); more wait in the queue, oldest first");
+            + " (one tenant's at most one at a time); more wait in the queue, oldest first"),
+    MEMORY_BUDGET("memory-budget", "auto", "memory the loaded ONNX and GGUF models may hold together, as measured at"
+            + " load (resident memory; k, m, g suffixes); loading past it evicts the least recently used idle version;"
+            + " auto = 3/4 of physical memory; none = no budget"),
+    KEEP_ALIVE("keep-alive", "none", "how long a loaded version may stay idle before it is unloaded, for models"
+            + " that set no keep_alive of their own (ms, s, m suffixes); none = until the memory budget needs it");
 
     private final String key;
     private final String defaultValue;

@@ -26,4 +26,19 @@ public record ArtifactFiles(Path model, Optional<Path> tokenizer, Optional<Path>
         requireNonNull(tokenizer, "tokenizer is null");
         requireNonNull(voiceActivity, "voiceActivity is null");
     }
+
+    /** The files' sizes together: the least a loaded version holds; 0 for files that cannot be read. */
+    public long sizeBytes() {
+        long total = 0;
+        for (Optional<Path> file : java.util.List.of(Optional.of(model), tokenizer, voiceActivity)) {
+            if (file.isPresent()) {
+                try {
+                    total += java.nio.file.Files.size(file.get());
+                } catch (java.io.IOException e) {
+                    // a remote model's empty path, or a file gone: counted as nothing
+                }
+            }
+        }
+        return total;
+    }
 }

@@ -43,6 +43,11 @@ public final class ProgressWatch {
         lastProgress.set(clock.getAsLong());
     }
 
+    /** Requests accepted and not yet ended. */
+    public int pending() {
+        return pending.get();
+    }
+
     public boolean isStalled() {
         return pending.get() > 0 && clock.getAsLong() - lastProgress.get() > stallNanos;
     }

@@ -25,7 +25,8 @@ import io.micrometer.core.instrument.Tags;
  * time and queue depth, ledger commit latency and batch size, admission refusals, and each monitored version's
  * drift (its PSI, and the times it began to drift).
  */
-public final class AtriumMetrics implements SchedulerMetrics, VersionMonitors.Metrics {
+public final class AtriumMetrics implements SchedulerMetrics, VersionMonitors.Metrics,
+        dev.atrium.engine.residency.ResidencyMetrics {
     /** Bounds the caches of per-request meters; meters past it are still recorded, only looked up each time. */
     private static final int CACHED_METERS = 4_096;
 
@@ -124,6 +125,32 @@ public final class AtriumMetrics implements SchedulerMetrics, VersionMonitors.Me
     public void authenticationFailed() {
         Counter.builder("atrium.auth.failures").description("requests refused for a missing or invalid API key")
                 .register(registry).increment();
+    }
+
+    /** A cold start: how long loading a version took, by engine kind; its count is the number of cold starts. */
+    @Override
+    public void loaded(String kind, long nanos, long bytes) {
+        Timer.builder("atrium.model.load").description("model version loads (cold starts) by engine kind")
+                .tag("kind", kind).publishPercentileHistogram().register(registry).record(nanos, TimeUnit.NANOSECONDS);
+        DistributionSummary.builder("atrium.model.load.bytes").description("memory a load measured (resident growth)")
+                .baseUnit("bytes").tag("kind", kind).register(registry).record(bytes);
+    }
+
+    @Override
+    public void evicted(String kind, String reason) {
+        Counter.builder("atrium.model.evictions").description("loaded versions unloaded by the memory budget or their"
+                + " keep-alive").tag("kind", kind).tag("reason", reason).register(registry).increment();
+    }
+
+    @Override
+    public void residency(java.util.function.LongSupplier loadedBytes, java.util.function.LongSupplier loadedVersions,
+            long budgetBytes) {
+        Gauge.builder("atrium.model.loaded.bytes", loadedBytes::getAsLong).description("memory the loaded versions"
+                + " hold, as their loads measured").baseUnit("bytes").register(registry);
+        Gauge.builder("atrium.model.loaded.versions", loadedVersions::getAsLong).description("versions loaded now")
+                .register(registry);
+        Gauge.builder("atrium.model.memory.budget", () -> budgetBytes).description("the memory budget of loaded"
+                + " versions; -1 for none").baseUnit("bytes").register(registry);
     }
 
     public void queueDepth(String engine, Supplier<Number> depth) {

@@ -528,6 +528,27 @@ public final class ModelRegistry {
         return resolve(scope, ModelReference.parse(reference));
     }
 
+    /**
+     * Sets how a model's loaded versions are kept (pinned, keep-alive), for the residency to apply; the caller
+     * hands it to the server's {@link dev.atrium.engine.residency.Residency}.
+     *
+     * @return the model
+     */
+    public Model setResidency(ModelScope scope, String name, dev.atrium.engine.residency.ResidencyPolicy policy) {
+        Model model = manageable(scope, name);
+        if (!model.engine().hasArtifacts()) {
+            throw AtriumException.invalidParam("model", "a remote model is not loaded here; its upstream holds it");
+        }
+        store.setResidency(model.id(), policy, clock.instant());
+        LOG.info("model {} is now kept with {}", name, policy);
+        return model;
+    }
+
+    /** Every model's residency that has one, by model id, as stored. */
+    public Map<Long, dev.atrium.engine.residency.ResidencyPolicy> residencies() {
+        return store.residencies();
+    }
+
     public Engine engine(Model model) {
         Engine engine = engines.get(model.engine());
         if (engine == null) {

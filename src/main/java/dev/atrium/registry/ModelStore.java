@@ -226,6 +226,36 @@ final class ModelStore {
                 .execute() > 0);
     }
 
+    /** Sets a model's residency (one row per model). */
+    void setResidency(long modelId, dev.atrium.engine.residency.ResidencyPolicy policy, java.time.Instant now) {
+        jdbi.useHandle(handle -> handle.createUpdate("""
+                        INSERT INTO model_residency (model_id, pinned, keep_alive_seconds, updated_at)
+                        VALUES (:id, :pinned, :keepAlive, :now)
+                        ON CONFLICT (model_id) DO UPDATE SET pinned = excluded.pinned,
+                            keep_alive_seconds = excluded.keep_alive_seconds, updated_at = excluded.updated_at""")
+                .bind("id", modelId)
+                .bind("pinned", policy.pinned() ? 1 : 0)
+                .bind("keepAlive", policy.keepAliveSeconds())
+                .bind("now", dev.atrium.store.EpochMicros.of(now))
+                .execute());
+    }
+
+    /** Every model's residency that has one, by model id. */
+    java.util.Map<Long, dev.atrium.engine.residency.ResidencyPolicy> residencies() {
+        java.util.Map<Long, dev.atrium.engine.residency.ResidencyPolicy> policies = new java.util.LinkedHashMap<>();
+        jdbi.useHandle(handle -> handle.createQuery(
+                        "SELECT model_id, pinned, keep_alive_seconds FROM model_residency ORDER BY model_id")
+                .map((rs, ctx) -> {
+                    boolean pinned = rs.getInt("pinned") == 1;
+                    long keepAlive = rs.getLong("keep_alive_seconds");
+                    Long seconds = rs.wasNull() ? null : keepAlive;
+                    return java.util.Map.entry(rs.getLong("model_id"),
+                            new dev.atrium.engine.residency.ResidencyPolicy(pinned, seconds));
+                })
+                .forEach(entry -> policies.put(entry.getKey(), entry.getValue())));
+        return policies;
+    }
+
     /** What a trained version was made by and from. */
     record Lineage(String jobId, String json) {}
 

@@ -144,6 +144,29 @@ class CliTest {
     }
 
     @Test
+    void models_residencyAndLoaded_setAndShowHowVersionsAreKept() {
+        String url = server.baseUrl();
+        String model = "all-minilm-l6-v2";
+        Run pin = atrium("models", "residency", model, "--pin", "--keep-alive", "5m", "--server", url);
+        assertThat(pin.exitCode()).as(pin.err()).isZero();
+        assertThat(pin.out()).contains(model + ": pinned, keep-alive 300 s");
+        try {
+            assertThat(server.http().postJson("/v1/embeddings", Map.of("model", model, "input", "x")).status())
+                    .isEqualTo(200);
+            Run loaded = atrium("models", "loaded", "--server", url);
+            assertThat(loaded.exitCode()).as(loaded.err()).isZero();
+            assertThat(loaded.out()).contains("VERSION").containsPattern(model + ":1 +onnx .* yes +300s")
+                    .contains("loaded ");
+            Run refused = atrium("models", "residency", model, "--keep-alive", "soon", "--server", url);
+            assertThat(refused.exitCode()).isNotZero();
+            assertThat(refused.err()).contains("keep_alive");
+        } finally {
+            Run reset = atrium("models", "residency", model, "--server", url);
+            assertThat(reset.out()).contains(model + ": not pinned, keep-alive the server's");
+        }
+    }
+
+    @Test
     void models_exportOnnx_writesTheServersFile_andARefusalWritesNothing() throws Exception {
         String url = server.baseUrl();
         Path head = new OnnxModelWriter()

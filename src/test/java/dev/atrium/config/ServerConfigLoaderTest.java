@@ -51,6 +51,23 @@ class ServerConfigLoaderTest {
         assertThat(config.callDeadline()).isEqualTo(Duration.ofSeconds(60));
         assertThat(config.maxAudioBytes()).isEqualTo(25L << 20);
         assertThat(config.maxAudioDuration()).isEqualTo(Duration.ofMinutes(30));
+        assertThat(config.memoryBudgetBytes()).isEqualTo(ServerConfigLoader.defaultMemoryBudget())
+                .isGreaterThan(1L << 20).isLessThan(Long.MAX_VALUE);
+        assertThat(config.keepAlive()).isNull();
+    }
+
+    @Test
+    void load_memoryBudget_takesSizesNoneAndAuto() {
+        assertThat(ServerConfigLoader.load(Map.of("memory-budget", "none"), Map.of()).memoryBudgetBytes())
+                .isEqualTo(Long.MAX_VALUE);
+        assertThat(ServerConfigLoader.load(Map.of(), Map.of("ATRIUM_MEMORY_BUDGET", "512m")).memoryBudgetBytes())
+                .isEqualTo(512L << 20);
+        assertThat(ServerConfigLoader.load(Map.of(), Map.of("ATRIUM_KEEP_ALIVE", "5m")).keepAlive())
+                .isEqualTo(Duration.ofMinutes(5));
+        assertThatThrownBy(() -> ServerConfigLoader.load(Map.of("memory-budget", "lots"), Map.of()))
+                .hasMessageContaining("memory-budget");
+        assertThatThrownBy(() -> ServerConfigLoader.load(Map.of("memory-budget", "10k"), Map.of()))
+                .hasMessageContaining("memory-budget");
     }
 
     @Test
@@ -86,7 +103,9 @@ class ServerConfigLoaderTest {
                 Map.entry("llama-natives", "/opt/llama.cpp/lib"),
                 Map.entry("max-audio-size", "10m"),
                 Map.entry("max-audio-duration", "5m"),
-                Map.entry("training-concurrency", "3"));
+                Map.entry("training-concurrency", "3"),
+                Map.entry("memory-budget", "3g"),
+                Map.entry("keep-alive", "90s"));
         assertThat(flags).hasSameSizeAs(ServerSetting.values());
         ServerConfig config = ServerConfigLoader.load(flags, Map.of());
         assertThat(config).isEqualTo(new ServerConfig("0.0.0.0", 9001, Path.of("/srv/atrium"), 3, 2, 1,
@@ -94,7 +113,8 @@ class ServerConfigLoaderTest {
                 60, 6000, 4, Duration.ofSeconds(2), true, Path.of("/etc/atrium/secrets.key"), null, null,
                 Duration.ofSeconds(3), Duration.ofSeconds(20), Duration.ofMillis(250), 321,
                 Path.of("/etc/atrium/chain.pem"), Path.of("/etc/atrium/key.pem"), Duration.ofDays(30),
-                Duration.ofSeconds(45), Path.of("/opt/llama.cpp/lib"), 10L << 20, Duration.ofMinutes(5), 3));
+                Duration.ofSeconds(45), Path.of("/opt/llama.cpp/lib"), 10L << 20, Duration.ofMinutes(5), 3,
+                3L << 30, Duration.ofSeconds(90)));
         assertThat(config.usesTls()).isTrue();
     }
 

@@ -119,6 +119,8 @@ class AccessMatrixTest {
         routes.put("PUT /admin/models/{name}/versions/{version}/scheduling", Access.OWNER);
         routes.put("GET /admin/models/{name}/versions/{version}/monitoring", Access.READ);
         routes.put("PUT /admin/models/{name}/versions/{version}/monitoring", Access.OWNER);
+        routes.put("PUT /admin/models/{name}/residency", Access.OWNER);
+        routes.put("GET /admin/loaded", Access.READ); // scoped: a tenant's own loaded versions
         routes.put("PUT /admin/models/{name}/aliases/{alias}", Access.OWNER);
         routes.put("DELETE /admin/models/{name}/aliases/{alias}", Access.OWNER);
         routes.put("POST /admin/models/{name}/aliases/{alias}/rollout", Access.OWNER);
@@ -237,6 +239,8 @@ class AccessMatrixTest {
         templates.add(new Template("GET", "/admin/models/{model}/versions/1/monitoring", null, null, false));
         templates.add(new Template("PUT", "/admin/models/{model}/versions/1/monitoring", json,
                 "{\"threshold\": 0.3}", true));
+        templates.add(new Template("PUT", "/admin/models/{model}/residency", json,
+                "{\"pinned\": true, \"keep_alive\": \"5m\"}", true));
         templates.add(new Template("POST", "/v1/chat/completions", json,
                 "{\"model\": \"{model}\", \"messages\": [{\"role\": \"user\", \"content\": \"x\"}]}", false));
         templates.add(new Template("DELETE", "/admin/models/{model}/aliases/production", null, null, true));
@@ -455,7 +459,7 @@ class AccessMatrixTest {
                 Http http = admin.withKey(actor.secret());
                 for (String path : List.of("/v1/models", "/admin/models", "/admin/keys", "/admin/tenants", "/v1/usage",
                         "/v1/usage?group_by=key", "/admin/usage/records?limit=1000", "/admin/invoices",
-                        "/admin/budgets", "/admin/prices")) {
+                        "/admin/budgets", "/admin/prices", "/admin/loaded")) {
                     String body = http.get(path).text();
                     for (String value : foreign.values()) {
                         assertThat(body).as(actor.role() + " " + path).doesNotContain(value);

@@ -297,6 +297,27 @@ class BadInputTest {
                 bytes("{\"scopes\": []}"), 400, "invalid_request", "'scopes'"));
         cases.add(new Case("admin: scheduling with an unknown field", "PUT", "/admin/models/bytes/versions/1/scheduling",
                 "application/json", bytes("{\"batch\": 4}"), 400, "invalid_request", "'batch'"));
+        // a model's residency: pinned a boolean, keep_alive seconds (-1 to forever) or "90s" / "5m" / "2h"
+        for (String[] residency : new String[][] {
+                {"{\"pinned\": \"yes\"}", "'pinned'"},
+                {"{\"pinned\": 1}", "'pinned'"},
+                {"{\"keep_alive\": -2}", "'keep_alive'"},
+                {"{\"keep_alive\": 1.5}", "'keep_alive'"},
+                {"{\"keep_alive\": \"5 minutes\"}", "'keep_alive'"},
+                {"{\"keep_alive\": \"-1s\"}", "'keep_alive'"},
+                {"{\"keep_alive\": \"500ms\"}", "'keep_alive'"},
+                {"{\"keep_alive\": 99999999999999999999}", "'keep_alive'"},
+                {"{\"keep_alive\": 31708800}", "'keep_alive'"},
+                {"{\"keep_alive\": true}", "'keep_alive'"},
+                {"{\"keep_alive\": [60]}", "'keep_alive'"},
+                {"{\"pinned\": true, \"ttl\": 60}", "'ttl'"}}) {
+            cases.add(new Case("admin: residency " + residency[0], "PUT", "/admin/models/bytes/residency",
+                    "application/json", bytes(residency[0]), 400, "invalid_request", residency[1]));
+        }
+        cases.add(new Case("admin: residency of a remote model", "PUT", "/admin/models/faraway/residency",
+                "application/json", bytes("{\"pinned\": true}"), 400, "invalid_request", "remote"));
+        cases.add(new Case("admin: residency not an object", "PUT", "/admin/models/bytes/residency",
+                "application/json", bytes("[true]"), 400, "invalid_json", "object"));
         cases.add(new Case("admin: alias with an unknown field", "PUT", "/admin/models/bytes/aliases/prod",
                 "application/json", bytes("{\"version\": 1, \"weight\": 50}"), 400, "invalid_request", "'weight'"));
         cases.add(json("admin: price with an unknown field", "/admin/prices",

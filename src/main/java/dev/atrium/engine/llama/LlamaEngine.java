@@ -17,6 +17,7 @@ import dev.atrium.engine.ModelTask;
 import dev.atrium.engine.ProgressWatch;
 import dev.atrium.engine.RunContext;
 import dev.atrium.engine.VersionKey;
+import dev.atrium.engine.residency.Residency;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;
@@ -25,6 +26,8 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicLong;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -38,7 +41,9 @@ import org.slf4j.LoggerFactory;
  * grammars in Java ({@link JsonSchemaGrammar}). Unloading stops the loop and frees the context and the model. An
  * uploaded file is loaded first in a child process ({@link GgufLoadCheck}), so a file crafted to crash llama.cpp
  * takes down the child, never the server. Without the llama.cpp libraries the server serves everything else, and
- * GGUF models answer 503 naming what is missing.
+ * GGUF models answer 503 naming what is missing. Loads go through the server's {@link Residency}; a version is in
+ * use while a call holds a lease on it (rendering, counting, queueing) and while its generations run, and only an
+ * idle one is evicted.
  */
 public final class LlamaEngine implements ArtifactEngine, LanguageEngine {
     private static final Logger LOG = LoggerFactory.getLogger(LlamaEngine.class);
@@ -59,12 +64,92 @@ public final class LlamaEngine implements ArtifactEngine, LanguageEngine {
         }
     }
 
-    private record Loaded(LlamaModel model, LlamaContext context, DecodeLoop loop, Optional<ChatTemplate> template,
-            ProgressWatch progress) {
-        void close() {
+    /**
+     * One loaded version. Calls take a lease while they use the model (tokenizing, rendering a prompt, queueing a
+     * generation); once unloaded, the loop stops at once (cutting its generations) and the context and weights are
+     * freed when the last lease is returned, so that nothing reads freed memory.
+     */
+    private static final class Loaded {
+        final LlamaModel model;
+        final LlamaContext context;
+        final DecodeLoop loop;
+        final Optional<ChatTemplate> template;
+        final ProgressWatch progress;
+        private int leases;
+        private boolean unloaded;
+        private boolean freed;
+
+        Loaded(LlamaModel model, LlamaContext context, DecodeLoop loop, Optional<ChatTemplate> template,
+                ProgressWatch progress) {
+            this.model = model;
+            this.context = context;
+            this.loop = loop;
+            this.template = template;
+            this.progress = progress;
+        }
+
+        /** Takes a lease; false once unloaded, in which case the caller loads the version again. */
+        synchronized boolean acquire() {
+            if (unloaded) {
+                return false;
+            }
+            leases++;
+            return true;
+        }
+
+        void release() {
+            synchronized (this) {
+                leases--;
+                if (!unloaded || leases > 0 || freed) {
+                    return;
+                }
+                freed = true;
+            }
+            free();
+        }
+
+        /** Leases taken, and generations queued or running. */
+        synchronized int inFlight() {
+            return leases + progress.pending();
+        }
+
+        /** Unloads only when no call holds a lease and no generation is queued or running, atomically. */
+        boolean unloadIfIdle() {
+            synchronized (this) {
+                if (unloaded || leases > 0 || progress.pending() > 0) {
+                    return false;
+                }
+                unloaded = true;
+            }
+            stop();
+            return true;
+        }
+
+        void unload() {
+            synchronized (this) {
+                if (unloaded) {
+                    return;
+                }
+                unloaded = true;
+            }
+            stop();
+        }
+
+        private void stop() {
             loop.close();
+            synchronized (this) {
+                if (leases > 0 || freed) {
+                    return;
+                }
+                freed = true;
+            }
+            free();
+        }
+
+        private void free() {
             context.close();
             model.close();
+            LlamaCpp.releaseFreedMemory();
         }
     }
 
@@ -79,8 +164,35 @@ public final class LlamaEngine implements ArtifactEngine, LanguageEngine {
     private final java.util.concurrent.ExecutorService loader = java.util.concurrent.Executors.newSingleThreadExecutor(
             Thread.ofPlatform().name("llama-load").daemon(true).factory());
 
+    private final Residency residency;
+    private final Residency.Holder holder = new Residency.Holder() {
+        @Override
+        public int inFlight(VersionKey key) {
+            Loaded loaded = loadedNow(key);
+            return loaded == null ? 0 : loaded.inFlight();
+        }
+
+        @Override
+        public boolean unloadIfIdle(VersionKey key) {
+            CompletableFuture<Loaded> future = byVersion.get(key);
+            Loaded loaded = future == null ? null : future.getNow(null);
+            if (loaded == null || !loaded.unloadIfIdle()) {
+                return false;
+            }
+            byVersion.remove(key, future);
+            LOG.info("unloaded {}", key);
+            return true;
+        }
+    };
+
     public LlamaEngine(Settings settings) {
+        this(settings, Residency.unlimited());
+    }
+
+    /** @param residency keeps the loaded versions of every engine within the memory budget */
+    public LlamaEngine(Settings settings, Residency residency) {
         this.settings = requireNonNull(settings, "settings is null");
+        this.residency = requireNonNull(residency, "residency is null");
     }
 
     // ---- inspection ---------------------------------------------------------------------------------------------
@@ -137,7 +249,7 @@ public final class LlamaEngine implements ArtifactEngine, LanguageEngine {
 
     @Override
     public void load(Deployment deployment) {
-        loaded(deployment);
+        lease(deployment).release();
     }
 
     @Override
@@ -156,7 +268,7 @@ public final class LlamaEngine implements ArtifactEngine, LanguageEngine {
         int depth = 0;
         for (CompletableFuture<Loaded> future : byVersion.values()) {
             Loaded loaded = future.getNow(null);
-            depth += loaded == null ? 0 : loaded.loop().queueDepth();
+            depth += loaded == null ? 0 : loaded.loop.queueDepth();
         }
         return depth;
     }
@@ -165,7 +277,7 @@ public final class LlamaEngine implements ArtifactEngine, LanguageEngine {
     public boolean isStalled(VersionKey key) {
         CompletableFuture<Loaded> future = byVersion.get(key);
         Loaded loaded = future == null ? null : future.getNow(null);
-        return loaded != null && loaded.progress().isStalled();
+        return loaded != null && loaded.progress.isStalled();
     }
 
     @Override
@@ -180,31 +292,72 @@ public final class LlamaEngine implements ArtifactEngine, LanguageEngine {
         if (future == null) {
             return false;
         }
+        residency.unloaded(key);
         Loaded loaded;
         try {
             loaded = future.join();
         } catch (CompletionException e) {
             return false;
         }
-        loaded.close();
-        LlamaCpp.releaseFreedMemory();
+        loaded.unload();
         LOG.info("unloaded {}", key);
         return true;
     }
 
-    private Loaded loaded(Deployment deployment) {
+    private Loaded loadedNow(VersionKey key) {
+        CompletableFuture<Loaded> future = byVersion.get(key);
+        return future == null ? null : future.getNow(null);
+    }
+
+    /** A loaded version with a lease taken, for work outside a call's run (rendering, counting, an admin load). */
+    private Loaded lease(Deployment deployment) {
+        return lease(deployment, System.nanoTime() + residency.settings().loadWait().toNanos());
+    }
+
+    /**
+     * A loaded version with a lease taken; the caller must release it. Concurrent calls for an unloaded version
+     * share one load (one future per version), which waits for room in the memory budget until the deadline of the
+     * call that started it; each call waits for the load no longer than its own deadline.
+     */
+    private Loaded lease(Deployment deployment, long deadlineNanos) {
         LanguageMetadata metadata = metadata(deployment);
-        CompletableFuture<Loaded> future = byVersion.computeIfAbsent(deployment.key(), key -> CompletableFuture.supplyAsync(
-                () -> open(deployment, metadata), loader));
-        try {
-            return future.join();
-        } catch (CompletionException e) {
-            byVersion.remove(deployment.key(), future);
-            if (e.getCause() instanceof AtriumException atrium) {
-                throw atrium;
+        while (true) {
+            CompletableFuture<Loaded> future = byVersion.computeIfAbsent(deployment.key(), key ->
+                    CompletableFuture.supplyAsync(() -> residency.load(key, "llama", deployment.files().sizeBytes(),
+                            estimateBytes(deployment, metadata), deadlineNanos, holder,
+                            () -> open(deployment, metadata)), loader));
+            Loaded loaded;
+            try {
+                loaded = future.get(Math.max(0, deadlineNanos - System.nanoTime()), TimeUnit.NANOSECONDS);
+            } catch (TimeoutException e) {
+                throw AtriumException.retryable(ErrorCode.OVERLOADED, "model '" + deployment.key().modelName()
+                        + "' is still loading; retry shortly", 1);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw AtriumException.retryable(ErrorCode.SHUTTING_DOWN, "the call was interrupted while model '"
+                        + deployment.key().modelName() + "' loaded", 1);
+            } catch (java.util.concurrent.ExecutionException | CompletionException e) {
+                byVersion.remove(deployment.key(), future);
+                if (e.getCause() instanceof AtriumException atrium) {
+                    throw atrium;
+                }
+                throw AtriumException.internal("loading model " + deployment.key() + " failed", e.getCause());
             }
-            throw AtriumException.internal("loading model " + deployment.key() + " failed", e.getCause());
+            if (loaded.acquire()) {
+                residency.used(deployment.key());
+                return loaded;
+            }
+            byVersion.remove(deployment.key(), future);
         }
+    }
+
+    /**
+     * What a first load is expected to hold: the weights (the file), the slots' cache (a few KiB a token for the
+     * small models served on CPUs) and llama.cpp's compute buffers.
+     */
+    private static long estimateBytes(Deployment deployment, LanguageMetadata metadata) {
+        return deployment.files().sizeBytes() + (long) metadata.slots() * metadata.contextPerSlot() * (8L << 10)
+                + (16L << 20);
     }
 
     private Loaded open(Deployment deployment, LanguageMetadata metadata) {
@@ -260,19 +413,28 @@ public final class LlamaEngine implements ArtifactEngine, LanguageEngine {
 
     @Override
     public String chatPrompt(Deployment deployment, List<ChatMessage> messages) {
-        Loaded loaded = loaded(deployment);
-        return loaded.template().orElseThrow(() -> new AtriumException(ErrorCode.UNSUPPORTED_BY_MODEL, "model '"
-                + deployment.key().modelName() + "' has no chat template")).render(messages, true);
+        Loaded loaded = lease(deployment);
+        try {
+            return loaded.template.orElseThrow(() -> new AtriumException(ErrorCode.UNSUPPORTED_BY_MODEL, "model '"
+                    + deployment.key().modelName() + "' has no chat template")).render(messages, true);
+        } finally {
+            loaded.release();
+        }
     }
 
     @Override
     public int countTokens(Deployment deployment, String text) {
-        return tokens(loaded(deployment), text).length;
+        Loaded loaded = lease(deployment);
+        try {
+            return tokens(loaded, text).length;
+        } finally {
+            loaded.release();
+        }
     }
 
     /** The prompt's tokens as generation reads them: the model's BOS added, special tokens in the text read as such. */
     private static int[] tokens(Loaded loaded, String text) {
-        return loaded.model().tokenize(text, true, true);
+        return loaded.model.tokenize(text, true, true);
     }
 
     @Override
@@ -282,11 +444,17 @@ public final class LlamaEngine implements ArtifactEngine, LanguageEngine {
 
     @Override
     public Generation start(Deployment deployment, GenerationRequest request, RunContext context) {
-        Loaded loaded = loaded(deployment);
-        int seed = request.seed() != null ? request.seed() : ThreadLocalRandom.current().nextInt();
-        LlamaSampler.Settings sampling = new LlamaSampler.Settings(request.temperature(), 0, request.topP(), 0, 1,
-                request.frequencyPenalty(), request.presencePenalty(), 64, seed, Optional.ofNullable(request.grammar()));
-        return loaded.loop().submit(tokens(loaded, request.prompt()), request.maxTokens(), request.stop(), sampling);
+        Loaded loaded = lease(deployment, context.deadlineNanos());
+        try {
+            int seed = request.seed() != null ? request.seed() : ThreadLocalRandom.current().nextInt();
+            LlamaSampler.Settings sampling = new LlamaSampler.Settings(request.temperature(), 0, request.topP(), 0, 1,
+                    request.frequencyPenalty(), request.presencePenalty(), 64, seed,
+                    Optional.ofNullable(request.grammar()));
+            // queued under the lease: the generation counts as work in flight before the lease is returned
+            return loaded.loop.submit(tokens(loaded, request.prompt()), request.maxTokens(), request.stop(), sampling);
+        } finally {
+            loaded.release();
+        }
     }
 
     private static AtriumException invalid(String message) {

@@ -31,6 +31,7 @@ import dev.atrium.engine.OutputLimit;
 import dev.atrium.engine.PreparedEmbedding;
 import dev.atrium.engine.TensorSpec;
 import dev.atrium.engine.VersionKey;
+import dev.atrium.engine.residency.Residency;
 import dev.atrium.scheduling.Batcher;
 import dev.atrium.scheduling.SchedulerMetrics;
 import dev.atrium.scheduling.SchedulingOptions;
@@ -44,6 +45,8 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -55,7 +58,8 @@ import org.slf4j.LoggerFactory;
  * of similar length from any requests, each padded only to its own longest input (and v2 requests to models
  * with a dynamic first dimension, concatenated). Each execution uses {@code intraOpThreads} threads, so
  * {@code instances × intraOpThreads} should fit the cores: on a small CPU, one single-threaded execution per
- * core gives the most throughput.
+ * core gives the most throughput. Loads go through the server's {@link Residency}, which keeps the loaded versions
+ * within the memory budget: a version it evicts is loaded again by its next request.
  */
 public final class OnnxEngine implements ArtifactEngine, EmbeddingEngine, TensorEngine, ClassificationEngine,
         dev.atrium.engine.PredictionEngine, dev.atrium.engine.TranscriptionEngine {
@@ -106,15 +110,40 @@ public final class OnnxEngine implements ArtifactEngine, EmbeddingEngine, Tensor
     private final OrtEnvironment environment;
     private final Settings settings;
     private final SchedulerMetrics metrics;
+    /**
+     * Loads on one long-lived thread: a session allocates its graph and arena from the loading thread's malloc arena,
+     * and a new thread per load left a new arena holding freed memory each time (about 9 MiB per MiniLM load and
+     * unload, measured). Loads run one at a time in the residency anyway, so that their memory is measured apart.
+     */
     private final ExecutorService loader;
     private final OnnxInspector inspector;
     private final ConcurrentMap<VersionKey, CompletableFuture<OnnxModel>> models = new ConcurrentHashMap<>();
+    private final Residency residency;
+    private final Residency.Holder holder = new Residency.Holder() {
+        @Override
+        public int inFlight(VersionKey key) {
+            OnnxModel model = loadedModel(key);
+            return model == null ? 0 : model.inFlight();
+        }
 
-    private OnnxEngine(Settings settings, SchedulerMetrics metrics) {
+        @Override
+        public boolean unloadIfIdle(VersionKey key) {
+            CompletableFuture<OnnxModel> future = models.get(key);
+            OnnxModel model = future == null ? null : future.getNow(null);
+            if (model == null || !model.unloadIfIdle()) {
+                return false;
+            }
+            models.remove(key, future);
+            return true;
+        }
+    };
+
+    private OnnxEngine(Settings settings, SchedulerMetrics metrics, Residency residency) {
         this.environment = OrtEnvironment.getEnvironment();
         this.settings = settings;
         this.metrics = metrics;
-        this.loader = Executors.newThreadPerTaskExecutor(Thread.ofPlatform().name("onnx-load-", 0).daemon(true).factory());
+        this.residency = residency;
+        this.loader = Executors.newSingleThreadExecutor(Thread.ofPlatform().name("onnx-load").daemon(true).factory());
         this.inspector = new OnnxInspector(environment, settings.outputLimit());
     }
 
@@ -126,14 +155,20 @@ public final class OnnxEngine implements ArtifactEngine, EmbeddingEngine, Tensor
     }
 
     public static OnnxEngine create(Settings settings, SchedulerMetrics metrics) {
+        return create(settings, metrics, Residency.unlimited());
+    }
+
+    /** @param residency keeps the loaded versions of every engine within the memory budget */
+    public static OnnxEngine create(Settings settings, SchedulerMetrics metrics, Residency residency) {
         requireNonNull(settings, "settings is null");
         requireNonNull(metrics, "metrics is null");
+        requireNonNull(residency, "residency is null");
         if (settings.cudaDevice() >= 0 && !OrtEnvironment.getAvailableProviders().contains(OrtProvider.CUDA)) {
             throw new IllegalStateException("execution-provider cuda was asked for, but this ONNX Runtime build has"
                     + " no CUDA provider (available: " + OrtEnvironment.getAvailableProviders() + "); run with"
                     + " com.microsoft.onnxruntime:onnxruntime_gpu on the class path, or use execution-provider cpu");
         }
-        return new OnnxEngine(settings, metrics);
+        return new OnnxEngine(settings, metrics, residency);
     }
 
     @Override
@@ -184,6 +219,7 @@ public final class OnnxEngine implements ArtifactEngine, EmbeddingEngine, Tensor
         if (future == null) {
             return false;
         }
+        residency.unloaded(key);
         OnnxModel model = future.getNow(null);
         if (model != null) {
             model.unload();
@@ -193,24 +229,57 @@ public final class OnnxEngine implements ArtifactEngine, EmbeddingEngine, Tensor
         return true;
     }
 
-    /** A loaded model with a lease taken; the caller must release it. */
+    private OnnxModel loadedModel(VersionKey key) {
+        CompletableFuture<OnnxModel> future = models.get(key);
+        return future == null ? null : future.getNow(null);
+    }
+
+    /** A loaded model with a lease taken, for work outside a call's run (its preparation, an admin load). */
     private OnnxModel lease(Deployment deployment) {
+        return lease(deployment, System.nanoTime() + residency.settings().loadWait().toNanos());
+    }
+
+    /**
+     * A loaded model with a lease taken; the caller must release it. Concurrent requests for an unloaded version
+     * share one load (one future per version), which waits for room in the memory budget until the deadline of the
+     * request that started it; each request waits for the load no longer than its own deadline.
+     */
+    private OnnxModel lease(Deployment deployment, long deadlineNanos) {
         while (true) {
             CompletableFuture<OnnxModel> future = models.computeIfAbsent(deployment.key(),
-                    key -> CompletableFuture.supplyAsync(() -> open(deployment), loader));
+                    key -> CompletableFuture.supplyAsync(() -> residency.load(key, "onnx",
+                            deployment.files().sizeBytes(), estimateBytes(deployment), deadlineNanos, holder,
+                            () -> open(deployment)), loader));
             OnnxModel model;
             try {
-                model = future.join();
-            } catch (CompletionException e) {
+                model = future.get(Math.max(0, deadlineNanos - System.nanoTime()), TimeUnit.NANOSECONDS);
+            } catch (TimeoutException e) {
+                throw AtriumException.retryable(ErrorCode.OVERLOADED, "model '" + deployment.key().modelName()
+                        + "' is still loading; retry shortly", 1);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw AtriumException.retryable(ErrorCode.SHUTTING_DOWN, "the call was interrupted while model '"
+                        + deployment.key().modelName() + "' loaded", 1);
+            } catch (java.util.concurrent.ExecutionException | CompletionException e) {
                 models.remove(deployment.key(), future);
                 throw e.getCause() instanceof AtriumException atrium ? atrium
                         : internal("loading model " + deployment.key() + " failed", e.getCause());
             }
             if (model.acquire()) {
+                residency.used(deployment.key());
                 return model;
             }
             models.remove(deployment.key(), future);
         }
+    }
+
+    /**
+     * What a first load is expected to hold, before it is measured: a session measured 1.3 times its file for the
+     * int8 MiniLM and 2.5 times for MobileNet v3 (docs/benchmarks.md); twice the file and 8 MiB err on the large side,
+     * so that a first load seldom needs more room made after it.
+     */
+    private static long estimateBytes(Deployment deployment) {
+        return 2 * deployment.files().sizeBytes() + (8L << 20);
     }
 
     private OnnxModel open(Deployment deployment) {
@@ -240,6 +309,10 @@ public final class OnnxEngine implements ArtifactEngine, EmbeddingEngine, Tensor
                     instances, OWNER_SHARE,
                     Duration.ofMillis(scheduling.deadlineMillis() != null ? scheduling.deadlineMillis() : 30_000));
             OnnxModel model = new OnnxModel(deployment, session, tokenizer);
+            if (deployment.task() != ModelTask.TRANSCRIPTION) {
+                // a transcription model's options hold the Extensions library, which stays loaded for the process
+                model.closeWith(options);
+            }
             switch (deployment.task()) {
                 case TABULAR -> model.taskState(TabularPrediction.load(environment, session, deployment,
                         settings.outputLimit()));
@@ -312,7 +385,7 @@ public final class OnnxEngine implements ArtifactEngine, EmbeddingEngine, Tensor
      */
     private List<OnnxBatches.Done> run(Deployment deployment, List<OnnxBatches.Work> work, RunContext context) {
         while (true) {
-            OnnxModel model = lease(deployment);
+            OnnxModel model = lease(deployment, context.deadlineNanos());
             try {
                 Batcher<OnnxBatches.Work, OnnxBatches.Done>.Ticket ticket;
                 try {
@@ -565,7 +638,7 @@ public final class OnnxEngine implements ArtifactEngine, EmbeddingEngine, Tensor
                 (List<dev.atrium.engine.onnx.audio.AudioWindow>) planned.valueOrThrow();
         long computeNanos = planned.computeNanos();
         progress.planned(windows.size());
-        OnnxModel model = lease(deployment);
+        OnnxModel model = lease(deployment, context.deadlineNanos());
         List<Batcher<OnnxBatches.Work, OnnxBatches.Done>.Ticket> tickets = new ArrayList<>(windows.size());
         try {
             SpeechRecognition.State state = model.taskState(SpeechRecognition.State.class);

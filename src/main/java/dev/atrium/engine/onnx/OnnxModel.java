@@ -24,6 +24,8 @@ final class OnnxModel {
     private volatile Object taskState;
     private Batcher<OnnxBatches.Work, OnnxBatches.Done> batcher;
     private Runnable onUnload = () -> { };
+    /** Closed after the session: its options (native memory of their own). */
+    private final java.util.List<AutoCloseable> closeAfterSession = new java.util.ArrayList<>();
     private int leases;
     private int runningBatches;
     private boolean unloaded;
@@ -40,6 +42,11 @@ final class OnnxModel {
     void start(Batcher<OnnxBatches.Work, OnnxBatches.Done> batcher, Runnable onUnload) {
         this.batcher = batcher;
         this.onUnload = onUnload;
+    }
+
+    /** Closes the resource once the session has closed. */
+    synchronized void closeWith(AutoCloseable resource) {
+        closeAfterSession.add(resource);
     }
 
     Batcher<OnnxBatches.Work, OnnxBatches.Done> batcher() {
@@ -84,6 +91,28 @@ final class OnnxModel {
         return true;
     }
 
+    /** Work on the model now: requests holding a lease (queued or running) and batches running. */
+    synchronized int inFlight() {
+        return leases + runningBatches;
+    }
+
+    /**
+     * Unloads the model only when no request holds a lease and no batch runs, atomically with {@link #acquire}: a
+     * request that comes after finds it unloaded and loads it again.
+     *
+     * @return whether it was idle and is now unloaded
+     */
+    boolean unloadIfIdle() {
+        synchronized (this) {
+            if (unloaded || leases > 0 || runningBatches > 0) {
+                return false;
+            }
+            unloaded = true;
+        }
+        stop();
+        return true;
+    }
+
     synchronized void release() {
         leases--;
         closeIfUnused();
@@ -116,6 +145,11 @@ final class OnnxModel {
             }
             unloaded = true;
         }
+        stop();
+    }
+
+    /** Once marked unloaded: stops the batcher, and closes the session now or when the last lease returns. */
+    private void stop() {
         if (batcher != null) {
             batcher.close();
         }
@@ -146,6 +180,15 @@ final class OnnxModel {
         if (tokenizer != null) {
             tokenizer.close();
         }
+        for (AutoCloseable resource : closeAfterSession) {
+            try {
+                resource.close();
+            } catch (Exception e) {
+                LOG.warn("closing a resource of {} failed: {}", deployment.key(), e.getMessage());
+            }
+        }
+        // what the session's arena and graph held goes back to the system, not to a heap that keeps it resident
+        dev.atrium.engine.residency.Residency.releaseFreedMemory();
         LOG.info("unloaded {}", deployment.key());
     }
 }
