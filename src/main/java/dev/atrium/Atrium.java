@@ -248,6 +248,8 @@ public final class Atrium implements AutoCloseable {
             services.put("/v2", List.of(new V2Service(registry, serving, lifecycle, config.maxRequestBytes(), VERSION)));
             services.put("/admin", List.of(
                     new AdminModelsService(registry, rollouts, config.maxRequestBytes(), config.maxUploadBytes()),
+                    new dev.atrium.admin.AdminQuantizeService(registry, rollouts, config.maxRequestBytes(),
+                            config.maxUploadBytes()),
                     new dev.atrium.admin.AdminRolloutsService(rollouts, shadows, config.maxRequestBytes()),
                     new AdminUpstreamsService(registry.upstreams(), config.maxRequestBytes()),
                     new AdminTenancyService(tenancy, registry, config.maxRequestBytes(), trainingFiles::deleteTenant),

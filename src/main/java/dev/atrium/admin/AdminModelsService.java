@@ -308,7 +308,8 @@ public final class AdminModelsService implements HttpService {
         return node;
     }
 
-    private static ModelOptions embeddingOptions(JsonNode config) {
+    /** The options of a version's config (checked at its upload). */
+    static ModelOptions embeddingOptions(JsonNode config) {
         Optional<Pooling> pooling = AdminJson.optionalString(config, "pooling").map(text -> Pooling.fromWireName(text)
                 .orElseThrow(() -> AtriumException.invalidParam("config", "pooling must be mean, cls, last_token or none")));
         JsonNode normalize = config.get("normalize");
