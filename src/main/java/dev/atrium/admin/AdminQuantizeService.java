@@ -12,6 +12,7 @@ import dev.atrium.engine.ModelOptions;
 import dev.atrium.engine.ModelTask;
 import dev.atrium.gateway.Caller;
 import dev.atrium.registry.ArtifactFile;
+import dev.atrium.registry.Model;
 import dev.atrium.registry.ModelRegistry;
 import dev.atrium.registry.ModelScope;
 import dev.atrium.registry.ModelVersion;
@@ -94,8 +95,9 @@ public final class AdminQuantizeService implements HttpService {
         int number = versionNumber(versionText);
         Order order = order(request);
         ModelScope scope = caller.modelScope();
+        refuseUnsupported(registry.manageable(scope, name));
         ResolvedModel source = registry.manageableVersion(scope, name, number);
-        refuseUnsupported(source);
+        refuseTooLarge(source);
         if (order.alias().isPresent() && rollouts.isRunning(source.model(), order.alias().get())) {
             throw new AtriumException(ErrorCode.CONFLICT, "alias '" + name + ":" + order.alias().get() + "' has a"
                     + " rollout running; promote or abort it before moving it");
@@ -336,19 +338,20 @@ public final class AdminQuantizeService implements HttpService {
                 || perChannel.booleanValue(), alias);
     }
 
-    private void refuseUnsupported(ResolvedModel source) {
-        if (source.model().engine() != EngineKind.ONNX) {
-            throw AtriumException.withParam(ErrorCode.UNSUPPORTED_BY_MODEL, "model", "model '"
-                    + source.model().name() + "' is served by engine " + source.model().engine().wireName()
-                    + "; only ONNX models are quantized here");
+    private void refuseUnsupported(Model model) {
+        if (model.engine() != EngineKind.ONNX) {
+            throw AtriumException.withParam(ErrorCode.UNSUPPORTED_BY_MODEL, "model", "model '" + model.name()
+                    + "' is served by engine " + model.engine().wireName() + "; only ONNX models are quantized here");
         }
-        if (source.model().task() != ModelTask.EMBEDDING
-                || !(registry.engine(source.model()) instanceof EmbeddingEngine)) {
-            throw AtriumException.withParam(ErrorCode.UNSUPPORTED_BY_MODEL, "model", "model '"
-                    + source.model().name() + "' is a " + source.model().task().wireName() + " model; quantizing"
-                    + " measures embedding models (the cosine of their vectors) for now");
+        if (model.task() != ModelTask.EMBEDDING || !(registry.engine(model) instanceof EmbeddingEngine)) {
+            throw AtriumException.withParam(ErrorCode.UNSUPPORTED_BY_MODEL, "model", "model '" + model.name()
+                    + "' is a " + model.task().wireName() + " model; quantizing measures embedding models (the cosine"
+                    + " of their vectors to the float ones) for now");
         }
-        if (source.version().file(ArtifactFile.ONNX).map(ArtifactFile::sizeBytes).orElse(0L) > maxModelBytes) {
+    }
+
+    private void refuseTooLarge(ResolvedModel source) {
+        if (source.version().artifact().sizeBytes() > maxModelBytes) {
             throw new AtriumException(ErrorCode.PAYLOAD_TOO_LARGE, "version " + source.version().version()
                     + " is larger than the upload limit of " + maxModelBytes + " bytes");
         }

@@ -115,6 +115,7 @@ class AccessMatrixTest {
         routes.put("POST /admin/models/{name}/versions/{version}/load", Access.OWNER);
         routes.put("POST /admin/models/{name}/versions/{version}/unload", Access.OWNER);
         routes.put("PUT /admin/models/{name}/versions/{version}/scheduling", Access.OWNER);
+        routes.put("POST /admin/models/{name}/versions/{version}/quantize", Access.OWNER);
         routes.put("PUT /admin/models/{name}/aliases/{alias}", Access.OWNER);
         routes.put("DELETE /admin/models/{name}/aliases/{alias}", Access.OWNER);
         routes.put("POST /admin/models/{name}/aliases/{alias}/rollout", Access.OWNER);
@@ -229,6 +230,7 @@ class AccessMatrixTest {
         templates.add(new Template("PUT", "/admin/models/{model}/aliases/staging", json, "{\"version\": 1}", true));
         templates.add(new Template("PUT", "/admin/models/{model}/versions/1/scheduling", json,
                 "{\"max_batch_size\": 2}", true));
+        templates.add(new Template("POST", "/admin/models/{model}/versions/1/quantize", json, "{}", true));
         templates.add(new Template("POST", "/v1/chat/completions", json,
                 "{\"model\": \"{model}\", \"messages\": [{\"role\": \"user\", \"content\": \"x\"}]}", false));
         templates.add(new Template("DELETE", "/admin/models/{model}/aliases/production", null, null, true));

@@ -94,9 +94,9 @@ public final class Int8Quantizer {
      */
     public record Summary(int matMuls, int gemms, int gathers, int perChannel, int perTensor, long floatWeightBytes,
             long int8WeightBytes) {
-        /** Whether anything was quantized. */
+        /** Whether any MatMul or Gemm was quantized (an embedding table alone makes no int8 model). */
         public boolean quantizedAny() {
-            return matMuls + gemms + gathers > 0;
+            return matMuls + gemms > 0;
         }
     }
 

@@ -108,9 +108,11 @@ class Int8QuantizerTest {
                 table[row * width + column] = (random.nextFloat() * 2 - 1) * magnitude;
             }
         }
-        ModelProto model = model(List.of(node("Gather", List.of("table", "ids"), List.of("y"))),
-                List.of(floatTensor("table", table, rows, width)), List.of(typedInput("ids",
-                        TensorProto.DataType.INT64_VALUE, 2, 3)), 13);
+        // a MatMul after it, as in an encoder: a table alone makes no int8 model
+        ModelProto model = withSecondOutput(model(List.of(node("Gather", List.of("table", "ids"), List.of("y")),
+                node("MatMul", List.of("y", "w"), List.of("z"))), List.of(floatTensor("table", table, rows, width),
+                floatTensor("w", uniform(width * 4, random, 1f), width, 4)), List.of(typedInput("ids",
+                        TensorProto.DataType.INT64_VALUE, 2, 3)), 13), "z");
         long[] ids = {0, 17, 4095, 9, 9, 2048};
 
         Int8Quantizer.Quantized quantized = Int8Quantizer.quantize(model, OPTIONS);
@@ -173,6 +175,16 @@ class Int8QuantizerTest {
         assertThat(quantized.getGraph().getInitializerList()).filteredOn(t -> t.getDataType()
                 == TensorProto.DataType.INT8_VALUE && t.getDimsCount() == 2).hasSize(1);
         assertThat(initializerNames(quantized)).contains("w"); // the Add still reads it
+    }
+
+    @Test
+    void quantize_embeddingTableWithoutAMatMul_isConflict() {
+        ModelProto model = model(List.of(node("Gather", List.of("table", "ids"), List.of("y"))),
+                List.of(floatTensor("table", new float[4096 * 256], 4096, 256)), List.of(typedInput("ids",
+                        TensorProto.DataType.INT64_VALUE, 2)), 13);
+
+        assertThatThrownBy(() -> Int8Quantizer.quantize(model, OPTIONS)).isInstanceOfSatisfying(
+                AtriumException.class, e -> assertThat(e.code()).isEqualTo(ErrorCode.CONFLICT));
     }
 
     @Test
@@ -272,6 +284,12 @@ class Int8QuantizerTest {
                 .build();
         return ModelProto.newBuilder().setIrVersion(7).setProducerName("Int8QuantizerTest").setGraph(graph)
                 .addOpsetImport(OperatorSetIdProto.newBuilder().setDomain("").setVersion(opset)).build();
+    }
+
+    private static ModelProto withSecondOutput(ModelProto model, String name) {
+        return model.toBuilder().setGraph(model.getGraph().toBuilder().addOutput(ValueInfoProto.newBuilder()
+                .setName(name).setType(TypeProto.newBuilder().setTensorType(TypeProto.Tensor.newBuilder()
+                        .setElemType(TensorProto.DataType.FLOAT_VALUE))))).build();
     }
 
     private static NodeProto node(String opType, List<String> inputs, List<String> outputs) {
