@@ -13,6 +13,7 @@ import dev.atrium.engine.ModelTask;
 import dev.atrium.gateway.Caller;
 import dev.atrium.registry.ArtifactFile;
 import dev.atrium.registry.Model;
+import dev.atrium.registry.ModelReference;
 import dev.atrium.registry.ModelRegistry;
 import dev.atrium.registry.ModelScope;
 import dev.atrium.registry.ModelVersion;
@@ -314,6 +315,12 @@ public final class AdminQuantizeService implements HttpService {
             throw AtriumException.invalidParam("per_channel", "'per_channel' must be true or false");
         }
         Optional<String> alias = AdminJson.optionalString(body, "alias");
+        // checked before the work, which would otherwise make a version and then refuse the alias
+        if (alias.isPresent() && (!ModelReference.isValidAlias(alias.get())
+                || alias.get().equals(ModelReference.LATEST))) {
+            throw AtriumException.invalidParam("alias", "alias '" + alias.get() + "' is not valid: start with a"
+                    + " lowercase letter; use lowercase letters, digits, '-', '.' and '_'; 'latest' cannot be set");
+        }
         JsonNode sample = body.get("sample");
         List<String> texts;
         boolean given = sample != null && !sample.isNull();

@@ -289,6 +289,10 @@ class BadInputTest {
                 + "\"]}", 400, "invalid_request", "'sample'"));
         cases.add(json("admin: quantize alias not a string", quantize, "{\"alias\": 3}", 400, "invalid_request",
                 "'alias'"));
+        cases.add(json("admin: quantize alias not valid", quantize, "{\"alias\": \"Int 8\"}", 400, "invalid_request",
+                "'Int 8'"));
+        cases.add(json("admin: quantize alias latest", quantize, "{\"alias\": \"latest\"}", 400, "invalid_request",
+                "'latest'"));
         cases.add(json("admin: quantize body an array", quantize, "[]", 400, "invalid_json", "object"));
         cases.add(json("admin: quantize an int8 model", quantize, "{}", 409, "conflict", "MatMul"));
         cases.add(json("admin: quantize a tensor model", "/admin/models/bytes/versions/1/quantize", "{}", 400,

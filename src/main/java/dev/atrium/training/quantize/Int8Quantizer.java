@@ -36,7 +36,8 @@ import java.util.Set;
  * {@code quantize_dynamic} does: each MatMul (and Gemm) whose weight is a 2-D float initializer becomes
  * {@code DynamicQuantizeLinear(A)} (uint8 activations, their scale and zero point found at run time),
  * {@code MatMulInteger(A_q, W_q, a_zero_point, w_zero_point)}, a {@code Cast} to float and a {@code Mul} by
- * {@code a_scale × w_scale}; ONNX Runtime fuses the four into one kernel. Weights are symmetric int8 (zero point
+ * {@code a_scale × w_scale}; ONNX Runtime fuses them into one kernel. MatMuls that read the same activations
+ * (attention's query, key and value projections) share one {@code DynamicQuantizeLinear} of them. Weights are symmetric int8 (zero point
  * 0), per output channel (a scale per column of the weight) where that lowers their error, else per tensor. Large
  * embedding tables (a Gather on a 2-D float initializer) are stored int8 with a scale per row, and the rows a Gather
  * picks are cast back to float and scaled by their own scales, gathered with the same indices: the table is never
@@ -191,6 +192,7 @@ public final class Int8Quantizer {
         private final List<TensorProto> added = new ArrayList<>();
         private final Map<String, QuantizedWeight> quantizedWeights = new HashMap<>();
         private final Map<String, QuantizedTable> quantizedTables = new HashMap<>();
+        private final Map<String, QuantizedActivation> quantizedActivations = new HashMap<>();
         private int matMuls;
         private int gemms;
         private int gathers;
@@ -380,18 +382,22 @@ public final class Int8Quantizer {
         }
 
         private void emitMatMulInteger(NodeProto node, String input, QuantizedWeight weight, String output) {
-            String activations = fresh(output + "_quantized");
-            String activationScale = fresh(output + "_scale");
-            String activationZeroPoint = fresh(output + "_zero_point");
+            // one DynamicQuantizeLinear per activation, however many MatMuls read it (attention's Q, K and V)
+            QuantizedActivation activation = quantizedActivations.get(input);
+            if (activation == null) {
+                activation = new QuantizedActivation(fresh(input + "_quantized"), fresh(input + "_scale"),
+                        fresh(input + "_zero_point"));
+                quantizedActivations.put(input, activation);
+                nodes.add(node(node, "DynamicQuantizeLinear", List.of(input),
+                        List.of(activation.data(), activation.scale(), activation.zeroPoint())));
+            }
             String integer = fresh(output + "_int32");
             String cast = fresh(output + "_cast");
             String scale = fresh(output + "_output_scale");
-            nodes.add(node(node, "DynamicQuantizeLinear", List.of(input),
-                    List.of(activations, activationScale, activationZeroPoint)));
-            nodes.add(node(node, "MatMulInteger", List.of(activations, weight.data(), activationZeroPoint,
+            nodes.add(node(node, "MatMulInteger", List.of(activation.data(), weight.data(), activation.zeroPoint(),
                     weight.zeroPoint()), List.of(integer)));
             nodes.add(castToFloat(node, integer, cast));
-            nodes.add(node(node, "Mul", List.of(activationScale, weight.scale()), List.of(scale)));
+            nodes.add(node(node, "Mul", List.of(activation.scale(), weight.scale()), List.of(scale)));
             nodes.add(node(node, "Mul", List.of(cast, scale), List.of(output)));
         }
 
@@ -485,6 +491,8 @@ public final class Int8Quantizer {
     private record QuantizedWeight(String data, String scale, String zeroPoint) {}
 
     private record QuantizedTable(String data, String scale, boolean perRow) {}
+
+    private record QuantizedActivation(String data, String scale, String zeroPoint) {}
 
     // ---- arithmetic ---------------------------------------------------------------------------------------------
 

@@ -163,6 +163,31 @@ class Int8QuantizerTest {
     }
 
     @Test
+    void quantize_matMulsReadingOneInput_quantizeItOnce() throws OrtException {
+        int k = 16;
+        Random random = new Random(9);
+        ModelProto model = model(List.of(node("MatMul", List.of("x", "q"), List.of("a")),
+                node("MatMul", List.of("x", "v"), List.of("b")), node("Add", List.of("a", "b"), List.of("y"))),
+                List.of(floatTensor("q", uniform(k * k, random, 1f), k, k),
+                        floatTensor("v", uniform(k * k, random, 1f), k, k)), List.of(input("x", 3, k)), 13);
+        float[] x = uniform(3 * k, random, 1f);
+
+        ModelProto quantized = Int8Quantizer.quantize(model, OPTIONS).model();
+
+        assertThat(opTypes(quantized)).filteredOn("DynamicQuantizeLinear"::equals).hasSize(1);
+        assertThat(opTypes(quantized)).filteredOn("MatMulInteger"::equals).hasSize(2);
+        float[] expected = run(model, Map.of("x", tensor(x, 3, k)));
+        float[] actual = run(quantized, Map.of("x", tensor(x, 3, k)));
+        double error = 0;
+        double norm = 0;
+        for (int i = 0; i < expected.length; i++) {
+            error += Math.pow(actual[i] - expected[i], 2);
+            norm += Math.pow(expected[i], 2);
+        }
+        assertThat(Math.sqrt(error / norm)).isLessThan(0.02);
+    }
+
+    @Test
     void quantize_sharedWeight_isQuantizedOnceAndKeptForAnotherUse() {
         int k = 8;
         float[] weight = uniform(k * k, new Random(8), 1f);
