@@ -127,7 +127,7 @@ public final class AdminQuantizeService implements HttpService {
 
     private Made quantize(ModelScope scope, ResolvedModel source, Order order, String tenantId) {
         Path sourceFile = source.deployment().files().model();
-        Int8Quantizer.Options options = new Int8Quantizer.Options(order.perChannel(), true, maxModelBytes);
+        Int8Quantizer.Options options = Int8Quantizer.Options.perChannel(order.perChannel(), maxModelBytes);
         Int8Quantizer.Quantized quantized = Int8Quantizer.quantize(sourceFile, options);
         Int8Quantizer.Summary summary = quantized.summary();
         StagedArtifact onnx = stage(quantized);

@@ -137,6 +137,10 @@ class Int8QuantizerTest {
             }
         }
         assertThat(quantized.toByteArray().length).isLessThan(model.toByteArray().length / 3);
+        // per row whatever the weights get
+        assertThat(Int8Quantizer.quantize(model, Int8Quantizer.Options.perChannel(false, 1L << 30)).model()
+                .getGraph().getInitializerList()).filteredOn(t -> t.getDataType() == TensorProto.DataType.FLOAT_VALUE)
+                .extracting(TensorProto::getDimsList).contains(List.of((long) rows, 1L));
     }
 
     @Test
