@@ -5,11 +5,18 @@ import static java.util.Objects.requireNonNull;
 import dev.atrium.AtriumException;
 import dev.atrium.ErrorCode;
 import dev.atrium.audit.AuditTrail;
+import dev.atrium.engine.ClassificationEngine;
+import dev.atrium.engine.ClassificationInput;
+import dev.atrium.engine.ClassificationRequest;
 import dev.atrium.engine.Deployment;
 import dev.atrium.engine.EmbeddingEngine;
+import dev.atrium.engine.EmbeddingInput;
+import dev.atrium.engine.EmbeddingRequest;
+import dev.atrium.engine.Engine;
 import dev.atrium.engine.EngineKind;
 import dev.atrium.engine.ModelOptions;
 import dev.atrium.engine.ModelTask;
+import dev.atrium.engine.RunContext;
 import dev.atrium.gateway.Caller;
 import dev.atrium.registry.ArtifactFile;
 import dev.atrium.registry.Model;
@@ -48,8 +55,8 @@ import tools.jackson.databind.node.ObjectNode;
  * Compression: {@code POST /admin/models/{name}/versions/{version}/quantize} makes a new version of a float ONNX
  * model with its MatMul/Gemm weights (and large embedding tables) in int8 ({@link Int8Quantizer}), with the source
  * version's tokenizer and config, and records in its lineage how it compares with the source: its size, its speed
- * in process and its accuracy on a sample (the caller's texts, or a default set of varied sentences), as the
- * cosine of its embeddings to the float ones.
+ * in process and its accuracy on a sample (the caller's texts, or a default set of varied sentences): the cosine
+ * of an embedding model's vectors to the float ones, or how often a text classifier's top label agrees.
  *
  * <p>The work is done within the request, bounded: the source must be within the upload limit, the sample is
  * bounded in count and length, and one quantization runs at a time on a server (another is refused with 503 and
@@ -182,45 +189,68 @@ public final class AdminQuantizeService implements HttpService {
     // ---- measurement --------------------------------------------------------------------------------------------
 
     /**
-     * @param cosines each sample text's cosine between the float and the quantized embedding
-     * @param floatPerSecond texts embedded per second by the float version, one text per call, in process
+     * @param scores each sample text's score: the cosine between the float and the quantized embedding, or 1 when a
+     *     classifier's top label is the same and 0 when not
+     * @param floatPerSecond texts embedded (or classified) per second by the float version, one per call, in process
      * @param quantizedPerSecond the same for the quantized one
      */
-    private record Comparison(double[] cosines, double floatPerSecond, double quantizedPerSecond) {}
+    private record Comparison(Metric metric, double[] scores, double floatPerSecond, double quantizedPerSecond) {}
+
+    /** How a quantized version is compared with its float one. */
+    private enum Metric {
+        /** Embedding models: the cosine of their vectors. */
+        COSINE,
+        /** Classifiers: how often their top labels agree. */
+        AGREEMENT
+    }
+
+    /** One text's answer of a version: its embedding, or its top label. */
+    private interface Answer {
+        Object of(Deployment deployment, String text);
+    }
 
     /**
-     * Embeds the sample with both, one text per call (as requests come; int8 activations are quantized per call,
+     * Runs the sample through both, one text per call (as requests come; int8 activations are quantized per call,
      * so a text batched with longer ones would come out a little differently), after a warm-up; the speed is the
      * better of two timed passes each, taken in turn so that both see the same machine.
      */
     private Comparison compare(ResolvedModel source, Deployment trial, List<String> sample, String tenantId) {
-        EmbeddingEngine engine = (EmbeddingEngine) registry.engine(source.model());
+        Engine engine = registry.engine(source.model());
         Deployment original = source.deployment();
         boolean wasLoaded = engine.isLoaded(original.key());
         String owner = tenantId == null ? "" : tenantId;
+        Metric metric = source.model().task() == ModelTask.EMBEDDING ? Metric.COSINE : Metric.AGREEMENT;
+        Answer answer = switch (metric) {
+            case COSINE -> (deployment, text) -> embed((EmbeddingEngine) engine, deployment, text, owner);
+            case AGREEMENT -> (deployment, text) -> topLabel((ClassificationEngine) engine, deployment, text, owner);
+        };
         try {
             engine.load(original);
             engine.load(trial);
             List<String> warmUp = sample.subList(0, Math.min(4, sample.size()));
-            embed(engine, original, warmUp, owner);
-            embed(engine, trial, warmUp, owner);
+            answers(answer, original, warmUp);
+            answers(answer, trial, warmUp);
             long floatNanos = Long.MAX_VALUE;
             long quantizedNanos = Long.MAX_VALUE;
-            List<float[]> floats = null;
-            List<float[]> quantized = null;
+            List<Object> floats = null;
+            List<Object> quantized = null;
             for (int pass = 0; pass < 2; pass++) {
                 long start = System.nanoTime();
-                floats = embed(engine, original, sample, owner);
+                floats = answers(answer, original, sample);
                 floatNanos = Math.min(floatNanos, System.nanoTime() - start);
                 start = System.nanoTime();
-                quantized = embed(engine, trial, sample, owner);
+                quantized = answers(answer, trial, sample);
                 quantizedNanos = Math.min(quantizedNanos, System.nanoTime() - start);
             }
-            double[] cosines = new double[sample.size()];
-            for (int i = 0; i < cosines.length; i++) {
-                cosines[i] = cosine(floats.get(i), quantized.get(i));
+            double[] scores = new double[sample.size()];
+            for (int i = 0; i < scores.length; i++) {
+                scores[i] = switch (metric) {
+                    case COSINE -> cosine((float[]) floats.get(i), (float[]) quantized.get(i));
+                    case AGREEMENT -> floats.get(i).equals(quantized.get(i)) ? 1 : 0;
+                };
             }
-            return new Comparison(cosines, sample.size() * 1e9 / floatNanos, sample.size() * 1e9 / quantizedNanos);
+            return new Comparison(metric, scores, sample.size() * 1e9 / floatNanos,
+                    sample.size() * 1e9 / quantizedNanos);
         } finally {
             engine.unload(trial.key());
             if (!wasLoaded) {
@@ -229,16 +259,27 @@ public final class AdminQuantizeService implements HttpService {
         }
     }
 
-    private static List<float[]> embed(EmbeddingEngine engine, Deployment deployment, List<String> texts,
-            String owner) {
-        List<float[]> vectors = new ArrayList<>(texts.size());
+    private static List<Object> answers(Answer answer, Deployment deployment, List<String> texts) {
+        List<Object> answers = new ArrayList<>(texts.size());
         for (String text : texts) {
-            var prepared = engine.prepare(deployment, new dev.atrium.engine.EmbeddingRequest(
-                    List.of(new dev.atrium.engine.EmbeddingInput.Text(text)), true));
-            vectors.add(engine.embed(prepared, new dev.atrium.engine.RunContext(owner,
-                    System.nanoTime() + TEXT_TIMEOUT_NANOS, () -> { })).vectors().getFirst());
+            answers.add(answer.of(deployment, text));
         }
-        return vectors;
+        return answers;
+    }
+
+    private static float[] embed(EmbeddingEngine engine, Deployment deployment, String text, String owner) {
+        var prepared = engine.prepare(deployment, new EmbeddingRequest(List.of(new EmbeddingInput.Text(text)), true));
+        return engine.embed(prepared, context(owner)).vectors().getFirst();
+    }
+
+    private static String topLabel(ClassificationEngine engine, Deployment deployment, String text, String owner) {
+        var prepared = engine.prepare(deployment, new ClassificationRequest(List.of(
+                new ClassificationInput.Text(text)), 1, List.of()));
+        return engine.classify(prepared, context(owner)).labels().getFirst().getFirst().label();
+    }
+
+    private static RunContext context(String owner) {
+        return new RunContext(owner, System.nanoTime() + TEXT_TIMEOUT_NANOS, () -> { });
     }
 
     static double cosine(float[] a, float[] b) {
@@ -280,17 +321,25 @@ public final class AdminQuantizeService implements HttpService {
         speed.put("after", round(comparison.quantizedPerSecond(), 2));
         speed.put("speedup", round(comparison.quantizedPerSecond() / comparison.floatPerSecond(), 3));
         ObjectNode accuracy = lineage.putObject("accuracy");
-        double[] cosines = comparison.cosines();
+        double[] scores = comparison.scores();
         double sum = 0;
         double min = Double.MAX_VALUE;
-        for (double cosine : cosines) {
-            sum += cosine;
-            min = Math.min(min, cosine);
+        for (double score : scores) {
+            sum += score;
+            min = Math.min(min, score);
         }
-        accuracy.put("metric", "cosine");
-        accuracy.put("cosine_mean", round(sum / cosines.length, 6));
-        accuracy.put("cosine_min", round(min, 6));
-        accuracy.put("sample", cosines.length);
+        switch (comparison.metric()) {
+            case COSINE -> {
+                accuracy.put("metric", "cosine");
+                accuracy.put("cosine_mean", round(sum / scores.length, 6));
+                accuracy.put("cosine_min", round(min, 6));
+            }
+            case AGREEMENT -> {
+                accuracy.put("metric", "agreement");
+                accuracy.put("agreement", round(sum / scores.length, 6));
+            }
+        }
+        accuracy.put("sample", scores.length);
         accuracy.put("sample_source", order.sampleGiven() ? "request" : "default");
         ObjectNode libraries = lineage.putObject("libraries");
         libraries.put("atrium", dev.atrium.Atrium.VERSION);
@@ -350,10 +399,13 @@ public final class AdminQuantizeService implements HttpService {
             throw AtriumException.withParam(ErrorCode.UNSUPPORTED_BY_MODEL, "model", "model '" + model.name()
                     + "' is served by engine " + model.engine().wireName() + "; only ONNX models are quantized here");
         }
-        if (model.task() != ModelTask.EMBEDDING || !(registry.engine(model) instanceof EmbeddingEngine)) {
+        Engine engine = registry.engine(model);
+        boolean measurable = model.task() == ModelTask.EMBEDDING ? engine instanceof EmbeddingEngine
+                : model.task() == ModelTask.TEXT_CLASSIFICATION && engine instanceof ClassificationEngine;
+        if (!measurable) {
             throw AtriumException.withParam(ErrorCode.UNSUPPORTED_BY_MODEL, "model", "model '" + model.name()
                     + "' is a " + model.task().wireName() + " model; quantizing measures embedding models (the cosine"
-                    + " of their vectors to the float ones) for now");
+                    + " of their vectors to the float ones) and text classifiers (how often their labels agree)");
         }
     }
 

@@ -305,9 +305,9 @@ final class ModelsCommand implements Runnable {
     }
 
     @Command(name = "quantize", mixinStandardHelpOptions = true,
-            description = "Make a new version of a float ONNX embedding model with its weights in int8 (dynamic"
-                    + " quantization), measured against the float version on a sample: size, speed and the cosine"
-                    + " of their embeddings, kept in the new version's lineage.")
+            description = "Make a new version of a float ONNX embedding model or text classifier with its weights in"
+                    + " int8 (dynamic quantization), measured against the float version on a sample: size, speed and"
+                    + " the cosine of their embeddings (or how often their labels agree), kept in its lineage.")
     static final class Quantize extends ServerCommand {
         @Parameters(index = "0", paramLabel = "NAME:VERSION", description = "the float version")
         String reference;
@@ -342,13 +342,17 @@ final class ModelsCommand implements Runnable {
             }
             JsonNode version = client.postJson(versionPath(reference) + "/quantize", body).body();
             JsonNode lineage = version.path("lineage");
-            out.printf("quantized %s to %s:%d (%d -> %d bytes, cosine mean %.4f min %.4f on %d texts,"
-                    + " %.1f -> %.1f texts/s in process)%n", reference, version.path("model").asString(),
-                    version.path("version").asInt(), lineage.path("size_bytes").path("before").asLong(),
+            JsonNode accuracy = lineage.path("accuracy");
+            String measured = accuracy.path("metric").asString().equals("agreement")
+                    ? String.format(java.util.Locale.ROOT, "label agreement %.4f",
+                            accuracy.path("agreement").asDouble())
+                    : String.format(java.util.Locale.ROOT, "cosine mean %.4f min %.4f",
+                            accuracy.path("cosine_mean").asDouble(), accuracy.path("cosine_min").asDouble());
+            out.printf("quantized %s to %s:%d (%d -> %d bytes, %s on %d texts, %.1f -> %.1f texts/s in process)%n",
+                    reference, version.path("model").asString(), version.path("version").asInt(),
+                    lineage.path("size_bytes").path("before").asLong(),
                     lineage.path("size_bytes").path("after").asLong(),
-                    lineage.path("accuracy").path("cosine_mean").asDouble(),
-                    lineage.path("accuracy").path("cosine_min").asDouble(),
-                    lineage.path("accuracy").path("sample").asInt(), lineage.path("speed").path("before").asDouble(),
+                    measured, accuracy.path("sample").asInt(), lineage.path("speed").path("before").asDouble(),
                     lineage.path("speed").path("after").asDouble());
         }
     }

@@ -37,8 +37,9 @@ import java.util.Set;
  * {@code DynamicQuantizeLinear(A)} (uint8 activations, their scale and zero point found at run time),
  * {@code MatMulInteger(A_q, W_q, a_zero_point, w_zero_point)}, a {@code Cast} to float and a {@code Mul} by
  * {@code a_scale × w_scale}; ONNX Runtime fuses them into one kernel. MatMuls that read the same activations
- * (attention's query, key and value projections) share one {@code DynamicQuantizeLinear} of them. Weights are symmetric int8 (zero point
- * 0), per output channel (a scale per column of the weight) where that lowers their error, else per tensor. Large
+ * (attention's query, key and value projections) share one {@code DynamicQuantizeLinear} of them. Weights are
+ * symmetric int8 (zero point 0), per output channel (a scale per column of the weight) where that lowers their
+ * error, else per tensor. Large
  * embedding tables (a Gather on a 2-D float initializer) are stored int8 with a scale per row, and the rows a Gather
  * picks are cast back to float and scaled by their own scales, gathered with the same indices: the table is never
  * dequantized whole.
@@ -212,7 +213,8 @@ public final class Int8Quantizer {
             this.graph = graph;
             this.options = options;
             for (TensorProto tensor : graph.getInitializerList()) {
-                if (tensor.getDataLocation() == TensorProto.DataLocation.EXTERNAL || tensor.getExternalDataCount() > 0) {
+                if (tensor.getDataLocation() == TensorProto.DataLocation.EXTERNAL
+                        || tensor.getExternalDataCount() > 0) {
                     throw new AtriumException(ErrorCode.CONFLICT, "the model keeps its weights in external files"
                             + " (initializer '" + tensor.getName() + "'); upload it as one self-contained file");
                 }
@@ -287,7 +289,7 @@ public final class Int8Quantizer {
             return true;
         }
 
-        /** Y = alpha · A · B' + beta · C, for a float initializer B (transposed when transB) and A not transposed. */
+        /** Y = alpha · A · B' + beta · C, for a float initializer B (transposed when transB), A not transposed. */
         private boolean gemm(NodeProto node) {
             if (node.getInputCount() < 2 || node.getOutputCount() != 1) {
                 return false;
