@@ -284,6 +284,8 @@ public final class Atrium implements AutoCloseable {
             services.put("/v2", List.of(new V2Service(registry, serving, lifecycle, config.maxRequestBytes(), VERSION)));
             services.put("/admin", List.of(
                     new AdminModelsService(registry, rollouts, config.maxRequestBytes(), config.maxUploadBytes()),
+                    new dev.atrium.admin.AdminQuantizeService(registry, rollouts, config.maxRequestBytes(),
+                            config.maxUploadBytes()),
                     new dev.atrium.admin.AdminRolloutsService(rollouts, shadows, config.maxRequestBytes()),
                     new dev.atrium.admin.AdminBundleService(registry, dev.atrium.registry.SigningKey.open(
                             config.dataDir(), secrets), Atrium::runtimes, clock),

@@ -308,6 +308,7 @@ public final class AdminModelsService implements HttpService {
         return node;
     }
 
+    /** The options of a version's config (checked at its upload). */
     static ModelOptions embeddingOptions(JsonNode config) {
         Optional<Pooling> pooling = AdminJson.optionalString(config, "pooling").map(text -> Pooling.fromWireName(text)
                 .orElseThrow(() -> AtriumException.invalidParam("config", "pooling must be mean, cls, last_token or none")));

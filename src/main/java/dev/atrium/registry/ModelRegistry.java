@@ -207,6 +207,29 @@ public final class ModelRegistry {
         store.skipVersionsTo(manageable(scope, name), next);
     }
 
+    /** Provisional keys of {@link #trial} deployments: negative, so never a version's. */
+    private final AtomicLong trials = new AtomicLong();
+
+    /**
+     * A deployment of a staged model file that is not a version yet, beside the version it was made from (a
+     * quantized copy of it), so that the two can be measured against each other before it becomes one: inspected
+     * as an upload of it with the source's tokenizer and options would be, under a provisional key (a negative
+     * version number) that the caller unloads when done.
+     */
+    public Deployment trial(ResolvedModel source, StagedArtifact onnx, ModelOptions options) {
+        Model model = source.model();
+        if (!(engine(model) instanceof ArtifactEngine inspector)) {
+            throw AtriumException.invalidParam("model", "a model of engine " + model.engine().wireName()
+                    + " has no files to measure");
+        }
+        Deployment base = source.deployment();
+        ArtifactFiles files = new ArtifactFiles(onnx.path(), base.files().tokenizer(), base.files().voiceActivity());
+        ModelMetadata metadata = inspector.inspect(model.task(), files, options, base.parts());
+        int provisional = (int) -(trials.incrementAndGet() % Integer.MAX_VALUE);
+        return new Deployment(new VersionKey(model.id(), model.name(), provisional), model.task(), files, metadata,
+                SchedulingOptions.none(), null, base.config(), base.parts());
+    }
+
     /** A version's lineage, if a training job made it. */
     public Optional<JsonNode> lineage(ModelVersion version) {
         return store.lineage(version.modelId(), version.version()).map(CONFIG_READER::readTree);

@@ -132,6 +132,12 @@ class CliTest {
 
         Run show = atrium("models", "show", "mini:2", "--server", url);
         assertThat(show.out()).contains("\"pooling\" : \"cls\"");
+        // MiniLM is int8 already: the server refuses, and the CLI says why (QuantizeEndToEndTest quantizes)
+        Path sample = Files.writeString(files.resolve("sample.txt"), "a first text\n\na second text\n");
+        Run quantize = atrium("models", "quantize", "mini:2", "--alias", "int8", "--sample-file", sample.toString(),
+                "--server", url);
+        assertThat(quantize.exitCode()).isEqualTo(1);
+        assertThat(quantize.err()).contains("409").contains("MatMul");
         assertThat(atrium("models", "show", "mini", "--server", url).out()).contains("pushed by the CLI");
 
         Run refused = atrium("models", "rm", "mini:1", "--server", url);

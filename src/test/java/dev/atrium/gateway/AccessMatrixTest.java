@@ -121,6 +121,7 @@ class AccessMatrixTest {
         routes.put("PUT /admin/models/{name}/versions/{version}/monitoring", Access.OWNER);
         routes.put("PUT /admin/models/{name}/residency", Access.OWNER);
         routes.put("GET /admin/loaded", Access.READ); // scoped: a tenant's own loaded versions
+        routes.put("POST /admin/models/{name}/versions/{version}/quantize", Access.OWNER);
         routes.put("PUT /admin/models/{name}/aliases/{alias}", Access.OWNER);
         routes.put("DELETE /admin/models/{name}/aliases/{alias}", Access.OWNER);
         routes.put("POST /admin/models/{name}/aliases/{alias}/rollout", Access.OWNER);
@@ -241,6 +242,7 @@ class AccessMatrixTest {
                 "{\"threshold\": 0.3}", true));
         templates.add(new Template("PUT", "/admin/models/{model}/residency", json,
                 "{\"pinned\": true, \"keep_alive\": \"5m\"}", true));
+        templates.add(new Template("POST", "/admin/models/{model}/versions/1/quantize", json, "{}", true));
         templates.add(new Template("POST", "/v1/chat/completions", json,
                 "{\"model\": \"{model}\", \"messages\": [{\"role\": \"user\", \"content\": \"x\"}]}", false));
         templates.add(new Template("DELETE", "/admin/models/{model}/aliases/production", null, null, true));

@@ -335,6 +335,37 @@ class BadInputTest {
         cases.add(upload("admin: upload config with an unknown field", Map.of("onnx", new byte[10],
                 "config", "{\"tenant\": \"acme\"}".getBytes(StandardCharsets.UTF_8)), 400, "invalid_request", "'tenant'"));
 
+        // quantizing a version: its body, and models it cannot quantize
+        String quantize = "/admin/models/" + MODEL + "/versions/1/quantize";
+        cases.add(json("admin: quantize with an unknown field", quantize, "{\"bits\": 4}", 400, "invalid_request",
+                "'bits'"));
+        cases.add(json("admin: quantize per_channel not a boolean", quantize, "{\"per_channel\": \"yes\"}", 400,
+                "invalid_request", "'per_channel'"));
+        cases.add(json("admin: quantize sample not an array", quantize, "{\"sample\": \"a text\"}", 400,
+                "invalid_request", "'sample'"));
+        cases.add(json("admin: quantize sample empty", quantize, "{\"sample\": []}", 400, "invalid_request",
+                "'sample'"));
+        cases.add(json("admin: quantize sample of numbers", quantize, "{\"sample\": [1, 2]}", 400,
+                "invalid_request", "'sample'"));
+        cases.add(json("admin: quantize sample text too long", quantize, "{\"sample\": [\"" + "x".repeat(8193)
+                + "\"]}", 400, "invalid_request", "'sample'"));
+        cases.add(json("admin: quantize alias not a string", quantize, "{\"alias\": 3}", 400, "invalid_request",
+                "'alias'"));
+        cases.add(json("admin: quantize alias not valid", quantize, "{\"alias\": \"Int 8\"}", 400, "invalid_request",
+                "'Int 8'"));
+        cases.add(json("admin: quantize alias latest", quantize, "{\"alias\": \"latest\"}", 400, "invalid_request",
+                "'latest'"));
+        cases.add(json("admin: quantize body an array", quantize, "[]", 400, "invalid_json", "object"));
+        cases.add(json("admin: quantize an int8 model", quantize, "{}", 409, "conflict", "MatMul"));
+        cases.add(json("admin: quantize a tensor model", "/admin/models/bytes/versions/1/quantize", "{}", 400,
+                "unsupported_by_model", "embedding"));
+        cases.add(json("admin: quantize a remote model", "/admin/models/faraway/versions/1/quantize", "{}", 400,
+                "unsupported_by_model", "remote"));
+        cases.add(json("admin: quantize a missing version", "/admin/models/" + MODEL + "/versions/9/quantize", "{}",
+                404, "not_found", "version 9"));
+        cases.add(json("admin: quantize a version that is no number", "/admin/models/" + MODEL
+                + "/versions/one/quantize", "{}", 404, "not_found", "'one'"));
+
         // the task endpoints: classifications, predictions, audio
         String classify = "{\"model\": \"" + MODEL + "\", ";
         cases.add(json("classifications: missing input", "/v1/classifications", "{\"model\": \"" + MODEL + "\"}", 400,

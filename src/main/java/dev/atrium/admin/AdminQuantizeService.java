@@ -1,0 +1,430 @@
+package dev.atrium.admin;
+
+import static java.util.Objects.requireNonNull;
+
+import dev.atrium.AtriumException;
+import dev.atrium.ErrorCode;
+import dev.atrium.audit.AuditTrail;
+import dev.atrium.engine.ClassificationEngine;
+import dev.atrium.engine.ClassificationInput;
+import dev.atrium.engine.ClassificationRequest;
+import dev.atrium.engine.Deployment;
+import dev.atrium.engine.EmbeddingEngine;
+import dev.atrium.engine.EmbeddingInput;
+import dev.atrium.engine.EmbeddingRequest;
+import dev.atrium.engine.Engine;
+import dev.atrium.engine.EngineKind;
+import dev.atrium.engine.ModelOptions;
+import dev.atrium.engine.ModelTask;
+import dev.atrium.engine.RunContext;
+import dev.atrium.gateway.Caller;
+import dev.atrium.registry.ArtifactFile;
+import dev.atrium.registry.Model;
+import dev.atrium.registry.ModelReference;
+import dev.atrium.registry.ModelRegistry;
+import dev.atrium.registry.ModelScope;
+import dev.atrium.registry.ModelVersion;
+import dev.atrium.registry.ResolvedModel;
+import dev.atrium.registry.StagedArtifact;
+import dev.atrium.rollout.Rollouts;
+import dev.atrium.server.Json;
+import dev.atrium.training.quantize.Int8Quantizer;
+import io.helidon.http.Status;
+import io.helidon.webserver.http.HttpRules;
+import io.helidon.webserver.http.HttpService;
+import io.helidon.webserver.http.ServerRequest;
+import io.helidon.webserver.http.ServerResponse;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.UUID;
+import java.util.concurrent.Semaphore;
+import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.node.JsonNodeFactory;
+import tools.jackson.databind.node.ObjectNode;
+
+/**
+ * Compression: {@code POST /admin/models/{name}/versions/{version}/quantize} makes a new version of a float ONNX
+ * model with its MatMul/Gemm weights (and large embedding tables) in int8 ({@link Int8Quantizer}), with the source
+ * version's tokenizer and config, and records in its lineage how it compares with the source: its size, its speed
+ * in process and its accuracy on a sample (the caller's texts, or a default set of varied sentences): the cosine
+ * of an embedding model's vectors to the float ones, or how often a text classifier's top label agrees.
+ *
+ * <p>The work is done within the request, bounded: the source must be within the upload limit, the sample is
+ * bounded in count and length, and one quantization runs at a time on a server (another is refused with 503 and
+ * {@code Retry-After}), since it holds the model and its copy in memory. Only the model's owner may quantize it, as
+ * only it may upload versions; another tenant's model answers 404.
+ */
+public final class AdminQuantizeService implements HttpService {
+    private static final List<String> FIELDS = List.of("sample", "per_channel", "alias");
+    static final int MAX_SAMPLE_TEXTS = 256;
+    static final int MAX_SAMPLE_CHARS = 8192;
+    /** Each text of a measurement may take this long (the model's queue included). */
+    private static final long TEXT_TIMEOUT_NANOS = 60_000_000_000L;
+    /** The method a quantized version's lineage names. */
+    static final String METHOD = "int8-dynamic";
+
+    private final ModelRegistry registry;
+    private final Rollouts rollouts;
+    private final long maxRequestBytes;
+    private final long maxModelBytes;
+    private final Semaphore running = new Semaphore(1);
+
+    /** @param maxModelBytes the largest model quantized: the upload limit */
+    public AdminQuantizeService(ModelRegistry registry, Rollouts rollouts, long maxRequestBytes, long maxModelBytes) {
+        this.registry = requireNonNull(registry, "registry is null");
+        this.rollouts = requireNonNull(rollouts, "rollouts is null");
+        this.maxRequestBytes = maxRequestBytes;
+        this.maxModelBytes = maxModelBytes;
+    }
+
+    @Override
+    public void routing(HttpRules rules) {
+        rules.post("/models/{name}/versions/{version}/quantize", this::quantize);
+    }
+
+    /** What a request asks for. */
+    private record Order(List<String> sample, boolean sampleGiven, boolean perChannel, Optional<String> alias) {}
+
+    private void quantize(ServerRequest request, ServerResponse response) {
+        Caller caller = Caller.current();
+        caller.requireManages();
+        String name = request.path().pathParameters().get("name");
+        String versionText = request.path().pathParameters().get("version");
+        AuditTrail.note("version.quantize", name + ":" + versionText, caller.key().tenantId());
+        int number = versionNumber(versionText);
+        Order order = order(request);
+        ModelScope scope = caller.modelScope();
+        refuseUnsupported(registry.manageable(scope, name));
+        ResolvedModel source = registry.manageableVersion(scope, name, number);
+        refuseTooLarge(source);
+        if (order.alias().isPresent() && rollouts.isRunning(source.model(), order.alias().get())) {
+            throw new AtriumException(ErrorCode.CONFLICT, "alias '" + name + ":" + order.alias().get() + "' has a"
+                    + " rollout running; promote or abort it before moving it");
+        }
+        if (!running.tryAcquire()) {
+            throw AtriumException.retryable(ErrorCode.OVERLOADED, "another quantization is running on this server;"
+                    + " try again when it ends", 30);
+        }
+        ModelVersion made;
+        JsonNode lineage;
+        try {
+            Made result = quantize(scope, source, order, caller.key().tenantId());
+            made = result.version();
+            lineage = result.lineage();
+        } finally {
+            running.release();
+        }
+        order.alias().ifPresent(alias -> registry.setAlias(scope, name, alias, made.version()));
+        AuditTrail.note("version.quantize", name + ":" + number + "->" + made.version(), caller.key().tenantId());
+        response.header("Location", "/admin/models/" + name + "/versions/" + made.version());
+        Json.send(response, Status.CREATED_201, AdminModelView.version(made,
+                registry.aliases(registry.model(scope, name)), false, lineage));
+    }
+
+    private record Made(ModelVersion version, JsonNode lineage) {}
+
+    private Made quantize(ModelScope scope, ResolvedModel source, Order order, String tenantId) {
+        Path sourceFile = source.deployment().files().model();
+        Int8Quantizer.Options options = Int8Quantizer.Options.perChannel(order.perChannel(), maxModelBytes);
+        Int8Quantizer.Quantized quantized = Int8Quantizer.quantize(sourceFile, options);
+        Int8Quantizer.Summary summary = quantized.summary();
+        StagedArtifact onnx = stage(quantized);
+        quantized = null; // the rewritten model is on disk: let its memory go before the measurements
+        Map<String, StagedArtifact> staged = new LinkedHashMap<>();
+        try {
+            staged.put(ArtifactFile.ONNX, onnx);
+            JsonNode config = configOf(source.version());
+            ModelOptions modelOptions = AdminModelsService.embeddingOptions(config);
+            Deployment trial = registry.trial(source, onnx, modelOptions);
+            Comparison comparison = compare(source, trial, order.sample(), tenantId);
+            Optional<ArtifactFile> tokenizer = source.version().file(ArtifactFile.TOKENIZER);
+            if (tokenizer.isPresent()) {
+                try (InputStream in = Files.newInputStream(registry.artifacts().path(tokenizer.get().sha256()))) {
+                    staged.put(ArtifactFile.TOKENIZER, registry.artifacts().stage(in, Long.MAX_VALUE));
+                }
+            }
+            ObjectNode lineage = lineage(source, onnx, options, summary, comparison, order);
+            ModelVersion version = registry.addTrainedVersion(scope, source.model().name(), staged, modelOptions,
+                    source.version().config(), "quantize-" + UUID.randomUUID(), lineage.toString());
+            return new Made(version, lineage);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        } finally {
+            staged.values().forEach(file -> registry.artifacts().discard(file.path()));
+            registry.artifacts().discard(onnx.path());
+        }
+    }
+
+    /** Writes the quantized model into staging, hashed as any upload is. */
+    private StagedArtifact stage(Int8Quantizer.Quantized quantized) {
+        Path file;
+        try {
+            file = Files.createTempFile(registry.artifacts().stagingDirectory(), "quantized-", ".onnx");
+        } catch (IOException e) {
+            throw AtriumException.internal("cannot create a staging file", e);
+        }
+        try {
+            try (OutputStream out = Files.newOutputStream(file)) {
+                quantized.writeTo(out);
+            }
+            try (InputStream in = Files.newInputStream(file)) {
+                return registry.artifacts().stage(in, maxModelBytes);
+            }
+        } catch (IOException e) {
+            throw AtriumException.internal("cannot write the quantized model", e);
+        } finally {
+            registry.artifacts().discard(file);
+        }
+    }
+
+    // ---- measurement --------------------------------------------------------------------------------------------
+
+    /**
+     * @param scores each sample text's score: the cosine between the float and the quantized embedding, or 1 when a
+     *     classifier's top label is the same and 0 when not
+     * @param floatPerSecond texts embedded (or classified) per second by the float version, one per call, in process
+     * @param quantizedPerSecond the same for the quantized one
+     */
+    private record Comparison(Metric metric, double[] scores, double floatPerSecond, double quantizedPerSecond) {}
+
+    /** How a quantized version is compared with its float one. */
+    private enum Metric {
+        /** Embedding models: the cosine of their vectors. */
+        COSINE,
+        /** Classifiers: how often their top labels agree. */
+        AGREEMENT
+    }
+
+    /** One text's answer of a version: its embedding, or its top label. */
+    private interface Answer {
+        Object of(Deployment deployment, String text);
+    }
+
+    /**
+     * Runs the sample through both, one text per call (as requests come; int8 activations are quantized per call,
+     * so a text batched with longer ones would come out a little differently), after a warm-up; the speed is the
+     * better of two timed passes each, taken in turn so that both see the same machine.
+     */
+    private Comparison compare(ResolvedModel source, Deployment trial, List<String> sample, String tenantId) {
+        Engine engine = registry.engine(source.model());
+        Deployment original = source.deployment();
+        boolean wasLoaded = engine.isLoaded(original.key());
+        String owner = tenantId == null ? "" : tenantId;
+        Metric metric = source.model().task() == ModelTask.EMBEDDING ? Metric.COSINE : Metric.AGREEMENT;
+        Answer answer = switch (metric) {
+            case COSINE -> (deployment, text) -> embed((EmbeddingEngine) engine, deployment, text, owner);
+            case AGREEMENT -> (deployment, text) -> topLabel((ClassificationEngine) engine, deployment, text, owner);
+        };
+        try {
+            engine.load(original);
+            engine.load(trial);
+            List<String> warmUp = sample.subList(0, Math.min(4, sample.size()));
+            answers(answer, original, warmUp);
+            answers(answer, trial, warmUp);
+            long floatNanos = Long.MAX_VALUE;
+            long quantizedNanos = Long.MAX_VALUE;
+            List<Object> floats = null;
+            List<Object> quantized = null;
+            for (int pass = 0; pass < 2; pass++) {
+                long start = System.nanoTime();
+                floats = answers(answer, original, sample);
+                floatNanos = Math.min(floatNanos, System.nanoTime() - start);
+                start = System.nanoTime();
+                quantized = answers(answer, trial, sample);
+                quantizedNanos = Math.min(quantizedNanos, System.nanoTime() - start);
+            }
+            double[] scores = new double[sample.size()];
+            for (int i = 0; i < scores.length; i++) {
+                scores[i] = switch (metric) {
+                    case COSINE -> cosine((float[]) floats.get(i), (float[]) quantized.get(i));
+                    case AGREEMENT -> floats.get(i).equals(quantized.get(i)) ? 1 : 0;
+                };
+            }
+            return new Comparison(metric, scores, sample.size() * 1e9 / floatNanos,
+                    sample.size() * 1e9 / quantizedNanos);
+        } finally {
+            engine.unload(trial.key());
+            if (!wasLoaded) {
+                engine.unload(original.key());
+            }
+        }
+    }
+
+    private static List<Object> answers(Answer answer, Deployment deployment, List<String> texts) {
+        List<Object> answers = new ArrayList<>(texts.size());
+        for (String text : texts) {
+            answers.add(answer.of(deployment, text));
+        }
+        return answers;
+    }
+
+    private static float[] embed(EmbeddingEngine engine, Deployment deployment, String text, String owner) {
+        var prepared = engine.prepare(deployment, new EmbeddingRequest(List.of(new EmbeddingInput.Text(text)), true));
+        return engine.embed(prepared, context(owner)).vectors().getFirst();
+    }
+
+    private static String topLabel(ClassificationEngine engine, Deployment deployment, String text, String owner) {
+        var prepared = engine.prepare(deployment, new ClassificationRequest(List.of(
+                new ClassificationInput.Text(text)), 1, List.of()));
+        return engine.classify(prepared, context(owner)).labels().getFirst().getFirst().label();
+    }
+
+    private static RunContext context(String owner) {
+        return new RunContext(owner, System.nanoTime() + TEXT_TIMEOUT_NANOS, () -> { });
+    }
+
+    static double cosine(float[] a, float[] b) {
+        double dot = 0;
+        double normA = 0;
+        double normB = 0;
+        for (int i = 0; i < a.length; i++) {
+            dot += (double) a[i] * b[i];
+            normA += (double) a[i] * a[i];
+            normB += (double) b[i] * b[i];
+        }
+        return normA == 0 || normB == 0 ? 0 : dot / Math.sqrt(normA * normB);
+    }
+
+    private static ObjectNode lineage(ResolvedModel source, StagedArtifact onnx, Int8Quantizer.Options options,
+            Int8Quantizer.Summary summary, Comparison comparison, Order order) {
+        ObjectNode lineage = JsonNodeFactory.instance.objectNode();
+        lineage.put("quantized_from", source.version().version());
+        lineage.put("method", METHOD);
+        lineage.put("per_channel", options.perChannel());
+        lineage.put("reduce_range", options.reduceRange());
+        ObjectNode base = lineage.putObject("base_model");
+        base.put("model", source.model().name());
+        base.put("version", source.version().version());
+        base.put("sha256", source.version().artifact().sha256());
+        ObjectNode weights = lineage.putObject("weights");
+        weights.put("matmul", summary.matMuls());
+        weights.put("gemm", summary.gemms());
+        weights.put("gather", summary.gathers());
+        weights.put("per_channel", summary.perChannel());
+        weights.put("per_tensor", summary.perTensor());
+        ObjectNode size = lineage.putObject("size_bytes");
+        size.put("before", source.version().artifact().sizeBytes());
+        size.put("after", onnx.sizeBytes());
+        size.put("ratio", round((double) onnx.sizeBytes() / source.version().artifact().sizeBytes(), 4));
+        ObjectNode speed = lineage.putObject("speed");
+        speed.put("unit", "texts_per_second_in_process");
+        speed.put("before", round(comparison.floatPerSecond(), 2));
+        speed.put("after", round(comparison.quantizedPerSecond(), 2));
+        speed.put("speedup", round(comparison.quantizedPerSecond() / comparison.floatPerSecond(), 3));
+        ObjectNode accuracy = lineage.putObject("accuracy");
+        double[] scores = comparison.scores();
+        double sum = 0;
+        double min = Double.MAX_VALUE;
+        for (double score : scores) {
+            sum += score;
+            min = Math.min(min, score);
+        }
+        switch (comparison.metric()) {
+            case COSINE -> {
+                accuracy.put("metric", "cosine");
+                accuracy.put("cosine_mean", round(sum / scores.length, 6));
+                accuracy.put("cosine_min", round(min, 6));
+            }
+            case AGREEMENT -> {
+                accuracy.put("metric", "agreement");
+                accuracy.put("agreement", round(sum / scores.length, 6));
+            }
+        }
+        accuracy.put("sample", scores.length);
+        accuracy.put("sample_source", order.sampleGiven() ? "request" : "default");
+        ObjectNode libraries = lineage.putObject("libraries");
+        libraries.put("atrium", dev.atrium.Atrium.VERSION);
+        libraries.put("onnxruntime", Optional.ofNullable(ai.onnxruntime.OrtEnvironment.class.getPackage()
+                .getImplementationVersion()).orElse("unknown"));
+        return lineage;
+    }
+
+    private static double round(double value, int digits) {
+        double scale = Math.pow(10, digits);
+        return Math.round(value * scale) / scale;
+    }
+
+    // ---- request ------------------------------------------------------------------------------------------------
+
+    private Order order(ServerRequest request) {
+        JsonNode body = request.content().hasEntity() ? Json.readObject(request, maxRequestBytes)
+                : JsonNodeFactory.instance.objectNode();
+        Json.rejectUnknownFields(body, FIELDS, "a quantization");
+        JsonNode perChannel = body.get("per_channel");
+        if (perChannel != null && !perChannel.isNull() && !perChannel.isBoolean()) {
+            throw AtriumException.invalidParam("per_channel", "'per_channel' must be true or false");
+        }
+        Optional<String> alias = AdminJson.optionalString(body, "alias");
+        // checked before the work, which would otherwise make a version and then refuse the alias
+        if (alias.isPresent() && (!ModelReference.isValidAlias(alias.get())
+                || alias.get().equals(ModelReference.LATEST))) {
+            throw AtriumException.invalidParam("alias", "alias '" + alias.get() + "' is not valid: start with a"
+                    + " lowercase letter; use lowercase letters, digits, '-', '.' and '_'; 'latest' cannot be set");
+        }
+        JsonNode sample = body.get("sample");
+        List<String> texts;
+        boolean given = sample != null && !sample.isNull();
+        if (given) {
+            if (!sample.isArray() || sample.isEmpty() || sample.size() > MAX_SAMPLE_TEXTS) {
+                throw AtriumException.invalidParam("sample", "'sample' must be an array of 1 to " + MAX_SAMPLE_TEXTS
+                        + " texts");
+            }
+            texts = new ArrayList<>(sample.size());
+            for (JsonNode text : sample) {
+                if (!text.isString() || text.stringValue().isBlank()
+                        || text.stringValue().length() > MAX_SAMPLE_CHARS) {
+                    throw AtriumException.invalidParam("sample", "each text of 'sample' must be a string of 1 to "
+                            + MAX_SAMPLE_CHARS + " characters, not only spaces");
+                }
+                texts.add(text.stringValue());
+            }
+        } else {
+            texts = QuantizationSample.SENTENCES;
+        }
+        return new Order(List.copyOf(texts), given, perChannel == null || perChannel.isNull()
+                || perChannel.booleanValue(), alias);
+    }
+
+    private void refuseUnsupported(Model model) {
+        if (model.engine() != EngineKind.ONNX) {
+            throw AtriumException.withParam(ErrorCode.UNSUPPORTED_BY_MODEL, "model", "model '" + model.name()
+                    + "' is served by engine " + model.engine().wireName() + "; only ONNX models are quantized here");
+        }
+        Engine engine = registry.engine(model);
+        boolean measurable = model.task() == ModelTask.EMBEDDING ? engine instanceof EmbeddingEngine
+                : model.task() == ModelTask.TEXT_CLASSIFICATION && engine instanceof ClassificationEngine;
+        if (!measurable) {
+            throw AtriumException.withParam(ErrorCode.UNSUPPORTED_BY_MODEL, "model", "model '" + model.name()
+                    + "' is a " + model.task().wireName() + " model; quantizing measures embedding models (the cosine"
+                    + " of their vectors to the float ones) and text classifiers (how often their labels agree)");
+        }
+    }
+
+    private void refuseTooLarge(ResolvedModel source) {
+        if (source.version().artifact().sizeBytes() > maxModelBytes) {
+            throw new AtriumException(ErrorCode.PAYLOAD_TOO_LARGE, "version " + source.version().version()
+                    + " is larger than the upload limit of " + maxModelBytes + " bytes");
+        }
+    }
+
+    private static JsonNode configOf(ModelVersion version) {
+        JsonNode node = Json.MAPPER.readTree(version.config());
+        return node != null && node.isObject() ? node : JsonNodeFactory.instance.objectNode();
+    }
+
+    private static int versionNumber(String text) {
+        if (text.isEmpty() || text.length() > 9 || !text.chars().allMatch(Character::isDigit)) {
+            throw new AtriumException(ErrorCode.NOT_FOUND, "'" + text + "' is not a version number");
+        }
+        return Integer.parseInt(text);
+    }
+}
