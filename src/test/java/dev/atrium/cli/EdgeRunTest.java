@@ -37,8 +37,9 @@ import org.junit.jupiter.api.io.TempDir;
 import tools.jackson.databind.JsonNode;
 
 /**
- * The edge mode on real models: a bundle exported from a server (the bundled MiniLM, the mobilenet image classifier)
- * runs with no data directory of its own and answers the same embeddings and classifications as the server, under
+ * The edge mode on real models: a bundle exported from a server (the bundled MiniLM, the mobilenet image classifier,
+ * a GGUF chat model) runs with no data directory of its own and answers the same embeddings, classifications and
+ * chat text (temperature 0) as the server, under
  * the version number it had there; a bundle with one byte changed is refused before anything is served, and leaves
  * nothing behind.
  */
@@ -159,6 +160,41 @@ class EdgeRunTest {
                 assertThat(edgeData.get(i).path("score").asDouble()).isCloseTo(server.get(i).path("score").asDouble(),
                         org.assertj.core.api.Assertions.within(1e-5));
             }
+        }
+    }
+
+    @Test
+    void chatBundle_atTheEdge_writesTheServersTextAtTemperatureZero() throws IOException {
+        Path model = Path.of("../shared/models/aidreams260K-f32.gguf");
+        dev.atrium.engine.llama.LlamaNatives natives = dev.atrium.engine.llama.LlamaNatives.defaults();
+        if (!natives.present() || !Files.isRegularFile(model)) {
+            System.out.println("EdgeRunTest chat: skipped: needs the llama.cpp libraries in " + natives.path()
+                    + " (scripts/llama-natives.sh, which ./atrium and .ci/run call) and " + model);
+        }
+        org.junit.jupiter.api.Assumptions.assumeTrue(natives.present() && Files.isRegularFile(model),
+                "llama.cpp or the GGUF model is missing");
+        assertThat(owner.postJson("/admin/models", Map.of("name", "edge-chat", "task", "chat", "engine", "llama"))
+                .status()).isEqualTo(201);
+        assertThat(owner.post("/admin/models/edge-chat/versions", "multipart/form-data; boundary=" + Http.BOUNDARY,
+                Http.multipart(Map.of("gguf", Files.readAllBytes(model), "config",
+                        "{\"slots\": 2, \"context_per_slot\": 128}".getBytes(StandardCharsets.UTF_8)))).status())
+                .isEqualTo(201);
+        Path chatBundle = export("edge-chat", 1);
+        Map<String, Object> body = Map.of("model", "edge-chat", "messages", List.of(Map.of("role", "user",
+                "content", "Once upon a time")), "max_tokens", 24, "temperature", 0);
+        Http.Reply atServer = owner.postJson("/v1/chat/completions", body);
+        assertThat(atServer.status()).as(atServer.text()).isEqualTo(200);
+        String key = newKey();
+        try (RunCommand.Edge edge = RunCommand.start(chatBundle, Optional.of(serverKey), key, 0, "127.0.0.1",
+                null)) {
+            Http.Reply atEdge = new Http("http://127.0.0.1:" + edge.atrium().port(), key)
+                    .postJson("/v1/chat/completions", body);
+            assertThat(atEdge.status()).as(atEdge.text()).isEqualTo(200);
+            String text = atServer.json().path("choices").get(0).path("message").path("content").asString();
+            assertThat(text).isNotBlank();
+            assertThat(atEdge.json().path("choices").get(0).path("message").path("content").asString())
+                    .isEqualTo(text);
+            assertThat(atEdge.json().path("usage")).isEqualTo(atServer.json().path("usage"));
         }
     }
 
