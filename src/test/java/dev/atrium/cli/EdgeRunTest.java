@@ -155,10 +155,63 @@ class EdgeRunTest {
             JsonNode server = atServer.json().path("data");
             JsonNode edgeData = atEdge.json().path("data");
             assertThat(edgeData).hasSize(images.size());
+            java.util.Set<String> labels = new java.util.HashSet<>();
             for (int i = 0; i < images.size(); i++) {
-                assertThat(edgeData.get(i).path("label").asString()).isEqualTo(server.get(i).path("label").asString());
-                assertThat(edgeData.get(i).path("score").asDouble()).isCloseTo(server.get(i).path("score").asDouble(),
-                        org.assertj.core.api.Assertions.within(1e-5));
+                JsonNode best = edgeData.get(i).path("labels").get(0);
+                labels.add(best.path("label").asString());
+                assertThat(best.path("label").asString())
+                        .isEqualTo(server.get(i).path("labels").get(0).path("label").asString());
+                assertThat(best.path("score").asDouble()).isPositive().isCloseTo(server.get(i).path("labels").get(0)
+                        .path("score").asDouble(), org.assertj.core.api.Assertions.within(1e-5));
+            }
+            assertThat(labels).as("the photos' classes").containsExactlyInAnyOrder("food", "report", "other");
+        }
+    }
+
+    @Test
+    void composedClassifierBundle_carriesItsEmbeddingModel_andClassifiesAsTheServer() throws Exception {
+        int dimension = 384;
+        float[] weights = new float[dimension * 3];
+        for (int i = 0; i < weights.length; i++) {
+            weights[i] = (float) (4 * Math.sin(i * 0.37));
+        }
+        byte[] head = new dev.atrium.testing.OnnxModelWriter()
+                .input("embedding", dev.atrium.testing.OnnxModelWriter.ElementType.FLOAT, -1, dimension)
+                .initializer("weights", weights, dimension, 3)
+                .node("MatMul", List.of("embedding", "weights"), List.of("logits"))
+                .node("Softmax", List.of("logits"), List.of("probabilities"))
+                .output("probabilities", dev.atrium.testing.OnnxModelWriter.ElementType.FLOAT, -1, 3)
+                .toBytes();
+        assertThat(owner.postJson("/admin/models", Map.of("name", "edge-topics", "task", "text-classification"))
+                .status()).isEqualTo(201);
+        Http.Reply uploaded = owner.post("/admin/models/edge-topics/versions", "multipart/form-data; boundary="
+                + Http.BOUNDARY, Http.multipart(Map.of("onnx", head, "config", ("{\"embedding_model\":"
+                + " \"edge-encoder:2\", \"labels\": [\"north\", \"south\", \"west\"]}")
+                .getBytes(StandardCharsets.UTF_8))));
+        assertThat(uploaded.status()).as(uploaded.text()).isEqualTo(201);
+        Path bundle = export("edge-topics", 1);
+        Bundle.Verified verified = Bundle.verify(bundle, Optional.of(serverKey), Optional.empty());
+        assertThat(verified.manifest().path("parts").path("embedding").path("model").asString())
+                .isEqualTo("edge-encoder");
+        assertThat(verified.files()).extracting(Bundle.Entry::path).contains("parts/embedding/model.onnx",
+                "parts/embedding/tokenizer.json", "parts/embedding/config.json");
+        Map<String, Object> body = Map.of("model", "edge-topics", "input", SENTENCES);
+        Http.Reply atServer = owner.postJson("/v1/classifications", body);
+        assertThat(atServer.status()).as(atServer.text()).isEqualTo(200);
+        String key = newKey();
+        try (RunCommand.Edge edge = RunCommand.start(bundle, Optional.of(serverKey), key, 0, "127.0.0.1", null)) {
+            Http.Reply atEdge = new Http("http://127.0.0.1:" + edge.atrium().port(), key)
+                    .postJson("/v1/classifications", body);
+            assertThat(atEdge.status()).as(atEdge.text()).isEqualTo(200);
+            for (int i = 0; i < SENTENCES.size(); i++) {
+                JsonNode server = atServer.json().path("data").get(i).path("labels");
+                JsonNode edgeLabels = atEdge.json().path("data").get(i).path("labels");
+                for (int l = 0; l < 3; l++) {
+                    assertThat(edgeLabels.get(l).path("label").asString()).as(SENTENCES.get(i))
+                            .isEqualTo(server.get(l).path("label").asString());
+                    assertThat(edgeLabels.get(l).path("score").asDouble()).isCloseTo(server.get(l).path("score")
+                            .asDouble(), org.assertj.core.api.Assertions.within(1e-4));
+                }
             }
         }
     }
