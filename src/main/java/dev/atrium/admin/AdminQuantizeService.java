@@ -245,7 +245,7 @@ public final class AdminQuantizeService implements HttpService {
             double[] scores = new double[sample.size()];
             for (int i = 0; i < scores.length; i++) {
                 scores[i] = switch (metric) {
-                    case COSINE -> cosine((float[]) floats.get(i), (float[]) quantized.get(i));
+                    case COSINE -> dev.atrium.engine.ZeroShot.cosine((float[]) floats.get(i), (float[]) quantized.get(i));
                     case AGREEMENT -> floats.get(i).equals(quantized.get(i)) ? 1 : 0;
                 };
             }
@@ -282,17 +282,6 @@ public final class AdminQuantizeService implements HttpService {
         return new RunContext(owner, System.nanoTime() + TEXT_TIMEOUT_NANOS, () -> { });
     }
 
-    static double cosine(float[] a, float[] b) {
-        double dot = 0;
-        double normA = 0;
-        double normB = 0;
-        for (int i = 0; i < a.length; i++) {
-            dot += (double) a[i] * b[i];
-            normA += (double) a[i] * a[i];
-            normB += (double) b[i] * b[i];
-        }
-        return normA == 0 || normB == 0 ? 0 : dot / Math.sqrt(normA * normB);
-    }
 
     private static ObjectNode lineage(ResolvedModel source, StagedArtifact onnx, Int8Quantizer.Options options,
             Int8Quantizer.Summary summary, Comparison comparison, Order order) {

@@ -56,7 +56,8 @@ public final class ZeroShot {
         return new ClassificationResult(results, embedded.computeNanos());
     }
 
-    static double cosine(float[] a, float[] b) {
+    /** The cosine of two vectors of one dimension; 0 when either is all zeros. */
+    public static double cosine(float[] a, float[] b) {
         double dot = 0;
         double normA = 0;
         double normB = 0;

@@ -292,18 +292,7 @@ public final class Shadows {
         if (a.length != b.length) {
             throw new IllegalArgumentException("embeddings of " + a.length + " and " + b.length + " dimensions");
         }
-        double dot = 0;
-        double normA = 0;
-        double normB = 0;
-        for (int i = 0; i < a.length; i++) {
-            dot += (double) a[i] * b[i];
-            normA += (double) a[i] * a[i];
-            normB += (double) b[i] * b[i];
-        }
-        if (normA == 0 || normB == 0) {
-            return normA == normB ? 1 : 0;
-        }
-        return Math.max(-1, Math.min(1, dot / Math.sqrt(normA * normB)));
+        return Math.max(-1, Math.min(1, dev.atrium.engine.ZeroShot.cosine(a, b)));
     }
 
     /** Whether each input's best labels agree. */
