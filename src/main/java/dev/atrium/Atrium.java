@@ -287,7 +287,7 @@ public final class Atrium implements AutoCloseable {
                     new dev.atrium.admin.AdminQuantizeService(registry, rollouts, config.maxRequestBytes(),
                             config.maxUploadBytes()),
                     new dev.atrium.admin.AdminRolloutsService(rollouts, shadows, config.maxRequestBytes()),
-                    new dev.atrium.admin.AdminBundleService(registry, dev.atrium.registry.SigningKey.open(
+                    new dev.atrium.admin.AdminBundleService(registry, dev.atrium.registry.SigningKey.whenNeeded(
                             config.dataDir(), secrets), Atrium::runtimes, clock),
                     new dev.atrium.admin.AdminMonitoringService(monitors, config.maxRequestBytes()),
                     new dev.atrium.admin.AdminResidencyService(registry, residency, config.maxRequestBytes()),

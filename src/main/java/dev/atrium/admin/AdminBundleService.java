@@ -30,12 +30,12 @@ import tools.jackson.databind.node.ObjectNode;
  */
 public final class AdminBundleService implements HttpService {
     private final ModelRegistry registry;
-    private final SigningKey key;
+    private final java.util.function.Supplier<SigningKey> key;
     private final Function<ResolvedModel, Map<String, String>> runtimes;
     private final Clock clock;
 
     /** @param runtimes the runtimes (and their versions) a version needs, written in its manifest */
-    public AdminBundleService(ModelRegistry registry, SigningKey key,
+    public AdminBundleService(ModelRegistry registry, java.util.function.Supplier<SigningKey> key,
             Function<ResolvedModel, Map<String, String>> runtimes, Clock clock) {
         this.registry = requireNonNull(registry, "registry is null");
         this.key = requireNonNull(key, "key is null");
@@ -57,19 +57,21 @@ public final class AdminBundleService implements HttpService {
         BundleExport.requireBundleable(registry.model(caller.modelScope(), name));
         registry.version(caller.modelScope(), name, version);
         ResolvedModel resolved = registry.readableVersion(caller.modelScope(), name, version);
+        SigningKey signer = key.get();
         response.status(Status.OK_200);
         response.header(HeaderNames.CONTENT_TYPE, "application/zip");
         // model names are lowercase letters, digits, '-', '.' and '_': nothing to quote
         response.header(HeaderNames.CONTENT_DISPOSITION, "attachment; filename=\"" + resolved.model().name() + "-"
                 + version + ".atrium.zip\"");
         try (OutputStream out = response.outputStream()) {
-            BundleExport.write(registry, resolved, runtimes.apply(resolved), key, clock.instant(), out);
+            BundleExport.write(registry, resolved, runtimes.apply(resolved), signer, clock.instant(), out);
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
     }
 
     private void signingKey(ServerRequest request, ServerResponse response) {
+        SigningKey key = this.key.get();
         ObjectNode node = JsonNodeFactory.instance.objectNode();
         node.put("object", "signing_key");
         node.put("algorithm", SigningKey.ALGORITHM);

@@ -24,7 +24,7 @@ import java.util.Base64;
 import java.util.HexFormat;
 
 /**
- * The server's Ed25519 key, which signs the bundles it exports. Made on first start and kept in the data directory
+ * The server's Ed25519 key, which signs the bundles it exports. Made on first use and kept in the data directory
  * (mode 0600), its private half sealed by the secrets key, so a copy of the data directory alone cannot sign. Its
  * public half is published ({@code GET /admin/signing-key}) for edge devices to pin; its id is the first 16 hex
  * digits of the SHA-256 of the public key's X.509 encoding.
@@ -70,6 +70,30 @@ public final class SigningKey {
         } catch (GeneralSecurityException e) {
             throw new IllegalStateException("the signing key in " + dataDir + " is not an Ed25519 key", e);
         }
+    }
+
+    /**
+     * The data directory's key, opened (or made) when first asked for rather than at start: a server whose secrets
+     * key changed still starts and serves, and only what signs fails, saying why. A failure is not kept; the next
+     * call tries again.
+     */
+    public static java.util.function.Supplier<SigningKey> whenNeeded(Path dataDir, SecretCipher secrets) {
+        return new java.util.function.Supplier<>() {
+            private SigningKey key;
+
+            @Override
+            public synchronized SigningKey get() {
+                if (key == null) {
+                    try {
+                        key = open(dataDir, secrets);
+                    } catch (RuntimeException e) {
+                        throw dev.atrium.AtriumException.internal("the server's signing key cannot be opened (was"
+                                + " the secrets key changed?)", e);
+                    }
+                }
+                return key;
+            }
+        };
     }
 
     /** A key made in memory, for a process that signs without a data directory (tests, tools). */

@@ -196,6 +196,29 @@ class BundleTest {
         assertThat(refused.err()).contains("bundle refused").contains("config.json");
     }
 
+    @Test
+    void signingKey_keptAcrossRestarts_andAnotherSecretsKey_failsOnlyTheSigning() throws Exception {
+        Path data = Files.createTempDirectory("atrium-signing-");
+        String firstId;
+        try (TestServer first = TestServer.start(data, Map.of("preload", "none"), Map.of())) {
+            firstId = first.http().get("/admin/signing-key").json().path("key_id").asString();
+            assertThat(Files.getPosixFilePermissions(data.resolve("signing-key"))).containsExactlyInAnyOrder(
+                    java.nio.file.attribute.PosixFilePermission.OWNER_READ,
+                    java.nio.file.attribute.PosixFilePermission.OWNER_WRITE);
+            assertThat(Files.readString(data.resolve("signing-key"))).doesNotContain("MC4C"); // PKCS#8 sealed
+            first.restart();
+            assertThat(first.http().get("/admin/signing-key").json().path("key_id").asString()).isEqualTo(firstId);
+        }
+        String otherKey = java.util.Base64.getEncoder().encodeToString(new byte[32]);
+        try (TestServer other = TestServer.start(data, Map.of("preload", "none"),
+                Map.of("ATRIUM_SECRETS_KEY", otherKey))) {
+            assertThat(other.http().get("/health").status()).isEqualTo(200);
+            Http.Reply refused = other.http().get("/admin/signing-key");
+            assertThat(refused.status()).isEqualTo(500);
+            assertThat(refused.text()).doesNotContain("Exception").doesNotContain(data.toString());
+        }
+    }
+
     // ---- helpers ------------------------------------------------------------------------------------------------
 
     private record Run(int exitCode, String out, String err) {}
