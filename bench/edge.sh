@@ -67,20 +67,30 @@ path_for() {
 echo "machine cores=$(nproc) java=$("$JAVA_HOME/bin/java" -version 2>&1 | head -1 | tr ' ' '_')"
 printf '%-22s %10s %14s %14s %10s\n' run bundle_MB first_answer_ms verify+load_ms rss_MiB
 edge_key="atr-$(head -c 32 /dev/urandom | base64 -w0 | tr '+/' '-_' | tr -d '=')"
-for model in all-minilm-l6-v2 vision tiny-chat; do
+edge_run() { # model label java-options...
+  local model="$1" label="$2"
+  shift 2
   port=$(free_port)
   started=$(date +%s%N)
-  "${run[@]}" run "$data/$model.zip" --public-key "$public_key" --key "$edge_key" --port "$port" \
-    > "$data/$model.log" 2>&1 &
+  "$JAVA_HOME/bin/java" --enable-native-access=ALL-UNNAMED "$@" -jar "$jar" run "$data/$model.zip" \
+    --public-key "$public_key" --key "$edge_key" --port "$port" > "$data/$model.log" 2>&1 &
   pid=$!
   pids+=($pid)
   body_for "$model" > "$data/$model.json"
   first_answer "http://127.0.0.1:$port$(path_for "$model")" "$edge_key" "$data/$model.json"
   elapsed=$(ms "$started")
   internal=$(sed -n 's/.*started in \([0-9]*\) ms.*/\1/p' "$data/$model.log")
-  printf '%-22s %10.1f %14s %14s %10s\n' "edge $model" "$(echo "$(stat -c %s "$data/$model.zip") / 1048576" | bc -l)" \
+  printf '%-22s %10.1f %14s %14s %10s\n' "$label" "$(echo "$(stat -c %s "$data/$model.zip") / 1048576" | bc -l)" \
     "$elapsed" "${internal:-?}" "$(rss "$pid")"
   kill "$pid"; wait "$pid" 2>/dev/null || true
+}
+for model in all-minilm-l6-v2 vision tiny-chat; do
+  edge_run "$model" "edge $model"
+done
+# with the AOT cache ./atrium keeps (JDK 25): one run records the classes at its exit, the others read them
+edge_run all-minilm-l6-v2 "(recording the cache)" -XX:AOTCacheOutput="$data/atrium.aot" > /dev/null
+for model in all-minilm-l6-v2 vision tiny-chat; do
+  edge_run "$model" "edge+aot $model" -XX:AOTCache="$data/atrium.aot"
 done
 # the peer: the full server, fresh, asked the same embedding
 port=$(free_port)
