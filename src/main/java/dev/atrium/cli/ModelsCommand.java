@@ -1,10 +1,22 @@
 package dev.atrium.cli;
 
+import dev.atrium.registry.SignedFiles;
+import dev.atrium.registry.SigningKey;
+import java.io.IOException;
+import java.io.InputStream;
 import java.io.PrintWriter;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.Base64;
+import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
@@ -151,8 +163,8 @@ final class ModelsCommand implements Runnable {
             JsonNode version = client.postFiles("/admin/models/" + name + "/versions", parts).body();
             JsonNode signer = version.path("signature");
             out.printf("pushed %s version %d (sha256 %s, %d bytes%s)%n", name, version.path("version").asInt(),
-                    version.path("artifact").path("sha256").asString(), version.path("artifact").path("size_bytes").asLong(),
-                    signer.isObject() ? ", signed by " + signer.path("publisher").asString() + " key "
+                    version.path("artifact").path("sha256").asString(),
+                    version.path("artifact").path("size_bytes").asLong(), signer.isObject() ? ", signed by " + signer.path("publisher").asString() + " key "
                             + signer.path("key_id").asString() : "");
         }
 
@@ -197,7 +209,7 @@ final class ModelsCommand implements Runnable {
             description = "Make a publisher's Ed25519 key pair: the private key (PKCS#8, base64) goes to a new file"
                     + " only you can read; the public key is printed (and written beside it as FILE.pub) for the"
                     + " platform admin to trust with POST /admin/publishers.")
-    static final class Keygen implements java.util.concurrent.Callable<Integer> {
+    static final class Keygen implements Callable<Integer> {
         @Option(names = {"-o", "--output"}, paramLabel = "FILE", required = true,
                 description = "the private key file to write (mode 0600; never overwritten)")
         Path output;
@@ -207,7 +219,7 @@ final class ModelsCommand implements Runnable {
 
         @Override
         public Integer call() {
-            dev.atrium.registry.SigningKey key = dev.atrium.registry.SigningKey.generate();
+            SigningKey key = SigningKey.generate();
             Path publicFile = output.resolveSibling(output.getFileName() + ".pub");
             try {
                 if (Files.exists(output) || Files.exists(publicFile)) {
@@ -215,11 +227,11 @@ final class ModelsCommand implements Runnable {
                             + " exists already; keys are never overwritten");
                     return 1;
                 }
-                Files.createFile(output, java.nio.file.attribute.PosixFilePermissions.asFileAttribute(
-                        java.nio.file.attribute.PosixFilePermissions.fromString("rw-------")));
-                Files.writeString(output, key.privateKeyBase64() + "\n", java.nio.charset.StandardCharsets.US_ASCII);
-                Files.writeString(publicFile, key.publicKeyBase64() + "\n", java.nio.charset.StandardCharsets.US_ASCII);
-            } catch (java.io.IOException e) {
+                Files.createFile(output, PosixFilePermissions.asFileAttribute(
+                        PosixFilePermissions.fromString("rw-------")));
+                Files.writeString(output, key.privateKeyBase64() + "\n", StandardCharsets.US_ASCII);
+                Files.writeString(publicFile, key.publicKeyBase64() + "\n", StandardCharsets.US_ASCII);
+            } catch (IOException e) {
                 spec.commandLine().getErr().println("atrium: cannot write the key: " + e.getMessage());
                 return 1;
             }
@@ -235,9 +247,10 @@ final class ModelsCommand implements Runnable {
                     + " statement 'atrium-model-signature/1', then 'model SHA256', 'tokenizer SHA256', 'vad SHA256'"
                     + " and 'config SHA256' (one line each, '-' for a file not given). Writes the signature JSON"
                     + " that 'atrium models push --signature' sends.")
-    static final class Sign implements java.util.concurrent.Callable<Integer> {
+    static final class Sign implements Callable<Integer> {
         @Option(names = "--key", paramLabel = "PRIVATE_KEY_FILE", required = true,
-                description = "the publisher's private key (PKCS#8, base64 or PEM), as 'atrium models keygen' writes it")
+                description = "the publisher's private key (PKCS#8, base64 or PEM), as 'atrium models keygen'"
+                        + " writes it")
         Path key;
 
         @Option(names = "--onnx", paramLabel = "FILE", description = "the ONNX model file")
@@ -268,41 +281,41 @@ final class ModelsCommand implements Runnable {
                 if ((onnx == null) == (gguf == null)) {
                     throw new IllegalArgumentException("give one of --onnx or --gguf");
                 }
-                dev.atrium.registry.SigningKey signer = dev.atrium.registry.SigningKey.fromPrivateKey(
+                SigningKey signer = SigningKey.fromPrivateKey(
                         Files.readString(key));
-                dev.atrium.registry.SignedFiles files = new dev.atrium.registry.SignedFiles(
+                SignedFiles files = new SignedFiles(
                         sha256(onnx != null ? onnx : gguf), sha256(tokenizer), sha256(vad), sha256(config));
                 // hex and base64 need no escaping in JSON
                 String json = "{\"key_id\": \"" + signer.keyId() + "\", \"signature\": \""
-                        + java.util.Base64.getEncoder().encodeToString(signer.sign(files.statement())) + "\"}";
+                        + Base64.getEncoder().encodeToString(signer.sign(files.statement())) + "\"}";
                 PrintWriter out = spec.commandLine().getOut();
                 if (output == null) {
                     out.println(json);
                 } else {
                     Files.writeString(output, json + "\n");
                     out.printf("wrote the signature of key %s to %s, over:%n%s", signer.keyId(), output,
-                            new String(files.statement(), java.nio.charset.StandardCharsets.US_ASCII));
+                            new String(files.statement(), StandardCharsets.US_ASCII));
                 }
                 return 0;
-            } catch (IllegalArgumentException | java.io.IOException | java.io.UncheckedIOException e) {
+            } catch (IllegalArgumentException | IOException | UncheckedIOException e) {
                 spec.commandLine().getErr().println("atrium: cannot sign: " + e.getMessage());
                 return 1;
             }
         }
 
         /** A file's SHA-256 as lowercase hex, or '-' for a file not given. */
-        private static String sha256(Path file) throws java.io.IOException {
+        private static String sha256(Path file) throws IOException {
             if (file == null) {
-                return dev.atrium.registry.SignedFiles.NONE;
+                return SignedFiles.NONE;
             }
-            try (java.io.InputStream in = Files.newInputStream(file)) {
-                java.security.MessageDigest digest = java.security.MessageDigest.getInstance("SHA-256");
+            try (InputStream in = Files.newInputStream(file)) {
+                MessageDigest digest = MessageDigest.getInstance("SHA-256");
                 byte[] buffer = new byte[1 << 16];
                 for (int read = in.read(buffer); read >= 0; read = in.read(buffer)) {
                     digest.update(buffer, 0, read);
                 }
-                return java.util.HexFormat.of().formatHex(digest.digest());
-            } catch (java.security.NoSuchAlgorithmException e) {
+                return HexFormat.of().formatHex(digest.digest());
+            } catch (NoSuchAlgorithmException e) {
                 throw new IllegalStateException(e);
             }
         }
@@ -584,7 +597,7 @@ final class ModelsCommand implements Runnable {
                 java.util.List<String> lines;
                 try {
                     lines = Files.readAllLines(sampleFile).stream().filter(line -> !line.isBlank()).toList();
-                } catch (java.io.IOException e) {
+                } catch (IOException e) {
                     throw new AtriumClient.ClientException("cannot read " + sampleFile + ": " + e.getMessage());
                 }
                 body.put("sample", lines);

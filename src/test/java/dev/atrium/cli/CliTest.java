@@ -98,6 +98,11 @@ class CliTest {
         assertThat(pemSign.exitCode()).as(pemSign.err()).isZero();
         assertThat(pemSign.out()).contains("\"key_id\": \"" + keyId + "\"");
 
+        Run strict = atrium("tenants", "create", "strict", "--require-signed-uploads", "--server", url);
+        assertThat(strict.exitCode()).as(strict.err()).isZero();
+        assertThat(server.http().get("/admin/tenants").json().path("tenants").get(0).path("require_signed_uploads")
+                .asBoolean()).isTrue();
+
         String publisher = server.http().get("/admin/publishers").json().path("data").get(0).path("id").asString();
         assertThat(atrium("publishers", "rm", publisher, "--server", url).out()).contains("revoked publisher acme");
         assertThat(atrium("publishers", "ls", "--server", url).out()).contains("revoked");
