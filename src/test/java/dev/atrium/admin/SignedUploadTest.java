@@ -236,6 +236,60 @@ class SignedUploadTest {
         assertThat(admin.get("/admin/models/open-model/versions/2").json().path("signature").path("publisher")
                 .asString()).isEqualTo("optional");
         assertThat(admin.get("/admin/models/open-model").json().path("versions").toString()).isEqualTo("[1,2]");
+
+        // an edge bundle of the signed version carries the publisher's signature in its (server-signed) manifest
+        Http.Reply bundle = admin.get("/admin/models/open-model/versions/2/bundle");
+        assertThat(bundle.status()).as(bundle.toString()).isEqualTo(200);
+        Path file = Files.write(server.dataDir().resolve("open-model-2.atrium.zip"), bundle.raw().body());
+        JsonNode manifest = dev.atrium.registry.Bundle.verify(file, java.util.Optional.empty(),
+                java.util.Optional.empty()).manifest();
+        assertThat(manifest.path("publisher_signature").path("key_id").asString()).isEqualTo(publisher.keyId());
+        assertThat(manifest.path("publisher_signature").path("signed").path("model").asString())
+                .isEqualTo(sha256(onnx));
+        // a signed version is deleted like any other, its record with it
+        assertThat(admin.delete("/admin/models/open-model/versions/2").status()).isEqualTo(204);
+        assertThat(admin.get("/admin/models/open-model/versions/2").status()).isEqualTo(404);
+    }
+
+    /**
+     * Versions Atrium makes are no uploads: under the platform's policy the bundled model is there, and a quantized
+     * version of a signed upload is made, each with no publisher signature and (the quantized one) its lineage.
+     */
+    @Test
+    void platformMadeVersions_underThePolicy_needNoSignature_andRecordNone() throws Exception {
+        server = TestServer.start(Map.of("require-signed-uploads", "true"));
+        admin = server.http();
+        assertThat(admin.get("/admin/models/all-minilm-l6-v2/versions/1").json().path("signature").isNull())
+                .isTrue();
+        SigningKey publisher = SigningKey.generate();
+        trust("e5-publisher", publisher);
+        assertThat(admin.postJson("/admin/models", Map.of("name", "e5", "task", "embedding")).status())
+                .isEqualTo(201);
+        byte[] onnx;
+        byte[] tokenizer;
+        try (var model = getClass().getResourceAsStream("/e5-small-v2.onnx");
+                var tokens = getClass().getResourceAsStream("/e5-small-v2-tokenizer.json")) {
+            onnx = model.readAllBytes();
+            tokenizer = tokens.readAllBytes();
+        }
+        SignedFiles files = new SignedFiles(sha256(onnx), sha256(tokenizer), SignedFiles.NONE, SignedFiles.NONE);
+        Map<String, byte[]> parts = new LinkedHashMap<>();
+        parts.put("onnx", onnx);
+        parts.put("tokenizer", tokenizer);
+        parts.put("signature", ("{\"key_id\": \"" + publisher.keyId() + "\", \"signature\": \""
+                + Base64.getEncoder().encodeToString(publisher.sign(files.statement())) + "\"}")
+                .getBytes(StandardCharsets.UTF_8));
+        Http.Reply signed = admin.post("/admin/models/e5/versions", MULTIPART, Http.multipart(parts));
+        assertThat(signed.status()).as(signed.toString()).isEqualTo(201);
+        assertThat(signed.json().path("signature").path("signed").path("tokenizer").asString())
+                .isEqualTo(sha256(tokenizer));
+
+        Http.Reply quantized = admin.postJson("/admin/models/e5/versions/1/quantize", Map.of());
+        assertThat(quantized.status()).as(quantized.toString()).isEqualTo(201);
+        int version = quantized.json().path("version").asInt();
+        JsonNode made = admin.get("/admin/models/e5/versions/" + version).json();
+        assertThat(made.path("signature").isNull()).isTrue();
+        assertThat(made.path("lineage").isObject()).isTrue();
     }
 
     @Test
