@@ -251,8 +251,9 @@ public final class AdminModelsService implements HttpService {
         }
         ModelVersion version = registry.addVersion(caller.modelScope(), name, staged, options, config, scheduling,
                 verified);
-        AuditTrail.note(verified == null ? "version.create" : "version.create.signed", name + ":" + version.version()
-                + (verified == null ? "" : " signed by " + verified.publisherId()), caller.key().tenantId());
+        // a signed upload is its own action, so the audit log tells signed versions apart (the registry says by whom)
+        AuditTrail.note(verified == null ? "version.create" : "version.create.signed", name + ":" + version.version(),
+                caller.key().tenantId());
         response.header("Location", "/admin/models/" + name + "/versions/" + version.version());
         Json.send(response, Status.CREATED_201, AdminModelView.version(version,
                 registry.aliases(registry.model(caller.modelScope(), name)), false, null, verified));

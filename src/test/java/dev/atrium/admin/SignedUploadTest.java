@@ -166,6 +166,7 @@ class SignedUploadTest {
         SignedFiles statement = new SignedFiles(sha256(onnx), "-", "-", sha256(config));
         assertThat(SigningKey.verify(SigningKey.publicKey(publisher.publicKeyBase64()), statement.statement(),
                 Base64.getDecoder().decode(signer.path("signature").asString()))).isTrue();
+        assertThat(admin.get("/admin/audit").text()).contains("version.create.signed");
         assertThat(owner.get("/admin/models/signed-model/versions").json().path("versions").get(0)
                 .path("signature").path("key_id").asString()).isEqualTo(publisher.keyId());
 
