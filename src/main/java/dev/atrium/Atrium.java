@@ -282,8 +282,14 @@ public final class Atrium implements AutoCloseable {
                     new OpenAiFineTuningService(jobs, serving, config.maxRequestBytes()),
                     new dev.atrium.openai.OpenAiEvaluationService(scorer, config.maxRequestBytes())));
             services.put("/v2", List.of(new V2Service(registry, serving, lifecycle, config.maxRequestBytes(), VERSION)));
+            // the publisher keys uploads may be signed by (supply chain)
+            dev.atrium.registry.PublisherKeys publishers = new dev.atrium.registry.PublisherKeys(database.jdbi(),
+                    clock);
             services.put("/admin", List.of(
-                    new AdminModelsService(registry, rollouts, config.maxRequestBytes(), config.maxUploadBytes()),
+                    new AdminModelsService(registry, rollouts, config.maxRequestBytes(), config.maxUploadBytes(),
+                            new dev.atrium.admin.UploadSigning(publishers, config.requireSignedUploads(),
+                                    tenancy::requiresSignedUploads)),
+                    new dev.atrium.admin.AdminPublishersService(publishers, config.maxRequestBytes()),
                     new dev.atrium.admin.AdminQuantizeService(registry, rollouts, config.maxRequestBytes(),
                             config.maxUploadBytes()),
                     new dev.atrium.admin.AdminRolloutsService(rollouts, shadows, config.maxRequestBytes()),

@@ -20,6 +20,10 @@ public enum ErrorCode {
     PAYLOAD_TOO_LARGE(413, "invalid_request_error", "request_too_large", Category.USER),
     UNSUPPORTED_MEDIA_TYPE(415, "invalid_request_error", "unsupported_media_type", Category.USER),
     INVALID_ARTIFACT(422, "invalid_request_error", "invalid_artifact", Category.USER),
+    /** An upload's signature is malformed, by a key the platform does not trust (or revoked), or not of its files. */
+    SIGNATURE_INVALID(400, "invalid_request_error", "signature_invalid", Category.USER),
+    /** The signing policy (platform-wide or the tenant's) requires a signed upload and none came. */
+    SIGNATURE_REQUIRED(403, "invalid_request_error", "signature_required", Category.USER),
     RATE_LIMITED_REQUESTS(429, "requests", "rate_limit_exceeded", Category.LIMIT),
     RATE_LIMITED_TOKENS(429, "tokens", "rate_limit_exceeded", Category.LIMIT),
     INSUFFICIENT_QUOTA(429, "insufficient_quota", "insufficient_quota", Category.LIMIT),

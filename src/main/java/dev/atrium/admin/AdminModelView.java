@@ -5,6 +5,8 @@ import dev.atrium.engine.TensorSpec;
 import dev.atrium.registry.ArtifactFile;
 import dev.atrium.registry.Model;
 import dev.atrium.registry.ModelVersion;
+import dev.atrium.registry.SignedFiles;
+import dev.atrium.registry.VersionSignature;
 import dev.atrium.server.Json;
 import java.time.Instant;
 import java.util.List;
@@ -24,7 +26,33 @@ final class AdminModelView {
 
     record VersionView(String model, int version, Instant createdAt, ArtifactFile artifact, List<ArtifactFile> files,
             List<TensorSpec> inputs, List<TensorSpec> outputs, EmbeddingView embedding, RemoteView remote,
-            JsonNode config, SchedulingView scheduling, List<String> aliases, boolean loaded, JsonNode lineage) {}
+            JsonNode config, SchedulingView scheduling, List<String> aliases, boolean loaded, JsonNode lineage,
+            SignatureView signature) {}
+
+    /**
+     * Who signed an uploaded version's files, as verified at its upload; null for an unsigned upload and for versions
+     * Atrium made itself (trained, quantized, bundled), whose lineage says what they were made from.
+     *
+     * @param publisherRevoked whether the publisher's key was revoked since; the record stays
+     * @param format the signed statement's format, {@code atrium-model-signature/1}
+     * @param signed the SHA-256 of each file the statement names ({@code -} for a part the upload lacked)
+     * @param signature the base64 Ed25519 signature of the statement, to check again with the publisher's key
+     */
+    record SignatureView(String publisher, String publisherId, String keyId, boolean publisherRevoked, String format,
+            SignedView signed, String signature, Instant verifiedAt) {
+        static SignatureView of(VersionSignature signature) {
+            if (signature == null) {
+                return null;
+            }
+            SignedFiles files = signature.signed();
+            return new SignatureView(signature.publisherName(), signature.publisherId(), signature.keyId(),
+                    signature.publisherRevoked(), SignedFiles.FORMAT,
+                    new SignedView(files.model(), files.tokenizer(), files.vad(), files.config()),
+                    signature.signature(), signature.verifiedAt());
+        }
+    }
+
+    record SignedView(String model, String tokenizer, String vad, String config) {}
 
     /** How a version is scheduled, as set (null: the server's default). */
     record SchedulingView(Integer maxBatchSize, Integer maxBatchTokens, Long maxQueueDelayUs, Integer instances,
@@ -74,6 +102,12 @@ final class AdminModelView {
 
     /** @param lineage what a training job made the version from; null for an upload */
     static VersionView version(ModelVersion version, Map<String, Integer> aliases, boolean loaded, JsonNode lineage) {
+        return version(version, aliases, loaded, lineage, null);
+    }
+
+    /** @param signature who signed an uploaded version's files; null for an unsigned or platform-made one */
+    static VersionView version(ModelVersion version, Map<String, Integer> aliases, boolean loaded, JsonNode lineage,
+            VersionSignature signature) {
         EmbeddingMetadata embedding = version.metadata().embeddingMetadata().orElse(null);
         List<String> pointing = aliases.entrySet().stream()
                 .filter(alias -> alias.getValue() == version.version())
@@ -92,6 +126,6 @@ final class AdminModelView {
                         version.scheduling().maxBatchTokens(), version.scheduling().maxQueueDelayMicros(),
                         version.scheduling().instances(), version.scheduling().intraOpThreads(),
                         version.scheduling().queueCapacity(), version.scheduling().deadlineMillis()), pointing, loaded,
-                lineage);
+                lineage, SignatureView.of(signature));
     }
 }

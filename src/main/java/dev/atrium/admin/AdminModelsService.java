@@ -18,7 +18,9 @@ import dev.atrium.registry.ModelScope;
 import dev.atrium.registry.Split;
 import dev.atrium.registry.ModelVersion;
 import dev.atrium.registry.ResolvedModel;
+import dev.atrium.registry.SignedFiles;
 import dev.atrium.registry.StagedArtifact;
+import dev.atrium.registry.VersionSignature;
 import dev.atrium.scheduling.SchedulingOptions;
 import dev.atrium.server.Json;
 import dev.atrium.server.MultipartUpload;
@@ -45,6 +47,7 @@ import tools.jackson.databind.JsonNode;
  */
 public final class AdminModelsService implements HttpService {
     private static final int MAX_CONFIG_BYTES = 64 * 1024;
+    private static final int MAX_SIGNATURE_BYTES = 4 * 1024;
     private static final List<String> MODEL_FIELDS = List.of("name", "task", "engine", "description");
     private static final List<String> ALIAS_FIELDS = List.of("version", "split", "sticky");
     private static final Set<String> REMOTE_FIELDS = Set.of("base_url", "upstream_model", "api_key", "timeout_ms",
@@ -70,14 +73,19 @@ public final class AdminModelsService implements HttpService {
     private final dev.atrium.rollout.Rollouts rollouts;
     private final long maxRequestBytes;
     private final long maxUploadBytes;
+    private final UploadSigning signing;
 
-    /** @param rollouts which aliases have a rollout running (only it moves them) */
+    /**
+     * @param rollouts which aliases have a rollout running (only it moves them)
+     * @param signing the trusted publisher keys, and when an upload must be signed by one
+     */
     public AdminModelsService(ModelRegistry registry, dev.atrium.rollout.Rollouts rollouts, long maxRequestBytes,
-            long maxUploadBytes) {
+            long maxUploadBytes, UploadSigning signing) {
         this.registry = requireNonNull(registry, "registry is null");
         this.rollouts = requireNonNull(rollouts, "rollouts is null");
         this.maxRequestBytes = maxRequestBytes;
         this.maxUploadBytes = maxUploadBytes;
+        this.signing = requireNonNull(signing, "signing is null");
     }
 
     @Override
@@ -171,9 +179,12 @@ public final class AdminModelsService implements HttpService {
         }
         Map<String, StagedArtifact> staged = new LinkedHashMap<>();
         String config = "{}";
+        String configSha256 = SignedFiles.NONE;
         ModelOptions options = ModelOptions.none();
         SchedulingOptions scheduling = SchedulingOptions.none();
         boolean sawConfig = false;
+        JsonNode signature = null;
+        VersionSignature verified;
         try {
             FileItemInputIterator parts = MultipartUpload.parts(request);
             long budget = maxUploadBytes;
@@ -203,19 +214,33 @@ public final class AdminModelsService implements HttpService {
                         if (bytes.length > MAX_CONFIG_BYTES) {
                             throw AtriumException.invalidParam("config", "the 'config' part is larger than 64 KiB");
                         }
+                        configSha256 = UploadSigning.sha256(bytes);
                         JsonNode node = parseConfig(bytes);
                         options = embeddingOptions(node);
                         scheduling = scheduling(node, "config");
                         config = Json.MAPPER.writeValueAsString(node);
                     }
+                    case UploadSigning.PART -> {
+                        if (signature != null) {
+                            throw AtriumException.invalidParam(UploadSigning.PART,
+                                    "the upload has more than one 'signature' part");
+                        }
+                        byte[] bytes;
+                        try (InputStream in = part.getInputStream()) {
+                            bytes = in.readNBytes(MAX_SIGNATURE_BYTES + 1);
+                        }
+                        signature = UploadSigning.parse(bytes, MAX_SIGNATURE_BYTES);
+                    }
                     default -> throw AtriumException.invalidParam(field, "unknown part '" + field
-                            + "'; the parts are onnx or gguf, tokenizer, vad (transcription models) and config");
+                            + "'; the parts are onnx or gguf, tokenizer, vad (transcription models), config and"
+                            + " signature");
                 }
             }
             if (!staged.containsKey(ArtifactFile.ONNX) && !staged.containsKey(ArtifactFile.GGUF)) {
                 throw AtriumException.invalidParam(ArtifactFile.ONNX,
                         "the upload needs a part named 'onnx' (or 'gguf') with the model file");
             }
+            verified = signing.check(registry.manageable(caller.modelScope(), name), staged, configSha256, signature);
         } catch (IOException | RuntimeException e) {
             discard(staged);
             if (e instanceof AtriumException atrium) {
@@ -224,11 +249,14 @@ public final class AdminModelsService implements HttpService {
             throw new AtriumException(ErrorCode.INVALID_REQUEST,
                     "the multipart body is malformed or was cut off before it ended");
         }
-        ModelVersion version = registry.addVersion(caller.modelScope(), name, staged, options, config, scheduling);
-        AuditTrail.note("version.create", name + ":" + version.version(), caller.key().tenantId());
+        ModelVersion version = registry.addVersion(caller.modelScope(), name, staged, options, config, scheduling,
+                verified);
+        // a signed upload is its own action, so the audit log tells signed versions apart (the registry says by whom)
+        AuditTrail.note(verified == null ? "version.create" : "version.create.signed", name + ":" + version.version(),
+                caller.key().tenantId());
         response.header("Location", "/admin/models/" + name + "/versions/" + version.version());
         Json.send(response, Status.CREATED_201, AdminModelView.version(version,
-                registry.aliases(registry.model(caller.modelScope(), name)), false));
+                registry.aliases(registry.model(caller.modelScope(), name)), false, null, verified));
     }
 
     /**
@@ -334,7 +362,7 @@ public final class AdminModelsService implements HttpService {
         Map<String, Integer> aliases = registry.aliases(model);
         List<AdminModelView.VersionView> versions = registry.listVersions(model).stream()
                 .map(version -> AdminModelView.version(version, aliases, registry.isLoaded(model, version.version()),
-                        registry.lineage(version).orElse(null)))
+                        registry.lineage(version).orElse(null), registry.signature(version).orElse(null)))
                 .toList();
         Json.send(response, Status.OK_200, new AdminModelView.VersionListView(versions));
     }
@@ -344,7 +372,8 @@ public final class AdminModelsService implements HttpService {
         ModelVersion version = registry.version(scope, name(request), versionNumber(request));
         Model model = registry.model(scope, name(request));
         Json.send(response, Status.OK_200, AdminModelView.version(version, registry.aliases(model),
-                registry.isLoaded(model, version.version()), registry.lineage(version).orElse(null)));
+                registry.isLoaded(model, version.version()), registry.lineage(version).orElse(null),
+                registry.signature(version).orElse(null)));
     }
 
     /**

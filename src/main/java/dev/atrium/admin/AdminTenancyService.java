@@ -27,7 +27,9 @@ import tools.jackson.databind.JsonNode;
 
 /** The management API for tenants and API keys. Secrets appear once, in the answer to the key's creation. */
 public final class AdminTenancyService implements HttpService {
-    private static final Set<String> TENANT_FIELDS = Set.of("name", "rpm", "tpm", "max_concurrent");
+    private static final Set<String> TENANT_FIELDS = Set.of("name", "rpm", "tpm", "max_concurrent",
+            "require_signed_uploads");
+    private static final Set<String> PATCHABLE_TENANT_FIELDS = Set.of("require_signed_uploads");
     private static final Set<String> KEY_FIELDS = Set.of("tenant", "role", "name", "models", "rpm", "tpm",
             "max_concurrent", "expires_at");
     private static final Set<String> PATCHABLE_FIELDS = Set.of("name", "models", "rpm", "tpm", "max_concurrent",
@@ -57,9 +59,10 @@ public final class AdminTenancyService implements HttpService {
         }
     }
 
-    record TenantView(String id, String name, LimitsView limits, Instant createdAt) {
+    record TenantView(String id, String name, LimitsView limits, Instant createdAt, boolean requireSignedUploads) {
         static TenantView of(Tenant tenant) {
-            return new TenantView(tenant.id(), tenant.name(), LimitsView.of(tenant.limits()), tenant.createdAt());
+            return new TenantView(tenant.id(), tenant.name(), LimitsView.of(tenant.limits()), tenant.createdAt(),
+                    tenant.requireSignedUploads());
         }
     }
 
@@ -97,6 +100,7 @@ public final class AdminTenancyService implements HttpService {
         rules.post("/tenants", this::createTenant)
                 .get("/tenants", this::listTenants)
                 .get("/tenants/{id}", this::getTenant)
+                .patch("/tenants/{id}", this::updateTenant)
                 .delete("/tenants/{id}", this::deleteTenant)
                 .post("/keys", this::createKey)
                 .get("/keys", this::listKeys)
@@ -113,7 +117,8 @@ public final class AdminTenancyService implements HttpService {
         JsonNode body = Json.readObject(request, maxRequestBytes);
         Json.rejectUnknownFields(body, TENANT_FIELDS, "a tenant");
         String name = AdminJson.requiredString(body, "name");
-        Tenant tenant = tenancy.createTenant(caller.key(), name, limits(body));
+        Tenant tenant = tenancy.createTenant(caller.key(), name, limits(body),
+                optionalBoolean(body, "require_signed_uploads").orElse(false));
         AuditTrail.note("tenant.create", tenant.id(), tenant.id());
         response.header("Location", "/admin/tenants/" + tenant.id());
         Json.send(response, Status.CREATED_201, TenantView.of(tenant));
@@ -126,6 +131,24 @@ public final class AdminTenancyService implements HttpService {
 
     private void getTenant(ServerRequest request, ServerResponse response) {
         Tenant tenant = tenancy.tenant(Caller.current().key(), id(request));
+        Json.send(response, Status.OK_200, TenantView.of(tenant));
+    }
+
+    /** Changes a tenant's policy: whether uploads to its models must be signed (the platform admin's call). */
+    private void updateTenant(ServerRequest request, ServerResponse response) {
+        Caller caller = Caller.current();
+        requireAdmin(caller);
+        AuditTrail.note("tenant.update", id(request), id(request));
+        JsonNode body = Json.readObject(request, maxRequestBytes);
+        Json.unknownField(body, PATCHABLE_TENANT_FIELDS).ifPresent(field -> {
+            throw AtriumException.invalidParam(field, "'" + field + "' cannot be changed; only"
+                    + " require_signed_uploads can");
+        });
+        Tenant tenant = tenancy.tenant(caller.key(), id(request));
+        Optional<Boolean> required = optionalBoolean(body, "require_signed_uploads");
+        if (required.isPresent()) {
+            tenant = tenancy.setRequireSignedUploads(caller.key(), tenant.id(), required.get());
+        }
         Json.send(response, Status.OK_200, TenantView.of(tenant));
     }
 
@@ -212,6 +235,17 @@ public final class AdminTenancyService implements HttpService {
     private static Limits limits(JsonNode body) {
         return new Limits(AdminJson.positiveInteger(body, "rpm"), AdminJson.positiveInteger(body, "tpm"),
                 AdminJson.positiveInteger(body, "max_concurrent"));
+    }
+
+    private static Optional<Boolean> optionalBoolean(JsonNode body, String field) {
+        JsonNode value = body.get(field);
+        if (value == null) {
+            return Optional.empty();
+        }
+        if (!value.isBoolean()) {
+            throw AtriumException.invalidParam(field, "'" + field + "' must be true or false");
+        }
+        return Optional.of(value.booleanValue());
     }
 
     private static void requireAdmin(Caller caller) {

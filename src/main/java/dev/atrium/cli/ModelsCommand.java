@@ -1,10 +1,22 @@
 package dev.atrium.cli;
 
+import dev.atrium.registry.SignedFiles;
+import dev.atrium.registry.SigningKey;
+import java.io.IOException;
+import java.io.InputStream;
 import java.io.PrintWriter;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.Base64;
+import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
@@ -18,6 +30,8 @@ import tools.jackson.databind.JsonNode;
         description = "Manage the models of a running server.",
         subcommands = {
                 ModelsCommand.Push.class,
+                ModelsCommand.Keygen.class,
+                ModelsCommand.Sign.class,
                 ModelsCommand.List.class,
                 ModelsCommand.Show.class,
                 ModelsCommand.Alias.class,
@@ -103,6 +117,10 @@ final class ModelsCommand implements Runnable {
         @Option(names = "--description", paramLabel = "TEXT", description = "description, for a new model")
         String description;
 
+        @Option(names = "--signature", paramLabel = "FILE",
+                description = "the upload's signature by a trusted publisher, as 'atrium models sign' writes it")
+        Path signature;
+
         @Override
         void run(AtriumClient client, PrintWriter out) {
             if (remote != null) {
@@ -123,6 +141,9 @@ final class ModelsCommand implements Runnable {
             if (config != null) {
                 parts.put("config", config);
             }
+            if (signature != null) {
+                parts.put("signature", signature);
+            }
             for (Path file : parts.values()) {
                 if (!Files.isRegularFile(file)) {
                     throw new AtriumClient.ClientException("no such file: " + file);
@@ -140,8 +161,11 @@ final class ModelsCommand implements Runnable {
                 client.postJson("/admin/models", model);
             }
             JsonNode version = client.postFiles("/admin/models/" + name + "/versions", parts).body();
-            out.printf("pushed %s version %d (sha256 %s, %d bytes)%n", name, version.path("version").asInt(),
-                    version.path("artifact").path("sha256").asString(), version.path("artifact").path("size_bytes").asLong());
+            JsonNode signer = version.path("signature");
+            out.printf("pushed %s version %d (sha256 %s, %d bytes%s)%n", name, version.path("version").asInt(),
+                    version.path("artifact").path("sha256").asString(),
+                    version.path("artifact").path("size_bytes").asLong(), signer.isObject() ? ", signed by " + signer.path("publisher").asString() + " key "
+                            + signer.path("key_id").asString() : "");
         }
 
         private void pushRemote(AtriumClient client, PrintWriter out) {
@@ -178,6 +202,122 @@ final class ModelsCommand implements Runnable {
             JsonNode version = client.postJson("/admin/models/" + name + "/versions", body).body();
             out.printf("pushed %s version %d (remote %s, model %s)%n", name, version.path("version").asInt(),
                     version.path("remote").path("base_url").asString(), upstreamModel);
+        }
+    }
+
+    @Command(name = "keygen", mixinStandardHelpOptions = true,
+            description = "Make a publisher's Ed25519 key pair: the private key (PKCS#8, base64) goes to a new file"
+                    + " only you can read; the public key is printed (and written beside it as FILE.pub) for the"
+                    + " platform admin to trust with POST /admin/publishers.")
+    static final class Keygen implements Callable<Integer> {
+        @Option(names = {"-o", "--output"}, paramLabel = "FILE", required = true,
+                description = "the private key file to write (mode 0600; never overwritten)")
+        Path output;
+
+        @Spec
+        CommandSpec spec;
+
+        @Override
+        public Integer call() {
+            SigningKey key = SigningKey.generate();
+            Path publicFile = output.resolveSibling(output.getFileName() + ".pub");
+            try {
+                if (Files.exists(output) || Files.exists(publicFile)) {
+                    spec.commandLine().getErr().println("atrium: " + output + " or " + publicFile
+                            + " exists already; keys are never overwritten");
+                    return 1;
+                }
+                Files.createFile(output, PosixFilePermissions.asFileAttribute(
+                        PosixFilePermissions.fromString("rw-------")));
+                Files.writeString(output, key.privateKeyBase64() + "\n", StandardCharsets.US_ASCII);
+                Files.writeString(publicFile, key.publicKeyBase64() + "\n", StandardCharsets.US_ASCII);
+            } catch (IOException e) {
+                spec.commandLine().getErr().println("atrium: cannot write the key: " + e.getMessage());
+                return 1;
+            }
+            PrintWriter out = spec.commandLine().getOut();
+            out.printf("wrote the private key to %s (keep it secret) and the public key to %s%n", output, publicFile);
+            out.printf("key id %s%npublic key %s%n", key.keyId(), key.publicKeyBase64());
+            return 0;
+        }
+    }
+
+    @Command(name = "sign", mixinStandardHelpOptions = true,
+            description = "Sign an upload's files with a publisher's private key: an Ed25519 signature of the"
+                    + " statement 'atrium-model-signature/1', then 'model SHA256', 'tokenizer SHA256', 'vad SHA256'"
+                    + " and 'config SHA256' (one line each, '-' for a file not given). Writes the signature JSON"
+                    + " that 'atrium models push --signature' sends.")
+    static final class Sign implements Callable<Integer> {
+        @Option(names = "--key", paramLabel = "PRIVATE_KEY_FILE", required = true,
+                description = "the publisher's private key (PKCS#8, base64 or PEM), as 'atrium models keygen'"
+                        + " writes it")
+        Path key;
+
+        @Option(names = "--onnx", paramLabel = "FILE", description = "the ONNX model file")
+        Path onnx;
+
+        @Option(names = "--gguf", paramLabel = "FILE", description = "the GGUF model file")
+        Path gguf;
+
+        @Option(names = "--tokenizer", paramLabel = "FILE", description = "the tokenizer.json the upload carries")
+        Path tokenizer;
+
+        @Option(names = "--vad", paramLabel = "FILE", description = "the voice activity detector the upload carries")
+        Path vad;
+
+        @Option(names = "--config", paramLabel = "FILE", description = "the config JSON the upload carries")
+        Path config;
+
+        @Option(names = {"-o", "--output"}, paramLabel = "FILE",
+                description = "where to write the signature JSON (default: standard output)")
+        Path output;
+
+        @Spec
+        CommandSpec spec;
+
+        @Override
+        public Integer call() {
+            try {
+                if ((onnx == null) == (gguf == null)) {
+                    throw new IllegalArgumentException("give one of --onnx or --gguf");
+                }
+                SigningKey signer = SigningKey.fromPrivateKey(
+                        Files.readString(key));
+                SignedFiles files = new SignedFiles(
+                        sha256(onnx != null ? onnx : gguf), sha256(tokenizer), sha256(vad), sha256(config));
+                // hex and base64 need no escaping in JSON
+                String json = "{\"key_id\": \"" + signer.keyId() + "\", \"signature\": \""
+                        + Base64.getEncoder().encodeToString(signer.sign(files.statement())) + "\"}";
+                PrintWriter out = spec.commandLine().getOut();
+                if (output == null) {
+                    out.println(json);
+                } else {
+                    Files.writeString(output, json + "\n");
+                    out.printf("wrote the signature of key %s to %s, over:%n%s", signer.keyId(), output,
+                            new String(files.statement(), StandardCharsets.US_ASCII));
+                }
+                return 0;
+            } catch (IllegalArgumentException | IOException | UncheckedIOException e) {
+                spec.commandLine().getErr().println("atrium: cannot sign: " + e.getMessage());
+                return 1;
+            }
+        }
+
+        /** A file's SHA-256 as lowercase hex, or '-' for a file not given. */
+        private static String sha256(Path file) throws IOException {
+            if (file == null) {
+                return SignedFiles.NONE;
+            }
+            try (InputStream in = Files.newInputStream(file)) {
+                MessageDigest digest = MessageDigest.getInstance("SHA-256");
+                byte[] buffer = new byte[1 << 16];
+                for (int read = in.read(buffer); read >= 0; read = in.read(buffer)) {
+                    digest.update(buffer, 0, read);
+                }
+                return HexFormat.of().formatHex(digest.digest());
+            } catch (NoSuchAlgorithmException e) {
+                throw new IllegalStateException(e);
+            }
         }
     }
 
@@ -457,7 +597,7 @@ final class ModelsCommand implements Runnable {
                 java.util.List<String> lines;
                 try {
                     lines = Files.readAllLines(sampleFile).stream().filter(line -> !line.isBlank()).toList();
-                } catch (java.io.IOException e) {
+                } catch (IOException e) {
                     throw new AtriumClient.ClientException("cannot read " + sampleFile + ": " + e.getMessage());
                 }
                 body.put("sample", lines);

@@ -38,6 +38,10 @@ final class TenantsCommand implements Runnable {
         @Option(names = "--max-concurrent", paramLabel = "N", description = "requests at once for the whole tenant")
         Integer maxConcurrent;
 
+        @Option(names = "--require-signed-uploads",
+                description = "uploads to the tenant's models must be signed by a trusted publisher")
+        boolean requireSignedUploads;
+
         @Override
         void run(AtriumClient client, PrintWriter out) {
             Map<String, Object> body = new LinkedHashMap<>();
@@ -45,6 +49,7 @@ final class TenantsCommand implements Runnable {
             body.put("rpm", rpm);
             body.put("tpm", tpm);
             body.put("max_concurrent", maxConcurrent);
+            body.put("require_signed_uploads", requireSignedUploads);
             JsonNode tenant = client.postJson("/admin/tenants", body).body();
             out.printf("created tenant %s (%s)%n", tenant.path("name").asString(), tenant.path("id").asString());
         }

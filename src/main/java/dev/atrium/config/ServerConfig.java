@@ -32,6 +32,7 @@ import java.util.List;
  * @param trainingConcurrency fine-tuning jobs run at once
  * @param memoryBudgetBytes what the loaded models may hold together, or {@link Long#MAX_VALUE} for no budget
  * @param keepAlive how long an idle version stays loaded (models may set their own), or null for no limit
+ * @param requireSignedUploads whether every model upload must be signed by a trusted publisher key
  */
 public record ServerConfig(
         String bindAddress,
@@ -68,7 +69,8 @@ public record ServerConfig(
         Duration maxAudioDuration,
         int trainingConcurrency,
         long memoryBudgetBytes,
-        Duration keepAlive) {
+        Duration keepAlive,
+        boolean requireSignedUploads) {
 
     public ServerConfig {
         requireNonNull(bindAddress, "bindAddress is null");

@@ -89,7 +89,8 @@ public final class ServerConfigLoader {
                     parse(values, ServerSetting.TRAINING_CONCURRENCY, Integer::parseInt),
                     parse(values, ServerSetting.MEMORY_BUDGET, ServerConfigLoader::parseMemoryBudget),
                     parse(values, ServerSetting.KEEP_ALIVE,
-                            v -> v.equalsIgnoreCase("none") ? null : parseDuration(v)));
+                            v -> v.equalsIgnoreCase("none") ? null : parseDuration(v)),
+                    parse(values, ServerSetting.REQUIRE_SIGNED_UPLOADS, ServerConfigLoader::parseBoolean));
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException("invalid configuration: " + e.getMessage(), e);
         }

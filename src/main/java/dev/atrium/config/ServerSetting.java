@@ -49,7 +49,10 @@ public enum ServerSetting {
             + " load (resident memory; k, m, g suffixes); loading past it evicts the least recently used idle version;"
             + " auto = 3/4 of physical memory; none = no budget"),
     KEEP_ALIVE("keep-alive", "none", "how long a loaded version may stay idle before it is unloaded, for models"
-            + " that set no keep_alive of their own (ms, s, m suffixes); none = until the memory budget needs it");
+            + " that set no keep_alive of their own (ms, s, m suffixes); none = until the memory budget needs it"),
+    REQUIRE_SIGNED_UPLOADS("require-signed-uploads", "false", "refuse model uploads without an Ed25519 signature by a"
+            + " publisher key the platform admin trusts (POST /admin/publishers), for public and tenant models alike;"
+            + " tenants can also be made to require it one by one");
 
     private final String key;
     private final String defaultValue;

@@ -72,6 +72,19 @@ public final class BundleExport {
             manifest.set("labels", JSON.valueToTree(version.metadata().labels()));
         }
         registry.lineage(version).ifPresent(lineage -> manifest.set("lineage", lineage));
+        // the publisher's own signature of the uploaded files, for the edge to check against the publisher's key too
+        registry.signature(version).ifPresent(signature -> {
+            ObjectNode signed = manifest.putObject("publisher_signature");
+            signed.put("publisher", signature.publisherName())
+                    .put("key_id", signature.keyId())
+                    .put("format", SignedFiles.FORMAT)
+                    .put("signature", signature.signature());
+            signed.putObject("signed")
+                    .put("model", signature.signed().model())
+                    .put("tokenizer", signature.signed().tokenizer())
+                    .put("vad", signature.signed().vad())
+                    .put("config", signature.signed().config());
+        });
         ObjectNode parts = manifest.putObject("parts");
         resolved.deployment().parts().forEach((role, part) -> parts.putObject(role)
                 .put("model", part.key().modelName()).put("version", part.key().version())

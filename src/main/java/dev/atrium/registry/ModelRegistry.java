@@ -175,7 +175,18 @@ public final class ModelRegistry {
      */
     public ModelVersion addVersion(ModelScope scope, String name, Map<String, StagedArtifact> staged,
             ModelOptions options, String config, SchedulingOptions scheduling) {
-        return addVersion(scope, name, staged, options, config, scheduling, null, null);
+        return addVersion(scope, name, staged, options, config, scheduling, null, null, null);
+    }
+
+    /**
+     * Makes a signed upload a new version, as {@link #addVersion(ModelScope, String, Map, ModelOptions, String,
+     * SchedulingOptions)} does, with its verified signature kept in the same transaction.
+     *
+     * @param signature the upload's signature, verified against a trusted publisher key; null for an unsigned one
+     */
+    public ModelVersion addVersion(ModelScope scope, String name, Map<String, StagedArtifact> staged,
+            ModelOptions options, String config, SchedulingOptions scheduling, VersionSignature signature) {
+        return addVersion(scope, name, staged, options, config, scheduling, null, null, signature);
     }
 
     /**
@@ -193,7 +204,7 @@ public final class ModelRegistry {
             staged.values().forEach(file -> artifacts.discard(file.path()));
             return version(scope, name, made.getAsInt());
         }
-        return addVersion(scope, name, staged, options, config, SchedulingOptions.none(), jobId, lineage);
+        return addVersion(scope, name, staged, options, config, SchedulingOptions.none(), jobId, lineage, null);
     }
 
     /**
@@ -235,8 +246,18 @@ public final class ModelRegistry {
         return store.lineage(version.modelId(), version.version()).map(CONFIG_READER::readTree);
     }
 
+    private static String hash(Optional<StagedArtifact> file) {
+        return file.map(StagedArtifact::sha256).orElse(SignedFiles.NONE);
+    }
+
+    /** Who signed a version's files, if it was a signed upload; versions Atrium made itself have none. */
+    public Optional<VersionSignature> signature(ModelVersion version) {
+        return store.signature(version.modelId(), version.version());
+    }
+
     private ModelVersion addVersion(ModelScope scope, String name, Map<String, StagedArtifact> staged,
-            ModelOptions options, String config, SchedulingOptions scheduling, String jobId, String lineage) {
+            ModelOptions options, String config, SchedulingOptions scheduling, String jobId, String lineage,
+            VersionSignature signature) {
         try {
             Model model = manageable(scope, name);
             String role = model.engine().artifactRole();
@@ -261,6 +282,13 @@ public final class ModelRegistry {
                 throw AtriumException.invalidParam("model", "a model of engine " + model.engine().wireName()
                         + " has no files to upload");
             }
+            if (signature != null && !signature.signed().covers(main.sha256(), hash(tokenizer),
+                    hash(Optional.ofNullable(staged.get(ArtifactFile.VAD))))) {
+                throw AtriumException.withParam(ErrorCode.SIGNATURE_INVALID, "signature", "the signature is not over"
+                        + " this upload's files");
+            }
+            // only safe formats reach an engine: no pickle, no ONNX that opens files beside it
+            staged.forEach((part, file) -> ArtifactFormats.check(part, file.path()));
             Map<String, Deployment> parts = new LinkedHashMap<>();
             config = pinParts(scope, model, config, parts);
             Optional<StagedArtifact> voiceActivity = Optional.ofNullable(staged.get(ArtifactFile.VAD));
@@ -275,7 +303,8 @@ public final class ModelRegistry {
                 staged.values().forEach(artifacts::commit);
                 try {
                     ModelVersion version = store.insertVersion(model, files, metadata, config, scheduling,
-                            clock.instant(), null, jobId == null ? null : new ModelStore.Lineage(jobId, lineage));
+                            clock.instant(), null, jobId == null ? null : new ModelStore.Lineage(jobId, lineage),
+                            signature);
                     changed();
                     LOG.info("added version {} of model {} (sha256 {})", version.version(), name, main.sha256());
                     return version;

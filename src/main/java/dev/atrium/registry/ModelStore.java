@@ -116,17 +116,18 @@ final class ModelStore {
      */
     ModelVersion insertVersion(Model model, List<ArtifactFile> files, ModelMetadata metadata, String config,
             SchedulingOptions scheduling, Instant now, java.util.function.IntFunction<String> sealSecret) {
-        return insertVersion(model, files, metadata, config, scheduling, now, sealSecret, null);
+        return insertVersion(model, files, metadata, config, scheduling, now, sealSecret, null, null);
     }
 
     /**
      * Adds a version, with a secret sealed for it and the lineage of the job that made it in the same transaction.
      *
      * @param lineage the training job that made it and what from; null for an upload
+     * @param signature the verified signature of a signed upload; null for any other version
      */
     ModelVersion insertVersion(Model model, List<ArtifactFile> files, ModelMetadata metadata, String config,
             SchedulingOptions scheduling, Instant now, java.util.function.IntFunction<String> sealSecret,
-            Lineage lineage) {
+            Lineage lineage, VersionSignature signature) {
         String metadataJson = JSON.writeValueAsString(metadata);
         return jdbi.inTransaction(handle -> {
             int version = handle.createQuery("""
@@ -177,8 +178,42 @@ final class ModelStore {
                         .bind("lineage", lineage.json())
                         .execute();
             }
+            if (signature != null) {
+                handle.createUpdate("""
+                        INSERT INTO model_version_signatures (model_id, version, publisher_id, key_id, model_sha256,
+                            tokenizer_sha256, vad_sha256, config_sha256, signature, verified_at)
+                        VALUES (:model_id, :version, :publisher, :key_id, :model_sha256, :tokenizer_sha256,
+                            :vad_sha256, :config_sha256, :signature, :verified_at)""")
+                        .bind("model_id", model.id())
+                        .bind("version", version)
+                        .bind("publisher", signature.publisherId())
+                        .bind("key_id", signature.keyId())
+                        .bind("model_sha256", signature.signed().model())
+                        .bind("tokenizer_sha256", signature.signed().tokenizer())
+                        .bind("vad_sha256", signature.signed().vad())
+                        .bind("config_sha256", signature.signed().config())
+                        .bind("signature", signature.signature())
+                        .bind("verified_at", EpochMicros.of(signature.verifiedAt()))
+                        .execute();
+            }
             return new ModelVersion(model.id(), model.name(), version, files, metadata, config, scheduling, now);
         });
+    }
+
+    /** The signature a version was uploaded with, with its publisher as it stands now (revoked or not). */
+    Optional<VersionSignature> signature(long modelId, int version) {
+        return jdbi.withHandle(handle -> handle.createQuery("""
+                        SELECT s.*, p.name AS publisher_name, p.revoked_at FROM model_version_signatures s
+                        JOIN publisher_keys p ON p.id = s.publisher_id
+                        WHERE s.model_id = :id AND s.version = :version""")
+                .bind("id", modelId)
+                .bind("version", version)
+                .map((rs, ctx) -> new VersionSignature(rs.getString("publisher_id"), rs.getString("publisher_name"),
+                        rs.getString("key_id"), EpochMicros.nullableInstant(rs, "revoked_at") != null,
+                        new SignedFiles(rs.getString("model_sha256"), rs.getString("tokenizer_sha256"),
+                                rs.getString("vad_sha256"), rs.getString("config_sha256")),
+                        rs.getString("signature"), EpochMicros.instant(rs, "verified_at")))
+                .findOne());
     }
 
     List<ModelVersion> listVersions(Model model) {

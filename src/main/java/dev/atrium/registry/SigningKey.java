@@ -27,7 +27,8 @@ import java.util.HexFormat;
  * The server's Ed25519 key, which signs the bundles it exports. Made on first use and kept in the data directory
  * (mode 0600), its private half sealed by the secrets key, so a copy of the data directory alone cannot sign. Its
  * public half is published ({@code GET /admin/signing-key}) for edge devices to pin; its id is the first 16 hex
- * digits of the SHA-256 of the public key's X.509 encoding.
+ * digits of the SHA-256 of the public key's X.509 encoding. Publishers' keys, which sign model uploads, are the same
+ * kind of key, made and used by {@code atrium models keygen} and {@code sign} ({@link #fromPrivateKey}).
  */
 public final class SigningKey {
     public static final String ALGORITHM = "Ed25519";
@@ -103,6 +104,57 @@ public final class SigningKey {
             return new SigningKey(pair.getPrivate(), pair.getPublic());
         } catch (GeneralSecurityException e) {
             throw new IllegalStateException("the JDK has no Ed25519", e);
+        }
+    }
+
+    /**
+     * A publisher's key from its private half, PKCS#8 as base64 or PEM ({@code atrium models keygen} writes one;
+     * {@code openssl genpkey -algorithm ed25519} makes one too). The public half is derived from it.
+     *
+     * @throws IllegalArgumentException when the text is not an Ed25519 private key
+     */
+    public static SigningKey fromPrivateKey(String pkcs8) {
+        String base64 = pkcs8.replaceAll("-----(BEGIN|END) PRIVATE KEY-----", "").replaceAll("\\s", "");
+        try {
+            PrivateKey privateKey = KeyFactory.getInstance(ALGORITHM).generatePrivate(
+                    new PKCS8EncodedKeySpec(Base64.getDecoder().decode(base64)));
+            byte[] seed = ((java.security.interfaces.EdECPrivateKey) privateKey).getBytes()
+                    .orElseThrow(() -> new IllegalArgumentException("the private key has no key bytes"));
+            // Ed25519's public key is a function of its 32-byte seed: the JDK's generator, handed exactly that seed
+            // as its randomness, computes it
+            KeyPairGenerator generator = KeyPairGenerator.getInstance(ALGORITHM);
+            generator.initialize(java.security.spec.NamedParameterSpec.ED25519, new FixedSeed(seed));
+            KeyPair pair = generator.generateKeyPair();
+            SigningKey key = new SigningKey(privateKey, pair.getPublic());
+            byte[] probe = "atrium key check".getBytes(StandardCharsets.US_ASCII);
+            if (!verify(pair.getPublic(), probe, key.sign(probe))) {
+                throw new IllegalArgumentException("cannot derive the public key of this private key");
+            }
+            return key;
+        } catch (IllegalArgumentException | ClassCastException | GeneralSecurityException e) {
+            throw new IllegalArgumentException("not an Ed25519 private key (PKCS#8, base64 or PEM)");
+        }
+    }
+
+    /** The private half, PKCS#8, base64: what a publisher keeps to itself. */
+    public String privateKeyBase64() {
+        return Base64.getEncoder().encodeToString(privateKey.getEncoded());
+    }
+
+    /** Randomness that is a given seed: makes a key pair generator rebuild the pair of a known private key. */
+    private static final class FixedSeed extends java.security.SecureRandom {
+        private final byte[] seed;
+
+        FixedSeed(byte[] seed) {
+            this.seed = seed.clone();
+        }
+
+        @Override
+        public void nextBytes(byte[] bytes) {
+            if (bytes.length != seed.length) {
+                throw new IllegalStateException("expected a request for " + seed.length + " bytes");
+            }
+            System.arraycopy(seed, 0, bytes, 0, seed.length);
         }
     }
 

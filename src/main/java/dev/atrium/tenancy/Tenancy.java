@@ -91,6 +91,11 @@ public final class Tenancy {
     // ---- tenants ------------------------------------------------------------------------------------------------
 
     public Tenant createTenant(ApiKey actor, String name, Limits limits) {
+        return createTenant(actor, name, limits, false);
+    }
+
+    /** @param requireSignedUploads whether uploads to the tenant's models must be signed by a trusted publisher */
+    public Tenant createTenant(ApiKey actor, String name, Limits limits, boolean requireSignedUploads) {
         requireAdmin(actor);
         if (!Tenant.isValidName(name)) {
             throw AtriumException.invalidParam("name", "tenant name '" + name + "' is not valid: letters, digits,"
@@ -99,7 +104,7 @@ public final class Tenancy {
         if (store.findTenantByName(name).isPresent()) {
             throw new AtriumException(ErrorCode.CONFLICT, "a tenant named '" + name + "' already exists");
         }
-        Tenant tenant = new Tenant(KeySecrets.newId("ten"), name, limits, clock.instant());
+        Tenant tenant = new Tenant(KeySecrets.newId("ten"), name, limits, clock.instant(), requireSignedUploads);
         store.insertTenant(tenant);
         return tenant;
     }
@@ -132,6 +137,23 @@ public final class Tenancy {
         Optional<Tenant> tenant = store.findTenant(key.tenantId());
         tenantsById.put(key.tenantId(), new CachedTenant(tenant, now));
         return tenant;
+    }
+
+    /** Sets whether uploads to a tenant's models must be signed; only the platform admin may. */
+    public Tenant setRequireSignedUploads(ApiKey actor, String id, boolean required) {
+        requireAdmin(actor);
+        store.findTenant(id).orElseThrow(() -> tenantNotFound(id));
+        store.setRequireSignedUploads(id, required);
+        tenantsById.invalidate(id);
+        return store.findTenant(id).orElseThrow(() -> tenantNotFound(id));
+    }
+
+    /**
+     * Whether uploads to a tenant's models must be signed, read from the store (not the admission cache), so that a
+     * policy just switched on holds for the very next upload.
+     */
+    public boolean requiresSignedUploads(String tenantId) {
+        return store.findTenant(tenantId).map(Tenant::requireSignedUploads).orElse(false);
     }
 
     public void deleteTenant(ApiKey actor, String id) {

@@ -27,14 +27,24 @@ final class TenancyStore {
 
     void insertTenant(Tenant tenant) {
         jdbi.useHandle(handle -> handle.createUpdate("""
-                INSERT INTO tenants (id, name, rpm, tpm, max_concurrent, created_at)
-                VALUES (:id, :name, :rpm, :tpm, :max_concurrent, :created_at)""")
+                INSERT INTO tenants (id, name, rpm, tpm, max_concurrent, created_at, require_signed_uploads)
+                VALUES (:id, :name, :rpm, :tpm, :max_concurrent, :created_at, :require_signed_uploads)""")
                 .bind("id", tenant.id())
                 .bind("name", tenant.name())
                 .bind("rpm", tenant.limits().rpm())
                 .bind("tpm", tenant.limits().tpm())
                 .bind("max_concurrent", tenant.limits().maxConcurrent())
                 .bind("created_at", EpochMicros.of(tenant.createdAt()))
+                .bind("require_signed_uploads", tenant.requireSignedUploads() ? 1 : 0)
+                .execute());
+    }
+
+    /** Sets whether uploads to the tenant's models must be signed. */
+    void setRequireSignedUploads(String id, boolean required) {
+        jdbi.useHandle(handle -> handle.createUpdate(
+                        "UPDATE tenants SET require_signed_uploads = :required WHERE id = :id AND deleted_at IS NULL")
+                .bind("required", required ? 1 : 0)
+                .bind("id", id)
                 .execute());
     }
 
@@ -135,7 +145,8 @@ final class TenancyStore {
     }
 
     private static Tenant tenant(ResultSet rs) throws SQLException {
-        return new Tenant(rs.getString("id"), rs.getString("name"), limits(rs), EpochMicros.instant(rs, "created_at"));
+        return new Tenant(rs.getString("id"), rs.getString("name"), limits(rs), EpochMicros.instant(rs, "created_at"),
+                rs.getInt("require_signed_uploads") == 1);
     }
 
     private static ApiKey key(ResultSet rs) throws SQLException {

@@ -6,8 +6,13 @@ import dev.atrium.store.EpochMicros;
 import java.time.Instant;
 import java.util.regex.Pattern;
 
-/** An organisation that shares the server: it owns keys and private models. */
-public record Tenant(String id, String name, Limits limits, Instant createdAt) {
+/**
+ * An organisation that shares the server: it owns keys and private models.
+ *
+ * @param requireSignedUploads whether uploads to its models must be signed by a trusted publisher (set by the
+ *     platform admin; the platform-wide setting applies whatever this says)
+ */
+public record Tenant(String id, String name, Limits limits, Instant createdAt, boolean requireSignedUploads) {
     private static final Pattern NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9 ._-]{0,99}");
 
     public Tenant {

@@ -56,6 +56,59 @@ class CliTest {
     }
 
     @Test
+    void models_keygenSignPush_recordsTheSigner_andAWrongSignatureIsRefused() throws Exception {
+        String url = server.baseUrl();
+        Path key = files.resolve("publisher.key");
+        Run keygen = atriumWithoutKey("models", "keygen", "-o", key.toString());
+        assertThat(keygen.exitCode()).as(keygen.err()).isZero();
+        assertThat(keygen.out()).contains("key id ").contains("public key MC");
+        assertThat(Files.getPosixFilePermissions(key)).isEqualTo(
+                java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"));
+        assertThat(atriumWithoutKey("models", "keygen", "-o", key.toString()).exitCode()).isEqualTo(1);
+        Run trust = atrium("publishers", "add", "acme", "--public-key", key + ".pub", "--server", url);
+        assertThat(trust.exitCode()).as(trust.err()).isZero();
+        assertThat(atrium("publishers", "ls", "--server", url).out()).contains("acme").contains("trusted");
+
+        Path model = OnnxModelWriter.identities(List.of(OnnxModelWriter.ElementType.FLOAT), -1)
+                .write(files.resolve("identity.onnx"));
+        Path config = Files.writeString(files.resolve("config.json"), "{\"max_batch_size\": 2}");
+        Path signature = files.resolve("identity.sig.json");
+        Run sign = atriumWithoutKey("models", "sign", "--key", key.toString(), "--onnx", model.toString(), "--config",
+                config.toString(), "-o", signature.toString());
+        assertThat(sign.exitCode()).as(sign.err()).isZero();
+        assertThat(sign.out()).contains("atrium-model-signature/1").contains("tokenizer -");
+
+        Run push = atrium("models", "push", "signed", "--onnx", model.toString(), "--config", config.toString(),
+                "--signature", signature.toString(), "--task", "tensor", "--server", url);
+        assertThat(push.exitCode()).as(push.err()).isZero();
+        assertThat(push.out()).contains("pushed signed version 1").contains("signed by acme");
+        String keyId = server.http().get("/admin/publishers").json().path("data").get(0).path("key_id").asString();
+        assertThat(server.http().get("/admin/models/signed/versions/1").json().path("signature").path("key_id")
+                .asString()).isEqualTo(keyId);
+
+        // the signature covers the config: without it, the same signature is another upload's
+        Run without = atrium("models", "push", "signed", "--onnx", model.toString(), "--signature",
+                signature.toString(), "--server", url);
+        assertThat(without.exitCode()).isEqualTo(1);
+        assertThat(without.err()).contains("signature");
+        // an OpenSSL-style PEM private key signs the same
+        Path pem = Files.writeString(files.resolve("publisher.pem"), "-----BEGIN PRIVATE KEY-----\n"
+                + Files.readString(key).strip() + "\n-----END PRIVATE KEY-----\n");
+        Run pemSign = atriumWithoutKey("models", "sign", "--key", pem.toString(), "--onnx", model.toString());
+        assertThat(pemSign.exitCode()).as(pemSign.err()).isZero();
+        assertThat(pemSign.out()).contains("\"key_id\": \"" + keyId + "\"");
+
+        Run strict = atrium("tenants", "create", "strict", "--require-signed-uploads", "--server", url);
+        assertThat(strict.exitCode()).as(strict.err()).isZero();
+        assertThat(server.http().get("/admin/tenants").json().path("tenants").get(0).path("require_signed_uploads")
+                .asBoolean()).isTrue();
+
+        String publisher = server.http().get("/admin/publishers").json().path("data").get(0).path("id").asString();
+        assertThat(atrium("publishers", "rm", publisher, "--server", url).out()).contains("revoked publisher acme");
+        assertThat(atrium("publishers", "ls", "--server", url).out()).contains("revoked");
+    }
+
+    @Test
     void models_pushListAliasShowRemove() throws Exception {
         String url = server.baseUrl();
         Path onnx = BundledFiles.onnx(files);

@@ -105,7 +105,8 @@ class ServerConfigLoaderTest {
                 Map.entry("max-audio-duration", "5m"),
                 Map.entry("training-concurrency", "3"),
                 Map.entry("memory-budget", "3g"),
-                Map.entry("keep-alive", "90s"));
+                Map.entry("keep-alive", "90s"),
+                Map.entry("require-signed-uploads", "true"));
         assertThat(flags).hasSameSizeAs(ServerSetting.values());
         ServerConfig config = ServerConfigLoader.load(flags, Map.of());
         assertThat(config).isEqualTo(new ServerConfig("0.0.0.0", 9001, Path.of("/srv/atrium"), 3, 2, 1,
@@ -114,7 +115,7 @@ class ServerConfigLoaderTest {
                 Duration.ofSeconds(3), Duration.ofSeconds(20), Duration.ofMillis(250), 321,
                 Path.of("/etc/atrium/chain.pem"), Path.of("/etc/atrium/key.pem"), Duration.ofDays(30),
                 Duration.ofSeconds(45), Path.of("/opt/llama.cpp/lib"), 10L << 20, Duration.ofMinutes(5), 3,
-                3L << 30, Duration.ofSeconds(90)));
+                3L << 30, Duration.ofSeconds(90), true));
         assertThat(config.usesTls()).isTrue();
     }
 

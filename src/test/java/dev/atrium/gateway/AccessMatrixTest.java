@@ -137,7 +137,11 @@ class AccessMatrixTest {
         routes.put("POST /admin/tenants", Access.ADMIN);
         routes.put("GET /admin/tenants", Access.ADMIN);
         routes.put("GET /admin/tenants/{id}", Access.ADMIN);
+        routes.put("PATCH /admin/tenants/{id}", Access.ADMIN);
         routes.put("DELETE /admin/tenants/{id}", Access.ADMIN);
+        routes.put("GET /admin/publishers", Access.OWNER); // owners read whose signatures the platform accepts
+        routes.put("POST /admin/publishers", Access.ADMIN);
+        routes.put("DELETE /admin/publishers/{id}", Access.ADMIN);
         routes.put("POST /admin/keys", Access.OWNER);
         routes.put("GET /admin/keys", Access.OWNER);
         routes.put("GET /admin/keys/{id}", Access.OWNER);
@@ -399,6 +403,7 @@ class AccessMatrixTest {
         String path = pattern.replace("{name}", "{model}").replace("{version}", "1").replace("{alias}", "production")
                 .replace("{host}", "example.invalid").replace("{role}", "onnx")
                 .replace("/tenants/{id}", "/tenants/{tenant}").replace("/keys/{id}", "/keys/{key}")
+                .replace("/publishers/{id}", "/publishers/pub_000000000000000000000000")
                 .replace("{file_id}", "{file}").replace("{job_id}", "{job}");
         boolean hasBody = !method.equals("GET") && !method.equals("DELETE");
         return new Template(method, path, hasBody ? "application/json" : null,

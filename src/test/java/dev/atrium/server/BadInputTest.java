@@ -34,6 +34,7 @@ class BadInputTest {
     private static TestServer server;
     private static Http http;
     private static String keyId;
+    private static String tenantId;
 
     /** One bad request and what must come back. */
     record Case(String name, String method, String path, String contentType, byte[] body, int status, String code,
@@ -79,7 +80,8 @@ class BadInputTest {
                     .isEqualTo(201);
         }
         Tenants tenants = new Tenants(http);
-        keyId = tenants.key(tenants.tenant("patchers"), "member").id();
+        tenantId = tenants.tenant("patchers");
+        keyId = tenants.key(tenantId, "member").id();
     }
 
     @AfterAll
@@ -326,6 +328,39 @@ class BadInputTest {
                 "{\"monthly_limit\": \"10\", \"currency\": \"USD\", \"hard\": true}", 400, "invalid_request", "'hard'"));
         cases.add(json("admin: upstream with an unknown field", "/admin/upstreams",
                 "{\"host\": \"api.example.com\", \"port\": 443}", 400, "invalid_request", "'port'"));
+        // supply chain: publisher keys, signed uploads, safe formats, the tenant's signing policy
+        cases.add(json("admin: publisher key that is not base64", "/admin/publishers",
+                "{\"name\": \"acme\", \"public_key\": \"%%%\"}", 400, "invalid_request", "Ed25519"));
+        cases.add(json("admin: publisher key that is not Ed25519", "/admin/publishers",
+                "{\"name\": \"acme\", \"public_key\": \"" + java.util.Base64.getEncoder().encodeToString(new byte[44])
+                        + "\"}", 400, "invalid_request", "Ed25519"));
+        cases.add(json("admin: publisher without a key", "/admin/publishers", "{\"name\": \"acme\"}", 400,
+                "invalid_request", "'public_key'"));
+        cases.add(json("admin: publisher with an unknown field", "/admin/publishers",
+                "{\"name\": \"acme\", \"public_key\": \"x\", \"trust\": \"full\"}", 400, "invalid_request", "'trust'"));
+        cases.add(upload("admin: upload with a signature that is not JSON", Map.of("onnx", new byte[10],
+                "signature", bytes("signed, honestly")), 400, "invalid_request", "'signature'"));
+        cases.add(upload("admin: upload with a signature missing its key id", Map.of("onnx", new byte[10],
+                "signature", bytes("{\"signature\": \"AAAA\"}")), 400, "invalid_request", "'key_id'"));
+        cases.add(upload("admin: upload with a signature of an unknown field", Map.of("onnx", new byte[10],
+                "signature", bytes("{\"key_id\": \"a\", \"signature\": \"b\", \"by\": \"me\"}")), 400,
+                "invalid_request", "'by'"));
+        cases.add(upload("admin: upload signed by an unknown key", Map.of("onnx", new byte[10], "signature",
+                bytes("{\"key_id\": \"0123456789abcdef\", \"signature\": \""
+                        + java.util.Base64.getEncoder().encodeToString(new byte[64]) + "\"}")), 400,
+                "signature_invalid", "not a publisher key"));
+        cases.add(upload("admin: upload with a signature that is not Ed25519", Map.of("onnx", new byte[10],
+                "signature", bytes("{\"key_id\": \"0123456789abcdef\", \"signature\": \"AAAA\"}")), 400,
+                "signature_invalid", "64 bytes"));
+        cases.add(upload("admin: upload that is a pickle", Map.of("onnx", new byte[] {(byte) 0x80, 4, (byte) 0x95, 0}),
+                400, "invalid_request", "pickle"));
+        cases.add(upload("admin: upload that is a zip", Map.of("onnx", new byte[] {'P', 'K', 3, 4, 20, 0}), 400,
+                "invalid_request", "zip"));
+        cases.add(new Case("admin: tenant patch with an unknown field", "PATCH", "/admin/tenants/" + tenantId,
+                "application/json", bytes("{\"name\": \"renamed\"}"), 400, "invalid_request", "'name'"));
+        cases.add(new Case("admin: tenant signing policy that is not a boolean", "PATCH", "/admin/tenants/" + tenantId,
+                "application/json", bytes("{\"require_signed_uploads\": \"yes\"}"), 400, "invalid_request",
+                "true or false"));
         cases.add(json("admin: remote version with an unknown field", "/admin/models/faraway/versions",
                 "{\"base_url\": \"https://example.com/v1\", \"upstream_model\": \"m\", \"region\": \"eu\"}", 400,
                 "invalid_request", "'region'"));
@@ -522,6 +557,10 @@ class BadInputTest {
         assertThat(http.get("/admin/models/bytes/versions/1/monitoring").status()).isEqualTo(200);
         assertThat(http.patchJson("/admin/keys/" + keyId, Map.of("rpm", 100)).status()).isEqualTo(200);
         assertThat(http.postJson("/admin/upstreams", Map.of("host", "api.example.com")).status()).isEqualTo(201);
+        assertThat(http.postJson("/admin/publishers", Map.of("name", "acme", "public_key",
+                dev.atrium.registry.SigningKey.generate().publicKeyBase64())).status()).isEqualTo(201);
+        assertThat(http.patchJson("/admin/tenants/" + tenantId, Map.of("require_signed_uploads", false)).status())
+                .isEqualTo(200);
         Http.Reply embeddings = http.postJson("/v1/embeddings", Map.of("model", MODEL, "input", "x",
                 "encoding_format", "float", "user", "u-1"));
         assertThat(embeddings.status()).as(embeddings.toString()).isEqualTo(200);
