@@ -625,39 +625,54 @@ final class ModelsCommand implements Runnable {
         }
     }
 
-    @Command(name = "export-onnx", mixinStandardHelpOptions = true,
-            description = "Download a version as one ONNX file: a composed text classifier merged with its embedding"
-                    + " model (token ids in, probabilities out), any other ONNX version's model file as it is.")
-    static final class ExportOnnx extends ServerCommand {
+    /** Downloads one file the server makes of a version: {@code /admin/models/NAME/versions/V/SUFFIX}. */
+    abstract static class Download extends ServerCommand {
         @Parameters(index = "0", paramLabel = "NAME:VERSION")
         String reference;
 
         @Option(names = {"-o", "--output"}, paramLabel = "FILE", required = true, description = "the file to write")
         Path output;
 
+        /** The path under the version, and what the file is, for the line printed. */
+        abstract String suffix();
+
+        abstract String what();
+
         @Override
         void run(AtriumClient client, PrintWriter out) {
-            AtriumClient.Download download = client.download(versionPath(reference) + "/onnx", output);
-            out.printf("wrote %s to %s (%d bytes, sha256 %s)%n", reference, download.file(), download.sizeBytes(),
-                    download.sha256());
+            AtriumClient.Download download = client.download(versionPath(reference) + "/" + suffix(), output);
+            out.printf("wrote %s%s to %s (%d bytes, sha256 %s)%n", what(), reference, download.file(),
+                    download.sizeBytes(), download.sha256());
+        }
+    }
+
+    @Command(name = "export-onnx", mixinStandardHelpOptions = true,
+            description = "Download a version as one ONNX file: a composed text classifier merged with its embedding"
+                    + " model (token ids in, probabilities out), any other ONNX version's model file as it is.")
+    static final class ExportOnnx extends Download {
+        @Override
+        String suffix() {
+            return "onnx";
+        }
+
+        @Override
+        String what() {
+            return "";
         }
     }
 
     @Command(name = "export", mixinStandardHelpOptions = true,
             description = "Download a version as a signed bundle for the edge: its files, config and manifest, signed"
                     + " with the server's key (check it with 'atrium bundle verify', serve it with 'atrium run').")
-    static final class Export extends ServerCommand {
-        @Parameters(index = "0", paramLabel = "NAME:VERSION")
-        String reference;
-
-        @Option(names = {"-o", "--output"}, paramLabel = "FILE", required = true, description = "the file to write")
-        Path output;
+    static final class Export extends Download {
+        @Override
+        String suffix() {
+            return "bundle";
+        }
 
         @Override
-        void run(AtriumClient client, PrintWriter out) {
-            AtriumClient.Download download = client.download(versionPath(reference) + "/bundle", output);
-            out.printf("wrote the bundle of %s to %s (%d bytes, sha256 %s)%n", reference, download.file(),
-                    download.sizeBytes(), download.sha256());
+        String what() {
+            return "the bundle of ";
         }
     }
 
