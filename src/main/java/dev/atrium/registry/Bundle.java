@@ -52,6 +52,11 @@ public final class Bundle {
     static final int MAX_MANIFEST_BYTES = 1 << 20;
     private static final int MAX_SIGNATURE_BYTES = 1024;
     private static final int MAX_FILES = 64;
+    /**
+     * The most a bundle's files may hold together: what a manifest declares is refused above it before anything is
+     * read, so an archive that inflates far past its size (a zip bomb, signed by whoever) cannot fill the disk.
+     */
+    static final long MAX_TOTAL_BYTES = 64L << 30;
     private static final Pattern PATH = Pattern.compile("[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}(/[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}){0,3}");
     private static final ObjectMapper JSON = JsonMapper.builder().build();
 
@@ -263,6 +268,7 @@ public final class Bundle {
             throw new BundleException("the manifest lists no files, or more than " + MAX_FILES);
         }
         Map<String, Entry> entries = new LinkedHashMap<>();
+        long total = 0;
         for (JsonNode file : files) {
             String path = file.path("path").asString("");
             String sha256 = file.path("sha256").asString("");
@@ -271,6 +277,11 @@ public final class Bundle {
                     || entries.put(path, new Entry(path, file.path("role").asString(""), sha256, size)) != null) {
                 throw new BundleException("the manifest lists a file with no safe path, SHA-256 or size, or one"
                         + " twice");
+            }
+            total += size;
+            if (size > MAX_TOTAL_BYTES || total > MAX_TOTAL_BYTES) {
+                throw new BundleException("the manifest's files hold more than " + (MAX_TOTAL_BYTES >> 30)
+                        + " GiB together");
             }
         }
         return entries;

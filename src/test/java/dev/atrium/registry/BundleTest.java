@@ -159,6 +159,20 @@ class BundleTest {
         SigningKey other = SigningKey.generate();
         assertThatThrownBy(() -> Bundle.verify(bundle, Optional.of(SigningKey.publicKey(other.publicKeyBase64())),
                 Optional.empty())).hasMessageContaining("not by the trusted key");
+        // a manifest declaring more than the limit is refused before any file is read
+        tools.jackson.databind.node.ObjectNode manifest = (tools.jackson.databind.node.ObjectNode) JsonMapper.builder()
+                .build().readTree(Bundle.verify(bundle, Optional.empty(), Optional.empty()).manifest().toString());
+        ((tools.jackson.databind.node.ObjectNode) manifest.path("files").get(0)).put("size", Bundle.MAX_TOTAL_BYTES + 1);
+        manifest.putObject("signer").put("algorithm", "Ed25519").put("key_id", other.keyId())
+                .put("public_key", other.publicKeyBase64());
+        byte[] manifestBytes = JsonMapper.builder().build().writeValueAsBytes(manifest);
+        Path declared = rewrite(bundle, (entry, content) -> switch (entry) {
+            case "manifest.json" -> manifestBytes;
+            case "manifest.sig" -> java.util.Base64.getEncoder().encode(other.sign(manifestBytes));
+            default -> content;
+        });
+        assertThatThrownBy(() -> Bundle.verify(declared, Optional.empty(), Optional.empty()))
+                .hasMessageContaining("GiB together");
         // and not a bundle at all
         Path text = files.resolve("not-a-bundle.zip");
         Files.writeString(text, "hello");
