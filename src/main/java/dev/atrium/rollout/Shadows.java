@@ -121,7 +121,7 @@ public final class Shadows {
             throw AtriumException.invalidParam("version", "alias '" + name + ":" + alias + "' points at version "
                     + version + " already; a shadow is another version");
         }
-        Instant now = clock.instant();
+        Instant now = EpochMicros.truncate(clock.instant()); // as stored, so the agreement made here is the one kept
         Shadow shadow = new Shadow(model.id(), model.name(), alias, version, fraction.stripTrailingZeros(), setBy, now);
         jdbi.useHandle(handle -> handle.createUpdate("""
                 INSERT INTO alias_shadows (model_id, alias, version, fraction, set_by, set_at)
