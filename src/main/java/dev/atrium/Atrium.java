@@ -25,6 +25,7 @@ import dev.atrium.metering.PriceBook;
 import dev.atrium.metering.UsageLedger;
 import dev.atrium.gateway.LocalRateLimiter;
 import dev.atrium.gateway.RateLimiter;
+import dev.atrium.gateway.StoreRateLimiter;
 import dev.atrium.observe.AtriumMetrics;
 import dev.atrium.observe.MetricsService;
 import dev.atrium.openai.OpenAiGenerationService;
@@ -50,6 +51,7 @@ import dev.atrium.server.ConnectionGuard;
 import dev.atrium.server.Lifecycle;
 import dev.atrium.server.RouteTable;
 import dev.atrium.store.Database;
+import dev.atrium.store.Dialect;
 import dev.atrium.store.PrivateFiles;
 import dev.atrium.tenancy.AdminKeyBootstrap;
 import dev.atrium.tenancy.Tenancy;
@@ -176,7 +178,7 @@ public final class Atrium implements AutoCloseable {
         } catch (IOException e) {
             throw new UncheckedIOException("cannot create the data directory " + config.dataDir(), e);
         }
-        Database database = Database.openSqlite(config.dataDir().resolve("atrium.db"));
+        Database database = Database.open(config.store(), config.dataDir(), config.storePassword());
         Clock clock = Clock.systemUTC();
         AtriumMetrics metrics = new AtriumMetrics();
         // one writer for the ledger and the audit log: their rows share commits
@@ -227,8 +229,13 @@ public final class Atrium implements AutoCloseable {
             metrics.queueDepth("llama", llama::queueDepth);
             metrics.upstreamExchanges(remote::openExchanges);
             Lifecycle lifecycle = new Lifecycle();
-            RateLimiter limiter = new LocalRateLimiter(new LocalRateLimiter.Defaults(config.defaultRpm(),
-                    config.defaultTpm(), config.defaultMaxConcurrent(), config.rateLimitWindow()));
+            RateLimiter.Defaults limits = new RateLimiter.Defaults(config.defaultRpm(), config.defaultTpm(),
+                    config.defaultMaxConcurrent(), config.rateLimitWindow());
+            // on PostgreSQL the counters are shared by replicas; a place at once is held at most two deadlines
+            RateLimiter limiter = database.dialect() == Dialect.POSTGRESQL
+                    ? new StoreRateLimiter(database.jdbi(), limits, config.callDeadline().multipliedBy(2)
+                            .plusMinutes(1), config.rateLimitsFailOpen(), metrics::admittedUnchecked)
+                    : new LocalRateLimiter(limits);
             Map<String, List<HttpService>> services = new LinkedHashMap<>();
             services.put("/", List.of(new MetricsService(metrics, () -> config.metricsOpen()
                     || (Caller.CURRENT.isBound() && Caller.current().isAdmin()))));

@@ -43,6 +43,8 @@ public enum ErrorCode {
     /** An engine's native libraries are not installed on this server. */
     ENGINE_UNAVAILABLE(503, "server_error", "engine_unavailable", Category.INSUFFICIENT_RESOURCES),
     SHUTTING_DOWN(503, "server_error", "shutting_down", Category.INSUFFICIENT_RESOURCES),
+    /** The shared store (PostgreSQL) cannot be reached: nothing that needs it is admitted unchecked. */
+    STORE_UNAVAILABLE(503, "server_error", "store_unavailable", Category.INSUFFICIENT_RESOURCES),
     INTERNAL(500, "server_error", "internal_error", Category.INTERNAL);
 
     /** Who is at fault: decides logging and whether a client may retry. */

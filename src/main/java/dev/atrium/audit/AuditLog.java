@@ -167,7 +167,7 @@ public final class AuditLog implements AutoCloseable {
                             :source_address, :outcome, :status, :occurrences)""");
             PreparedBatch recount = handle.prepareBatch("""
                     UPDATE audit_log SET occurrences = :occurrences
-                    WHERE source_address IS :source_address AND time = :time AND action = :action""");
+                    WHERE source_address IS NOT DISTINCT FROM :source_address AND time = :time AND action = :action""");
             for (Write write : batch) {
                 switch (write) {
                     case Append(AuditEvent event) -> insert.bind("time", storedTime(event.time()))

@@ -2,6 +2,7 @@ package dev.atrium.config;
 
 import static java.util.Objects.requireNonNull;
 
+import dev.atrium.store.StoreLocation;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
@@ -33,6 +34,9 @@ import java.util.List;
  * @param memoryBudgetBytes what the loaded models may hold together, or {@link Long#MAX_VALUE} for no budget
  * @param keepAlive how long an idle version stays loaded (models may set their own), or null for no limit
  * @param requireSignedUploads whether every model upload must be signed by a trusted publisher key
+ * @param store where the metadata store is
+ * @param storePassword the PostgreSQL store's password, from ATRIUM_STORE_PASSWORD, or null
+ * @param rateLimitsFailOpen whether requests are admitted without a rate check while the store is unreachable
  */
 public record ServerConfig(
         String bindAddress,
@@ -70,13 +74,17 @@ public record ServerConfig(
         int trainingConcurrency,
         long memoryBudgetBytes,
         Duration keepAlive,
-        boolean requireSignedUploads) {
+        boolean requireSignedUploads,
+        StoreLocation store,
+        String storePassword,
+        boolean rateLimitsFailOpen) {
 
     public ServerConfig {
         requireNonNull(bindAddress, "bindAddress is null");
         requireNonNull(dataDir, "dataDir is null");
         preload = List.copyOf(preload);
         requireNonNull(drainTimeout, "drainTimeout is null");
+        requireNonNull(store, "store is null");
         if (port < 0 || port > 65535) {
             throw new IllegalArgumentException("port must be 0-65535: " + port);
         }

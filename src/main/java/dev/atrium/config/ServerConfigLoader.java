@@ -1,6 +1,8 @@
 package dev.atrium.config;
 
 import com.sun.management.UnixOperatingSystemMXBean;
+import dev.atrium.store.Database;
+import dev.atrium.store.StoreLocation;
 import java.io.IOException;
 import java.io.Reader;
 import java.lang.management.ManagementFactory;
@@ -24,6 +26,7 @@ public final class ServerConfigLoader {
     /** The platform admin key's secret, from the environment only: never a flag (it would show in ps) or a file. */
     public static final String ADMIN_KEY_ENVIRONMENT_VARIABLE = "ATRIUM_ADMIN_KEY";
     public static final String SECRETS_KEY_ENVIRONMENT_VARIABLE = "ATRIUM_SECRETS_KEY";
+    public static final String STORE_PASSWORD_ENVIRONMENT_VARIABLE = Database.PASSWORD_ENVIRONMENT_VARIABLE;
 
     private ServerConfigLoader() {}
 
@@ -90,7 +93,10 @@ public final class ServerConfigLoader {
                     parse(values, ServerSetting.MEMORY_BUDGET, ServerConfigLoader::parseMemoryBudget),
                     parse(values, ServerSetting.KEEP_ALIVE,
                             v -> v.equalsIgnoreCase("none") ? null : parseDuration(v)),
-                    parse(values, ServerSetting.REQUIRE_SIGNED_UPLOADS, ServerConfigLoader::parseBoolean));
+                    parse(values, ServerSetting.REQUIRE_SIGNED_UPLOADS, ServerConfigLoader::parseBoolean),
+                    parse(values, ServerSetting.STORE, StoreLocation::parse),
+                    environment.get(STORE_PASSWORD_ENVIRONMENT_VARIABLE),
+                    parse(values, ServerSetting.RATE_LIMITS_FAIL_OPEN, ServerConfigLoader::parseBoolean));
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException("invalid configuration: " + e.getMessage(), e);
         }

@@ -52,7 +52,12 @@ public enum ServerSetting {
             + " that set no keep_alive of their own (ms, s, m suffixes); none = until the memory budget needs it"),
     REQUIRE_SIGNED_UPLOADS("require-signed-uploads", "false", "refuse model uploads without an Ed25519 signature by a"
             + " publisher key the platform admin trusts (POST /admin/publishers), for public and tenant models alike;"
-            + " tenants can also be made to require it one by one");
+            + " tenants can also be made to require it one by one"),
+    STORE("store", "sqlite", "the metadata store: sqlite (a file in the data directory) or"
+            + " postgresql://HOST[:PORT]/DATABASE?user=USER, shared by replicas (password in ATRIUM_STORE_PASSWORD)"),
+    RATE_LIMITS_FAIL_OPEN("rate-limits-fail-open", "false", "on PostgreSQL, admit requests without a rate check"
+            + " while the store cannot be reached (counted in atrium_admission_unchecked_total) instead of 503;"
+            + " budgets never fail open");
 
     private final String key;
     private final String defaultValue;

@@ -14,7 +14,7 @@ import io.github.bucket4j.TokensInheritanceStrategy;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Objects;
+import java.util.Map;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 
@@ -26,18 +26,6 @@ import java.util.concurrent.atomic.AtomicInteger;
  */
 public final class LocalRateLimiter implements RateLimiter {
 
-    /**
-     * Limits for keys that set none of their own.
-     *
-     * @param maxConcurrent null for no limit
-     * @param window the length of a rate window (one minute; shorter in tests)
-     */
-    public record Defaults(int rpm, int tpm, Integer maxConcurrent, Duration window) {
-        public Defaults {
-            requireNonNull(window, "window is null");
-        }
-    }
-
     /** The most keys and tenants whose counters are kept at once; the least recently used go first. */
     static final int MAX_METERS = 100_000;
 
@@ -48,7 +36,7 @@ public final class LocalRateLimiter implements RateLimiter {
      */
     private final Cache<String, Meter> meters;
 
-    public LocalRateLimiter(Defaults defaults) {
+    public LocalRateLimiter(RateLimiter.Defaults defaults) {
         this.defaults = requireNonNull(defaults, "defaults is null");
         Duration idle = defaults.window().multipliedBy(2).compareTo(Duration.ofHours(1)) > 0
                 ? defaults.window().multipliedBy(2) : Duration.ofHours(1);
@@ -105,13 +93,9 @@ public final class LocalRateLimiter implements RateLimiter {
     @Override
     public Permit admit(Caller caller) {
         List<Meter> applicable = new ArrayList<>(2);
-        Limits keyLimits = caller.key().limits();
-        applicable.add(meter("key:" + caller.key().id(), new Limits(
-                Objects.requireNonNullElse(keyLimits.rpm(), defaults.rpm()),
-                Objects.requireNonNullElse(keyLimits.tpm(), defaults.tpm()),
-                keyLimits.maxConcurrent() != null ? keyLimits.maxConcurrent() : defaults.maxConcurrent())));
-        caller.tenant().filter(tenant -> !tenant.limits().equals(Limits.NONE))
-                .ifPresent(tenant -> applicable.add(meter("tenant:" + tenant.id(), tenant.limits())));
+        for (Map.Entry<String, Limits> meter : defaults.meters(caller).entrySet()) {
+            applicable.add(meter(meter.getKey(), meter.getValue()));
+        }
 
         int entered = 0;
         try {
@@ -264,7 +248,6 @@ public final class LocalRateLimiter implements RateLimiter {
     }
 
     private String window() {
-        Duration window = defaults.window();
-        return window.equals(Duration.ofMinutes(1)) ? "minute" : RateLimitStatus.format(window);
+        return defaults.windowName();
     }
 }

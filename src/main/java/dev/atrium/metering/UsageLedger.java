@@ -30,7 +30,7 @@ import org.jdbi.v3.core.statement.Query;
  * Request threads hand their record to it and wait; it takes everything waiting, inserts it in one transaction
  * (one fsync: the store runs with {@code synchronous=FULL}), then releases the waiters. Under load many requests
  * share a commit; alone, a request waits for one. A record that cannot be committed fails its request. Rows are
- * inserted with {@code INSERT OR IGNORE} on the request id, so writing a record twice keeps one row.
+ * inserted with {@code ON CONFLICT DO NOTHING} on the request id, so writing a record twice keeps one row.
  */
 public final class UsageLedger implements AutoCloseable {
     /** A request that cannot get its record committed in this time fails rather than waits for ever. */
@@ -102,11 +102,12 @@ public final class UsageLedger implements AutoCloseable {
     }
 
     private static final String INSERT = """
-            INSERT OR IGNORE INTO usage_records (request_id, client_request_id, started_at, ended_at, tenant_id,
+            INSERT INTO usage_records (request_id, client_request_id, started_at, ended_at, tenant_id,
                 key_id, model, version, endpoint, outcome, input_tokens, output_tokens, requests, compute_ms,
                 price_id, currency, input_charge, output_charge, request_charge, compute_charge, charge,
                 audio_ms, images, row_count, audio_charge, image_charge, row_charge)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""";
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            ON CONFLICT (request_id) DO NOTHING""";
 
     /**
      * Inserts the rows in the writer's transaction with one JDBC batch and positional parameters: Jdbi's named

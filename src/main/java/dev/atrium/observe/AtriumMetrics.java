@@ -112,6 +112,12 @@ public final class AtriumMetrics implements SchedulerMetrics, VersionMonitors.Me
     }
 
     /** A connection the server closed on its own: a timeout, a too-large body, or a refusal beyond the limit. */
+    /** A request admitted without a rate check because the store could not be reached (rate-limits-fail-open). */
+    public void admittedUnchecked() {
+        Counter.builder("atrium.admission.unchecked").description("requests admitted without a rate check while the"
+                + " store could not be reached (rate-limits-fail-open)").register(registry).increment();
+    }
+
     public void connectionClosed(String reason) {
         Counter.builder("atrium.connections.closed").description("connections the server closed: timeouts, refusals")
                 .tag("reason", reason).register(registry).increment();

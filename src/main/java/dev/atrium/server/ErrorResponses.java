@@ -2,6 +2,7 @@ package dev.atrium.server;
 
 import dev.atrium.AtriumException;
 import dev.atrium.ErrorCode;
+import dev.atrium.store.StoreUnavailable;
 import io.helidon.http.HeaderNames;
 import io.helidon.http.HeaderValues;
 import io.helidon.http.Status;
@@ -33,7 +34,12 @@ public final class ErrorResponses {
                 "no route for " + request.prologue().method().text() + " " + request.path().absolute().path()));
     }
 
-    static void handle(ServerRequest request, ServerResponse response, AtriumException e) {
+    static void handle(ServerRequest request, ServerResponse response, AtriumException failure) {
+        AtriumException e = failure;
+        if (e.code().category() == ErrorCode.Category.INTERNAL && StoreUnavailable.causedBy(e)) {
+            LOG.warn("request {} failed: the store cannot be reached", RequestContext.currentRequestId());
+            e = StoreUnavailable.refusal();
+        }
         ErrorCode code = e.code();
         String message = e.getMessage();
         if (code.category() == ErrorCode.Category.INTERNAL) {

@@ -5,22 +5,60 @@ import com.zaxxer.hikari.HikariDataSource;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.List;
 import org.flywaydb.core.Flyway;
+import org.jdbi.v3.core.Handle;
+import org.jdbi.v3.core.HandleCallback;
 import org.jdbi.v3.core.Jdbi;
+import org.jdbi.v3.core.transaction.DelegatingTransactionHandler;
+import org.jdbi.v3.core.transaction.SerializableTransactionRunner;
+import org.jdbi.v3.core.transaction.TransactionHandler;
+import org.jdbi.v3.core.transaction.TransactionIsolationLevel;
 import org.sqlite.SQLiteConfig;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import org.sqlite.SQLiteDataSource;
 
 /**
- * The metadata store: a SQLite file in the data directory (WAL, foreign keys on, {@code synchronous=FULL}),
- * migrated by Flyway at open, reached through JDBI over a small HikariCP pool.
+ * The metadata store, migrated by Flyway at open and reached through JDBI over a HikariCP pool: a SQLite file in the
+ * data directory (WAL, foreign keys on, {@code synchronous=FULL}; writers serialized), or a PostgreSQL database
+ * shared by replicas ({@code synchronous_commit=on} on every connection and checked at open, so that a committed
+ * usage record survives a crash of the database server).
+ *
+ * <p>On PostgreSQL, statements outside a transaction run at READ COMMITTED (a single {@code UPDATE ... WHERE}
+ * re-checks its condition on the row it waited for, which is what counters need), and every JDBI transaction runs
+ * SERIALIZABLE and is retried on a serialization failure: the store classes were written against SQLite, where
+ * write transactions never interleave, and SERIALIZABLE keeps that meaning across replicas. A transaction's body
+ * may therefore run more than once and must do nothing outside the database that cannot be repeated.
  */
 public final class Database implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(Database.class);
+    /** The environment variable with the PostgreSQL password (never a flag, never in the URL). */
+    public static final String PASSWORD_ENVIRONMENT_VARIABLE = "ATRIUM_STORE_PASSWORD";
+
     private final HikariDataSource dataSource;
     private final Jdbi jdbi;
+    private final Dialect dialect;
 
-    private Database(HikariDataSource dataSource) {
+    private Database(HikariDataSource dataSource, Dialect dialect) {
         this.dataSource = dataSource;
+        this.dialect = dialect;
         this.jdbi = Jdbi.create(dataSource);
+        if (dialect == Dialect.POSTGRESQL) {
+            jdbi.setTransactionHandler(new SerializedTransactions(new SerializableTransactionRunner()));
+        }
+    }
+
+    /** Opens the store at {@code location}: SQLite in {@code dataDir}, or PostgreSQL with {@code password}. */
+    public static Database open(StoreLocation location, Path dataDir, String password) {
+        return switch (location.dialect()) {
+            case SQLITE -> openSqlite(dataDir.resolve("atrium.db"));
+            case POSTGRESQL -> openPostgresql(location, password);
+        };
     }
 
     public static Database openSqlite(Path file) {
@@ -47,21 +85,109 @@ public final class Database implements AutoCloseable {
         pool.setPoolName("atrium-sqlite");
         pool.setMaximumPoolSize(4);
         HikariDataSource dataSource = new HikariDataSource(pool);
+        migrate(dataSource, Dialect.SQLITE);
+        return new Database(dataSource, Dialect.SQLITE);
+    }
+
+    /**
+     * @param password the database user's password, or null where the server needs none
+     * @throws IllegalStateException when the database cannot be reached or would not keep commits durable
+     */
+    public static Database openPostgresql(StoreLocation location, String password) {
+        if (location.dialect() != Dialect.POSTGRESQL) {
+            throw new IllegalArgumentException("not a PostgreSQL location: " + location);
+        }
+        HikariConfig pool = new HikariConfig();
+        pool.setJdbcUrl(location.jdbcUrl());
+        if (password != null) {
+            pool.setPassword(password);
+        }
+        pool.setPoolName("atrium-postgresql");
+        pool.setMaximumPoolSize(16);
+        pool.setMinimumIdle(2);
+        pool.setConnectionTimeout(5_000);
+        pool.setInitializationFailTimeout(10_000);
+        pool.setConnectionInitSql("SET synchronous_commit = on");
+        pool.addDataSourceProperty("ApplicationName", "atrium");
+        pool.addDataSourceProperty("tcpKeepAlive", "true");
+        HikariDataSource dataSource;
+        try {
+            dataSource = new HikariDataSource(pool);
+        } catch (RuntimeException e) {
+            throw new IllegalStateException("cannot connect to the store at " + location + ": " + rootMessage(e), e);
+        }
+        try {
+            checkDurable(dataSource);
+            migrate(dataSource, Dialect.POSTGRESQL);
+        } catch (RuntimeException e) {
+            dataSource.close();
+            throw e;
+        }
+        LOG.info("store: {}", location);
+        return new Database(dataSource, Dialect.POSTGRESQL);
+    }
+
+    private static void checkDurable(HikariDataSource dataSource) {
+        try (Connection connection = dataSource.getConnection(); Statement statement = connection.createStatement()) {
+            for (String setting : List.of("synchronous_commit", "fsync")) {
+                try (ResultSet rs = statement.executeQuery("SHOW " + setting)) {
+                    rs.next();
+                    String value = rs.getString(1);
+                    if (!value.equals("on") && !value.equals("remote_apply")) {
+                        throw new IllegalStateException("the PostgreSQL store has " + setting + " = " + value
+                                + ": the usage ledger needs commits that survive a crash (" + setting + " = on)");
+                    }
+                }
+            }
+        } catch (SQLException e) {
+            throw new IllegalStateException("cannot check the PostgreSQL store's settings: " + e.getMessage(), e);
+        }
+    }
+
+    private static void migrate(HikariDataSource dataSource, Dialect dialect) {
         try {
             Flyway.configure()
                     .dataSource(dataSource)
-                    .locations("classpath:db/migration")
+                    .locations(dialect.migrationLocations())
                     .load()
                     .migrate();
         } catch (RuntimeException e) {
             dataSource.close();
             throw e;
         }
-        return new Database(dataSource);
+    }
+
+    private static String rootMessage(Throwable e) {
+        Throwable root = e;
+        while (root.getCause() != null && root.getCause() != root) {
+            root = root.getCause();
+        }
+        return root.getMessage();
     }
 
     public Jdbi jdbi() {
         return jdbi;
+    }
+
+    public Dialect dialect() {
+        return dialect;
+    }
+
+    /** Runs every JDBI transaction at SERIALIZABLE, through a delegate that retries serialization failures. */
+    private static final class SerializedTransactions extends DelegatingTransactionHandler {
+        SerializedTransactions(TransactionHandler delegate) {
+            super(delegate);
+        }
+
+        @Override
+        public <R, X extends Exception> R inTransaction(Handle handle, HandleCallback<R, X> callback) throws X {
+            return getDelegate().inTransaction(handle, TransactionIsolationLevel.SERIALIZABLE, callback);
+        }
+
+        @Override
+        public TransactionHandler specialize(Handle handle) throws SQLException {
+            return new SerializedTransactions(getDelegate().specialize(handle));
+        }
     }
 
     @Override

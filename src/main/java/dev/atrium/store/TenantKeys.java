@@ -161,8 +161,8 @@ public final class TenantKeys {
                         .bind("tenant", tenantId)
                         .execute() > 0));
         cache.invalidate(tenantId);
-        if (deleted && sqlite) {
-            emptyWriteAheadLog();
+        if (deleted) {
+            scrubDeleted();
         }
         if (deleted) {
             LOG.info("destroyed the data key of tenant {}", tenantId);
@@ -207,8 +207,8 @@ public final class TenantKeys {
             }
             return count;
         }));
-        if (rewrapped > 0 && sqlite) {
-            emptyWriteAheadLog();
+        if (rewrapped > 0) {
+            scrubDeleted();
         }
         LOG.info("re-wrapped {} tenant data keys from master key {} to {}", rewrapped, previousId, masterKeyId);
         return rewrapped;
@@ -285,6 +285,19 @@ public final class TenantKeys {
                 handle.execute("PRAGMA secure_delete = " + before);
             }
         });
+    }
+
+    /**
+     * Leaves no copy of deleted or replaced wrapped keys in the store's files: SQLite's write-ahead log is emptied;
+     * PostgreSQL's table is rewritten into a new file ({@code VACUUM FULL}; its write-ahead log and any backups keep
+     * the old rows until they are recycled, and those rows are wrapped by the master key).
+     */
+    private void scrubDeleted() {
+        if (sqlite) {
+            emptyWriteAheadLog();
+        } else {
+            jdbi.useHandle(handle -> handle.execute("VACUUM FULL tenant_data_keys"));
+        }
     }
 
     private void emptyWriteAheadLog() {

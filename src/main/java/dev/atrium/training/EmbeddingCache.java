@@ -140,7 +140,7 @@ final class EmbeddingCache {
      */
     Optional<List<float[]>> get(Key key, List<String> texts, int dimension) {
         Optional<Entry> found = jdbi.withHandle(handle -> handle.createQuery("""
-                        SELECT * FROM embedding_cache WHERE IFNULL(tenant_id, '') = :owner AND model_version = :model
+                        SELECT * FROM embedding_cache WHERE COALESCE(tenant_id, '') = :owner AND model_version = :model
                             AND model_sha256 = :model_sha256 AND settings_sha256 = :settings
                             AND file_sha256 = :file_sha256""")
                 .bind("owner", key.tenantId() == null ? "" : key.tenantId())
@@ -209,7 +209,7 @@ final class EmbeddingCache {
                             file_sha256, blob, row_count, dimension, bytes, created_at, used_at)
                         SELECT :id, :tenant, :model, :model_sha256, :settings, :file_sha256, :blob, :rows,
                             :dimension, :bytes, :now, :now
-                        WHERE EXISTS (SELECT 1 FROM training_files WHERE tenant_id IS :tenant
+                        WHERE EXISTS (SELECT 1 FROM training_files WHERE tenant_id IS NOT DISTINCT FROM :tenant
                             AND sha256 = :file_sha256)
                         ON CONFLICT DO NOTHING""")
                         .bind("id", "emb-" + HexFormat.of().formatHex(randomBytes()))
@@ -240,7 +240,7 @@ final class EmbeddingCache {
     /** A tenant's entries, most recently used first. */
     List<Entry> entries(String tenantId) {
         return jdbi.withHandle(handle -> handle.createQuery("""
-                        SELECT * FROM embedding_cache WHERE tenant_id IS :tenant
+                        SELECT * FROM embedding_cache WHERE tenant_id IS NOT DISTINCT FROM :tenant
                         ORDER BY used_at DESC, created_at DESC, id DESC""")
                 .bind("tenant", tenantId)
                 .map((rs, ctx) -> entry(rs))
@@ -252,8 +252,9 @@ final class EmbeddingCache {
      * (call it after deleting the file's row); answers their blobs, for {@link #dropBlobs} once it commits.
      */
     List<String> forgetFile(Handle handle, String tenantId, String fileSha256) {
-        String unheld = "tenant_id IS :tenant AND file_sha256 = :sha256 AND NOT EXISTS (SELECT 1 FROM training_files"
-                + " WHERE tenant_id IS :tenant AND sha256 = :sha256)";
+        String unheld = "tenant_id IS NOT DISTINCT FROM :tenant AND file_sha256 = :sha256"
+                + " AND NOT EXISTS (SELECT 1 FROM training_files"
+                + " WHERE tenant_id IS NOT DISTINCT FROM :tenant AND sha256 = :sha256)";
         List<String> blobs = handle.createQuery("SELECT blob FROM embedding_cache WHERE " + unheld)
                 .bind("tenant", tenantId).bind("sha256", fileSha256).mapTo(String.class).list();
         handle.createUpdate("DELETE FROM embedding_cache WHERE " + unheld)
@@ -263,9 +264,10 @@ final class EmbeddingCache {
 
     /** Removes, in the caller's transaction, all of a tenant's entries; answers their blobs, as above. */
     List<String> forgetTenant(Handle handle, String tenantId) {
-        List<String> blobs = handle.createQuery("SELECT blob FROM embedding_cache WHERE tenant_id IS :tenant")
+        List<String> blobs = handle.createQuery(
+                        "SELECT blob FROM embedding_cache WHERE tenant_id IS NOT DISTINCT FROM :tenant")
                 .bind("tenant", tenantId).mapTo(String.class).list();
-        handle.createUpdate("DELETE FROM embedding_cache WHERE tenant_id IS :tenant")
+        handle.createUpdate("DELETE FROM embedding_cache WHERE tenant_id IS NOT DISTINCT FROM :tenant")
                 .bind("tenant", tenantId).execute();
         return blobs;
     }
@@ -284,7 +286,7 @@ final class EmbeddingCache {
     /** Drops the tenant's least recently used entries past its limits; answers their blobs. */
     private List<String> evict(Handle handle, String tenantId) {
         List<Entry> entries = handle.createQuery("""
-                        SELECT * FROM embedding_cache WHERE tenant_id IS :tenant
+                        SELECT * FROM embedding_cache WHERE tenant_id IS NOT DISTINCT FROM :tenant
                         ORDER BY used_at DESC, created_at DESC, id DESC""")
                 .bind("tenant", tenantId)
                 .map((rs, ctx) -> entry(rs))

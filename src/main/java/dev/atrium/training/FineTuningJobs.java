@@ -173,7 +173,8 @@ public final class FineTuningJobs implements AutoCloseable {
         SearchSettings.of(request.hyperparameters()); // a search it cannot run is refused now, not once queued
         long active = jdbi.withHandle(handle -> handle.createQuery("""
                         SELECT COUNT(*) FROM fine_tuning_jobs
-                        WHERE tenant_id IS :tenant AND status IN ('validating_files', 'queued', 'running')""")
+                        WHERE tenant_id IS NOT DISTINCT FROM :tenant
+                            AND status IN ('validating_files', 'queued', 'running')""")
                 .bind("tenant", tenantId).mapTo(Long.class).one());
         if (active >= maxActivePerTenant) {
             throw new AtriumException(ErrorCode.RATE_LIMITED_REQUESTS, "the tenant has " + active + " fine-tuning jobs"
@@ -220,7 +221,8 @@ public final class FineTuningJobs implements AutoCloseable {
     /** A tenant's jobs, newest first, after the job {@code after} if given. */
     public List<FineTuningJob> list(String tenantId, Optional<String> after, int limit) {
         Optional<FineTuningJob> cursor = after.map(id -> get(tenantId, id));
-        return jdbi.withHandle(handle -> handle.createQuery("SELECT * FROM fine_tuning_jobs WHERE tenant_id IS :tenant"
+        return jdbi.withHandle(handle -> handle.createQuery(
+                        "SELECT * FROM fine_tuning_jobs WHERE tenant_id IS NOT DISTINCT FROM :tenant"
                         + (cursor.isPresent() ? " AND (created_at, id) < (:at, :id)" : "")
                         + " ORDER BY created_at DESC, id DESC LIMIT :limit")
                 .bind("tenant", tenantId)
@@ -234,7 +236,7 @@ public final class FineTuningJobs implements AutoCloseable {
     /** A tenant's job; another tenant's, or none, is 404. */
     public FineTuningJob get(String tenantId, String id) {
         return jdbi.withHandle(handle -> handle.createQuery(
-                        "SELECT * FROM fine_tuning_jobs WHERE id = :id AND tenant_id IS :tenant")
+                        "SELECT * FROM fine_tuning_jobs WHERE id = :id AND tenant_id IS NOT DISTINCT FROM :tenant")
                 .bind("id", id).bind("tenant", tenantId).map((rs, ctx) -> job(rs)).findOne())
                 .orElseThrow(() -> AtriumException.withParam(ErrorCode.NOT_FOUND, "fine_tuning_job_id",
                         "no fine-tuning job '" + id + "'"));

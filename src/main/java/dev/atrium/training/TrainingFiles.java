@@ -114,7 +114,7 @@ public final class TrainingFiles {
         String order = ascending ? "ASC" : "DESC";
         String compare = ascending ? ">" : "<";
         return jdbi.withHandle(handle -> handle.createQuery("SELECT * FROM training_files"
-                        + " WHERE tenant_id IS :tenant AND (:purpose IS NULL OR purpose = :purpose)"
+                        + " WHERE tenant_id IS NOT DISTINCT FROM :tenant AND (:purpose IS NULL OR purpose = :purpose)"
                         + (cursor.isPresent() ? " AND (created_at, id) " + compare + " (:at, :id)" : "")
                         + " ORDER BY created_at " + order + ", id " + order + " LIMIT :limit")
                 .bind("tenant", tenantId)
@@ -129,7 +129,7 @@ public final class TrainingFiles {
     /** A tenant's file; another tenant's, or none, is 404. */
     public TrainingFile get(String tenantId, String id) {
         return jdbi.withHandle(handle -> handle.createQuery(
-                        "SELECT * FROM training_files WHERE id = :id AND tenant_id IS :tenant")
+                        "SELECT * FROM training_files WHERE id = :id AND tenant_id IS NOT DISTINCT FROM :tenant")
                 .bind("id", id)
                 .bind("tenant", tenantId)
                 .map((rs, ctx) -> file(rs))

@@ -3,7 +3,9 @@ package dev.atrium.audit;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.atrium.store.Database;
+import dev.atrium.store.Dialect;
 import dev.atrium.testing.SettableClock;
+import dev.atrium.testing.Stores;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
@@ -11,12 +13,20 @@ import java.util.List;
 import java.util.Optional;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.Parameter;
+import org.junit.jupiter.params.ParameterizedClass;
+import org.junit.jupiter.params.provider.EnumSource;
 
+@ParameterizedClass(name = "{0}")
+@EnumSource(Dialect.class)
 class AuditRetentionTest {
+    @Parameter
+    Dialect dialect;
+
     @Test
     void retention_deletesRowsOlderThanItsDays_atStartAndEveryPeriod(@TempDir Path directory) throws Exception {
         SettableClock clock = new SettableClock(Instant.parse("2026-12-01T10:00:00Z"));
-        try (Database database = Database.openSqlite(directory.resolve("atrium.db"))) {
+        try (Database database = Stores.open(dialect, directory)) {
             AuditLog audit = new AuditLog(database.jdbi());
             audit.record(event(clock.instant().minus(Duration.ofDays(400)), "old"));
             audit.record(event(clock.instant().minus(Duration.ofDays(364)), "kept"));

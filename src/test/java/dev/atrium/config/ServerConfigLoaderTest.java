@@ -4,6 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.nio.file.Files;
+import dev.atrium.store.Dialect;
+import dev.atrium.store.StoreLocation;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
@@ -106,7 +108,9 @@ class ServerConfigLoaderTest {
                 Map.entry("training-concurrency", "3"),
                 Map.entry("memory-budget", "3g"),
                 Map.entry("keep-alive", "90s"),
-                Map.entry("require-signed-uploads", "true"));
+                Map.entry("require-signed-uploads", "true"),
+                Map.entry("store", "postgresql://db.internal:6543/atrium?user=svc&sslmode=require"),
+                Map.entry("rate-limits-fail-open", "true"));
         assertThat(flags).hasSameSizeAs(ServerSetting.values());
         ServerConfig config = ServerConfigLoader.load(flags, Map.of());
         assertThat(config).isEqualTo(new ServerConfig("0.0.0.0", 9001, Path.of("/srv/atrium"), 3, 2, 1,
@@ -115,7 +119,9 @@ class ServerConfigLoaderTest {
                 Duration.ofSeconds(3), Duration.ofSeconds(20), Duration.ofMillis(250), 321,
                 Path.of("/etc/atrium/chain.pem"), Path.of("/etc/atrium/key.pem"), Duration.ofDays(30),
                 Duration.ofSeconds(45), Path.of("/opt/llama.cpp/lib"), 10L << 20, Duration.ofMinutes(5), 3,
-                3L << 30, Duration.ofSeconds(90), true));
+                3L << 30, Duration.ofSeconds(90), true, new StoreLocation(Dialect.POSTGRESQL,
+                        "jdbc:postgresql://db.internal:6543/atrium?user=svc&sslmode=require",
+                        "postgresql://db.internal:6543/atrium"), null, true));
         assertThat(config.usesTls()).isTrue();
     }
 

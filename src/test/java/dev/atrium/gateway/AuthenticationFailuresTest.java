@@ -7,7 +7,9 @@ import dev.atrium.audit.AuditLog;
 import dev.atrium.audit.AuditQuery;
 import dev.atrium.observe.AtriumMetrics;
 import dev.atrium.store.Database;
+import dev.atrium.store.Dialect;
 import dev.atrium.testing.SettableClock;
+import dev.atrium.testing.Stores;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
@@ -17,9 +19,17 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.Parameter;
+import org.junit.jupiter.params.ParameterizedClass;
+import org.junit.jupiter.params.provider.EnumSource;
 
 /** The sampling of failed authentications: a row per source address per window, with the exact count. */
+@ParameterizedClass(name = "{0}")
+@EnumSource(Dialect.class)
 class AuthenticationFailuresTest {
+    @Parameter
+    Dialect dialect;
+
     private static final Duration WINDOW = Duration.ofMinutes(1);
 
     @TempDir
@@ -31,7 +41,7 @@ class AuthenticationFailuresTest {
 
     @BeforeEach
     void open() {
-        database = Database.openSqlite(directory.resolve("atrium.db"));
+        database = Stores.open(dialect, directory);
         audit = new AuditLog(database.jdbi());
         metrics = new AtriumMetrics();
     }

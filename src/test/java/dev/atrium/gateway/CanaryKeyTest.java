@@ -37,10 +37,9 @@ class CanaryKeyTest {
         ch.qos.logback.classic.Level level = root.getLevel();
         root.setLevel(ch.qos.logback.classic.Level.DEBUG);
         List<String> seen = new ArrayList<>();
-        Path dataDir;
+        List<Path> storeFiles;
         String secret;
         try (TestServer server = TestServer.start()) {
-            dataDir = server.dataDir();
             Http admin = server.http();
             Tenants tenants = new Tenants(admin);
             String tenant = tenants.tenant("canary-tenant-5f1c");
@@ -75,6 +74,7 @@ class CanaryKeyTest {
             }
             assertThat(replies.getLast().text()).contains(tenant)
                     .contains(canary.id()).contains("auth.failed");
+            storeFiles = server.storeFiles();
         } finally {
             root.detachAppender(logs);
             root.setLevel(level);
@@ -94,11 +94,13 @@ class CanaryKeyTest {
         byte[] secretBytes = secret.getBytes(StandardCharsets.UTF_8);
         byte[] hashBytes = KeySecrets.sha256(secret).getBytes(StandardCharsets.UTF_8);
         boolean hashFound = false;
-        try (Stream<Path> files = Files.walk(dataDir)) {
-            for (Path file : files.filter(Files::isRegularFile).toList()) {
-                byte[] content = Files.readAllBytes(file);
-                assertThat(indexOf(content, secretBytes)).as(file.getFileName().toString()).isEqualTo(-1);
-                hashFound |= indexOf(content, hashBytes) >= 0;
+        for (Path directory : storeFiles) {
+            try (Stream<Path> files = Files.walk(directory)) {
+                for (Path file : files.filter(Files::isRegularFile).toList()) {
+                    byte[] content = Files.readAllBytes(file);
+                    assertThat(indexOf(content, secretBytes)).as(file.getFileName().toString()).isEqualTo(-1);
+                    hashFound |= indexOf(content, hashBytes) >= 0;
+                }
             }
         }
         assertThat(hashFound).as("the key's hash is in the store").isTrue();

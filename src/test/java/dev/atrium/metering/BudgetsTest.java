@@ -7,8 +7,10 @@ import dev.atrium.AtriumException;
 import dev.atrium.ErrorCode;
 import dev.atrium.observe.AtriumMetrics;
 import dev.atrium.store.Database;
+import dev.atrium.store.Dialect;
 import dev.atrium.store.EpochMicros;
 import dev.atrium.testing.SettableClock;
+import dev.atrium.testing.Stores;
 import java.math.BigDecimal;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -20,9 +22,17 @@ import org.junit.jupiter.api.Assertions;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.Parameter;
+import org.junit.jupiter.params.ParameterizedClass;
+import org.junit.jupiter.params.provider.EnumSource;
 
 /** Budgets and prices stay in one currency, and budgets stored out of bounds read cheaply and fail closed. */
+@ParameterizedClass(name = "{0}")
+@EnumSource(Dialect.class)
 class BudgetsTest {
+    @Parameter
+    Dialect dialect;
+
     private static final Instant NOW = Instant.parse("2026-12-10T12:00:00Z");
 
     @TempDir
@@ -36,7 +46,7 @@ class BudgetsTest {
 
     @BeforeEach
     void open() {
-        database = Database.openSqlite(directory.resolve("atrium.db"));
+        database = Stores.open(dialect, directory);
         ledger = new UsageLedger(database.jdbi(), new AtriumMetrics());
         prices = new PriceBook(database.jdbi(), clock);
         budgets = new Budgets(database.jdbi(), ledger, clock);

@@ -4,7 +4,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.atrium.observe.AtriumMetrics;
 import dev.atrium.store.Database;
+import dev.atrium.store.Dialect;
 import dev.atrium.testing.SettableClock;
+import dev.atrium.testing.Stores;
 import java.math.BigDecimal;
 import java.nio.file.Path;
 import java.time.Instant;
@@ -16,12 +18,20 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.Parameter;
+import org.junit.jupiter.params.ParameterizedClass;
+import org.junit.jupiter.params.provider.EnumSource;
 
 /**
  * A record belongs to the month it started in, to the microsecond: in its month's invoice and its month's budget
  * spending, however many fraction digits its time has (as text, {@code "…00.000001Z" < "…00Z"}).
  */
+@ParameterizedClass(name = "{0}")
+@EnumSource(Dialect.class)
 class MonthBoundaryTest {
+    @Parameter
+    Dialect dialect;
+
     private static final String TENANT = "ten_boundary";
     private static final Instant LAST_OF_NOVEMBER = Instant.parse("2026-11-30T23:59:59.999999Z");
     private static final Instant FIRST_OF_DECEMBER = Instant.parse("2026-12-01T00:00:00Z");
@@ -38,7 +48,7 @@ class MonthBoundaryTest {
 
     @BeforeEach
     void open() {
-        database = Database.openSqlite(directory.resolve("atrium.db"));
+        database = Stores.open(dialect, directory);
         ledger = new UsageLedger(database.jdbi(), new AtriumMetrics());
         prices = new PriceBook(database.jdbi(), clock);
         budgets = new Budgets(database.jdbi(), ledger, clock);

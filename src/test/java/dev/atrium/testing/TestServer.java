@@ -12,6 +12,8 @@ import java.util.Map;
 
 /** A real Atrium server on a free port over a temporary data directory, for end-to-end tests. */
 public final class TestServer implements AutoCloseable {
+    /** Under atrium.test.store=postgresql: each data directory's database, so that nodes over one share it. */
+    private static final Map<Path, String> POSTGRES_DATABASES = new java.util.concurrent.ConcurrentHashMap<>();
     private final Path dataDir;
     private final Map<String, String> settings;
     private final Map<String, String> environment;
@@ -36,9 +38,22 @@ public final class TestServer implements AutoCloseable {
         }
     }
 
-    /** A server over a given data directory (another node sharing the store, say), with an environment. */
+    /**
+     * A server over a given data directory (another node sharing the store, say), with an environment. With the
+     * system property {@code atrium.test.store=postgresql}, a server given no {@code store} gets a new database in
+     * the shared {@link PostgresServer} (so that the whole suite can be run on PostgreSQL).
+     */
     public static TestServer start(Path dataDir, Map<String, String> settings, Map<String, String> environment) {
-        TestServer server = new TestServer(dataDir, new HashMap<>(settings), Map.copyOf(environment));
+        Map<String, String> flags = new HashMap<>(settings);
+        Map<String, String> env = new HashMap<>(environment);
+        if (!flags.containsKey("store") && "postgresql".equals(System.getProperty("atrium.test.store"))) {
+            PostgresServer postgres = PostgresServer.shared()
+                    .orElseThrow(() -> new IllegalStateException(PostgresServer.unavailableReason()));
+            flags.put("store", POSTGRES_DATABASES.computeIfAbsent(dataDir.toAbsolutePath(),
+                    dir -> postgres.newDatabase()));
+            env.putAll(postgres.environment());
+        }
+        TestServer server = new TestServer(dataDir, flags, Map.copyOf(env));
         server.restart();
         return server;
     }
@@ -62,6 +77,17 @@ public final class TestServer implements AutoCloseable {
 
     public Path dataDir() {
         return dataDir;
+    }
+
+    /** Every directory where this server's store keeps data: its data directory, and its PostgreSQL database's. */
+    public java.util.List<Path> storeFiles() {
+        String store = settings.get("store");
+        if (store == null || !store.startsWith("postgresql:")) {
+            return java.util.List.of(dataDir);
+        }
+        java.util.List<Path> all = new java.util.ArrayList<>(java.util.List.of(dataDir));
+        all.addAll(PostgresServer.shared().orElseThrow().filesOf(store));
+        return all;
     }
 
     public String baseUrl() {

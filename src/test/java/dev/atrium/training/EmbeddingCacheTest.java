@@ -4,9 +4,11 @@ import static java.nio.charset.StandardCharsets.UTF_8;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.atrium.store.Database;
+import dev.atrium.store.Dialect;
 import dev.atrium.store.EncryptedFiles;
 import dev.atrium.store.TenantKeys;
 import dev.atrium.testing.SettableClock;
+import dev.atrium.testing.Stores;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -21,13 +23,21 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.Parameter;
+import org.junit.jupiter.params.ParameterizedClass;
+import org.junit.jupiter.params.provider.EnumSource;
 
 /**
  * The embedding cache over the real store: a real SQLite database with the migrations, tenants' data keys, and
  * blobs encrypted on disk as tenants' files are. Bit-exact round trips, misses for every part of the key, corrupt
  * and mismatching blobs ignored, per-tenant least-recently-used bounds, and erasure with the files and the tenant.
  */
+@ParameterizedClass(name = "{0}")
+@EnumSource(Dialect.class)
 class EmbeddingCacheTest {
+    @Parameter
+    Dialect dialect;
+
     private static final int DIMENSION = 8;
     private static final List<String> TEXTS = List.of("the striker scored twice", "simmer the sauce slowly",
             "the server crashed overnight");
@@ -43,7 +53,7 @@ class EmbeddingCacheTest {
 
     @BeforeEach
     void open() {
-        database = Database.openSqlite(directory.resolve("atrium.db"));
+        database = Stores.open(dialect, directory);
         byte[] master = new byte[32];
         new SplittableRandom(3).nextBytes(master);
         TenantKeys keys = new TenantKeys(database.jdbi(), master, clock, 100, Duration.ofMinutes(5));
