@@ -222,8 +222,10 @@ public final class Atrium implements AutoCloseable {
                 preload(registry, reference);
             }
 
+            // on PostgreSQL a request's place at once and its budget hold outlast it by two deadlines at most
+            Duration held = config.callDeadline().multipliedBy(2).plusMinutes(1);
             Metering metering = new Metering(new PriceBook(database.jdbi(), clock), ledger,
-                    new Budgets(database.jdbi(), ledger, clock), audit, metrics, clock);
+                    new Budgets(database, ledger, clock, held), audit, metrics, clock);
             OnnxEngine engine = onnx;
             metrics.queueDepth("onnx", engine::queueDepth);
             metrics.queueDepth("llama", llama::queueDepth);
@@ -231,10 +233,10 @@ public final class Atrium implements AutoCloseable {
             Lifecycle lifecycle = new Lifecycle();
             RateLimiter.Defaults limits = new RateLimiter.Defaults(config.defaultRpm(), config.defaultTpm(),
                     config.defaultMaxConcurrent(), config.rateLimitWindow());
-            // on PostgreSQL the counters are shared by replicas; a place at once is held at most two deadlines
+            // on PostgreSQL the counters are shared by replicas
             RateLimiter limiter = database.dialect() == Dialect.POSTGRESQL
-                    ? new StoreRateLimiter(database.jdbi(), limits, config.callDeadline().multipliedBy(2)
-                            .plusMinutes(1), config.rateLimitsFailOpen(), metrics::admittedUnchecked)
+                    ? new StoreRateLimiter(database.jdbi(), limits, held, config.rateLimitsFailOpen(),
+                            metrics::admittedUnchecked)
                     : new LocalRateLimiter(limits);
             Map<String, List<HttpService>> services = new LinkedHashMap<>();
             services.put("/", List.of(new MetricsService(metrics, () -> config.metricsOpen()

@@ -4,9 +4,12 @@ import static java.util.Objects.requireNonNull;
 
 import dev.atrium.AtriumException;
 import dev.atrium.ErrorCode;
+import dev.atrium.store.Database;
+import dev.atrium.store.Dialect;
 import dev.atrium.store.EpochMicros;
 import java.math.BigDecimal;
 import java.time.Clock;
+import java.time.Duration;
 import java.time.Instant;
 import java.time.YearMonth;
 import java.time.ZoneOffset;
@@ -44,13 +47,22 @@ public final class Budgets {
     private final Jdbi jdbi;
     private final UsageLedger ledger;
     private final Clock clock;
+    /** On PostgreSQL, accounts and holds are kept in the store, shared by replicas ({@link SharedAccounts}). */
+    private final SharedAccounts shared;
     private final ConcurrentHashMap<String, Optional<Budget>> budgets = new ConcurrentHashMap<>();
     private final ConcurrentHashMap<String, Account> accounts = new ConcurrentHashMap<>();
 
-    public Budgets(Jdbi jdbi, UsageLedger ledger, Clock clock) {
-        this.jdbi = requireNonNull(jdbi, "jdbi is null");
+    /** Budgets over a store: in memory on SQLite (one process), in the store on PostgreSQL (any replicas). */
+    public Budgets(Database database, UsageLedger ledger, Clock clock, Duration holdFor) {
+        this.jdbi = database.jdbi();
         this.ledger = requireNonNull(ledger, "ledger is null");
         this.clock = requireNonNull(clock, "clock is null");
+        this.shared = database.dialect() == Dialect.POSTGRESQL ? new SharedAccounts(jdbi, holdFor) : null;
+    }
+
+    /** Budgets over a store, holding a reservation for at most ten minutes where a replica may die. */
+    public Budgets(Database database, UsageLedger ledger, Clock clock) {
+        this(database, ledger, clock, Duration.ofMinutes(10));
     }
 
     /** One budget's month: what is spent and what is reserved, guarded by its own lock. */
@@ -108,6 +120,11 @@ public final class Budgets {
                 .bind("alert_at", JSON.writeValueAsString(alertAt.stream().map(BigDecimal::toPlainString).toList()))
                 .bind("updated_at", EpochMicros.of(budget.updatedAt()))
                 .execute();
+            if (shared != null) {
+                // its spending is summed again from the ledger, in its (perhaps new) currency, when next needed
+                handle.createUpdate("DELETE FROM budget_accounts WHERE scope = :scope")
+                        .bind("scope", budget.scope()).execute();
+            }
         });
         budgets.remove(budget.scope());
         accounts.remove(budget.scope());
@@ -123,11 +140,18 @@ public final class Budgets {
     }
 
     private Optional<Budget> budget(String scope) {
-        return budgets.computeIfAbsent(scope, key -> jdbi.withHandle(handle -> handle.createQuery(
-                        "SELECT * FROM budgets WHERE scope = :scope")
-                .bind("scope", key)
+        if (shared != null) {
+            // another replica may set it at any time
+            return readBudget(scope);
+        }
+        return budgets.computeIfAbsent(scope, key -> readBudget(key));
+    }
+
+    private Optional<Budget> readBudget(String scope) {
+        return jdbi.withHandle(handle -> handle.createQuery("SELECT * FROM budgets WHERE scope = :scope")
+                .bind("scope", scope)
                 .map((rs, ctx) -> budget(rs))
-                .findOne()));
+                .findOne());
     }
 
     /**
@@ -169,6 +193,20 @@ public final class Budgets {
      * @throws AtriumException 429 {@code insufficient_quota} when a budget cannot take it
      */
     public Reservation reserve(String tenantId, String keyId, Charge worstCase) {
+        return reserve(tenantId, keyId, worstCase, Duration.ZERO);
+    }
+
+    /**
+     * Reserves a request's worst-case charge against its tenant's and key's budgets, for a request that may run
+     * this long (a fine-tuning job, say): in the shared store its hold outlasts it.
+     *
+     * @throws AtriumException 429 {@code insufficient_quota} when a budget cannot take it
+     */
+    public Reservation reserve(String tenantId, String keyId, Charge worstCase, Duration runsAtMost) {
+        if (shared != null) {
+            return tenantId == null ? SharedAccounts.NONE : shared.reserve(
+                    List.of("key:" + keyId, "tenant:" + tenantId), worstCase, month(), runsAtMost);
+        }
         List<Account> applicable = new ArrayList<>(2);
         if (tenantId != null) {
             account("tenant:" + tenantId).ifPresent(applicable::add);
@@ -181,26 +219,35 @@ public final class Budgets {
                 // setting either is refused while the other is in another currency; one left from before that
                 // rule cannot count this charge, so it refuses it rather than let it pass uncounted
                 release(taken, amount);
-                throw new AtriumException(ErrorCode.INSUFFICIENT_QUOTA, "this request is priced in "
-                        + worstCase.currency() + ", but the " + (account.budget.keyId() == null ? "tenant's" : "key's")
-                        + " monthly budget is in " + account.budget.currency() + " and cannot count it; the budget"
-                        + " or the price must be set again in one currency");
+                throw inAnotherCurrency(worstCase.currency(), account.budget.keyId() != null,
+                        account.budget.currency());
             }
             synchronized (account) {
                 BigDecimal after = account.spent.add(account.reserved).add(amount);
                 if (after.compareTo(account.budget.monthlyLimit()) > 0) {
                     release(taken, amount);
-                    throw new AtriumException(ErrorCode.INSUFFICIENT_QUOTA, "this request could cost up to "
-                            + amount.stripTrailingZeros().toPlainString() + " " + worstCase.currency() + ", more than is"
-                            + " left of the " + (account.budget.keyId() == null ? "tenant's" : "key's") + " monthly budget of "
-                            + account.budget.monthlyLimit().stripTrailingZeros().toPlainString() + " "
-                            + account.budget.currency());
+                    throw overBudget(amount, worstCase.currency(), account.budget.keyId() != null,
+                            account.budget.monthlyLimit(), account.budget.currency());
                 }
                 account.reserved = account.reserved.add(amount);
                 taken.add(account);
             }
         }
-        return new Reservation(taken, amount);
+        return new LocalReservation(taken, amount);
+    }
+
+    static AtriumException inAnotherCurrency(String currency, boolean keys, String budgetCurrency) {
+        return new AtriumException(ErrorCode.INSUFFICIENT_QUOTA, "this request is priced in " + currency + ", but the "
+                + (keys ? "key's" : "tenant's") + " monthly budget is in " + budgetCurrency + " and cannot count it;"
+                + " the budget or the price must be set again in one currency");
+    }
+
+    static AtriumException overBudget(BigDecimal amount, String currency, boolean keys, BigDecimal limit,
+            String budgetCurrency) {
+        return new AtriumException(ErrorCode.INSUFFICIENT_QUOTA, "this request could cost up to "
+                + amount.stripTrailingZeros().toPlainString() + " " + currency + ", more than is left of the "
+                + (keys ? "key's" : "tenant's") + " monthly budget of " + limit.stripTrailingZeros().toPlainString()
+                + " " + budgetCurrency);
     }
 
     private static void release(List<Account> accounts, BigDecimal amount) {
@@ -217,7 +264,7 @@ public final class Budgets {
         if (budget.isEmpty()) {
             return Optional.empty();
         }
-        YearMonth month = YearMonth.now(clock.withZone(ZoneOffset.UTC));
+        YearMonth month = month();
         Account account = accounts.compute(scope, (key, existing) -> {
             if (existing != null && existing.month.equals(month) && existing.budget.equals(budget.get())) {
                 return existing;
@@ -231,22 +278,46 @@ public final class Budgets {
         return Optional.of(account);
     }
 
+    private YearMonth month() {
+        return YearMonth.now(clock.withZone(ZoneOffset.UTC));
+    }
+
     /** A reserved amount; settle it to the real charge, or release it. */
-    public static final class Reservation {
+    public interface Reservation {
+        /**
+         * What settles this reservation in the transaction that writes its request's usage record, so that the
+         * record and the budget's spending are committed together; null where it settles in memory.
+         */
+        UsageLedger.Settlement settlement(Charge actual);
+
+        /**
+         * Turns the reservation into the real charge (after its {@link #settlement}, if any, was committed).
+         *
+         * @return the alert fractions this charge crossed, by scope ({@code tenant:…}, {@code key:…})
+         */
+        Map<String, List<BigDecimal>> settle(Charge actual);
+
+        /** Gives the reservation back (the request never ran, or failed). */
+        void release();
+    }
+
+    /** A reservation against accounts in memory. */
+    private static final class LocalReservation implements Reservation {
         private final List<Account> accounts;
         private final BigDecimal amount;
         private final AtomicBoolean open = new AtomicBoolean(true);
 
-        private Reservation(List<Account> accounts, BigDecimal amount) {
+        private LocalReservation(List<Account> accounts, BigDecimal amount) {
             this.accounts = accounts;
             this.amount = amount;
         }
 
-        /**
-         * Turns the reservation into the real charge.
-         *
-         * @return the alert fractions this charge crossed, by scope ({@code tenant:…}, {@code key:…})
-         */
+        @Override
+        public UsageLedger.Settlement settlement(Charge actual) {
+            return null;
+        }
+
+        @Override
         public Map<String, List<BigDecimal>> settle(Charge actual) {
             Map<String, List<BigDecimal>> crossed = new java.util.LinkedHashMap<>();
             if (!open.compareAndSet(true, false)) {
@@ -275,7 +346,7 @@ public final class Budgets {
             return crossed;
         }
 
-        /** Gives the reservation back (the request never ran, or failed). */
+        @Override
         public void release() {
             if (open.compareAndSet(true, false)) {
                 Budgets.release(accounts, amount);
@@ -287,6 +358,9 @@ public final class Budgets {
     public record Standing(Budget budget, BigDecimal spent, BigDecimal reserved) {}
 
     public Optional<Standing> standing(String scope) {
+        if (shared != null) {
+            return budget(scope).map(budget -> shared.standing(budget, month()));
+        }
         return account(scope).map(account -> {
             synchronized (account) {
                 return new Standing(account.budget, account.spent, account.reserved);

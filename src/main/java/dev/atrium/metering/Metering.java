@@ -90,7 +90,8 @@ public final class Metering {
             }
             Charge charge = charge(worstCase, startedAt);
             try {
-                reservation = budgets.reserve(subject.tenantId(), subject.keyId(), charge);
+                reservation = budgets.reserve(subject.tenantId(), subject.keyId(), charge,
+                        java.time.Duration.ofMillis(worstCase.computeMillis()));
             } catch (RuntimeException e) {
                 metrics.refused("budget");
                 throw e;
@@ -111,7 +112,7 @@ public final class Metering {
                     subject.tenantId(), subject.keyId(), subject.model(), subject.version(), subject.endpoint(),
                     outcome.wireName(), usage, charge);
             try {
-                ledger.record(record);
+                ledger.record(record, reservation == null ? null : reservation.settlement(charge));
             } catch (RuntimeException e) {
                 release();
                 throw e;

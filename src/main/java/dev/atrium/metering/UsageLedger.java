@@ -40,9 +40,9 @@ public final class UsageLedger implements AutoCloseable {
     private final GroupCommitWriter writer;
     private final boolean ownsWriter;
     /** Usage records, in the store's shared writer: a record that cannot be committed fails its request. */
-    private final GroupCommitWriter.Table<UsageRecord> table = new GroupCommitWriter.Table<>() {
+    private final GroupCommitWriter.Table<Entry> table = new GroupCommitWriter.Table<>() {
         @Override
-        public void insert(Handle handle, List<UsageRecord> rows) {
+        public void insert(Handle handle, List<Entry> rows) {
             write(handle, rows);
         }
 
@@ -72,7 +72,30 @@ public final class UsageLedger implements AutoCloseable {
      * @throws IllegalStateException when it could not be committed in time: the request must not be answered
      */
     public void record(UsageRecord record) {
-        CompletableFuture<Void> committed = writer.append(table, record, COMMIT_TIMEOUT);
+        record(record, null);
+    }
+
+    /**
+     * Work done in the transaction that writes a usage record, after it (a budget reservation settled by the
+     * record's charge), so that both are committed or neither. Not done when the record was not written (one with
+     * its request id was there already). It may run more than once when the transaction is retried.
+     */
+    @FunctionalInterface
+    public interface Settlement {
+        void apply(Handle handle);
+    }
+
+    /** A record and what its transaction settles with it. */
+    private record Entry(UsageRecord record, Settlement settlement) {}
+
+    /**
+     * Writes a record, with its settlement in the same transaction, and returns once it is committed.
+     *
+     * @param settlement null for none
+     * @throws IllegalStateException when it could not be committed in time: the request must not be answered
+     */
+    public void record(UsageRecord record, Settlement settlement) {
+        CompletableFuture<Void> committed = writer.append(table, new Entry(record, settlement), COMMIT_TIMEOUT);
         // an untimed wait, ended by the shared timer (a timed one costs two wake-ups of the JDK's delay scheduler);
         // the writer's own completion of a future the timer completed first changes nothing
         Timeouts.Timeout timeout = committed.isDone() ? null
@@ -113,9 +136,11 @@ public final class UsageLedger implements AutoCloseable {
      * Inserts the rows in the writer's transaction with one JDBC batch and positional parameters: Jdbi's named
      * binding cost more per row than the insert itself, on a statement every request pays for.
      */
-    private static void write(Handle handle, List<UsageRecord> batch) {
+    private static void write(Handle handle, List<Entry> batch) {
+        int[] written;
         try (PreparedStatement insert = handle.getConnection().prepareStatement(INSERT)) {
-            for (UsageRecord record : batch) {
+            for (Entry entry : batch) {
+                UsageRecord record = entry.record();
                 Charge charge = record.charge();
                 insert.setString(1, record.requestId());
                 insert.setObject(2, record.clientRequestId()); // may be null
@@ -146,9 +171,15 @@ public final class UsageLedger implements AutoCloseable {
                 insert.setString(27, charge.row().toPlainString());
                 insert.addBatch();
             }
-            insert.executeBatch();
+            written = insert.executeBatch();
         } catch (SQLException e) {
             throw new UnableToExecuteStatementException(e, null);
+        }
+        for (int i = 0; i < batch.size(); i++) {
+            Settlement settlement = batch.get(i).settlement();
+            if (settlement != null && (i >= written.length || written[i] != 0)) {
+                settlement.apply(handle);
+            }
         }
     }
 

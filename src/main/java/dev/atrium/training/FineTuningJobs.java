@@ -379,6 +379,7 @@ public final class FineTuningJobs implements AutoCloseable {
         } finally {
             long millis = (System.nanoTime() - run.startNanos) / 1_000_000;
             if (closed && outcome == null) {
+                Thread.interrupted(); // the stop's interrupt must not fail the store call that gives back
                 meter.release(); // stopped with the server: recorded when it runs again, from its saved state
             } else {
                 meter.finish(millis, outcome);
@@ -694,5 +695,18 @@ public final class FineTuningJobs implements AutoCloseable {
     public void close() {
         closed = true;
         workers.forEach(Thread::interrupt);
+        for (Thread worker : workers) {
+            try {
+                // a worker gives back its job's reservation as it stops, while the store is still open
+                worker.join(10_000);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                break;
+            }
+        }
+        // jobs still queued: their reservations are made again when they run (in a shared store they would
+        // otherwise be held until they expire)
+        meters.values().forEach(dev.atrium.serving.Serving.JobCall::release);
+        meters.clear();
     }
 }

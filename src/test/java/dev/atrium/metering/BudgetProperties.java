@@ -34,7 +34,7 @@ class BudgetProperties {
         Path directory = Files.createTempDirectory("atrium-budgets-");
         database = Database.openSqlite(directory.resolve("atrium.db"));
         ledger = new UsageLedger(database.jdbi(), new dev.atrium.observe.AtriumMetrics());
-        budgets = new Budgets(database.jdbi(), ledger, Clock.systemUTC());
+        budgets = new Budgets(database, ledger, Clock.systemUTC());
     }
 
     @AfterContainer

@@ -49,7 +49,7 @@ class BudgetsTest {
         database = Stores.open(dialect, directory);
         ledger = new UsageLedger(database.jdbi(), new AtriumMetrics());
         prices = new PriceBook(database.jdbi(), clock);
-        budgets = new Budgets(database.jdbi(), ledger, clock);
+        budgets = new Budgets(database, ledger, clock);
     }
 
     @AfterEach

@@ -51,7 +51,7 @@ class MonthBoundaryTest {
         database = Stores.open(dialect, directory);
         ledger = new UsageLedger(database.jdbi(), new AtriumMetrics());
         prices = new PriceBook(database.jdbi(), clock);
-        budgets = new Budgets(database.jdbi(), ledger, clock);
+        budgets = new Budgets(database, ledger, clock);
         prices.set("m", null, BigDecimal.ZERO, BigDecimal.ZERO, BigDecimal.ONE, BigDecimal.ZERO, "USD", Optional.empty());
     }
 

@@ -106,6 +106,7 @@ class TrainingLedgerTest {
 
         String done = job(member, file, 50, 0.3);
         awaitStatus(member, done, List.of("succeeded"));
+        Thread.sleep(200); // the worker records the job as it leaves it
         assertThat(records(done)).hasSize(1);
         assertThat(records(done).get(0).path("outcome").asString()).isEqualTo("ok");
         assertThat(records(done).get(0).path("endpoint").asString()).isEqualTo("/v1/fine_tuning/jobs");
