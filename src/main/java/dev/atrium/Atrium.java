@@ -198,7 +198,7 @@ public final class Atrium implements AutoCloseable {
                         java.util.Optional.ofNullable(config.keepAlive()), config.callDeadline(),
                         Duration.ofSeconds(1)), metrics);
         try {
-            Tenancy tenancy = new Tenancy(database.jdbi(), clock);
+            Tenancy tenancy = new Tenancy(database.jdbi(), clock, database.changes());
             AdminKeyBootstrap.run(tenancy, audit, clock, config);
             onnx = OnnxEngine.create(new OnnxEngine.Settings(config.engineThreads(), config.intraOpThreads(),
                     config.cudaDevice(), config.queueCapacity(), OnnxEngine.DEFAULT_BATCHING,
@@ -208,14 +208,16 @@ public final class Atrium implements AutoCloseable {
                     Math.max(1, Runtime.getRuntime().availableProcessors()), 4, java.time.Duration.ofSeconds(20),
                     config.llamaNatives() == null ? dev.atrium.engine.llama.LlamaNatives.defaults()
                             : dev.atrium.engine.llama.LlamaNatives.at(config.llamaNatives())), residency);
-            UpstreamHosts upstreams = new UpstreamHosts(database.jdbi(), clock);
+            UpstreamHosts upstreams = new UpstreamHosts(database.jdbi(), clock, database.changes());
             remote = new RemoteEngine(upstreams::allows, "atrium/" + VERSION);
             SecretCipher secrets = SecretCipher.open(config.secretsKey(), config.secretsKeyFile());
             ModelRegistry registry = new ModelRegistry(database.jdbi(), artifacts,
                     Map.of(EngineKind.ONNX, onnx, EngineKind.LLAMA, llama, EngineKind.REMOTE, remote),
-                    secrets, upstreams, clock);
+                    secrets, upstreams, clock, database.changes());
             registry.sweepArtifacts();
             registry.residencies().forEach(residency::policy);
+            database.changes().subscribe(dev.atrium.store.ChangeFeed.Topic.MODELS,
+                    () -> residency.policies(registry.residencies()));
             residency.startSweeping();
             seed.accept(registry);
             for (String reference : config.preload()) {
@@ -224,7 +226,7 @@ public final class Atrium implements AutoCloseable {
 
             // on PostgreSQL a request's place at once and its budget hold outlast it by two deadlines at most
             Duration held = config.callDeadline().multipliedBy(2).plusMinutes(1);
-            Metering metering = new Metering(new PriceBook(database.jdbi(), clock), ledger,
+            Metering metering = new Metering(new PriceBook(database.jdbi(), clock, database.changes()), ledger,
                     new Budgets(database, ledger, clock, held), audit, metrics, clock);
             OnnxEngine engine = onnx;
             metrics.queueDepth("onnx", engine::queueDepth);
@@ -250,7 +252,8 @@ public final class Atrium implements AutoCloseable {
             // tenants' training files, encrypted under their own data keys (wrapped by a key derived from the secrets
             // key), and the jobs that train on them
             dev.atrium.store.TenantKeys tenantKeys = new dev.atrium.store.TenantKeys(database.jdbi(),
-                    secrets.deriveKey("tenant-data-keys"), clock, 10_000, Duration.ofMinutes(10));
+                    secrets.deriveKey("tenant-data-keys"), clock, 10_000, Duration.ofMinutes(10))
+                    .withChanges(database.changes());
             TrainingFiles trainingFiles = new TrainingFiles(database.jdbi(), new EncryptedFileStore(
                     new dev.atrium.store.EncryptedFiles(config.dataDir().resolve("tenant-files"), tenantKeys)), clock,
                     Math.min(config.maxUploadBytes(), TrainingFiles.MAX_FILE_BYTES));

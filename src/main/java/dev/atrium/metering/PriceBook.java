@@ -29,9 +29,18 @@ public final class PriceBook {
     /** Every price of a model (all tenants), newest start first; cleared when a price of it is set. */
     private final ConcurrentHashMap<String, List<Price>> byModel = new ConcurrentHashMap<>();
 
+    private final dev.atrium.store.ChangeFeed changes;
+
     public PriceBook(Jdbi jdbi, Clock clock) {
+        this(jdbi, clock, dev.atrium.store.ChangeFeed.none());
+    }
+
+    /** Prices whose changes other replicas hear of through the feed, and theirs here. */
+    public PriceBook(Jdbi jdbi, Clock clock, dev.atrium.store.ChangeFeed changes) {
         this.jdbi = requireNonNull(jdbi, "jdbi is null");
         this.clock = requireNonNull(clock, "clock is null");
+        this.changes = requireNonNull(changes, "changes is null");
+        changes.subscribe(dev.atrium.store.ChangeFeed.Topic.PRICES, byModel::clear);
     }
 
     /**
@@ -69,6 +78,7 @@ public final class PriceBook {
                 .one();
         });
         byModel.remove(model);
+        changes.publish(dev.atrium.store.ChangeFeed.Topic.PRICES);
         return draft.withId(id);
     }
 

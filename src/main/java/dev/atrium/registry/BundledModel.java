@@ -32,6 +32,7 @@ public final class BundledModel {
 
     public static void registerOnFirstStart(ModelRegistry registry) {
         if (registry.isDone(STEP)) {
+            restoreArtifacts(registry);
             return;
         }
         if (registry.findModel(ModelScope.PLATFORM, NAME).isEmpty()) {
@@ -50,6 +51,25 @@ public final class BundledModel {
             LOG.info("registered the bundled model {}", NAME);
         }
         registry.markDone(STEP);
+    }
+
+    /**
+     * Where another replica over the same store registered it, this one's artifact store may lack its files:
+     * they are put there again from the class path (the same bytes, so the same content address).
+     */
+    private static void restoreArtifacts(ModelRegistry registry) {
+        Optional<Model> model = registry.findModel(ModelScope.PLATFORM, NAME);
+        if (model.isEmpty()) {
+            return; // deleted: respected
+        }
+        boolean missing = registry.listVersions(model.get()).stream().flatMap(version -> version.files().stream())
+                .anyMatch(file -> !registry.artifacts().contains(file.sha256()));
+        if (missing) {
+            for (String resource : new String[] {ONNX_RESOURCE, TOKENIZER_RESOURCE}) {
+                registry.artifacts().commit(stage(registry, resource));
+            }
+            LOG.info("restored the bundled model's files, registered by another replica over this store");
+        }
     }
 
     private static StagedArtifact stage(ModelRegistry registry, String resource) {

@@ -65,8 +65,18 @@ public final class ModelRegistry {
     private record SplitKey(String owner, String model, String alias) {}
     private final AtomicLong generation = new AtomicLong();
 
+    private final dev.atrium.store.ChangeFeed changes;
+
     public ModelRegistry(Jdbi jdbi, ArtifactStore artifacts, Map<EngineKind, Engine> engines, SecretCipher secrets,
             UpstreamHosts upstreams, Clock clock) {
+        this(jdbi, artifacts, engines, secrets, upstreams, clock, dev.atrium.store.ChangeFeed.none());
+    }
+
+    /** A registry whose changes other replicas hear of through the feed, and theirs here. */
+    public ModelRegistry(Jdbi jdbi, ArtifactStore artifacts, Map<EngineKind, Engine> engines, SecretCipher secrets,
+            UpstreamHosts upstreams, Clock clock, dev.atrium.store.ChangeFeed changes) {
+        this.changes = requireNonNull(changes, "changes is null");
+        changes.subscribe(dev.atrium.store.ChangeFeed.Topic.MODELS, this::forget);
         this.store = new ModelStore(jdbi);
         this.artifacts = requireNonNull(artifacts, "artifacts is null");
         this.engines = Map.copyOf(engines);
@@ -492,8 +502,14 @@ public final class ModelRegistry {
         return resolved;
     }
 
-    /** Forgets every cached resolution; called after each committed change. */
+    /** Forgets every cached resolution, and tells the other replicas; called after each committed change. */
     private void changed() {
+        forget();
+        changes.publish(dev.atrium.store.ChangeFeed.Topic.MODELS);
+    }
+
+    /** Forgets every cached resolution (this replica's change, or another's). */
+    private void forget() {
         generation.incrementAndGet();
         resolutions.invalidateAll();
         splits.invalidateAll();
@@ -592,6 +608,7 @@ public final class ModelRegistry {
             throw AtriumException.invalidParam("model", "a remote model is not loaded here; its upstream holds it");
         }
         store.setResidency(model.id(), policy, clock.instant());
+        changes.publish(dev.atrium.store.ChangeFeed.Topic.MODELS);
         LOG.info("model {} is now kept with {}", name, policy);
         return model;
     }

@@ -33,10 +33,19 @@ public final class UpstreamHosts {
     private final Clock clock;
     private volatile Set<String> allowed;
 
+    private final dev.atrium.store.ChangeFeed changes;
+
     public UpstreamHosts(Jdbi jdbi, Clock clock) {
+        this(jdbi, clock, dev.atrium.store.ChangeFeed.none());
+    }
+
+    /** The allowed hosts, whose changes other replicas hear of through the feed, and theirs here. */
+    public UpstreamHosts(Jdbi jdbi, Clock clock, dev.atrium.store.ChangeFeed changes) {
         this.jdbi = requireNonNull(jdbi, "jdbi is null");
         this.clock = requireNonNull(clock, "clock is null");
+        this.changes = requireNonNull(changes, "changes is null");
         this.allowed = load();
+        changes.subscribe(dev.atrium.store.ChangeFeed.Topic.UPSTREAMS, () -> allowed = load());
     }
 
     public List<UpstreamHost> list() {
@@ -55,6 +64,7 @@ public final class UpstreamHosts {
                 .bind("now", EpochMicros.of(now))
                 .execute());
         allowed = load();
+        changes.publish(dev.atrium.store.ChangeFeed.Topic.UPSTREAMS);
         return find(host).orElseThrow();
     }
 
@@ -65,6 +75,7 @@ public final class UpstreamHosts {
                 .bind("host", host)
                 .execute());
         allowed = load();
+        changes.publish(dev.atrium.store.ChangeFeed.Topic.UPSTREAMS);
         if (deleted == 0) {
             throw new AtriumException(ErrorCode.NOT_FOUND, "'" + host + "' is not an allowed upstream host");
         }

@@ -6,6 +6,7 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Path;
 import java.sql.Connection;
+import java.sql.DriverManager;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
@@ -165,6 +166,8 @@ public final class Database implements AutoCloseable {
         return root.getMessage();
     }
 
+    private ChangeFeed changes;
+
     public Jdbi jdbi() {
         return jdbi;
     }
@@ -190,8 +193,39 @@ public final class Database implements AutoCloseable {
         }
     }
 
+    /**
+     * A connection of its own to the store, outside the pool, with the pool's settings (a listener for the
+     * {@link ChangeFeed}, which holds it for as long as it listens).
+     */
+    Connection unpooledConnection() throws SQLException {
+        java.util.Properties properties = new java.util.Properties();
+        dataSource.getDataSourceProperties().forEach(properties::put);
+        if (dataSource.getUsername() != null) {
+            properties.setProperty("user", dataSource.getUsername());
+        }
+        if (dataSource.getPassword() != null) {
+            properties.setProperty("password", dataSource.getPassword());
+        }
+        properties.setProperty("ApplicationName", "atrium-change-feed");
+        properties.setProperty("connectTimeout", "5");
+        return DriverManager.getConnection(dataSource.getJdbcUrl(), properties);
+    }
+
+    /** This store's change feed, started on first use and closed with the store. */
+    public synchronized ChangeFeed changes() {
+        if (changes == null) {
+            changes = ChangeFeed.of(this);
+        }
+        return changes;
+    }
+
     @Override
     public void close() {
+        synchronized (this) {
+            if (changes != null) {
+                changes.close();
+            }
+        }
         dataSource.close();
     }
 }

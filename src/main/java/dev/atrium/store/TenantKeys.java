@@ -95,6 +95,7 @@ public final class TenantKeys {
     private final String masterKeyId;
     private final Clock clock;
     private final Cache<String, DataKey> cache;
+    private volatile ChangeFeed changes = ChangeFeed.none();
     private final SecureRandom random = new SecureRandom();
     private final boolean sqlite;
 
@@ -126,6 +127,16 @@ public final class TenantKeys {
     }
 
     /** The id of this server's master key, as rows wrapped by it record it. */
+    /**
+     * Keys destroyed here are forgotten by the other replicas at once (rather than after their cache expiry), and
+     * theirs here, through the feed.
+     */
+    public TenantKeys withChanges(ChangeFeed feed) {
+        this.changes = feed;
+        feed.subscribe(ChangeFeed.Topic.TENANTS, cache::invalidateAll);
+        return this;
+    }
+
     public String masterKeyId() {
         return masterKeyId;
     }
@@ -161,6 +172,7 @@ public final class TenantKeys {
                         .bind("tenant", tenantId)
                         .execute() > 0));
         cache.invalidate(tenantId);
+        changes.publish(ChangeFeed.Topic.TENANTS);
         if (deleted) {
             scrubDeleted();
         }

@@ -6,6 +6,7 @@ import com.github.benmanes.caffeine.cache.Cache;
 import com.github.benmanes.caffeine.cache.Caffeine;
 import dev.atrium.AtriumException;
 import dev.atrium.ErrorCode;
+import dev.atrium.store.ChangeFeed;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -39,9 +40,22 @@ public final class Tenancy {
     private final Cache<String, CachedTenant> tenantsById = Caffeine.newBuilder().maximumSize(100_000)
             .expireAfterWrite(KEY_CACHE_TTL).build();
 
+    private final ChangeFeed changes;
+
     public Tenancy(Jdbi jdbi, Clock clock) {
+        this(jdbi, clock, ChangeFeed.none());
+    }
+
+    /** Tenancy whose key and tenant changes other replicas hear of through the feed, and theirs here. */
+    public Tenancy(Jdbi jdbi, Clock clock, ChangeFeed changes) {
         this.store = new TenancyStore(jdbi);
         this.clock = requireNonNull(clock, "clock is null");
+        this.changes = requireNonNull(changes, "changes is null");
+        changes.subscribe(ChangeFeed.Topic.KEYS, keysBySecretHash::invalidateAll);
+        changes.subscribe(ChangeFeed.Topic.TENANTS, () -> {
+            tenantsById.invalidateAll();
+            keysBySecretHash.invalidateAll();
+        });
     }
 
     // ---- authentication -----------------------------------------------------------------------------------------
@@ -86,6 +100,7 @@ public final class Tenancy {
 
     private void forgetCached(String keyId) {
         keysBySecretHash.asMap().values().removeIf(cached -> cached.key().id().equals(keyId));
+        changes.publish(ChangeFeed.Topic.KEYS);
     }
 
     // ---- tenants ------------------------------------------------------------------------------------------------
@@ -106,6 +121,7 @@ public final class Tenancy {
         }
         Tenant tenant = new Tenant(KeySecrets.newId("ten"), name, limits, clock.instant(), requireSignedUploads);
         store.insertTenant(tenant);
+        changes.publish(ChangeFeed.Topic.TENANTS);
         return tenant;
     }
 
@@ -145,6 +161,7 @@ public final class Tenancy {
         store.findTenant(id).orElseThrow(() -> tenantNotFound(id));
         store.setRequireSignedUploads(id, required);
         tenantsById.invalidate(id);
+        changes.publish(ChangeFeed.Topic.TENANTS);
         return store.findTenant(id).orElseThrow(() -> tenantNotFound(id));
     }
 
@@ -162,6 +179,7 @@ public final class Tenancy {
         store.deleteTenant(id, clock.instant());
         keysBySecretHash.invalidateAll();
         tenantsById.invalidate(id);
+        changes.publish(ChangeFeed.Topic.TENANTS);
     }
 
     // ---- keys ---------------------------------------------------------------------------------------------------

@@ -259,6 +259,12 @@ public final class Residency implements AutoCloseable {
         }
     }
 
+    /** Sets every model's residency at once, as stored (another replica may have changed one): the rest default. */
+    public void policies(Map<Long, ResidencyPolicy> stored) {
+        policies.keySet().removeIf(modelId -> !stored.containsKey(modelId));
+        stored.forEach(this::policy);
+    }
+
     public ResidencyPolicy policy(long modelId) {
         return policies.getOrDefault(modelId, ResidencyPolicy.DEFAULT);
     }

@@ -1,0 +1,138 @@
+package dev.atrium.store;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.atrium.testing.Http;
+import dev.atrium.testing.PostgresServer;
+import dev.atrium.testing.TestServer;
+import dev.atrium.testing.Tenants;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.BooleanSupplier;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Two replicas on one PostgreSQL database, each with a data directory of its own: what one changes (a key, a
+ * price, an alias, a tenant) the other sees at once, through the change feed, though it had it cached; and a feed
+ * that lost the store hears again once it is back.
+ */
+class ReplicaChangesTest {
+    /** Well inside the backstop and the key cache's time-to-live (5 s): only a notification is this fast. */
+    private static final Duration AT_ONCE = Duration.ofSeconds(2);
+
+    private static PostgresServer postgres;
+    private static TestServer first;
+    private static TestServer second;
+    private static Http admin;
+    private static Http adminThere;
+    private static Tenants tenants;
+
+    @BeforeAll
+    static void start() throws Exception {
+        postgres = PostgresServer.shared().orElse(null);
+        if (postgres == null) {
+            String reason = "skipped: " + PostgresServer.unavailableReason();
+            System.err.println(reason);
+            Assumptions.abort(reason);
+        }
+        String store = postgres.newDatabase();
+        Path one = Files.createTempDirectory("atrium-replica-");
+        first = TestServer.start(one, Map.of("store", store), postgres.environment());
+        second = TestServer.start(Files.createTempDirectory("atrium-replica-"), Map.of("store", store,
+                "secrets-key-file", one.resolve("secrets.key").toString()), postgres.environment());
+        admin = first.http();
+        adminThere = new Http(second.baseUrl(), first.adminKey());
+        tenants = new Tenants(admin);
+    }
+
+    @AfterAll
+    static void stop() {
+        if (second != null) {
+            second.close();
+        }
+        if (first != null) {
+            first.close();
+        }
+    }
+
+    @Test
+    void aKeyRevokedOnOneReplica_isRefusedOnTheOther_atOnce() throws Exception {
+        Tenants.Key member = tenants.key(tenants.tenant("revoked-there"), "member");
+        Http there = adminThere.withKey(member.secret());
+        assertThat(there.get("/v1/models").status()).isEqualTo(200); // cached there now
+
+        assertThat(admin.delete("/admin/keys/" + member.id()).status()).isEqualTo(200);
+        assertThat(within(AT_ONCE, () -> there.get("/v1/models").status() == 401)).as("refused there").isTrue();
+    }
+
+    @Test
+    void aPriceSetOnOneReplica_chargesTheOthersNextRequests() throws Exception {
+        Tenants.Key member = tenants.key(tenants.tenant("priced-there"), "member");
+        Http there = adminThere.withKey(member.secret());
+        Map<String, Object> embed = Map.of("model", "all-minilm-l6-v2", "input", "a priced sentence");
+        assertThat(there.postJson("/v1/embeddings", embed).status()).isEqualTo(200); // no price, cached there
+
+        assertThat(admin.postJson("/admin/prices", Map.of("model", "all-minilm-l6-v2", "per_request", "0.5",
+                "currency", "USD")).status()).isIn(200, 201);
+        assertThat(within(AT_ONCE, () -> {
+            assertThat(there.postJson("/v1/embeddings", embed).status()).isEqualTo(200);
+            return admin.get("/admin/usage/records?limit=1").json().path("data").get(0).path("charge").asString()
+                    .startsWith("0.5");
+        })).as("charged there").isTrue();
+        admin.postJson("/admin/prices", Map.of("model", "all-minilm-l6-v2", "per_request", "0", "currency", "USD"));
+    }
+
+    @Test
+    void anAliasDeletedOnOneReplica_isGoneOnTheOther_atOnce() throws Exception {
+        assertThat(admin.putJson("/admin/models/all-minilm-l6-v2/aliases/replicated", Map.of("version", 1)).status())
+                .isEqualTo(200);
+        Map<String, Object> embed = Map.of("model", "all-minilm-l6-v2:replicated", "input", "x");
+        assertThat(within(AT_ONCE, () -> adminThere.postJson("/v1/embeddings", embed).status() == 200)).isTrue();
+
+        assertThat(admin.delete("/admin/models/all-minilm-l6-v2/aliases/replicated").status()).isIn(200, 204);
+        assertThat(within(AT_ONCE, () -> adminThere.postJson("/v1/embeddings", embed).status() == 404))
+                .as("gone there").isTrue();
+    }
+
+    @Test
+    void aFeedThatLostTheStore_forgetsEverything_andHearsAgainOnceItIsBack() throws Exception {
+        try (PostgresServer own = PostgresServer.start()) {
+            String store = own.newDatabase();
+            AtomicInteger heard = new AtomicInteger();
+            try (Database here = Database.openPostgresql(StoreLocation.parse(store), own.password());
+                    Database other = Database.openPostgresql(StoreLocation.parse(store), own.password())) {
+                here.changes().subscribe(ChangeFeed.Topic.PRICES, heard::incrementAndGet);
+                Thread.sleep(300); // listening
+                int before = heard.get();
+                other.changes().publish(ChangeFeed.Topic.PRICES);
+                assertThat(within(AT_ONCE, () -> heard.get() > before)).as("heard").isTrue();
+
+                own.stopServer();
+                int whileDown = heard.get();
+                assertThat(within(AT_ONCE, () -> heard.get() > whileDown)).as("forgot on losing the store").isTrue();
+                own.startServer();
+                Thread.sleep(2_500); // listening again
+                int after = heard.get();
+                other.changes().publish(ChangeFeed.Topic.PRICES);
+                assertThat(within(AT_ONCE, () -> heard.get() > after)).as("heard after the restart").isTrue();
+            }
+        }
+    }
+
+    private static boolean within(Duration limit, BooleanSupplier condition) throws InterruptedException {
+        long deadline = System.nanoTime() + limit.toNanos();
+        while (System.nanoTime() < deadline) {
+            if (condition.getAsBoolean()) {
+                return true;
+            }
+            Thread.sleep(50);
+        }
+        return condition.getAsBoolean();
+    }
+}
