@@ -293,7 +293,8 @@ public final class Atrium implements AutoCloseable {
                     new OpenAiFilesService(trainingFiles),
                     new OpenAiFineTuningService(jobs, serving, config.maxRequestBytes()),
                     new dev.atrium.openai.OpenAiEvaluationService(scorer, config.maxRequestBytes())));
-            services.put("/v2", List.of(new V2Service(registry, serving, lifecycle, config.maxRequestBytes(), VERSION)));
+            services.put("/v2", List.of(new V2Service(registry, serving, lifecycle, config.maxRequestBytes(), VERSION,
+                    database.changes()::reachable)));
             // the publisher keys uploads may be signed by (supply chain)
             dev.atrium.registry.PublisherKeys publishers = new dev.atrium.registry.PublisherKeys(database.jdbi(),
                     clock);

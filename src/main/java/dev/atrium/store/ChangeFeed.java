@@ -47,6 +47,7 @@ public final class ChangeFeed implements AutoCloseable {
     private final Map<Topic, List<Runnable>> subscribers = new EnumMap<>(Topic.class);
     private final Thread listener;
     private volatile boolean closed;
+    private volatile boolean listening;
 
     private ChangeFeed(Jdbi jdbi, Connector connector) {
         this.jdbi = jdbi;
@@ -71,6 +72,14 @@ public final class ChangeFeed implements AutoCloseable {
         ChangeFeed feed = new ChangeFeed(database.jdbi(), database::unpooledConnection);
         feed.listener.start();
         return feed;
+    }
+
+    /**
+     * Whether the store can be reached, as this feed's own connection last found (within a second or so): what
+     * readiness reports. Always true where one process owns the store.
+     */
+    public boolean reachable() {
+        return listener == null || listening;
     }
 
     /** Calls the subscriber whenever the topic changes on another replica (or may have). */
@@ -100,6 +109,7 @@ public final class ChangeFeed implements AutoCloseable {
         while (!closed) {
             try (Connection connection = connector.connect(); Statement statement = connection.createStatement()) {
                 statement.execute("LISTEN " + CHANNEL);
+                listening = true;
                 if (reconnecting) {
                     // what was published while this replica could not hear is lost: forget everything
                     LOG.info("change feed: listening again; cached keys, tenants, prices and models are reloaded");
@@ -121,6 +131,7 @@ public final class ChangeFeed implements AutoCloseable {
                     }
                 }
             } catch (SQLException | RuntimeException e) {
+                listening = false;
                 if (closed) {
                     return;
                 }

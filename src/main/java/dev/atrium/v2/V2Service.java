@@ -45,11 +45,14 @@ public final class V2Service implements HttpService {
 
     private final Serving serving;
     private final Lifecycle lifecycle;
+    private final java.util.function.BooleanSupplier storeReachable;
     private final long maxRequestBytes;
     private final String serverVersion;
 
+    /** @param storeReachable whether the shared store can be reached now (readiness needs it) */
     public V2Service(ModelRegistry registry, Serving serving, Lifecycle lifecycle, long maxRequestBytes,
-            String serverVersion) {
+            String serverVersion, java.util.function.BooleanSupplier storeReachable) {
+        this.storeReachable = requireNonNull(storeReachable, "storeReachable is null");
         this.registry = requireNonNull(registry, "registry is null");
         this.serving = requireNonNull(serving, "serving is null");
         this.lifecycle = requireNonNull(lifecycle, "lifecycle is null");
@@ -89,9 +92,9 @@ public final class V2Service implements HttpService {
                 .post("/models/{model}/versions/{version}/infer", this::infer);
     }
 
-    /** Ready: started, not draining, and no model stalled with requests waiting. */
+    /** Ready: started, not draining, the store reachable, and no model stalled with requests waiting. */
     private void serverReady(ServerRequest request, ServerResponse response) {
-        boolean ready = lifecycle.isReady() && !registry.anyEngineStalled();
+        boolean ready = lifecycle.isReady() && storeReachable.getAsBoolean() && !registry.anyEngineStalled();
         Json.send(response, ready ? Status.OK_200 : Status.SERVICE_UNAVAILABLE_503, new Ready(ready));
     }
 

@@ -33,6 +33,11 @@ public final class Http {
         this.key = key;
     }
 
+    /** The key this client sends, or null. */
+    public String key() {
+        return key;
+    }
+
     /** The same server, with another key (or none). */
     public Http withKey(String otherKey) {
         return new Http(baseUrl, otherKey);
