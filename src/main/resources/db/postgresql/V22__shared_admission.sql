@@ -26,19 +26,25 @@ CREATE INDEX rate_leases_meter ON rate_leases (meter, expires_at);
 -- none) and its requests at once (concurrent, or null for none). Answers refused = 0 when admitted (then one
 -- lease named lease holds a place in every meter with a concurrency limit), else the 1-based index of the meter
 -- that refused and whether it was its concurrency; with the database's time, the window's start and, per meter,
--- the requests left in the window (null where it has no rpm).
-CREATE FUNCTION atrium_admit(meters TEXT[], rpm BIGINT[], concurrent BIGINT[], lease TEXT, window_us BIGINT,
-                             lease_us BIGINT)
-    RETURNS TABLE (refused INT, by_concurrency BOOLEAN, now_us BIGINT, window_start_us BIGINT, remaining BIGINT[])
+-- the requests left in the window (null where it has no rpm) and the tokens left (null where it has no tpm), for
+-- the rate headers of every answer.
+CREATE FUNCTION atrium_admit(meters TEXT[], rpm BIGINT[], tpm BIGINT[], concurrent BIGINT[], lease TEXT,
+                             window_us BIGINT, lease_us BIGINT)
+    RETURNS TABLE (refused INT, by_concurrency BOOLEAN, now_us BIGINT, window_start_us BIGINT, remaining BIGINT[],
+                   tokens_left BIGINT[])
     LANGUAGE plpgsql AS $$
 DECLARE
     v_now   BIGINT := (extract(epoch FROM clock_timestamp()) * 1000000)::BIGINT;
     v_start BIGINT := v_now - v_now % window_us;
     v_rows  TEXT[] := ARRAY(SELECT m || ':requests' FROM unnest(meters) AS m);
     v_left  BIGINT[] := '{}';
+    v_tokens BIGINT[];
     v_used  BIGINT;
     v_held  BIGINT;
 BEGIN
+    -- counters are not money: their commits need not wait for the disk (a crash of the database may forget the
+    -- last few admissions), so that a hot key's row is locked for microseconds, not a disk flush
+    PERFORM set_config('synchronous_commit', 'off', true);
     INSERT INTO rate_windows (scope, window_start, used)
         SELECT r, v_start, 0 FROM unnest(v_rows) AS r ON CONFLICT DO NOTHING;
     PERFORM 1 FROM rate_windows w WHERE w.scope = ANY (v_rows) ORDER BY w.scope FOR UPDATE;
@@ -49,13 +55,13 @@ BEGIN
             DELETE FROM rate_leases l WHERE l.meter = meters[i] AND l.expires_at < v_now;
             SELECT count(*) INTO v_held FROM rate_leases l WHERE l.meter = meters[i];
             IF v_held >= concurrent[i] THEN
-                RETURN QUERY SELECT i, TRUE, v_now, v_start, v_left;
+                RETURN QUERY SELECT i, TRUE, v_now, v_start, v_left, NULL::BIGINT[];
                 RETURN;
             END IF;
         END IF;
         SELECT w.used INTO v_used FROM rate_windows w WHERE w.scope = v_rows[i];
         IF rpm[i] IS NOT NULL AND v_used + 1 > rpm[i] THEN
-            RETURN QUERY SELECT i, FALSE, v_now, v_start, v_left;
+            RETURN QUERY SELECT i, FALSE, v_now, v_start, v_left, NULL::BIGINT[];
             RETURN;
         END IF;
         v_left := v_left || CASE WHEN rpm[i] IS NULL THEN NULL ELSE rpm[i] - v_used - 1 END;
@@ -68,7 +74,10 @@ BEGIN
             INSERT INTO rate_leases (lease, meter, expires_at) VALUES (lease, meters[i], v_now + lease_us);
         END IF;
     END LOOP;
-    RETURN QUERY SELECT 0, FALSE, v_now, v_start, v_left;
+    v_tokens := ARRAY(SELECT tpm[u.i] - COALESCE((SELECT w.used FROM rate_windows w
+                          WHERE w.scope = u.m || ':tokens' AND w.window_start = v_start), 0)
+                      FROM unnest(meters) WITH ORDINALITY AS u (m, i) ORDER BY u.i);
+    RETURN QUERY SELECT 0, FALSE, v_now, v_start, v_left, v_tokens;
 END
 $$;
 
@@ -85,6 +94,9 @@ DECLARE
     v_left  BIGINT[] := '{}';
     v_used  BIGINT;
 BEGIN
+    -- counters are not money: their commits need not wait for the disk (a crash of the database may forget the
+    -- last few admissions), so that a hot key's row is locked for microseconds, not a disk flush
+    PERFORM set_config('synchronous_commit', 'off', true);
     INSERT INTO rate_windows (scope, window_start, used)
         SELECT r, v_start, 0 FROM unnest(v_rows) AS r ON CONFLICT DO NOTHING;
     PERFORM 1 FROM rate_windows w WHERE w.scope = ANY (v_rows) ORDER BY w.scope FOR UPDATE;

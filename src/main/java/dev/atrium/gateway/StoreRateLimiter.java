@@ -66,18 +66,25 @@ public final class StoreRateLimiter implements RateLimiter {
     public Permit admit(Caller caller) {
         List<Meter> meters = meters(caller);
         String leaseId = UUID.randomUUID().toString();
+        Answer[] tokensLeft = new Answer[1];
         Answer answer;
         try {
             answer = jdbi.withHandle(handle -> handle.createQuery("SELECT * FROM atrium_admit(:meters, :rpm,"
-                            + " :concurrent, :lease, :window, :lease_us)")
+                            + " :tpm, :concurrent, :lease, :window, :lease_us)")
                     .bindArray("meters", String.class, ids(meters))
                     .bindArray("rpm", Long.class, limits(meters, Limits::rpm))
+                    .bindArray("tpm", Long.class, limits(meters, Limits::tpm))
                     .bindArray("concurrent", Long.class, limits(meters, Limits::maxConcurrent))
                     .bind("lease", leaseId)
                     .bind("window", windowMicros())
                     .bind("lease_us", lease.toNanos() / 1000)
-                    .map((rs, ctx) -> new Answer(rs.getInt("refused"), rs.getBoolean("by_concurrency"),
-                            rs.getLong("now_us"), rs.getLong("window_start_us"), longs(rs, "remaining")))
+                    .map((rs, ctx) -> {
+                        Answer requests = new Answer(rs.getInt("refused"), rs.getBoolean("by_concurrency"),
+                                rs.getLong("now_us"), rs.getLong("window_start_us"), longs(rs, "remaining"));
+                        tokensLeft[0] = new Answer(0, false, requests.nowMicros(), requests.windowStartMicros(),
+                                longs(rs, "tokens_left"));
+                        return requests;
+                    })
                     .one());
         } catch (JdbiException e) {
             return unreachable(e, meters);
@@ -86,6 +93,7 @@ public final class StoreRateLimiter implements RateLimiter {
             boolean leased = meters.stream().anyMatch(meter -> meter.limits().maxConcurrent() != null);
             StorePermit permit = new StorePermit(meters, leased ? leaseId : null);
             permit.requests = answer;
+            permit.tokens = tokensLeft[0];
             return permit;
         }
         Meter refusing = meters.get(answer.refused() - 1);

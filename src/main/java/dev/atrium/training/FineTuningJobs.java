@@ -103,6 +103,14 @@ public final class FineTuningJobs implements AutoCloseable {
     /** The jobs a worker has taken, by id, with their tenants (the platform's as the empty string). */
     private final Map<String, String> claimed = new java.util.HashMap<>();
     private volatile boolean closed;
+    /** This replica, as the jobs it runs name it. */
+    private final String runner = "runner-" + java.util.UUID.randomUUID();
+    /** Whether other replicas share the store (PostgreSQL): runners are then seen, and jobs handed on. */
+    private final boolean shared;
+    private final java.util.concurrent.ScheduledExecutorService heartbeat;
+    /** A job whose runner has not been seen this long is queued again: its replica died. */
+    static final java.time.Duration RUNNER_LOST = java.time.Duration.ofSeconds(30);
+    private static final java.time.Duration HEARTBEAT = java.time.Duration.ofSeconds(2);
 
     /**
      * @param metering meters each job like a request: its compute-seconds (wall time on the training thread,
@@ -145,10 +153,25 @@ public final class FineTuningJobs implements AutoCloseable {
         this.trainers = Map.copyOf(trainers);
         this.publisher = requireNonNull(publisher, "publisher is null");
         this.clock = requireNonNull(clock, "clock is null");
-        int restarted = jdbi.withHandle(handle -> handle.createUpdate(
-                "UPDATE fine_tuning_jobs SET status = 'queued' WHERE status = 'running'").execute());
+        this.shared = jdbi.withHandle(handle -> {
+            try {
+                return handle.getConnection().getMetaData().getDatabaseProductName();
+            } catch (java.sql.SQLException e) {
+                throw new IllegalStateException("cannot tell the store's kind", e);
+            }
+        }).toLowerCase(java.util.Locale.ROOT).contains("postgres");
+        // one process owns a SQLite store: what was running ran here, and stopped with it; over a shared store only
+        // the jobs of runners no longer seen are
+        int restarted = shared ? requeueLost() : jdbi.withHandle(handle -> handle.createUpdate(
+                "UPDATE fine_tuning_jobs SET status = 'queued', runner = NULL WHERE status = 'running'").execute());
         if (restarted > 0) {
             LOG.info("{} fine-tuning job(s) the server stopped under are queued again", restarted);
+        }
+        this.heartbeat = shared ? java.util.concurrent.Executors.newSingleThreadScheduledExecutor(
+                Thread.ofPlatform().name("fine-tuning-heartbeat").daemon(true).factory()) : null;
+        if (heartbeat != null) {
+            heartbeat.scheduleWithFixedDelay(this::beat, HEARTBEAT.toMillis(), HEARTBEAT.toMillis(),
+                    java.util.concurrent.TimeUnit.MILLISECONDS);
         }
         this.workers = java.util.stream.IntStream.range(0, limits.concurrency())
                 .mapToObj(i -> Thread.ofPlatform().name("fine-tuning-" + i).daemon(true).start(this::work)).toList();
@@ -258,6 +281,12 @@ public final class FineTuningJobs implements AutoCloseable {
                 UPDATE fine_tuning_jobs SET status = 'cancelled', finished_at = :now
                 WHERE id = :id AND status IN ('validating_files', 'queued')""")
                 .bind("id", id).bind("now", EpochMicros.of(clock.instant())).execute());
+        if (updated == 0 && shared) {
+            // running, perhaps on another replica: its runner hears of it within a heartbeat
+            jdbi.useHandle(handle -> handle.createUpdate(
+                    "UPDATE fine_tuning_jobs SET cancel_requested = 1 WHERE id = :id AND status = 'running'")
+                    .bind("id", id).execute());
+        }
         if (updated > 0) {
             cancelling.remove(id);
             dev.atrium.serving.Serving.JobCall meter = meters.remove(id);
@@ -310,7 +339,8 @@ public final class FineTuningJobs implements AutoCloseable {
     private void work() {
         while (!closed) {
             try {
-                work.acquire();
+                // jobs created on another replica are seen here within a heartbeat
+                work.tryAcquire(shared ? HEARTBEAT.toMillis() : Long.MAX_VALUE, java.util.concurrent.TimeUnit.MILLISECONDS);
             } catch (InterruptedException e) {
                 return;
             }
@@ -378,9 +408,11 @@ public final class FineTuningJobs implements AutoCloseable {
             outcome = train(job, run);
         } finally {
             long millis = (System.nanoTime() - run.startNanos) / 1_000_000;
-            if (closed && outcome == null) {
+            if (outcome == null) {
                 Thread.interrupted(); // the stop's interrupt must not fail the store call that gives back
-                meter.release(); // stopped with the server: recorded when it runs again, from its saved state
+                // stopped with the server (recorded when it runs again, from its saved state), or another replica
+                // took it first (it records it)
+                meter.release();
             } else {
                 meter.finish(millis, outcome);
                 run.dropState();
@@ -396,12 +428,12 @@ public final class FineTuningJobs implements AutoCloseable {
             if (job.status() == JobStatus.VALIDATING_FILES) {
                 trainer.validate(run);
                 if (!move(job.id(), "validating_files", "queued")) {
-                    return cancelledBefore(job);
+                    return takenElsewhere(job) ? null : cancelledBefore(job);
                 }
                 event(job.id(), "info", "Files validated; the job is queued", null);
             }
             if (!move(job.id(), "queued", "running")) {
-                return cancelledBefore(job);
+                return takenElsewhere(job) ? null : cancelledBefore(job);
             }
             event(job.id(), "info", "Training started (" + job.method().wireName() + " on " + job.baseModel() + ")",
                     null);
@@ -449,10 +481,63 @@ public final class FineTuningJobs implements AutoCloseable {
     private boolean move(String id, String from, String to) {
         return jdbi.withHandle(handle -> handle.createUpdate("""
                         UPDATE fine_tuning_jobs SET status = :to,
-                            started_at = CASE WHEN :to = 'running' THEN :now ELSE started_at END
+                            started_at = CASE WHEN :to = 'running' THEN :now ELSE started_at END,
+                            runner = CASE WHEN :to = 'running' THEN :runner ELSE runner END,
+                            runner_seen = CASE WHEN :to = 'running' THEN :now ELSE runner_seen END
                         WHERE id = :id AND status = :from""")
                 .bind("id", id).bind("from", from).bind("to", to).bind("now", EpochMicros.of(clock.instant()))
+                .bind("runner", runner)
                 .execute()) > 0;
+    }
+
+    /** Whether a job this worker could not move on was taken by another replica (rather than cancelled). */
+    private boolean takenElsewhere(FineTuningJob job) {
+        return shared && jdbi.withHandle(handle -> handle.createQuery(
+                        "SELECT status FROM fine_tuning_jobs WHERE id = :id")
+                .bind("id", job.id()).mapTo(String.class).findOne())
+                .map(status -> !status.equals("cancelled")).orElse(false);
+    }
+
+    /** Queues again the running jobs whose runners have not been seen for {@link #RUNNER_LOST}. */
+    private int requeueLost() {
+        return jdbi.withHandle(handle -> handle.createUpdate("""
+                        UPDATE fine_tuning_jobs SET status = 'queued', runner = NULL
+                        WHERE status = 'running' AND (runner_seen IS NULL OR runner_seen < :lost)""")
+                .bind("lost", EpochMicros.of(clock.instant().minus(RUNNER_LOST))).execute());
+    }
+
+    /**
+     * Over a shared store, every {@link #HEARTBEAT}: says this replica still runs its jobs, hears of cancels asked
+     * for on other replicas, gives back the reservations of jobs created here that another replica took, and
+     * queues again the jobs of runners that died.
+     */
+    private void beat() {
+        try {
+            long now = EpochMicros.of(clock.instant());
+            jdbi.useHandle(handle -> handle.createUpdate("""
+                    UPDATE fine_tuning_jobs SET runner_seen = :now WHERE runner = :runner AND status = 'running'""")
+                    .bind("now", now).bind("runner", runner).execute());
+            cancelling.addAll(jdbi.withHandle(handle -> handle.createQuery("""
+                    SELECT id FROM fine_tuning_jobs WHERE runner = :runner AND status = 'running'
+                        AND cancel_requested = 1""").bind("runner", runner).mapTo(String.class).list()));
+            if (!meters.isEmpty()) {
+                List<String> elsewhere = jdbi.withHandle(handle -> handle.createQuery("""
+                        SELECT id FROM fine_tuning_jobs WHERE id IN (<ids>)
+                            AND status NOT IN ('validating_files', 'queued')""")
+                        .bindList("ids", List.copyOf(meters.keySet())).mapTo(String.class).list());
+                for (String id : elsewhere) {
+                    dev.atrium.serving.Serving.JobCall meter = meters.remove(id);
+                    if (meter != null) {
+                        meter.release();
+                    }
+                }
+            }
+            if (requeueLost() > 0) {
+                wake();
+            }
+        } catch (RuntimeException e) {
+            LOG.warn("fine-tuning heartbeat: {}", e.getMessage());
+        }
     }
 
     /** A job cancelled while a worker had taken it, before it ran: it is cancelled already, with its event. */
@@ -694,6 +779,9 @@ public final class FineTuningJobs implements AutoCloseable {
     @Override
     public void close() {
         closed = true;
+        if (heartbeat != null) {
+            heartbeat.shutdownNow();
+        }
         workers.forEach(Thread::interrupt);
         for (Thread worker : workers) {
             try {

@@ -171,6 +171,8 @@ class RateLimitTest {
             Future<Http.Reply> slow = threads.submit(() -> http.postJson("/v1/embeddings",
                     Map.of("model", "all-minilm-l6-v2", "input", paragraphs)));
             Http.Reply second = null;
+            // the slow request is admitted first (a shared store's admission is a round trip, not microseconds)
+            Thread.sleep(200);
             for (int attempt = 0; attempt < 100 && !slow.isDone(); attempt++) {
                 Thread.sleep(20);
                 second = http.get("/v1/models");
