@@ -307,7 +307,7 @@ public final class Atrium implements AutoCloseable {
                             config.maxUploadBytes()),
                     new dev.atrium.admin.AdminRolloutsService(rollouts, shadows, config.maxRequestBytes()),
                     new dev.atrium.admin.AdminBundleService(registry, dev.atrium.registry.SigningKey.whenNeeded(
-                            config.dataDir(), secrets), Atrium::runtimes, clock),
+                            database, config.dataDir(), secrets), Atrium::runtimes, clock),
                     new dev.atrium.admin.AdminMonitoringService(monitors, config.maxRequestBytes()),
                     new dev.atrium.admin.AdminResidencyService(registry, residency, config.maxRequestBytes()),
                     new AdminUpstreamsService(registry.upstreams(), config.maxRequestBytes()),

@@ -48,24 +48,15 @@ public final class SigningKey {
         Path file = dataDir.resolve(FILE);
         try {
             if (Files.exists(file)) {
-                String[] lines = Files.readString(file, StandardCharsets.US_ASCII).strip().split("\n");
-                if (lines.length != 2) {
-                    throw new IllegalStateException(file + " is not a signing key file");
-                }
-                byte[] privateBytes = Base64.getDecoder().decode(secrets.open(lines[1].strip(), CONTEXT));
-                KeyFactory factory = KeyFactory.getInstance(ALGORITHM);
-                return new SigningKey(factory.generatePrivate(new PKCS8EncodedKeySpec(privateBytes)),
-                        publicKey(lines[0].strip()));
+                return parse(Files.readString(file, StandardCharsets.US_ASCII), secrets, file.toString());
             }
-            KeyPair pair = KeyPairGenerator.getInstance(ALGORITHM).generateKeyPair();
-            String text = Base64.getEncoder().encodeToString(pair.getPublic().getEncoded()) + "\n"
-                    + secrets.seal(Base64.getEncoder().encodeToString(pair.getPrivate().getEncoded()), CONTEXT) + "\n";
+            String text = newKeyText(secrets);
             Path partial = dataDir.resolve(FILE + ".partial");
             Files.deleteIfExists(partial);
             Files.createFile(partial, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
             Files.writeString(partial, text, StandardCharsets.US_ASCII, StandardOpenOption.TRUNCATE_EXISTING);
             Files.move(partial, file, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
-            return new SigningKey(pair.getPrivate(), pair.getPublic());
+            return parse(text, secrets, file.toString());
         } catch (IOException e) {
             throw new UncheckedIOException("cannot read or write the signing key in " + dataDir, e);
         } catch (GeneralSecurityException e) {
@@ -78,7 +69,71 @@ public final class SigningKey {
      * key changed still starts and serves, and only what signs fails, saying why. A failure is not kept; the next
      * call tries again.
      */
+    /**
+     * The key of a store shared by replicas (PostgreSQL), kept in the store (its private half sealed by the secrets
+     * key every replica shares), so that every replica signs with one key and publishes one public key. Made on
+     * first use; a data directory moved into the store keeps its key (its file is taken when the store has none).
+     */
+    public static SigningKey open(org.jdbi.v3.core.Jdbi jdbi, Path dataDir, SecretCipher secrets) {
+        java.util.function.Supplier<java.util.Optional<String>> stored = () -> jdbi.withHandle(handle -> handle
+                .createQuery("SELECT value FROM server_keys WHERE name = :name").bind("name", FILE)
+                .mapTo(String.class).findOne());
+        java.util.Optional<String> text = stored.get();
+        if (text.isEmpty()) {
+            Path file = dataDir.resolve(FILE);
+            String candidate;
+            try {
+                candidate = Files.exists(file) ? Files.readString(file, StandardCharsets.US_ASCII)
+                        : newKeyText(secrets);
+            } catch (IOException e) {
+                throw new UncheckedIOException("cannot read the signing key in " + dataDir, e);
+            } catch (GeneralSecurityException e) {
+                throw new IllegalStateException("the JDK has no Ed25519", e);
+            }
+            jdbi.useHandle(handle -> handle.createUpdate(
+                            "INSERT INTO server_keys (name, value) VALUES (:name, :value) ON CONFLICT (name) DO NOTHING")
+                    .bind("name", FILE).bind("value", candidate).execute());
+            text = stored.get(); // another replica's, if it made one first
+        }
+        try {
+            return parse(text.orElseThrow(), secrets, "the store's server_keys");
+        } catch (GeneralSecurityException e) {
+            throw new IllegalStateException("the signing key in the store is not an Ed25519 key", e);
+        }
+    }
+
+    private static String newKeyText(SecretCipher secrets) throws GeneralSecurityException {
+        KeyPair pair = KeyPairGenerator.getInstance(ALGORITHM).generateKeyPair();
+        return Base64.getEncoder().encodeToString(pair.getPublic().getEncoded()) + "\n"
+                + secrets.seal(Base64.getEncoder().encodeToString(pair.getPrivate().getEncoded()), CONTEXT) + "\n";
+    }
+
+    /** A key from its text: the public key's base64, then the private key's, sealed by the secrets key. */
+    private static SigningKey parse(String text, SecretCipher secrets, String where) throws GeneralSecurityException {
+        String[] lines = text.strip().split("\n");
+        if (lines.length != 2) {
+            throw new IllegalStateException(where + " holds no signing key");
+        }
+        byte[] privateBytes = Base64.getDecoder().decode(secrets.open(lines[1].strip(), CONTEXT));
+        KeyFactory factory = KeyFactory.getInstance(ALGORITHM);
+        return new SigningKey(factory.generatePrivate(new PKCS8EncodedKeySpec(privateBytes)),
+                publicKey(lines[0].strip()));
+    }
+
+    /** The server's key, opened when first needed: from the shared store on PostgreSQL, else the data directory. */
+    public static java.util.function.Supplier<SigningKey> whenNeeded(dev.atrium.store.Database database,
+            Path dataDir, SecretCipher secrets) {
+        if (database.dialect() != dev.atrium.store.Dialect.POSTGRESQL) {
+            return whenNeeded(dataDir, secrets);
+        }
+        return whenNeeded(() -> open(database.jdbi(), dataDir, secrets));
+    }
+
     public static java.util.function.Supplier<SigningKey> whenNeeded(Path dataDir, SecretCipher secrets) {
+        return whenNeeded(() -> open(dataDir, secrets));
+    }
+
+    private static java.util.function.Supplier<SigningKey> whenNeeded(java.util.function.Supplier<SigningKey> opener) {
         return new java.util.function.Supplier<>() {
             private SigningKey key;
 
@@ -86,7 +141,7 @@ public final class SigningKey {
             public synchronized SigningKey get() {
                 if (key == null) {
                     try {
-                        key = open(dataDir, secrets);
+                        key = opener.get();
                     } catch (RuntimeException e) {
                         throw dev.atrium.AtriumException.internal("the server's signing key cannot be opened (was"
                                 + " the secrets key changed?)", e);

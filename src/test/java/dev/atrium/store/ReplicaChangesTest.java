@@ -101,6 +101,14 @@ class ReplicaChangesTest {
     }
 
     @Test
+    void everyReplica_signsWithOneKey_keptInTheStore() {
+        Http.Reply here = admin.get("/admin/signing-key");
+        Http.Reply there = adminThere.get("/admin/signing-key");
+        assertThat(here.status()).as(here.toString()).isEqualTo(200);
+        assertThat(there.text()).isEqualTo(here.text());
+    }
+
+    @Test
     void aFeedThatLostTheStore_forgetsEverything_andHearsAgainOnceItIsBack() throws Exception {
         try (PostgresServer own = PostgresServer.start()) {
             String store = own.newDatabase();
