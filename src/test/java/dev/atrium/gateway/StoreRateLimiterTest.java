@@ -27,7 +27,6 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
@@ -46,12 +45,7 @@ class StoreRateLimiterTest {
 
     @BeforeAll
     static void start() {
-        postgres = PostgresServer.shared().orElse(null);
-        if (postgres == null) {
-            String reason = "skipped: " + PostgresServer.unavailableReason();
-            System.err.println(reason);
-            Assumptions.abort(reason);
-        }
+        postgres = dev.atrium.testing.Stores.postgres();
         store = postgres.newDatabase();
         for (int i = 0; i < 3; i++) {
             replicas.add(Database.openPostgresql(StoreLocation.parse(store), postgres.password()));

@@ -13,7 +13,6 @@ import java.util.Map;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.BooleanSupplier;
 import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
@@ -35,12 +34,7 @@ class ReplicaChangesTest {
 
     @BeforeAll
     static void start() throws Exception {
-        postgres = PostgresServer.shared().orElse(null);
-        if (postgres == null) {
-            String reason = "skipped: " + PostgresServer.unavailableReason();
-            System.err.println(reason);
-            Assumptions.abort(reason);
-        }
+        postgres = dev.atrium.testing.Stores.postgres();
         String store = postgres.newDatabase();
         Path one = Files.createTempDirectory("atrium-replica-");
         first = TestServer.start(one, Map.of("store", store), postgres.environment());

@@ -34,7 +34,8 @@ public final class Stores {
         return dialect == Dialect.SQLITE ? Map.of() : postgres().environment();
     }
 
-    private static PostgresServer postgres() {
+    /** The shared cluster, or the calling test aborted with the reason printed. */
+    public static PostgresServer postgres() {
         PostgresServer postgres = PostgresServer.shared().orElse(null);
         if (postgres == null) {
             String reason = "skipped on PostgreSQL: " + PostgresServer.unavailableReason();
