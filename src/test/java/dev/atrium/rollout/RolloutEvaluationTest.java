@@ -65,9 +65,21 @@ class RolloutEvaluationTest {
         do {
             Thread.sleep(100);
             rollout = owner.get("/admin/models/scored/aliases/production/rollout").json();
-        } while (System.nanoTime() < deadline && rollout.path("steps").findValues("action").stream()
-                .noneMatch(action -> action.asString().equals("evaluated")));
+        } while (System.nanoTime() < deadline && (rollout.path("steps").findValues("action").stream()
+                .noneMatch(action -> action.asString().equals("evaluated")) || decisionPending(rollout)));
         return rollout;
+    }
+
+    /** The evaluation is noted a moment before the rollback it calls for: the step is seen, the state not yet. */
+    private static boolean decisionPending(JsonNode rollout) {
+        for (JsonNode step : rollout.path("steps")) {
+            if (step.path("action").asString().equals("evaluated")
+                    && step.path("detail").path("shortfall").asDouble() > step.path("detail").path("max_drop").asDouble()
+                    && rollout.path("state").asString().equals("running")) {
+                return true;
+            }
+        }
+        return false;
     }
 
     @Test
