@@ -51,7 +51,8 @@ public final class AdmissionBench {
     private AdmissionBench() {}
 
     /** One store's admission path. */
-    private record Admission(Database database, RateLimiter limiter, Metering metering, UsageLedger ledger, AuditLog audit) {}
+    private record Admission(Database database, RateLimiter limiter, Metering metering, UsageLedger ledger,
+            AuditLog audit) {}
 
     public static void main(String[] args) throws Exception {
         int seconds = Integer.parseInt(args[0]);
@@ -85,7 +86,8 @@ public final class AdmissionBench {
 
     private static Admission open(String store) throws Exception {
         Path directory = Files.createTempDirectory("atrium-admission-");
-        Database database = Database.open(StoreLocation.parse(store), directory, System.getenv("ATRIUM_STORE_PASSWORD"));
+        Database database = Database.open(StoreLocation.parse(store), directory,
+                System.getenv("ATRIUM_STORE_PASSWORD"));
         UsageLedger ledger = new UsageLedger(database.jdbi(), new AtriumMetrics());
         AuditLog audit = new AuditLog(database.jdbi());
         Clock clock = Clock.systemUTC();
