@@ -41,6 +41,8 @@ import dev.atrium.training.TextClassificationTrainer;
 import dev.atrium.training.TrainingFiles;
 import dev.atrium.training.TrainingMethod;
 import dev.atrium.registry.ArtifactStore;
+import dev.atrium.store.ObjectStore;
+import dev.atrium.store.S3ObjectStore;
 import dev.atrium.registry.BundledModel;
 import dev.atrium.registry.ModelRegistry;
 import dev.atrium.registry.ModelScope;
@@ -118,6 +120,7 @@ public final class Atrium implements AutoCloseable {
     private final FineTuningJobs jobs;
     private final dev.atrium.rollout.Rollouts rollouts;
     private final dev.atrium.engine.residency.Residency residency;
+    private final ObjectStore objects;
     private final AtomicBoolean closed = new AtomicBoolean();
     private final CountDownLatch stopped = new CountDownLatch(1);
 
@@ -126,8 +129,9 @@ public final class Atrium implements AutoCloseable {
             LlamaEngine llama, RemoteEngine remote, ModelRegistry registry, Lifecycle lifecycle, ConnectionGuard guard,
             GatewayFilter gateway, AuditRetention retention, WebServer server, RouteTable routes,
             TrainingFiles trainingFiles, FineTuningJobs jobs, dev.atrium.rollout.Rollouts rollouts,
-            dev.atrium.engine.residency.Residency residency) {
+            dev.atrium.engine.residency.Residency residency, ObjectStore objects) {
         this.residency = residency;
+        this.objects = objects;
         this.trainingFiles = trainingFiles;
         this.rollouts = rollouts;
         this.jobs = jobs;
@@ -192,6 +196,7 @@ public final class Atrium implements AutoCloseable {
         AuditRetention retention = null;
         FineTuningJobs jobs = null;
         dev.atrium.rollout.Rollouts rollouts = null;
+        ObjectStore objects = null;
         // one memory budget over the loaded versions of every engine
         dev.atrium.engine.residency.Residency residency = dev.atrium.engine.residency.Residency.create(
                 new dev.atrium.engine.residency.Residency.Settings(config.memoryBudgetBytes(),
@@ -203,7 +208,9 @@ public final class Atrium implements AutoCloseable {
             onnx = OnnxEngine.create(new OnnxEngine.Settings(config.engineThreads(), config.intraOpThreads(),
                     config.cudaDevice(), config.queueCapacity(), OnnxEngine.DEFAULT_BATCHING,
                     new OutputLimit(config.maxOutputBytes()), config.maxAudioDuration()), metrics, residency);
-            ArtifactStore artifacts = ArtifactStore.open(config.dataDir());
+            // with an S3 bucket, artifacts and tenant files are shared by the replicas; the data directory caches
+            objects = openObjectStore(config);
+            ArtifactStore artifacts = ArtifactStore.open(config.dataDir(), objects, clock);
             LlamaEngine llama = new LlamaEngine(new LlamaEngine.Settings(
                     Math.max(1, Runtime.getRuntime().availableProcessors()), 4, java.time.Duration.ofSeconds(20),
                     config.llamaNatives() == null ? dev.atrium.engine.llama.LlamaNatives.defaults()
@@ -255,7 +262,8 @@ public final class Atrium implements AutoCloseable {
                     secrets.deriveKey("tenant-data-keys"), clock, 10_000, Duration.ofMinutes(10))
                     .withChanges(database.changes());
             TrainingFiles trainingFiles = new TrainingFiles(database.jdbi(), new EncryptedFileStore(
-                    new dev.atrium.store.EncryptedFiles(config.dataDir().resolve("tenant-files"), tenantKeys)), clock,
+                    new dev.atrium.store.EncryptedFiles(config.dataDir().resolve("tenant-files"), tenantKeys,
+                            objects)), clock,
                     Math.min(config.maxUploadBytes(), TrainingFiles.MAX_FILE_BYTES));
             dev.atrium.training.VersionScorer scorer = new dev.atrium.training.VersionScorer(serving, trainingFiles);
             // the caller a key acts as in work done for it later (a job's run after a restart, its promotion)
@@ -333,7 +341,7 @@ public final class Atrium implements AutoCloseable {
                     config.engineThreads(), config.intraOpThreads());
             return new Atrium(config, database, audit, ledger, writer, onnx, llama, remote, registry, lifecycle, guard,
                     gateway, retention, server, RouteTable.of(registered), trainingFiles, jobs, rollouts,
-                    residency);
+                    residency, objects);
         } catch (RuntimeException e) {
             if (rollouts != null) {
                 rollouts.close();
@@ -357,6 +365,9 @@ public final class Atrium implements AutoCloseable {
                 remote.close();
             }
             residency.close();
+            if (objects != null) {
+                objects.close();
+            }
             ledger.close();
             audit.close();
             writer.close();
@@ -393,6 +404,29 @@ public final class Atrium implements AutoCloseable {
 
     public int port() {
         return server.port();
+    }
+
+    /**
+     * The shared artifact store, checked to answer before the server starts, or null for none. On PostgreSQL with
+     * none, each replica keeps its own files: a model uploaded to one is not served by the others.
+     */
+    private static ObjectStore openObjectStore(ServerConfig config) {
+        if (config.artifactStore() == null) {
+            if (config.store().dialect() == Dialect.POSTGRESQL) {
+                LOG.warn("artifact-store is local: replicas sharing {} will not share model files or tenant"
+                        + " files; set it to an S3 bucket (s3://BUCKET/PREFIX)", config.store().display());
+            }
+            return null;
+        }
+        ObjectStore store = S3ObjectStore.open(config.artifactStore());
+        try {
+            store.checkReachable();
+        } catch (RuntimeException e) {
+            store.close();
+            throw e;
+        }
+        LOG.info("artifacts and tenant files in {}", store.location());
+        return store;
     }
 
     /** Every route the services registered, as method and full path pattern. */
@@ -467,6 +501,9 @@ public final class Atrium implements AutoCloseable {
         llama.close();
         remote.close();
         residency.close();
+        if (objects != null) {
+            objects.close();
+        }
         ledger.close();
         audit.close();
         writer.close();

@@ -37,6 +37,8 @@ import java.util.List;
  * @param store where the metadata store is
  * @param storePassword the PostgreSQL store's password, from ATRIUM_STORE_PASSWORD, or null
  * @param rateLimitsFailOpen whether requests are admitted without a rate check while the store is unreachable
+ * @param artifactStore the S3 bucket artifacts and tenant files are shared in, or null to keep them in the data
+ *     directory only
  */
 public record ServerConfig(
         String bindAddress,
@@ -77,7 +79,8 @@ public record ServerConfig(
         boolean requireSignedUploads,
         StoreLocation store,
         String storePassword,
-        boolean rateLimitsFailOpen) {
+        boolean rateLimitsFailOpen,
+        ArtifactStoreConfig artifactStore) {
 
     public ServerConfig {
         requireNonNull(bindAddress, "bindAddress is null");

@@ -96,7 +96,9 @@ public final class ServerConfigLoader {
                     parse(values, ServerSetting.REQUIRE_SIGNED_UPLOADS, ServerConfigLoader::parseBoolean),
                     parse(values, ServerSetting.STORE, StoreLocation::parse),
                     environment.get(STORE_PASSWORD_ENVIRONMENT_VARIABLE),
-                    parse(values, ServerSetting.RATE_LIMITS_FAIL_OPEN, ServerConfigLoader::parseBoolean));
+                    parse(values, ServerSetting.RATE_LIMITS_FAIL_OPEN, ServerConfigLoader::parseBoolean),
+                    parse(values, ServerSetting.ARTIFACT_STORE, v -> ArtifactStoreConfig.parse(v,
+                            values.get(ServerSetting.S3_ENDPOINT), values.get(ServerSetting.S3_REGION), environment)));
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException("invalid configuration: " + e.getMessage(), e);
         }

@@ -57,7 +57,13 @@ public enum ServerSetting {
             + " postgresql://HOST[:PORT]/DATABASE?user=USER, shared by replicas (password in ATRIUM_STORE_PASSWORD)"),
     RATE_LIMITS_FAIL_OPEN("rate-limits-fail-open", "false", "on PostgreSQL, admit requests without a rate check"
             + " while the store cannot be reached (counted in atrium_admission_unchecked_total) instead of 503;"
-            + " budgets never fail open");
+            + " budgets never fail open"),
+    ARTIFACT_STORE("artifact-store", "local", "where model artifacts and tenant files are kept: local (the data"
+            + " directory) or s3://BUCKET[/PREFIX], shared by replicas, each caching in its data directory"
+            + " (credentials in AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, else the AWS SDK's default chain)"),
+    S3_ENDPOINT("s3-endpoint", "none", "an S3-compatible endpoint (MinIO, Ceph, s3proxy), e.g. http://minio:9000,"
+            + " reached with path-style requests; none = AWS"),
+    S3_REGION("s3-region", "us-east-1", "the region of the artifact store's bucket");
 
     private final String key;
     private final String defaultValue;

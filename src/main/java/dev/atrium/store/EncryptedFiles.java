@@ -57,6 +57,11 @@ import javax.crypto.spec.HKDFParameterSpec;
  * every byte stored is ciphertext, and once the tenant's data key is destroyed ({@link #destroyTenant}) no copy
  * can be read again.
  *
+ * <p>With a remote {@link ObjectStore} (the {@code artifact-store} setting, shared by replicas) a file is encrypted
+ * into the tenant's directory as before, then sent to the store as {@code tenant-files/<tenant id>/<file id>} and
+ * removed locally: reads stream from the store, and no replica keeps a copy that a deletion elsewhere would miss.
+ * Deleting there is S3's delete (no overwrite); as above, destroying the data key is what makes copies unreadable.
+ *
  * <p>Thread-safe; distinct files may be written and read concurrently, and of two writes of one id, one wins and
  * the other is a conflict. A stream returned by {@link #open} is for one thread, as any stream.
  */
@@ -72,14 +77,26 @@ public final class EncryptedFiles {
     private static final long MAX_CHUNKS = 1L << 32;
     private static final Pattern FILE_ID = Pattern.compile("[A-Za-z0-9_-]{1,128}");
 
+    private static final String REMOTE_PREFIX = "tenant-files/";
+
     private final Path directory;
     private final TenantKeys keys;
+    private final ObjectStore remote;
     private final SecureRandom random = new SecureRandom();
 
     /** @param directory where the files go, e.g. {@code <data directory>/tenant-files}; made 0700 if missing */
     public EncryptedFiles(Path directory, TenantKeys keys) {
+        this(directory, keys, null);
+    }
+
+    /**
+     * @param directory where the files go, or with {@code remote}, where they are written before they are sent
+     * @param remote the store every replica shares, or null to keep the files in {@code directory}
+     */
+    public EncryptedFiles(Path directory, TenantKeys keys, ObjectStore remote) {
         this.directory = requireNonNull(directory, "directory is null").toAbsolutePath();
         this.keys = requireNonNull(keys, "keys is null");
+        this.remote = remote;
         try {
             PrivateFiles.createDirectories(this.directory);
         } catch (IOException e) {
@@ -155,6 +172,9 @@ public final class EncryptedFiles {
                 moveUnlessTaken(partial, target, fileId);
             }
             forceDirectory(tenantDirectory);
+            if (remote != null) {
+                send(tenantId, fileId, target);
+            }
             return new StoredFile(tenantId, fileId, dataKey.keyId(), input.count(),
                     HexFormat.of().formatHex(sha256.digest()));
         } finally {
@@ -175,10 +195,18 @@ public final class EncryptedFiles {
         TenantKeys.checkTenantId(tenantId);
         checkFileId(fileId);
         InputStream raw;
-        try {
-            raw = Files.newInputStream(directory.resolve(tenantId).resolve(fileId), LinkOption.NOFOLLOW_LINKS);
-        } catch (NoSuchFileException e) {
-            throw notFound(fileId);
+        if (remote != null) {
+            try {
+                raw = remote.open(remoteKey(tenantId, fileId)).orElseThrow(() -> notFound(fileId));
+            } catch (ObjectStoreException e) {
+                throw ObjectStore.unavailable();
+            }
+        } else {
+            try {
+                raw = Files.newInputStream(directory.resolve(tenantId).resolve(fileId), LinkOption.NOFOLLOW_LINKS);
+            } catch (NoSuchFileException e) {
+                throw notFound(fileId);
+            }
         }
         try {
             byte[] start = new byte[MAGIC.length + 2];
@@ -221,6 +249,13 @@ public final class EncryptedFiles {
     public boolean delete(String tenantId, String fileId) throws IOException {
         TenantKeys.checkTenantId(tenantId);
         checkFileId(fileId);
+        if (remote != null) {
+            try {
+                return remote.delete(remoteKey(tenantId, fileId));
+            } catch (ObjectStoreException e) {
+                throw ObjectStore.unavailable();
+            }
+        }
         Path file = directory.resolve(tenantId).resolve(fileId);
         if (!Files.isRegularFile(file, LinkOption.NOFOLLOW_LINKS)) {
             return false;
@@ -239,11 +274,22 @@ public final class EncryptedFiles {
         TenantKeys.checkTenantId(tenantId);
         // the key first: should deleting the files fail half way, what is left is already unreadable
         keys.destroy(tenantId);
+        int deleted = 0;
+        if (remote != null) {
+            try {
+                for (ObjectStore.StoredObject object : remote.list(REMOTE_PREFIX + tenantId + "/")) {
+                    if (remote.delete(object.key())) {
+                        deleted++;
+                    }
+                }
+            } catch (ObjectStoreException e) {
+                throw ObjectStore.unavailable();
+            }
+        }
         Path tenantDirectory = directory.resolve(tenantId);
         if (!Files.isDirectory(tenantDirectory, LinkOption.NOFOLLOW_LINKS)) {
-            return 0;
+            return deleted;
         }
-        int deleted = 0;
         try (DirectoryStream<Path> files = Files.newDirectoryStream(tenantDirectory)) {
             for (Path file : files) {
                 if (Files.isRegularFile(file, LinkOption.NOFOLLOW_LINKS)) {
@@ -441,6 +487,28 @@ public final class EncryptedFiles {
 
     private static byte[] associatedData(long index, boolean last) {
         return ByteBuffer.allocate(5).putInt((int) index).put((byte) (last ? 1 : 0)).array();
+    }
+
+    /**
+     * Sends a file just written to the remote store, then removes it here; on failure removes it too, so that the
+     * upload fails whole. A file of that id already there is a conflict, as it is locally.
+     */
+    private void send(String tenantId, String fileId, Path file) throws IOException {
+        String key = remoteKey(tenantId, fileId);
+        try {
+            if (remote.find(key).isPresent()) {
+                throw conflict(fileId);
+            }
+            remote.put(key, file);
+        } catch (ObjectStoreException e) {
+            throw ObjectStore.unavailable();
+        } finally {
+            Files.deleteIfExists(file);
+        }
+    }
+
+    private static String remoteKey(String tenantId, String fileId) {
+        return REMOTE_PREFIX + tenantId + "/" + fileId;
     }
 
     private static void moveUnlessTaken(Path partial, Path target, String fileId) throws IOException {

@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import java.nio.file.Files;
 import dev.atrium.store.Dialect;
 import dev.atrium.store.StoreLocation;
+import java.net.URI;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
@@ -110,9 +111,13 @@ class ServerConfigLoaderTest {
                 Map.entry("keep-alive", "90s"),
                 Map.entry("require-signed-uploads", "true"),
                 Map.entry("store", "postgresql://db.internal:6543/atrium?user=svc&sslmode=require"),
-                Map.entry("rate-limits-fail-open", "true"));
+                Map.entry("rate-limits-fail-open", "true"),
+                Map.entry("artifact-store", "s3://models.example/atrium/prod/"),
+                Map.entry("s3-endpoint", "http://minio.internal:9000"),
+                Map.entry("s3-region", "eu-west-1"));
         assertThat(flags).hasSameSizeAs(ServerSetting.values());
-        ServerConfig config = ServerConfigLoader.load(flags, Map.of());
+        ServerConfig config = ServerConfigLoader.load(flags, Map.of("AWS_ACCESS_KEY_ID", "AKIAEXAMPLE",
+                "AWS_SECRET_ACCESS_KEY", "not-a-real-secret"));
         assertThat(config).isEqualTo(new ServerConfig("0.0.0.0", 9001, Path.of("/srv/atrium"), 3, 2, 1,
                 List.of("a", "b:2", "c:production"), true, 2L << 20, 512L << 10, 3L << 20, 7, Duration.ofMillis(1500),
                 60, 6000, 4, Duration.ofSeconds(2), true, Path.of("/etc/atrium/secrets.key"), null, null,
@@ -121,7 +126,10 @@ class ServerConfigLoaderTest {
                 Duration.ofSeconds(45), Path.of("/opt/llama.cpp/lib"), 10L << 20, Duration.ofMinutes(5), 3,
                 3L << 30, Duration.ofSeconds(90), true, new StoreLocation(Dialect.POSTGRESQL,
                         "jdbc:postgresql://db.internal:6543/atrium?user=svc&sslmode=require",
-                        "postgresql://db.internal:6543/atrium"), null, true));
+                        "postgresql://db.internal:6543/atrium"), null, true,
+                new ArtifactStoreConfig("models.example", "atrium/prod", URI.create("http://minio.internal:9000"),
+                        "eu-west-1", "AKIAEXAMPLE", "not-a-real-secret", null)));
+        assertThat(config.artifactStore().toString()).doesNotContain("not-a-real-secret").doesNotContain("AKIA");
         assertThat(config.usesTls()).isTrue();
     }
 
@@ -190,6 +198,17 @@ class ServerConfigLoaderTest {
                 .hasMessageContaining("max-output-size");
         assertThatThrownBy(() -> ServerConfigLoader.load(Map.of("header-timeout", "0s"), Map.of()))
                 .hasMessageContaining("header-timeout");
+        assertThatThrownBy(() -> ServerConfigLoader.load(Map.of("artifact-store", "ftp://files/x"), Map.of()))
+                .hasMessageContaining("artifact-store").hasMessageContaining("ATRIUM_ARTIFACT_STORE");
+        assertThatThrownBy(() -> ServerConfigLoader.load(Map.of("artifact-store", "s3://Not_A_Bucket"), Map.of()))
+                .hasMessageContaining("artifact-store");
+        assertThatThrownBy(() -> ServerConfigLoader.load(Map.of("artifact-store", "s3://models/a/../b"), Map.of()))
+                .hasMessageContaining("artifact-store");
+        assertThatThrownBy(() -> ServerConfigLoader.load(Map.of("artifact-store", "s3://models",
+                "s3-endpoint", "http://user:pw@minio:9000"), Map.of()))
+                .hasMessageContaining("artifact-store").hasMessageNotContaining("pw@");
+        assertThatThrownBy(() -> ServerConfigLoader.load(Map.of("artifact-store", "s3://models"),
+                Map.of("AWS_ACCESS_KEY_ID", "AKIAEXAMPLE"))).hasMessageContaining("AWS_SECRET_ACCESS_KEY");
         assertThatThrownBy(() -> ServerConfigLoader.load(Map.of("max-connections", "0"), Map.of()))
                 .hasMessageContaining("max-connections");
         assertThatThrownBy(() -> ServerConfigLoader.load(Map.of("tls-cert", "/etc/chain.pem"), Map.of()))

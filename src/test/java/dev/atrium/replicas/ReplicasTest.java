@@ -4,8 +4,11 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.atrium.testing.Haproxy;
 import dev.atrium.testing.Http;
+import dev.atrium.testing.OnnxModelWriter;
+import dev.atrium.testing.OnnxModelWriter.ElementType;
 import dev.atrium.testing.PostgresServer;
 import dev.atrium.testing.ReplicaProcess;
+import dev.atrium.testing.S3Server;
 import dev.atrium.testing.Tenants;
 import java.io.UncheckedIOException;
 import java.security.SecureRandom;
@@ -17,6 +20,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Base64;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
@@ -39,8 +43,9 @@ import org.junit.jupiter.api.TestMethodOrder;
 import tools.jackson.databind.JsonNode;
 
 /**
- * Three replicas, each a process of its own with a data directory of its own, on one PostgreSQL database, behind a
- * real haproxy: limits and budgets hold across them under a burst, a revocation reaches all, a replica killed with
+ * Three replicas, each a process of its own with a data directory of its own, on one PostgreSQL database and one
+ * S3 bucket (s3proxy), behind a real haproxy: limits and budgets hold across them under a burst, a revocation
+ * reaches all, a version pushed to one and a file uploaded to one are served by all, a replica killed with
  * SIGKILL under load loses no usage record its client saw succeed while the others keep serving, and a store that
  * stops and comes back gives 503 with {@code Retry-After} meanwhile, with nothing admitted unchecked, and full
  * service after.
@@ -52,6 +57,7 @@ class ReplicasTest {
     private static final Map<String, Object> EMBED = Map.of("model", "all-minilm-l6-v2", "input", "a replicated line");
 
     private static PostgresServer postgres;
+    private static S3Server s3;
     private static String store;
     private static final List<ReplicaProcess> replicas = new ArrayList<>();
     private static Haproxy haproxy;
@@ -68,16 +74,20 @@ class ReplicasTest {
         }
         postgres = PostgresServer.start();
         store = postgres.newDatabase();
+        s3 = S3Server.start();
+        String bucket = s3.newBucket();
         SecureRandom random = new SecureRandom();
         byte[] secrets = new byte[32];
         random.nextBytes(secrets);
         byte[] adminSecret = new byte[32];
         random.nextBytes(adminSecret);
         String adminKey = "atr-" + Base64.getUrlEncoder().withoutPadding().encodeToString(adminSecret);
-        Map<String, String> environment = Map.of("ATRIUM_STORE_PASSWORD", postgres.password(),
-                "ATRIUM_SECRETS_KEY", Base64.getEncoder().encodeToString(secrets), "ATRIUM_ADMIN_KEY", adminKey);
-        Map<String, String> settings = Map.of("store", store, "rate-limit-window", WINDOW.toMinutes() + "m",
-                "engine-threads", "1", "drain-timeout", "5s");
+        Map<String, String> environment = new HashMap<>(Map.of("ATRIUM_STORE_PASSWORD", postgres.password(),
+                "ATRIUM_SECRETS_KEY", Base64.getEncoder().encodeToString(secrets), "ATRIUM_ADMIN_KEY", adminKey));
+        environment.putAll(s3.environment());
+        Map<String, String> settings = new HashMap<>(Map.of("store", store, "rate-limit-window",
+                WINDOW.toMinutes() + "m", "engine-threads", "1", "drain-timeout", "5s"));
+        settings.putAll(s3.settings(bucket));
         // all three at once, as a Deployment starts them: one migrates and registers the bundled model
         for (int i = 0; i < 3; i++) {
             replicas.add(ReplicaProcess.start(settings, environment));
@@ -98,6 +108,9 @@ class ReplicasTest {
         replicas.forEach(ReplicaProcess::close);
         if (postgres != null) {
             postgres.close();
+        }
+        if (s3 != null) {
+            s3.close();
         }
     }
 
@@ -180,6 +193,43 @@ class ReplicasTest {
 
     @Test
     @Order(4)
+    void aVersionPushedToOneReplica_andAFileUploadedToOne_areServedByAll() throws Exception {
+        Http first = new Http(replicas.getFirst().baseUrl(), adminKey());
+        assertThat(first.postJson("/admin/models", Map.of("name", "shared-rows", "task", "tensor")).status())
+                .isEqualTo(201);
+        byte[] identity = OnnxModelWriter.identities(List.of(ElementType.FLOAT), -1, 2).toBytes();
+        Http.Reply pushed = first.post("/admin/models/shared-rows/versions", "multipart/form-data; boundary="
+                + Http.BOUNDARY, Http.multipart(Map.of("onnx", identity)));
+        assertThat(pushed.status()).as(pushed.toString()).isEqualTo(201);
+        Map<String, Object> input = Map.of("name", "x_float", "datatype", "FP32", "shape", List.of(1, 2),
+                "data", List.of(1.5, -2.25));
+        for (ReplicaProcess replica : replicas) {
+            Http.Reply inferred = new Http(replica.baseUrl(), adminKey()).postJson("/v2/models/shared-rows/infer",
+                    Map.of("inputs", List.of(input)));
+            assertThat(inferred.status()).as(inferred.toString()).isEqualTo(200);
+            assertThat(inferred.json().path("outputs").get(0).path("data").toString()).isEqualTo("[1.5,-2.25]");
+        }
+
+        Http member = new Http(replicas.getFirst().baseUrl(),
+                tenants.key(tenants.tenant("shared-files"), "member").secret());
+        String rows = "{\"text\": \"a row kept in the bucket\", \"label\": \"kept\"}\n";
+        Http.Reply uploaded = member.uploadTrainingFile("rows.jsonl", rows);
+        assertThat(uploaded.status()).as(uploaded.toString()).isEqualTo(200);
+        String file = uploaded.json().path("id").asString();
+        for (ReplicaProcess replica : replicas) {
+            Http.Reply content = memberOn(replica, member).get("/v1/files/" + file + "/content");
+            assertThat(content.status()).as(content.toString()).isEqualTo(200);
+            assertThat(content.text()).isEqualTo(rows);
+        }
+        assertThat(memberOn(replicas.getLast(), member).delete("/v1/files/" + file).status()).isEqualTo(200);
+        assertThat(memberOn(replicas.getFirst(), member).get("/v1/files/" + file + "/content").status())
+                .isEqualTo(404);
+        System.out.println("a version pushed to one replica was served by all 3; a file uploaded to one was read"
+                + " from all 3 and, deleted on one, gone from all");
+    }
+
+    @Test
+    @Order(5)
     void aReplicaKilledUnderLoad_losesNoRecordOfARequestItsClientSawSucceed_andTheOthersKeepServing()
             throws Exception {
         String tenant = tenants.tenant("killed-under-load");
@@ -238,7 +288,7 @@ class ReplicasTest {
     }
 
     @Test
-    @Order(5)
+    @Order(6)
     void theStoreStoppedAndRestarted_gives503WithRetryAfterMeanwhile_admitsNothingUnchecked_thenServesAgain()
             throws Exception {
         Http member = admin.withKey(tenants.key(tenants.tenant("store-outage"), "member").secret());
