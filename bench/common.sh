@@ -18,6 +18,7 @@ stop() { [ -n "$pid" ] && { kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/
 trap 'stop; rm -rf "$data"' EXIT
 wait_for() {
   for _ in $(seq 1 600); do curl -sf "$1" >/dev/null 2>&1 && return 0; sleep 0.2; done
-  echo "$bench_name: $1 never answered" >&2
+  echo "$bench_name: $1 never answered; the servers' logs end:" >&2
+  for log in "$data"/*.log; do [ -f "$log" ] && { echo "== $log" >&2; tail -n 15 "$log" >&2; }; done
   exit 1
 }

@@ -29,10 +29,12 @@ as_pg "$pgbin/initdb" -D "$pg/data" -U atrium --pwfile="$pg/password" --auth=scr
 as_pg "$pgbin/pg_ctl" -D "$pg/data" -l "$pg/log" -w -o "-p $pgport -k $pg -c listen_addresses=127.0.0.1
   -c max_connections=300" start > /dev/null
 pids=()
+servers=()
 stop_all() {
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
   for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
   pids=()
+  servers=()
 }
 trap 'stop_all; stop; as_pg "$pgbin/pg_ctl" -D "$pg/data" -m fast -w stop >/dev/null 2>&1 || true; rm -rf "$data"' EXIT
 createdb() {
@@ -66,10 +68,35 @@ serve() { # STORE NAME: starts a server on a free port, left in $port
   ./atrium serve --port "$port" --data-dir "$data/$2" --store "$1" --default-rpm 1000000000 \
     --default-tpm 1000000000 > "$data/$2.log" 2>&1 &
   pids+=($!)
+  servers+=($!)
 }
-load() { # URL KEY LABEL
-  echo -n "$3 "
-  ATRIUM_API_KEY="$2" "${java[@]}" dev.atrium.bench.LoadGenerator "$1" all-minilm-l6-v2 closed 32 "$seconds" sentence
+cpu_of() { # PIDS...: the CPU seconds they (and their reaped children) have used so far
+  python3 - "$@" <<'PY'
+import os, sys
+ticks = 0
+for pid in sys.argv[1:]:
+    try:
+        fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+    except OSError:
+        continue
+    ticks += sum(int(f) for f in fields[11:15])
+print(ticks / os.sysconf("SC_CLK_TCK"))
+PY
+}
+load() { # URL KEY LABEL: the load generator's line, then the CPU each request cost the servers and PostgreSQL
+  local out pg0 pg1 at0 at1
+  pg0="$(cpu_of $(pgrep -u postgres || true))"
+  at0="$(cpu_of "${servers[@]}")"
+  out="$(ATRIUM_API_KEY="$2" "${java[@]}" dev.atrium.bench.LoadGenerator "$1" all-minilm-l6-v2 closed 32 \
+    "$seconds" sentence)"
+  pg1="$(cpu_of $(pgrep -u postgres || true))"
+  at1="$(cpu_of "${servers[@]}")"
+  echo "$3 $out"
+  python3 -c 'import re, sys
+rps = float(re.search(r"requests_per_s=([0-9.]+)", sys.argv[1]).group(1)); n = rps * float(sys.argv[2])
+pg, at = float(sys.argv[4]) - float(sys.argv[3]), float(sys.argv[6]) - float(sys.argv[5])
+print(f"  cpu per request: atrium_ms={1000 * at / n:.2f} postgresql_ms={1000 * pg / n:.2f}")' \
+    "$out" "$seconds" "$pg0" "$pg1" "$at0" "$at1"
 }
 
 echo "== POST /v1/embeddings, closed loop, concurrency 32"
