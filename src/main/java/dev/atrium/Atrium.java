@@ -226,7 +226,8 @@ public final class Atrium implements AutoCloseable {
             database.changes().subscribe(dev.atrium.store.ChangeFeed.Topic.MODELS,
                     () -> residency.policies(registry.residencies()));
             residency.startSweeping();
-            seed.accept(registry);
+            // replicas starting together over one store: one registers the bundled model, the others then see it
+            database.exclusively("first-start", () -> seed.accept(registry));
             for (String reference : config.preload()) {
                 preload(registry, reference);
             }

@@ -176,6 +176,28 @@ public final class Database implements AutoCloseable {
         return dialect;
     }
 
+    /**
+     * Runs {@code work} while no other replica runs work under the same name: on PostgreSQL under a session
+     * advisory lock, held on a connection of its own for as long as the work runs (a replica that dies gives it
+     * up with its session); on SQLite, one process's file, it just runs.
+     */
+    public void exclusively(String name, Runnable work) {
+        if (dialect != Dialect.POSTGRESQL) {
+            work.run();
+            return;
+        }
+        jdbi.useHandle(handle -> {
+            handle.createQuery("SELECT pg_advisory_lock(hashtext(:name))").bind("name", name)
+                    .mapTo(String.class).one();
+            try {
+                work.run();
+            } finally {
+                handle.createQuery("SELECT pg_advisory_unlock(hashtext(:name))").bind("name", name)
+                        .mapTo(Boolean.class).one();
+            }
+        });
+    }
+
     /** Runs every JDBI transaction at SERIALIZABLE, through a delegate that retries serialization failures. */
     private static final class SerializedTransactions extends DelegatingTransactionHandler {
         SerializedTransactions(TransactionHandler delegate) {

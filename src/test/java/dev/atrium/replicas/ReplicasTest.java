@@ -230,6 +230,38 @@ class ReplicasTest {
 
     @Test
     @Order(5)
+    void aJobCreatedOnOneReplica_trainsOnAFileUploadedToAnother_andItsModelIsServedByAll() throws Exception {
+        String secret = tenants.key(tenants.tenant("shared-training"), "member").secret();
+        List<Http> on = replicas.stream().map(replica -> new Http(replica.baseUrl(), secret)).toList();
+        StringBuilder rows = new StringBuilder();
+        for (int i = 0; i < 12; i++) {
+            rows.append("{\"text\": \"the cat sat on the mat and purred, time ").append(i)
+                    .append("\", \"label\": \"animals\"}\n");
+            rows.append("{\"text\": \"the stock market fell on rate fears, day ").append(i)
+                    .append("\", \"label\": \"finance\"}\n");
+        }
+        String file = on.get(0).uploadTrainingFile("topics.jsonl", rows.toString()).json().path("id").asString();
+        Http.Reply created = on.get(1).postJson("/v1/fine_tuning/jobs", Map.of("model", "all-minilm-l6-v2",
+                "training_file", file, "suffix", "shared-topics"));
+        assertThat(created.status()).as(created.toString()).isEqualTo(200);
+
+        JsonNode job = on.get(2).awaitJobEnd(created.json().path("id").asString(), Duration.ofMinutes(2));
+
+        assertThat(job.path("status").asString()).as(job.toString()).isEqualTo("succeeded");
+        String model = job.path("fine_tuned_model").asString();
+        for (Http replica : on) {
+            Http.Reply classified = replica.postJson("/v1/classifications", Map.of("model", model,
+                    "input", List.of("the cat sat on the mat and purred again")));
+            assertThat(classified.status()).as(classified.toString()).isEqualTo(200);
+            assertThat(classified.json().path("data").get(0).path("labels").get(0).path("label").asString())
+                    .isEqualTo("animals");
+        }
+        System.out.println("a job created on one replica trained on a file uploaded to another; its model "
+                + model + " was served by all 3");
+    }
+
+    @Test
+    @Order(6)
     void aReplicaKilledUnderLoad_losesNoRecordOfARequestItsClientSawSucceed_andTheOthersKeepServing()
             throws Exception {
         String tenant = tenants.tenant("killed-under-load");
@@ -288,7 +320,7 @@ class ReplicasTest {
     }
 
     @Test
-    @Order(6)
+    @Order(7)
     void theStoreStoppedAndRestarted_gives503WithRetryAfterMeanwhile_admitsNothingUnchecked_thenServesAgain()
             throws Exception {
         Http member = admin.withKey(tenants.key(tenants.tenant("store-outage"), "member").secret());

@@ -103,6 +103,92 @@ class ReplicaChangesTest {
     }
 
     @Test
+    void workDoneExclusively_onOneReplica_makesAnotherWaitForIt_andAReplicaThatDiesGivesItUp() throws Exception {
+        String store = postgres.newDatabase();
+        try (Database here = Database.openPostgresql(StoreLocation.parse(store), postgres.password());
+                Database there = Database.openPostgresql(StoreLocation.parse(store), postgres.password())) {
+            java.util.concurrent.CountDownLatch holding = new java.util.concurrent.CountDownLatch(1);
+            java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(1);
+            java.util.List<String> order = new java.util.concurrent.CopyOnWriteArrayList<>();
+            Thread first = Thread.ofPlatform().start(() -> here.exclusively("first-start", () -> {
+                order.add("here begins");
+                holding.countDown();
+                try {
+                    release.await();
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+                order.add("here ends");
+            }));
+            holding.await();
+            Thread second = Thread.ofPlatform().start(() -> there.exclusively("first-start",
+                    () -> order.add("there runs")));
+            Thread.sleep(500);
+            assertThat(order).containsExactly("here begins"); // there waits
+            release.countDown();
+            first.join(5_000);
+            second.join(5_000);
+            assertThat(order).containsExactly("here begins", "here ends", "there runs");
+        }
+        // a replica that dies holding it: its session ends, and with it the lock
+        try (Database dying = Database.openPostgresql(StoreLocation.parse(store), postgres.password());
+                Database survivor = Database.openPostgresql(StoreLocation.parse(store), postgres.password())) {
+            java.util.concurrent.CountDownLatch holding = new java.util.concurrent.CountDownLatch(1);
+            Thread.ofPlatform().daemon().start(() -> dying.exclusively("first-start", () -> {
+                holding.countDown();
+                try {
+                    Thread.sleep(60_000);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }));
+            holding.await();
+            dying.close(); // its connections closed: as a replica killed
+            AtomicInteger ran = new AtomicInteger();
+            Thread after = Thread.ofPlatform().start(() -> survivor.exclusively("first-start", ran::incrementAndGet));
+            after.join(10_000);
+            assertThat(ran.get()).isEqualTo(1);
+        }
+    }
+
+    @Test
+    void replicasStartingTogetherOnANewStore_allStart_andRegisterTheBundledModelOnce() throws Exception {
+        String store = postgres.newDatabase();
+        byte[] secretsKey = new byte[32];
+        new java.security.SecureRandom().nextBytes(secretsKey);
+        Map<String, String> environment = new java.util.HashMap<>(postgres.environment());
+        environment.put("ATRIUM_SECRETS_KEY", java.util.Base64.getEncoder().encodeToString(secretsKey));
+        String adminKey = "atr-" + java.util.Base64.getUrlEncoder().withoutPadding().encodeToString(secretsKey);
+        environment.put("ATRIUM_ADMIN_KEY", adminKey);
+        java.util.concurrent.CyclicBarrier together = new java.util.concurrent.CyclicBarrier(3);
+        java.util.List<TestServer> started = new java.util.concurrent.CopyOnWriteArrayList<>();
+        try (var threads = java.util.concurrent.Executors.newFixedThreadPool(3)) {
+            java.util.List<java.util.concurrent.Future<TestServer>> starts = new java.util.ArrayList<>();
+            for (int i = 0; i < 3; i++) {
+                starts.add(threads.submit(() -> {
+                    Path directory = Files.createTempDirectory("atrium-replica-");
+                    together.await();
+                    TestServer server = TestServer.start(directory, Map.of("store", store), environment);
+                    started.add(server);
+                    return server;
+                }));
+            }
+            for (var start : starts) {
+                start.get(); // each started: none failed on a model another was registering
+            }
+            for (TestServer server : started) {
+                Http on = new Http(server.baseUrl(), adminKey);
+                tools.jackson.databind.JsonNode versions = on.get("/admin/models/all-minilm-l6-v2/versions").json();
+                assertThat(versions.path("versions")).as(versions.toString()).hasSize(1);
+                assertThat(on.postJson("/v1/embeddings", Map.of("model", "all-minilm-l6-v2",
+                        "input", "one registration")).status()).isEqualTo(200);
+            }
+        } finally {
+            started.forEach(TestServer::close);
+        }
+    }
+
+    @Test
     void aFeedThatLostTheStore_forgetsEverything_andHearsAgainOnceItIsBack() throws Exception {
         try (PostgresServer own = PostgresServer.start()) {
             String store = own.newDatabase();

@@ -61,7 +61,9 @@ public final class Haproxy implements AutoCloseable {
                         option httpchk
                         http-check send meth GET uri /v2/health/ready ver HTTP/1.1 hdr Host localhost
                         http-check expect status 200
-                        default-server inter 300ms fall 2 rise 1
+                        # a replica slow to answer on a loaded machine is not down: 3 s per check, 3 misses
+                        timeout check 3s
+                        default-server inter 300ms fall 3 rise 1
                     """.formatted(directory.resolve("503.http"), port));
             for (int i = 0; i < replicaPorts.size(); i++) {
                 config.append("    server replica").append(i + 1).append(" 127.0.0.1:").append(replicaPorts.get(i))
