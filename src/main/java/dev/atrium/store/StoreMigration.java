@@ -70,7 +70,7 @@ public final class StoreMigration {
             "budget_holds", "holds of requests in flight: none",
             "rate_windows", "shared rate counters: they start at zero",
             "rate_leases", "requests in flight: none",
-            "server_keys", "shared server keys");
+            "server_keys", "keys replicas share: the signing key is made when first needed");
 
     private StoreMigration() {}
 
@@ -173,15 +173,17 @@ public final class StoreMigration {
         Map<String, Map<String, String>> sourceTables = sqliteTables(source);
         Map<String, TargetTable> targetTables = postgresqlTables(destination);
         List<TablePlan> plans = plan(sourceTables, targetTables, foreignKeys(destination));
+        Path signingKey = dataDir.resolve(SIGNING_KEY);
+        boolean carriesSigningKey = targetTables.containsKey("server_keys") && Files.isRegularFile(signingKey);
         List<OtherTable> others = new ArrayList<>();
         for (String name : new TreeSet<>(targetTables.keySet())) {
             if (!sourceTables.containsKey(name)) {
-                others.add(new OtherTable(name, "only on PostgreSQL: "
-                        + ONLY_ON_POSTGRESQL.getOrDefault(name, "left empty")));
+                String note = name.equals("server_keys") && carriesSigningKey
+                        ? "the data directory's signing key (" + signingKey + ")"
+                        : ONLY_ON_POSTGRESQL.getOrDefault(name, "left empty");
+                others.add(new OtherTable(name, "only on PostgreSQL: " + note));
             }
         }
-        Path signingKey = dataDir.resolve(SIGNING_KEY);
-        boolean carriesSigningKey = targetTables.containsKey("server_keys") && Files.isRegularFile(signingKey);
 
         source.setAutoCommit(false); // SQLite: BEGIN IMMEDIATE, a snapshot no writer changes while it is read
         destination.setAutoCommit(false);

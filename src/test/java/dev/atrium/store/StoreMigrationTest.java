@@ -171,6 +171,70 @@ class StoreMigrationTest {
     }
 
     @Test
+    void migrate_aCopyThatDiffersFromItsSource_isNotKept() throws Exception {
+        PostgresServer postgres = Stores.postgres();
+        String store = postgres.newDatabase();
+        try (Database target = Database.openPostgresql(StoreLocation.parse(store), postgres.password())) {
+            // the target quietly changes one table's values and drops another's rows: only verification sees it
+            target.jdbi().useHandle(handle -> handle.execute("""
+                    CREATE FUNCTION garble() RETURNS trigger LANGUAGE plpgsql AS $$
+                    BEGIN NEW.name := NEW.name || ' (garbled)'; RETURN NEW; END $$;
+                    CREATE TRIGGER garble BEFORE INSERT ON tenants FOR EACH ROW EXECUTE FUNCTION garble();
+                    CREATE FUNCTION drop_row() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NULL; END $$;
+                    CREATE TRIGGER drop_row BEFORE INSERT ON audit_log FOR EACH ROW EXECUTE FUNCTION drop_row();
+                    """));
+        }
+
+        Run run = atrium(postgres.environment(), "store", "migrate", "--from", before.dataDir().toString(),
+                "--to", store);
+        assertThat(run.exitCode()).isEqualTo(1);
+        assertThat(run.err()).contains("does not match its source").contains("tenants: the checksums differ")
+                .containsPattern("audit_log: [0-9]+ rows in SQLite, 0 rows in PostgreSQL");
+        assertThat(rowCounts(postgres, store).values()).allMatch(rows -> rows == 0);
+    }
+
+    @Test
+    void migrate_idsSqliteHandedOut_areNeverHandedOutAgain() throws Exception {
+        Path dataDir = copyOf(before.dataDir());
+        try (Database sqlite = Database.openSqlite(dataDir.resolve("atrium.db"))) {
+            // a price deleted on SQLite: AUTOINCREMENT never gives its id again, and PostgreSQL must not either
+            sqlite.jdbi().useHandle(handle -> {
+                handle.execute("INSERT INTO prices (id, model, input_per_1m, output_per_1m, per_request,"
+                        + " per_compute_second, currency, effective_from, created_at)"
+                        + " VALUES (100, 'gone', '0', '0', '0', '0', 'USD', 1, 1)");
+                handle.execute("DELETE FROM prices WHERE id = 100");
+            });
+        }
+        PostgresServer postgres = Stores.postgres();
+        String store = postgres.newDatabase();
+
+        StoreMigration.Report report = StoreMigration.run(dataDir, StoreLocation.parse(store), postgres.password(),
+                step -> {});
+        assertThat(report.copied()).extracting(StoreMigration.CopiedTable::table).contains("prices", "usage_records");
+        assertThat(query(postgres, store, "SELECT nextval(pg_get_serial_sequence('prices', 'id'))"))
+                .containsExactly("101");
+        long rowids = Long.parseLong(query(postgres, store, "SELECT max(rowid) FROM usage_records").getFirst());
+        assertThat(query(postgres, store, "SELECT nextval(pg_get_serial_sequence('usage_records', 'rowid'))"))
+                .containsExactly(Long.toString(rowids + 1));
+    }
+
+    @Test
+    void migrate_aStoreWithoutRows_copiesNothing_andLeavesTheTargetAsItWas() throws Exception {
+        Database.openSqlite(scratch.resolve("atrium.db")).close();
+        PostgresServer postgres = Stores.postgres();
+        String store = postgres.newDatabase();
+        try (Database target = Database.openPostgresql(StoreLocation.parse(store), postgres.password())) {
+            target.jdbi().useHandle(handle -> handle.execute(
+                    "INSERT INTO upstream_hosts (host, created_at) VALUES ('api.example.com', 1)"));
+        }
+
+        Run run = atrium(postgres.environment(), "store", "migrate", "--from", scratch.toString(), "--to", store);
+        assertThat(run.exitCode()).as(run.err()).isZero();
+        assertThat(run.out()).contains("nothing to copy");
+        assertThat(rowCounts(postgres, store).get("upstream_hosts")).isEqualTo(1);
+    }
+
+    @Test
     void migrate_withAWrongPassword_failsInOneLine_withoutTouchingTheTarget() throws Exception {
         PostgresServer postgres = Stores.postgres();
         String store = postgres.newDatabase();
@@ -207,6 +271,17 @@ class StoreMigrationTest {
         commandLine.setErr(new PrintWriter(err, true));
         int exitCode = commandLine.execute(args);
         return new Run(exitCode, out.toString(), err.toString());
+    }
+
+    /** A copy of a stopped server's data directory (its store files included). */
+    private Path copyOf(Path dataDir) throws java.io.IOException {
+        Path copy = Files.createDirectories(scratch.resolve("copy"));
+        try (var files = Files.list(dataDir)) {
+            for (Path file : files.filter(Files::isRegularFile).toList()) {
+                Files.copy(file, copy.resolve(file.getFileName()));
+            }
+        }
+        return copy;
     }
 
     private static JsonNode invoice(Http admin, String tenant) {
