@@ -38,7 +38,8 @@ final class StoreCommand implements Runnable {
             description = {"Copy a data directory's SQLite store into an empty PostgreSQL store, in one transaction,"
                     + " verified (row counts and checksums) before it commits.",
                     "Stop the server first. The password comes from ATRIUM_STORE_PASSWORD.",
-                    "Exit status: 0 copied (or nothing to copy), 1 refused or failed (the target left as it was)."})
+                    "Exit status: 0 copied (or nothing to copy), 1 refused or failed (the target keeps none of"
+                            + " the copy)."})
     static final class Migrate implements Callable<Integer> {
         @Spec
         CommandSpec spec;
@@ -129,7 +130,9 @@ final class StoreCommand implements Runnable {
                     ? "  - the signing key was copied into the store (server_keys): bundles keep verifying against the"
                             + " same public key"
                     : "  - this data directory had no signing key: the store makes one when a bundle is first signed");
-            out.println("  - admin.key (the platform admin key, for the CLI) stays valid: its hash was copied");
+            if (Files.isRegularFile(dataDir.resolve("admin.key"))) {
+                out.println("  - admin.key (the platform admin key, for the CLI) stays valid: its hash was copied");
+            }
         }
 
         /** A message as it may be printed: the password never appears in it, whatever a library put there. */

@@ -124,7 +124,7 @@ public final class StoreMigration {
      * @param progress told each step as it begins (one line each)
      * @throws IllegalStateException saying what is wrong (no store in the directory, a target that cannot be
      *     reached or already holds data, a value that does not fit its column, a verification that failed); the
-     *     target is then left as it was. The message never holds the password.
+     *     target then keeps none of the copy. The message never holds the password.
      */
     public static Report run(Path dataDir, StoreLocation target, String password, Consumer<String> progress) {
         if (target.dialect() != Dialect.POSTGRESQL) {
@@ -142,7 +142,7 @@ public final class StoreMigration {
             try (Database postgresql = Database.openPostgresql(target, password);
                     Handle source = sqlite.jdbi().open();
                     Handle destination = postgresql.jdbi().open()) {
-                return copy(source.getConnection(), destination.getConnection(), dataDir, target, progress);
+                return copy(source.getConnection(), destination.getConnection(), dataDir, progress);
             }
         } catch (SQLException e) {
             throw new IllegalStateException(message(e), e);
@@ -168,8 +168,8 @@ public final class StoreMigration {
 
     // ---- the copy -----------------------------------------------------------------------------------------------
 
-    private static Report copy(Connection source, Connection destination, Path dataDir, StoreLocation target,
-            Consumer<String> progress) throws SQLException {
+    private static Report copy(Connection source, Connection destination, Path dataDir, Consumer<String> progress)
+            throws SQLException {
         Map<String, Map<String, String>> sourceTables = sqliteTables(source);
         Map<String, TargetTable> targetTables = postgresqlTables(destination);
         List<TablePlan> plans = plan(sourceTables, targetTables, foreignKeys(destination));
@@ -187,7 +187,6 @@ public final class StoreMigration {
 
         source.setAutoCommit(false); // SQLite: BEGIN IMMEDIATE, a snapshot no writer changes while it is read
         destination.setAutoCommit(false);
-        boolean committed = false;
         try {
             try (Statement statement = destination.createStatement()) {
                 // no replica writes into the target meanwhile: its emptiness holds until the copy commits
@@ -223,36 +222,53 @@ public final class StoreMigration {
             }
 
             progress.accept("verifying every table (row count and checksum)");
-            List<CopiedTable> copied = new ArrayList<>();
-            List<String> mismatches = new ArrayList<>();
-            for (TablePlan plan : plans) {
-                TableDigest expected = written.get(plan.name());
-                TableDigest actual = digest(destination, plan);
-                long counted = count(destination, plan.name());
-                if (expected.rows() != actual.rows() || counted != expected.rows()
-                        || expected.rows() != sourceRows.get(plan.name())) {
-                    mismatches.add(plan.name() + ": " + rows(sourceRows.get(plan.name())) + " in SQLite, "
-                            + rows(counted) + " in PostgreSQL");
-                } else if (!expected.checksum().equals(actual.checksum())) {
-                    mismatches.add(plan.name() + ": the checksums differ (" + expected.checksum().substring(0, 16)
-                            + " in SQLite, " + actual.checksum().substring(0, 16) + " in PostgreSQL)");
-                }
-                copied.add(new CopiedTable(plan.name(), expected.rows(), expected.checksum()));
-            }
-            if (!mismatches.isEmpty()) {
-                throw new IllegalStateException("the copy does not match its source, so nothing was kept: "
-                        + String.join("; ", mismatches));
-            }
+            List<CopiedTable> copied = verify(destination, plans, sourceRows, written);
             destination.commit();
-            committed = true;
             return new Report(copied, others, carriesSigningKey);
         } finally {
-            if (!committed) {
-                destination.rollback();
+            // after a commit, the rollback finds nothing to undo
+            endQuietly(destination);
+            endQuietly(source); // read only
+        }
+    }
+
+    /**
+     * Each table as the target holds it now against what was read from the source: rows counted and read back,
+     * and the checksums of both sides.
+     *
+     * @throws IllegalStateException naming every table that differs
+     */
+    private static List<CopiedTable> verify(Connection destination, List<TablePlan> plans, Map<String, Long> sourceRows,
+            Map<String, TableDigest> written) throws SQLException {
+        List<CopiedTable> copied = new ArrayList<>();
+        List<String> mismatches = new ArrayList<>();
+        for (TablePlan plan : plans) {
+            TableDigest expected = written.get(plan.name());
+            TableDigest actual = digest(destination, plan);
+            long counted = count(destination, plan.name());
+            long source = sourceRows.get(plan.name());
+            if (expected.rows() != source || actual.rows() != source || counted != source) {
+                mismatches.add(plan.name() + ": " + rows(source) + " in SQLite, " + rows(counted) + " in PostgreSQL");
+            } else if (!expected.checksum().equals(actual.checksum())) {
+                mismatches.add(plan.name() + ": the checksums differ (" + expected.checksum().substring(0, 16)
+                        + "… in SQLite, " + actual.checksum().substring(0, 16) + "… in PostgreSQL)");
             }
-            source.rollback(); // read only
-            destination.setAutoCommit(true);
-            source.setAutoCommit(true);
+            copied.add(new CopiedTable(plan.name(), source, expected.checksum()));
+        }
+        if (!mismatches.isEmpty()) {
+            throw new IllegalStateException("the copy does not match its source, so nothing was kept: "
+                    + String.join("; ", mismatches));
+        }
+        return copied;
+    }
+
+    /** Rolls back and leaves the transaction; a connection that is lost has, and must not hide why it failed. */
+    private static void endQuietly(Connection connection) {
+        try {
+            connection.rollback();
+            connection.setAutoCommit(true);
+        } catch (SQLException e) {
+            // the connection is lost: its transaction ended with it
         }
     }
 
