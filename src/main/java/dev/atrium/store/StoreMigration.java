@@ -21,10 +21,12 @@ import java.sql.Statement;
 import java.sql.Types;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.Deque;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Properties;
 import java.util.Set;
@@ -202,7 +204,7 @@ public final class StoreMigration {
                     others.add(new OtherTable(name, "only on SQLite: not copied (" + rows(count(source, name)) + ")"));
                 }
             }
-            others.sort(java.util.Comparator.comparing(OtherTable::table));
+            others.sort(Comparator.comparing(OtherTable::table));
             if (sourceRows.values().stream().allMatch(rows -> rows == 0)) {
                 List<CopiedTable> none = plans.stream().map(plan -> new CopiedTable(plan.name(), 0,
                         new TableDigest().checksum())).toList();
@@ -491,10 +493,10 @@ public final class StoreMigration {
             try (Statement statement = source.createStatement();
                     ResultSet rs = statement.executeQuery("PRAGMA table_info(" + quote(name) + ")")) {
                 while (rs.next()) {
-                    columns.put(rs.getString("name").toLowerCase(java.util.Locale.ROOT), rs.getString("type"));
+                    columns.put(rs.getString("name").toLowerCase(Locale.ROOT), rs.getString("type"));
                 }
             }
-            tables.put(name.toLowerCase(java.util.Locale.ROOT), columns);
+            tables.put(name.toLowerCase(Locale.ROOT), columns);
         }
         return tables;
     }
@@ -511,7 +513,7 @@ public final class StoreMigration {
             }
             try (ResultSet rs = statement.executeQuery("SELECT name, seq FROM sqlite_sequence")) {
                 while (rs.next()) {
-                    floors.put(rs.getString(1).toLowerCase(java.util.Locale.ROOT), rs.getLong(2));
+                    floors.put(rs.getString(1).toLowerCase(Locale.ROOT), rs.getLong(2));
                 }
             }
         }
@@ -703,10 +705,10 @@ public final class StoreMigration {
 
         private IllegalStateException unfit(Object value, String where) {
             String shown = value instanceof byte[] bytes ? "a blob of " + bytes.length + " bytes"
-                    : value.getClass().getSimpleName().toLowerCase(java.util.Locale.ROOT) + " '"
+                    : value.getClass().getSimpleName().toLowerCase(Locale.ROOT) + " '"
                             + abbreviated(value.toString()) + "'";
             return new IllegalStateException(where + " holds " + shown + ", which is not "
-                    + name().toLowerCase(java.util.Locale.ROOT) + ", so nothing was copied");
+                    + name().toLowerCase(Locale.ROOT) + ", so nothing was copied");
         }
 
         private static String abbreviated(String text) {

@@ -9,6 +9,7 @@ import dev.atrium.testing.PostgresServer;
 import dev.atrium.testing.Stores;
 import dev.atrium.testing.Tenants;
 import dev.atrium.testing.TestServer;
+import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.math.BigDecimal;
@@ -29,6 +30,7 @@ import java.util.UUID;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import picocli.CommandLine;
 import tools.jackson.databind.JsonNode;
 
 /**
@@ -44,6 +46,8 @@ class StoreMigrationTest {
     private record Before(Path dataDir, String tenant, Tenants.Key member, String fileId, JsonNode invoice,
             BigDecimal spent, String signingKey, long records) {}
 
+    @TempDir
+    static Path dataDir;
     private static Before before;
 
     @TempDir
@@ -51,7 +55,6 @@ class StoreMigrationTest {
 
     @BeforeAll
     static void fillADataDirectoryOnSqlite() throws Exception {
-        Path dataDir = Files.createTempDirectory("atrium-migrate-");
         try (TestServer server = TestServer.start(dataDir, Map.of("store", "sqlite"), Map.of())) {
             Http admin = server.http();
             Tenants tenants = new Tenants(admin);
@@ -219,6 +222,23 @@ class StoreMigrationTest {
     }
 
     @Test
+    void migrate_aValueThatDoesNotFitItsColumn_isRefusedNamingIt_andNothingIsKept() throws Exception {
+        Path dataDir = copyOf(before.dataDir());
+        try (Database sqlite = Database.openSqlite(dataDir.resolve("atrium.db"))) {
+            // SQLite keeps text in an INTEGER column; PostgreSQL's BIGINT cannot
+            sqlite.jdbi().useHandle(handle -> handle.execute("UPDATE tenants SET rpm = 'lots'"));
+        }
+        PostgresServer postgres = Stores.postgres();
+        String store = postgres.newDatabase();
+
+        assertThatThrownBy(() -> StoreMigration.run(dataDir, StoreLocation.parse(store), postgres.password(),
+                step -> {}))
+                .isInstanceOf(IllegalStateException.class)
+                .hasMessage("tenants.rpm holds string 'lots', which is not integer, so nothing was copied");
+        assertThat(rowCounts(postgres, store).values()).allMatch(rows -> rows == 0);
+    }
+
+    @Test
     void migrate_aStoreWithoutRows_copiesNothing_andLeavesTheTargetAsItWas() throws Exception {
         Database.openSqlite(scratch.resolve("atrium.db")).close();
         PostgresServer postgres = Stores.postgres();
@@ -266,7 +286,7 @@ class StoreMigrationTest {
     private static Run atrium(Map<String, String> environment, String... args) {
         StringWriter out = new StringWriter();
         StringWriter err = new StringWriter();
-        picocli.CommandLine commandLine = AtriumCommand.commandLine(environment);
+        CommandLine commandLine = AtriumCommand.commandLine(environment);
         commandLine.setOut(new PrintWriter(out, true));
         commandLine.setErr(new PrintWriter(err, true));
         int exitCode = commandLine.execute(args);
@@ -274,7 +294,7 @@ class StoreMigrationTest {
     }
 
     /** A copy of a stopped server's data directory (its store files included). */
-    private Path copyOf(Path dataDir) throws java.io.IOException {
+    private Path copyOf(Path dataDir) throws IOException {
         Path copy = Files.createDirectories(scratch.resolve("copy"));
         try (var files = Files.list(dataDir)) {
             for (Path file : files.filter(Files::isRegularFile).toList()) {
