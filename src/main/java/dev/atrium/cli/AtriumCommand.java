@@ -2,6 +2,7 @@ package dev.atrium.cli;
 
 import dev.atrium.Atrium;
 import dev.atrium.config.ServerSetting;
+import java.util.Map;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.OptionSpec;
@@ -18,12 +19,28 @@ import picocli.CommandLine.Model.OptionSpec;
                 TaskCommands.Transcribe.class, TaskCommands.Classify.class, TaskCommands.Predict.class,
                 TrainingCommands.Files.class, TrainingCommands.Train.class, TrainingCommands.Jobs.class,
                 TrainingCommands.Evaluate.class, RolloutCommand.class, BundleCommand.class, RunCommand.class,
-                CommandLine.HelpCommand.class})
+                StoreCommand.class, CommandLine.HelpCommand.class})
 public final class AtriumCommand implements Runnable {
 
     /** The command line, with one {@code serve} flag per {@link ServerSetting}. */
     public static CommandLine commandLine() {
-        CommandLine commandLine = new CommandLine(new AtriumCommand());
+        return commandLine(System.getenv());
+    }
+
+    /**
+     * The command line over a given environment, where {@code store migrate} reads the store's password (so that
+     * a test can give one without setting the process's environment).
+     */
+    public static CommandLine commandLine(Map<String, String> environment) {
+        CommandLine.IFactory defaults = CommandLine.defaultFactory();
+        CommandLine.IFactory factory = new CommandLine.IFactory() {
+            @Override
+            public <K> K create(Class<K> type) throws Exception {
+                return type == StoreCommand.Migrate.class ? type.cast(new StoreCommand.Migrate(environment))
+                        : defaults.create(type);
+            }
+        };
+        CommandLine commandLine = new CommandLine(new AtriumCommand(), factory);
         CommandLine serve = commandLine.getSubcommands().get("serve");
         for (ServerSetting setting : ServerSetting.values()) {
             serve.getCommandSpec().addOption(OptionSpec.builder("--" + setting.key())
