@@ -116,7 +116,8 @@ final class StoreCommand implements Runnable {
             out.println();
             out.println("What is not in the store, and stays in " + dataDir + ":");
             out.println("  - artifacts/ (model files) and tenant-files/ (tenants' encrypted training files): start the"
-                    + " server on the PostgreSQL store with --data-dir " + dataDir + ", which keeps them");
+                    + " server on the PostgreSQL store with --data-dir " + dataDir + ", which keeps them; with"
+                    + " --artifact-store s3://..., that first server sends them to the bucket, for every replica");
             if (Files.isRegularFile(secretsKey)) {
                 out.println("  - the secrets key, " + secretsKey + ": give every server on the PostgreSQL store this"
                         + " same key (--secrets-key-file " + secretsKey + ", or its content as ATRIUM_SECRETS_KEY);"

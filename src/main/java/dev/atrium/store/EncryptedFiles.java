@@ -102,6 +102,9 @@ public final class EncryptedFiles {
         } catch (IOException e) {
             throw new UncheckedIOException("cannot create the tenant files directory " + directory, e);
         }
+        if (remote != null) {
+            sendLocalFiles();
+        }
     }
 
     /**
@@ -487,6 +490,43 @@ public final class EncryptedFiles {
 
     private static byte[] associatedData(long index, boolean last) {
         return ByteBuffer.allocate(5).putInt((int) index).put((byte) (last ? 1 : 0)).array();
+    }
+
+    /**
+     * Sends what the directory still holds (files written before the remote store was configured) to the remote
+     * store, then deletes them here, so that they stay readable and no copy is left behind.
+     */
+    private void sendLocalFiles() {
+        int sent = 0;
+        try (DirectoryStream<Path> tenants = Files.newDirectoryStream(directory)) {
+            for (Path tenantDirectory : tenants) {
+                if (!Files.isDirectory(tenantDirectory, LinkOption.NOFOLLOW_LINKS)) {
+                    continue;
+                }
+                try (DirectoryStream<Path> files = Files.newDirectoryStream(tenantDirectory)) {
+                    for (Path file : files) {
+                        String name = file.getFileName().toString();
+                        if (!Files.isRegularFile(file, LinkOption.NOFOLLOW_LINKS) || name.startsWith(".")) {
+                            continue;
+                        }
+                        String key = remoteKey(tenantDirectory.getFileName().toString(), name);
+                        if (remote.find(key).isEmpty()) {
+                            remote.put(key, file);
+                            sent++;
+                        }
+                        overwrite(file);
+                        Files.delete(file);
+                    }
+                }
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot send the tenant files in " + directory + " to "
+                    + remote.location(), e);
+        }
+        if (sent > 0) {
+            org.slf4j.LoggerFactory.getLogger(EncryptedFiles.class).info("sent {} tenant files from {} to {}",
+                    sent, directory, remote.location());
+        }
     }
 
     /**

@@ -157,6 +157,22 @@ class SharedArtifactsTest {
         assertThat(Files.exists(onB.path(kept.sha256()))).isTrue();
     }
 
+    @Test
+    void filesStoredBeforeTheBucketWasConfigured_areUploadedByTheFirstSweep_andServedToOtherReplicas()
+            throws Exception {
+        Path older = directory.resolve("older");
+        ArtifactStore alone = ArtifactStore.open(older);
+        byte[] content = bytes(5_000, 9);
+        StagedArtifact staged = alone.stage(new ByteArrayInputStream(content), Long.MAX_VALUE);
+        alone.commit(staged);
+
+        ArtifactStore shared = ArtifactStore.open(older, remoteA, clock);
+        shared.retainOnly(Set.of(staged.sha256()));
+
+        assertThat(s3.keys(bucket)).containsExactly("models/sha256/" + staged.sha256());
+        assertThat(Files.readAllBytes(onB.path(staged.sha256()))).isEqualTo(content);
+    }
+
     private static byte[] bytes(int size, long seed) {
         byte[] bytes = new byte[size];
         new Random(seed).nextBytes(bytes);

@@ -140,6 +140,28 @@ class S3ObjectStoreTest {
     }
 
     @Test
+    void tenantFilesWrittenBeforeTheBucketWasConfigured_areSentToIt_andLeaveNoLocalCopy() throws Exception {
+        SettableClock clock = new SettableClock(Instant.parse("2027-01-01T00:00:00Z"));
+        Path data = Files.createDirectory(directory.resolve("data"));
+        try (Database database = IndependentTenantCrypto.openStore(data);
+                ObjectStore remote = S3ObjectStore.open(s3.config(bucket, "p"))) {
+            TenantKeys keys = new TenantKeys(database.jdbi(), MASTER, clock, 100, Duration.ofMinutes(5));
+            new EncryptedFiles(data.resolve("tenant-files"), keys)
+                    .write("tenant-1", "older", new ByteArrayInputStream("from before".getBytes(UTF_8)), 100);
+
+            EncryptedFiles shared = new EncryptedFiles(data.resolve("tenant-files"), keys, remote);
+
+            assertThat(s3.keys(bucket)).containsExactly("p/tenant-files/tenant-1/older");
+            try (var left = Files.walk(data.resolve("tenant-files"))) {
+                assertThat(left.filter(Files::isRegularFile)).isEmpty();
+            }
+            try (InputStream in = shared.open("tenant-1", "older")) {
+                assertThat(new String(in.readAllBytes(), UTF_8)).isEqualTo("from before");
+            }
+        }
+    }
+
+    @Test
     void tenantFiles_whileTheStoreIsDown_areRefusedWith503_andNothingIsLeftBehind() throws Exception {
         SettableClock clock = new SettableClock(Instant.parse("2027-01-01T00:00:00Z"));
         Path data = Files.createDirectory(directory.resolve("data"));
