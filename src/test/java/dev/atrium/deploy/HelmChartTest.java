@@ -432,6 +432,39 @@ class HelmChartTest {
                 .containsEntry("ATRIUM_S3_REGION", "eu-west-1");
     }
 
+    @Test
+    void dockerfile_copiesWhatTheBuildMakes_andRunsAsThePodsUser() throws IOException {
+        List<String> lines = Files.readAllLines(Path.of("deploy/Dockerfile"));
+        String pom = Files.readString(Path.of("pom.xml"));
+        JsonNode values = YAML.readTree(Files.readString(CHART.resolve("values.yaml")));
+        JsonNode manifestPod = parse(Files.readString(MANIFESTS.resolve("deployment.yaml"))).getFirst().path("spec")
+                .path("template").path("spec");
+
+        List<String> built = new ArrayList<>();
+        for (String line : lines) {
+            String[] words = line.trim().split("\\s+");
+            if (words[0].equals("COPY") && words[1].equals("--from=build")) {
+                built.add(words[2]);
+            } else if (words[0].equals("COPY") && !words[1].startsWith("--from")) {
+                for (int i = 1; i < words.length - 1; i++) {
+                    assertThat(Path.of(words[i])).as("copied from the repository").exists();
+                }
+            }
+        }
+        // the jar's name and its class path (lib/) as the POM makes them
+        assertThat(pom).contains("<finalName>atrium</finalName>", "<classpathPrefix>lib/</classpathPrefix>",
+                "<outputDirectory>${project.build.directory}/lib</outputDirectory>");
+        assertThat(built).containsExactly("/src/target/atrium.jar", "/src/target/lib");
+        String user = values.path("podSecurityContext").path("runAsUser").asString() + ":"
+                + values.path("podSecurityContext").path("runAsGroup").asString();
+        assertThat(lines).contains("USER " + user);
+        assertThat(manifestPod.path("securityContext").path("runAsUser").asString() + ":"
+                + manifestPod.path("securityContext").path("runAsGroup").asString()).isEqualTo(user);
+        assertThat(lines).contains("EXPOSE " + values.path("server").path("port").asString());
+        assertThat(String.join("\n", lines)).contains("--enable-native-access=ALL-UNNAMED")
+                .contains("-jar /opt/atrium/atrium.jar").contains("CMD [\"serve\"]");
+    }
+
     // rendering
 
     private static Helm helm() {
