@@ -70,7 +70,7 @@ class HelmChartTest {
     /** Settings of the S3 artifact store, wired here while the store itself lands (issue 16). */
     private static final List<String> ARTIFACT_STORE_VARIABLES =
             List.of("ATRIUM_ARTIFACT_STORE", "ATRIUM_S3_ENDPOINT", "ATRIUM_S3_REGION");
-    /** Read by the launcher and the logging configuration rather than by a setting. */
+    /** Read by the image's entrypoint and the logging configuration rather than by a setting. */
     private static final List<String> OTHER_VARIABLES = List.of("ATRIUM_LOG_LEVEL", "ATRIUM_JAVA_OPTS");
     private static final String INLINE_SECRETS = """
             secrets:
@@ -82,6 +82,8 @@ class HelmChartTest {
             """;
 
     private static final Map<Source, List<JsonNode>> RENDERED = new EnumMap<>(Source.class);
+    @TempDir
+    static Path temporary;
     private static String helmUnavailable;
     private static TestServer server;
 
@@ -92,9 +94,7 @@ class HelmChartTest {
         List<JsonNode> objects() {
             return RENDERED.computeIfAbsent(this, source -> switch (source) {
                 case CHART_DEFAULTS -> template("");
-                case CHART_PRODUCTION -> parse(helm().template().withName("atrium").withNamespace("serving")
-                        .withKubeVersion(KUBERNETES_VERSION)
-                        .withValuesFile(PRODUCTION_VALUES).call());
+                case CHART_PRODUCTION -> template(read(PRODUCTION_VALUES));
                 case CHART_INLINE_SECRETS -> template(INLINE_SECRETS);
                 case MANIFESTS_KUSTOMIZED -> parse(kustomize(MANIFESTS));
             });
@@ -126,8 +126,8 @@ class HelmChartTest {
     }
 
     @Test
-    void lint_productionValues_passesStrict() throws IOException {
-        LintResult result = new Helm(chartCopy(Files.readString(PRODUCTION_VALUES))).lint().strict().call();
+    void lint_productionValues_passesStrict() {
+        LintResult result = new Helm(chartCopy(read(PRODUCTION_VALUES))).lint().strict().call();
 
         assertThat(result.isFailed()).as("helm lint --strict: %s", result.getMessages()).isFalse();
     }
@@ -477,15 +477,9 @@ class HelmChartTest {
     /** The chart rendered as release "atrium" in namespace "serving", with values over the defaults. */
     private static List<JsonNode> template(String values) {
         try {
-            Path file = Files.createTempFile("atrium-values-", ".yaml");
-            try {
-                Files.writeString(file, values);
-                return parse(helm().template().withName("atrium").withNamespace("serving")
-                        .withKubeVersion(KUBERNETES_VERSION).withValuesFile(file)
-                        .call());
-            } finally {
-                Files.delete(file);
-            }
+            Path file = Files.writeString(Files.createTempFile(temporary, "values-", ".yaml"), values);
+            return parse(helm().template().withName("atrium").withNamespace("serving")
+                    .withKubeVersion(KUBERNETES_VERSION).withValuesFile(file).call());
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
@@ -498,7 +492,7 @@ class HelmChartTest {
     private static Path chartCopy(String values) {
         helm();
         try {
-            Path copy = Files.createTempDirectory("atrium-chart-").resolve("atrium");
+            Path copy = Files.createTempDirectory(temporary, "chart-").resolve("atrium");
             try (Stream<Path> files = Files.walk(CHART)) {
                 for (Path file : files.toList()) {
                     Path target = copy.resolve(CHART.relativize(file).toString());
@@ -530,6 +524,14 @@ class HelmChartTest {
             merged.set(field.getKey(), existing == null ? field.getValue() : merge(existing, field.getValue()));
         }
         return merged;
+    }
+
+    private static String read(Path file) {
+        try {
+            return Files.readString(file);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
     }
 
     private static String kustomize(Path directory) {
