@@ -38,6 +38,7 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.EnumSource;
 import org.junit.jupiter.params.provider.MethodSource;
+import org.junit.jupiter.params.provider.ValueSource;
 import org.opentest4j.TestAbortedException;
 import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.MappingIterator;
@@ -52,8 +53,9 @@ import tools.jackson.dataformat.yaml.YAMLMapper;
  * are the server's own open health paths (asked of a real server), the container port is the port the server is
  * configured with, the ConfigMap holds only settings the server reads and binds every interface, the secrets come
  * from the Secret and never from the ConfigMap, the HPA, PDB and Service point at the Deployment and its pods, and
- * the grace period covers the pre-stop sleep and the drain. The checks are shown able to fail: values against the
- * chart's schema fail lint and template, and a broken Deployment fails the schema check.
+ * the grace period covers the pre-stop sleep and the drain. The plain manifests are the chart's defaults, object by
+ * object, and the Dockerfile copies what the build makes and runs as the pods' user. The checks are shown able to
+ * fail: values against the chart's schema fail lint and template, and a broken Deployment fails the schema check.
  */
 class HelmChartTest {
     private static final Path CHART = Path.of("deploy/helm/atrium");
@@ -206,6 +208,34 @@ class HelmChartTest {
                 assertThat(KubernetesSchema.problems(object)).as(file.toString()).isEmpty();
             }
         }
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"Deployment", "Service", "PodDisruptionBudget", "HorizontalPodAutoscaler",
+            "ServiceAccount"})
+    void manifests_areTheChartsDefaults(String kind) throws IOException {
+        List<JsonNode> manifests = new ArrayList<>();
+        try (Stream<Path> listing = Files.list(MANIFESTS)) {
+            for (Path file : listing.filter(file -> file.toString().endsWith(".yaml")).sorted().toList()) {
+                manifests.addAll(parse(Files.readString(file)));
+            }
+        }
+
+        ObjectNode manifest = withoutLabelsAndAnnotations(one(manifests, kind));
+        ObjectNode chart = withoutLabelsAndAnnotations(one(Source.CHART_DEFAULTS.objects(), kind));
+        assertThat(manifest).isEqualTo(chart);
+    }
+
+    @Test
+    void manifestSettings_areTheChartsDefaults() throws IOException {
+        Map<String, String> settings = new LinkedHashMap<>();
+        for (String line : Files.readAllLines(MANIFESTS.resolve("settings.env"))) {
+            if (!line.isBlank() && !line.startsWith("#")) {
+                settings.put(line.substring(0, line.indexOf('=')), line.substring(line.indexOf('=') + 1));
+            }
+        }
+
+        assertThat(settings).isEqualTo(strings(configMap(Source.CHART_DEFAULTS.objects()).path("data")));
     }
 
     static Stream<Arguments> brokenDeployments() {
@@ -633,6 +663,16 @@ class HelmChartTest {
     private static void assertSelects(JsonNode selector, Map<String, String> podLabels) {
         assertThat(strings(selector)).isNotEmpty();
         assertThat(podLabels).containsAllEntriesOf(strings(selector));
+    }
+
+    /** The object less what Helm adds and the manifests leave out: its labels, and the pods' checksums. */
+    private static ObjectNode withoutLabelsAndAnnotations(JsonNode object) {
+        ObjectNode copy = (ObjectNode) object.deepCopy();
+        ((ObjectNode) copy.path("metadata")).remove(List.of("labels", "annotations"));
+        if (copy.path("spec").path("template").path("metadata") instanceof ObjectNode podMetadata) {
+            podMetadata.remove(List.of("labels", "annotations"));
+        }
+        return copy;
     }
 
     private static Map<String, String> podAnnotations(List<JsonNode> objects) {
