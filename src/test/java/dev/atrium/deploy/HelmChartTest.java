@@ -10,6 +10,7 @@ import dev.atrium.config.ServerConfigLoader;
 import dev.atrium.config.ServerSetting;
 import dev.atrium.tenancy.KeySecrets;
 import dev.atrium.testing.Http;
+import dev.atrium.testing.PrometheusText;
 import dev.atrium.testing.TestServer;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -445,6 +446,17 @@ class HelmChartTest {
     }
 
     @Test
+    void queueDepthMetric_isOneTheServerExports() {
+        String metric = one(Source.CHART_PRODUCTION.objects(), "HorizontalPodAutoscaler").path("spec").path("metrics")
+                .get(1).path("pods").path("metric").path("name").asString();
+        Http admin = server().http();
+
+        assertThat(admin.postJson("/v1/embeddings", Map.of("model", "all-minilm-l6-v2", "input", "a queue")).status())
+                .isEqualTo(200);
+        assertThat(PrometheusText.parse(admin.get("/metrics").text())).containsKey(metric);
+    }
+
+    @Test
     void deploymentAndDisruptionBudget_followTheValues() {
         JsonNode defaults = deployment(Source.CHART_DEFAULTS.objects());
         JsonNode defaultBudget = one(Source.CHART_DEFAULTS.objects(), "PodDisruptionBudget").path("spec");
@@ -702,10 +714,10 @@ class HelmChartTest {
         return Arguments.of(Named.of(how, breakIt));
     }
 
-    /** One real server (SQLite, nothing preloaded) that the probes are asked of. */
+    /** One real server (SQLite, the bundled model preloaded as by the chart) that the probes are asked of. */
     private static synchronized TestServer server() {
         if (server == null) {
-            server = TestServer.start(Map.of("preload", "none"));
+            server = TestServer.start(Map.of("preload", "all-minilm-l6-v2"));
         }
         return server;
     }
