@@ -47,8 +47,7 @@ public final class TestServer implements AutoCloseable {
         Map<String, String> flags = new HashMap<>(settings);
         Map<String, String> env = new HashMap<>(environment);
         if (!flags.containsKey("store") && "postgresql".equals(System.getProperty("atrium.test.store"))) {
-            PostgresServer postgres = PostgresServer.shared()
-                    .orElseThrow(() -> new IllegalStateException(PostgresServer.unavailableReason()));
+            PostgresServer postgres = Stores.postgres(); // or the test skipped, saying why
             flags.put("store", POSTGRES_DATABASES.computeIfAbsent(dataDir.toAbsolutePath(),
                     dir -> postgres.newDatabase()));
             env.putAll(postgres.environment());
