@@ -84,13 +84,18 @@ print(ticks / os.sysconf("SC_CLK_TCK"))
 PY
 }
 load() { # URL KEY LABEL: the load generator's line, then the CPU each request cost the servers and PostgreSQL
-  local out pg0 pg1 at0 at1
+  # (sampled from the end of the generator's 3 s warm-up, about 3.5 s after it starts, to its end)
+  local out pg0 pg1 at0 at1 generator
+  ATRIUM_API_KEY="$2" "${java[@]}" dev.atrium.bench.LoadGenerator "$1" all-minilm-l6-v2 closed 32 \
+    "$seconds" sentence > "$data/load.out" &
+  generator=$!
+  sleep 3.5
   pg0="$(cpu_of $(pgrep -u postgres || true))"
   at0="$(cpu_of "${servers[@]}")"
-  out="$(ATRIUM_API_KEY="$2" "${java[@]}" dev.atrium.bench.LoadGenerator "$1" all-minilm-l6-v2 closed 32 \
-    "$seconds" sentence)"
+  wait "$generator"
   pg1="$(cpu_of $(pgrep -u postgres || true))"
   at1="$(cpu_of "${servers[@]}")"
+  out="$(cat "$data/load.out")"
   echo "$3 $out"
   python3 -c 'import re, sys
 rps = float(re.search(r"requests_per_s=([0-9.]+)", sys.argv[1]).group(1)); n = rps * float(sys.argv[2])
