@@ -138,25 +138,7 @@ public final class ArtifactStore {
             throw AtriumException.internal("cannot create a staging file", e);
         }
         try {
-            MessageDigest digest = sha256();
-            long size = 0;
-            byte[] buffer = new byte[BUFFER_SIZE];
-            try (FileChannel channel = FileChannel.open(file, StandardOpenOption.WRITE);
-                    OutputStream out = java.nio.channels.Channels.newOutputStream(channel)) {
-                int read;
-                while ((read = in.read(buffer)) >= 0) {
-                    size += read;
-                    if (size > maxBytes) {
-                        throw new AtriumException(ErrorCode.PAYLOAD_TOO_LARGE,
-                                "the upload is larger than the limit of " + maxBytes + " bytes");
-                    }
-                    digest.update(buffer, 0, read);
-                    out.write(buffer, 0, read);
-                }
-                out.flush();
-                channel.force(true);
-            }
-            return new StagedArtifact(file, HexFormat.of().formatHex(digest.digest()), size);
+            return write(in, file, maxBytes);
         } catch (IOException e) {
             discard(file);
             throw new AtriumException(ErrorCode.INVALID_REQUEST, "the upload was cut off before it ended");
@@ -164,6 +146,29 @@ public final class ArtifactStore {
             discard(file);
             throw e;
         }
+    }
+
+    /** Copies {@code in} to its end into {@code file}, hashing it on the way, then forces it to the disk. */
+    private static StagedArtifact write(InputStream in, Path file, long maxBytes) throws IOException {
+        MessageDigest digest = sha256();
+        long size = 0;
+        byte[] buffer = new byte[BUFFER_SIZE];
+        try (FileChannel channel = FileChannel.open(file, StandardOpenOption.WRITE);
+                OutputStream out = java.nio.channels.Channels.newOutputStream(channel)) {
+            int read;
+            while ((read = in.read(buffer)) >= 0) {
+                size += read;
+                if (size > maxBytes) {
+                    throw new AtriumException(ErrorCode.PAYLOAD_TOO_LARGE,
+                            "the upload is larger than the limit of " + maxBytes + " bytes");
+                }
+                digest.update(buffer, 0, read);
+                out.write(buffer, 0, read);
+            }
+            out.flush();
+            channel.force(true);
+        }
+        return new StagedArtifact(file, HexFormat.of().formatHex(digest.digest()), size);
     }
 
     /**
@@ -265,21 +270,12 @@ public final class ArtifactStore {
                 LOG.error("artifact {} is referenced but missing from {}", sha256, remote.location());
                 throw AtriumException.internal("artifact " + sha256 + " is missing from " + remote.location(), null);
             }
-            MessageDigest digest = sha256();
-            long size = 0;
-            try (InputStream in = opened.get(); FileChannel channel = FileChannel.open(file, StandardOpenOption.WRITE);
-                    OutputStream out = java.nio.channels.Channels.newOutputStream(channel)) {
-                byte[] buffer = new byte[BUFFER_SIZE];
-                int read;
-                while ((read = in.read(buffer)) >= 0) {
-                    digest.update(buffer, 0, read);
-                    out.write(buffer, 0, read);
-                    size += read;
-                }
-                out.flush();
-                channel.force(true);
+            StagedArtifact downloaded;
+            try (InputStream in = opened.get()) {
+                downloaded = write(in, file, Long.MAX_VALUE);
             }
-            String actual = HexFormat.of().formatHex(digest.digest());
+            long size = downloaded.sizeBytes();
+            String actual = downloaded.sha256();
             if (!actual.equals(sha256)) {
                 LOG.error("refused artifact {} from {}: its {} bytes hash to {} (altered or damaged in the store)",
                         sha256, remote.location(), size, actual);
