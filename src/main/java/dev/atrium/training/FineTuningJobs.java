@@ -455,7 +455,7 @@ public final class FineTuningJobs implements AutoCloseable {
             event(job.id(), "info", "The job has successfully completed: " + reference, metrics);
             return dev.atrium.metering.Outcome.OK;
         } catch (CancellationException e) {
-            if (closed && !cancelled(job.id())) {
+            if (stoppedWithTheServer(job)) {
                 return null; // the server is stopping: the job stays running and is queued again at the next start
             }
             if (run.pastTimeLimit()) {
@@ -468,13 +468,33 @@ public final class FineTuningJobs implements AutoCloseable {
             event(job.id(), "info", "The job was cancelled", null);
             return dev.atrium.metering.Outcome.CLIENT_CANCELLED;
         } catch (AtriumException e) {
+            if (stoppedWithTheServer(job)) {
+                return null;
+            }
             fail(job, e.code().openAiCode(), e.getMessage(), e.param().orElse(null));
             return dev.atrium.metering.Outcome.ENGINE_ERROR;
         } catch (RuntimeException e) {
+            if (stoppedWithTheServer(job)) {
+                // the stop's interrupt reached a call that fails on it (a store call, a file): not the job's fault
+                return null;
+            }
             LOG.warn("fine-tuning job {} failed", job.id(), e);
             fail(job, "server_error", "the job failed inside the server", null);
             return dev.atrium.metering.Outcome.ENGINE_ERROR;
         }
+    }
+
+    /**
+     * Whether a job that stopped early was stopped by the server stopping, not by a cancel: it then stays running
+     * in the store and is queued again at the next start. Clears the stop's interrupt, so that the store call that
+     * asks can run.
+     */
+    private boolean stoppedWithTheServer(FineTuningJob job) {
+        if (!closed) {
+            return false;
+        }
+        Thread.interrupted();
+        return !cancelled(job.id());
     }
 
     /** Moves a job from one status to the next, unless it has left the first (a cancel); answers whether it moved. */
