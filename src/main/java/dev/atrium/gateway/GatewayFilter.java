@@ -7,6 +7,7 @@ import dev.atrium.ErrorCode;
 import dev.atrium.audit.AuditEvent;
 import dev.atrium.audit.AuditLog;
 import dev.atrium.audit.AuditTrail;
+import dev.atrium.console.ConsoleSessions;
 import dev.atrium.observe.AtriumMetrics;
 import dev.atrium.tenancy.ApiKey;
 import dev.atrium.tenancy.KeySecrets;
@@ -32,6 +33,11 @@ import java.util.Set;
  * log, and authentication failures counted and sampled (a row per source address per minute, see
  * {@link AuthenticationFailures}).
  *
+ * <p>A signed-in console ({@link ConsoleSessions}) authenticates with its session cookie instead: the session's key
+ * is looked up on every request (a revoked or expired key ends its sessions at once), and every call but GET and
+ * HEAD must carry the session's CSRF token in {@code X-CSRF-Token} (403 otherwise). A request with a key in its
+ * headers is judged by the key alone. {@code /console} itself (its files and its sign-in) needs no key.
+ *
  * <p>Every authentication failure gets the same 401, whatever was wrong with the key, so that a probe learns
  * nothing about which keys exist.
  */
@@ -45,6 +51,7 @@ public final class GatewayFilter implements Filter, AutoCloseable {
     private static final Set<String> OPEN_PATHS = Set.of("/health", "/v2/health/live", "/v2/health/ready");
 
     private final Tenancy tenancy;
+    private final ConsoleSessions sessions;
     private final RateLimiter limiter;
     private final AuditLog audit;
     private final AtriumMetrics metrics;
@@ -56,15 +63,16 @@ public final class GatewayFilter implements Filter, AutoCloseable {
     /**
      * @param metricsOpen whether {@code /metrics} needs no key (otherwise it needs a platform admin key)
      */
-    public GatewayFilter(Tenancy tenancy, RateLimiter limiter, AuditLog audit, AtriumMetrics metrics,
-            boolean metricsOpen, Clock clock) {
-        this(tenancy, limiter, audit, metrics, metricsOpen, clock, FAILURE_WINDOW);
+    public GatewayFilter(Tenancy tenancy, ConsoleSessions sessions, RateLimiter limiter, AuditLog audit,
+            AtriumMetrics metrics, boolean metricsOpen, Clock clock) {
+        this(tenancy, sessions, limiter, audit, metrics, metricsOpen, clock, FAILURE_WINDOW);
     }
 
     /** @param failureWindow how long one audit row of failed authentications from one address counts them */
-    GatewayFilter(Tenancy tenancy, RateLimiter limiter, AuditLog audit, AtriumMetrics metrics, boolean metricsOpen,
-            Clock clock, Duration failureWindow) {
+    GatewayFilter(Tenancy tenancy, ConsoleSessions sessions, RateLimiter limiter, AuditLog audit,
+            AtriumMetrics metrics, boolean metricsOpen, Clock clock, Duration failureWindow) {
         this.tenancy = requireNonNull(tenancy, "tenancy is null");
+        this.sessions = requireNonNull(sessions, "sessions is null");
         this.limiter = requireNonNull(limiter, "limiter is null");
         this.audit = requireNonNull(audit, "audit is null");
         this.metrics = requireNonNull(metrics, "metrics is null");
@@ -102,12 +110,26 @@ public final class GatewayFilter implements Filter, AutoCloseable {
         String path = request.path().absolute().path();
         long start = System.nanoTime();
         response.whenSent(() -> metrics.request(endpoint(path), response.status().code(), System.nanoTime() - start));
-        if (OPEN_PATHS.contains(path) || (metricsOpen && path.equals("/metrics"))) {
+        if (OPEN_PATHS.contains(path) || (metricsOpen && path.equals("/metrics")) || path.equals("/console")
+                || path.startsWith("/console/")) {
             chain.proceed();
             return;
         }
+        Method method = request.prologue().method();
         Optional<String> secret = secret(request);
-        Optional<ApiKey> key = secret.flatMap(tenancy::authenticate);
+        Optional<ApiKey> key;
+        Optional<ConsoleSessions.Session> session = secret.isEmpty() ? sessions.of(request.headers())
+                : Optional.empty();
+        if (session.isPresent()) {
+            key = tenancy.activeKey(session.get().keyId());
+            if (key.isPresent() && !method.equals(Method.GET) && !method.equals(Method.HEAD)
+                    && !ConsoleSessions.csrfMatches(session.get(), request.headers())) {
+                throw new AtriumException(ErrorCode.PERMISSION_DENIED, "a call made with a console session must"
+                        + " carry the session's CSRF token in " + ConsoleSessions.CSRF_HEADER);
+            }
+        } else {
+            key = secret.flatMap(tenancy::authenticate);
+        }
         if (key.isEmpty()) {
             failures.failed(secret.filter(KeySecrets::isWellFormed).map(KeySecrets::prefix).orElse(null),
                     request.prologue().method().text() + " " + path, source(request));
@@ -116,7 +138,6 @@ public final class GatewayFilter implements Filter, AutoCloseable {
         Caller caller = new Caller(key.get(), tenancy.tenantOf(key.get()));
         ScopedValue.Carrier scope = ScopedValue.where(Caller.CURRENT, caller);
 
-        Method method = request.prologue().method();
         if (path.startsWith("/admin/") && !method.equals(Method.GET) && !method.equals(Method.HEAD)) {
             AuditTrail trail = new AuditTrail(method.text().toLowerCase(Locale.ROOT) + " " + path, path,
                     caller.key().tenantId());

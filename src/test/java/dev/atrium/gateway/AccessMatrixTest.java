@@ -52,6 +52,11 @@ class AccessMatrixTest {
     enum Access {
         /** No key needed. */
         OPEN,
+        /**
+         * The console's own routes: its page and files need no key, its session routes answer only to a session
+         * cookie (a key in the headers is not a session: 401); ConsoleSessionTest covers them.
+         */
+        SESSION,
         /** Any key reads it (lists are scoped to the caller's tenant). */
         READ,
         /** Members and owners call models; readers get 403. */
@@ -70,6 +75,11 @@ class AccessMatrixTest {
     private static Map<String, Access> classification() {
         Map<String, Access> routes = new LinkedHashMap<>();
         routes.put("GET /health", Access.OPEN);
+        routes.put("GET /console", Access.SESSION);
+        routes.put("GET /console/{file}", Access.SESSION);
+        routes.put("POST /console/session", Access.SESSION);
+        routes.put("GET /console/session", Access.SESSION);
+        routes.put("DELETE /console/session", Access.SESSION);
         routes.put("GET /metrics", Access.ADMIN);
         routes.put("GET /v1/models", Access.READ);
         routes.put("GET /v1/models/{model}", Access.READ);
@@ -301,11 +311,15 @@ class AccessMatrixTest {
                     String what = actor.role() + " of tenant " + own + ": " + route.getKey() + " -> " + reply;
                     assertThat(reply.status()).as(what).isLessThan(500);
                     boolean refused = switch (route.getValue()) {
-                        case OPEN, READ -> false;
+                        case OPEN, READ, SESSION -> false;
                         case CALL -> actor.role().equals("reader");
                         case VIEW -> actor.role().equals("member");
                         case OWNER, ADMIN -> true;
                     };
+                    if (route.getValue() == Access.SESSION) {
+                        checked++;
+                        continue;
+                    }
                     if (!refused) {
                         assertThat(reply.status()).as(what).isNotIn(401, 403);
                     } else {
@@ -349,6 +363,10 @@ class AccessMatrixTest {
                 Http.Reply reply = routeTemplate(route.getKey()).send(http, objects);
                 String what = (asAdmin ? "the admin" : "an owner") + ": " + route.getKey() + " -> " + reply;
                 assertThat(reply.status()).as(what).isLessThan(500);
+                if (route.getValue() == Access.SESSION) {
+                    checked++;
+                    continue;
+                }
                 if (!asAdmin && route.getValue() == Access.ADMIN) {
                     assertThat(reply.status()).as(what).isEqualTo(403);
                 } else {

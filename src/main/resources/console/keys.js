@@ -1,0 +1,90 @@
+import { api, ApiError, element } from './api.js';
+
+let onSignedOut = () => {};
+
+function handle(e, errorNode) {
+  if (e instanceof ApiError && e.status === 401) {
+    onSignedOut();
+  } else if (errorNode) {
+    errorNode.textContent = e.message;
+  }
+}
+
+function row(key) {
+  const tr = element('tr', null, { 'data-key-id': key.id });
+  const cells = [['Name', key.name], ['Prefix', key.prefix], ['Role', key.role], ['Tenant', key.tenant || '—'],
+    ['Created (UTC)', key.created_at ? key.created_at.replace('T', ' ').replace(/\.\d+Z$|Z$/, '') : ''],
+    ['Status', key.revoked ? 'revoked' : 'active']];
+  for (const [label, value] of cells) {
+    tr.append(element('td', value, { 'data-label': label }));
+  }
+  const actions = element('td', null, { 'data-label': 'Actions' });
+  if (!key.revoked) {
+    const revoke = element('button', 'Revoke', { type: 'button', class: 'danger',
+      'aria-label': `Revoke key ${key.name} (${key.prefix})` });
+    revoke.addEventListener('click', async () => {
+      if (!window.confirm(`Revoke ${key.name}? Requests with it are refused at once.`)) {
+        return;
+      }
+      try {
+        await api('DELETE', `/admin/keys/${encodeURIComponent(key.id)}`);
+        await refresh();
+      } catch (e) {
+        handle(e, document.getElementById('create-key-error'));
+      }
+    });
+    actions.append(revoke);
+  }
+  tr.append(actions);
+  return tr;
+}
+
+async function refresh() {
+  const list = await api('GET', '/admin/keys');
+  document.getElementById('key-rows').replaceChildren(...list.keys.map(row));
+}
+
+export async function showKeys(session, signedOut) {
+  onSignedOut = signedOut;
+  document.getElementById('keys').hidden = false;
+  const tenant = document.getElementById('key-tenant');
+  const isAdmin = session.key.role === 'admin';
+  tenant.hidden = !isAdmin;
+  document.querySelector('label[for="key-tenant"]').hidden = !isAdmin;
+  try {
+    await refresh();
+  } catch (e) {
+    handle(e, document.getElementById('create-key-error'));
+  }
+}
+
+document.getElementById('create-key').addEventListener('submit', async (event) => {
+  event.preventDefault();
+  const error = document.getElementById('create-key-error');
+  error.textContent = '';
+  const form = event.target;
+  const body = { name: form.name.value, role: form.role.value };
+  if (form.tenant.value.trim() && !form.tenant.hidden) {
+    body.tenant = form.tenant.value.trim();
+  }
+  const models = form.models.value.split(',').map((m) => m.trim()).filter((m) => m);
+  if (models.length) {
+    body.models = models;
+  }
+  try {
+    const created = await api('POST', '/admin/keys', body);
+    document.getElementById('new-secret-value').textContent = created.key;
+    const shown = document.getElementById('new-secret');
+    shown.hidden = false;
+    document.getElementById('new-secret-done').focus();
+    form.reset();
+    await refresh();
+  } catch (e) {
+    handle(e, error);
+  }
+});
+
+document.getElementById('new-secret-done').addEventListener('click', () => {
+  document.getElementById('new-secret-value').textContent = '';
+  document.getElementById('new-secret').hidden = true;
+});

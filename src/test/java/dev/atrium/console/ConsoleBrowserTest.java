@@ -1,0 +1,166 @@
+package dev.atrium.console;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.atrium.testing.Http;
+import dev.atrium.testing.Tenants;
+import dev.atrium.testing.TestServer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.openqa.selenium.By;
+import org.openqa.selenium.Dimension;
+import org.openqa.selenium.OutputType;
+import org.openqa.selenium.WebDriver;
+import org.openqa.selenium.WebElement;
+import org.openqa.selenium.chrome.ChromeDriver;
+import org.openqa.selenium.chrome.ChromeDriverService;
+import org.openqa.selenium.chrome.ChromeOptions;
+import org.openqa.selenium.support.ui.ExpectedConditions;
+import org.openqa.selenium.support.ui.WebDriverWait;
+
+/**
+ * The console in a real browser (Debian's headless Chromium through its chromedriver) against a real server: an
+ * owner signs in with a key, creates a key and sees its secret once, the key works, the owner revokes it and it is
+ * refused; the owner sees only its tenant's keys; the page fetches nothing from anywhere but the server; and each
+ * page is photographed at desktop and phone width (target/console-screenshots).
+ */
+class ConsoleBrowserTest {
+    private static final Path CHROMIUM = Path.of("/usr/bin/chromium");
+    private static final Path CHROMEDRIVER = Path.of("/usr/bin/chromedriver");
+    private static final Path SCREENSHOTS = Path.of("target", "console-screenshots");
+
+    private static TestServer server;
+    private static Http admin;
+    private static Tenants tenants;
+    private static WebDriver browser;
+
+    @BeforeAll
+    static void start() throws Exception {
+        if (!Files.isExecutable(CHROMIUM) || !Files.isExecutable(CHROMEDRIVER)) {
+            String reason = "skipped: Chromium and its driver are not installed (apt-get install chromium"
+                    + " chromium-driver; .ci/run does)";
+            System.err.println(reason);
+            Assumptions.abort(reason);
+        }
+        server = TestServer.start(Map.of("preload", "none"));
+        admin = server.http();
+        tenants = new Tenants(admin);
+        ChromeOptions options = new ChromeOptions().setBinary(CHROMIUM.toFile())
+                .addArguments("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                        "--disable-dev-shm-usage", "--window-size=1280,900");
+        ChromeDriverService service = new ChromeDriverService.Builder().usingDriverExecutable(CHROMEDRIVER.toFile())
+                .usingAnyFreePort().build();
+        browser = new ChromeDriver(service, options);
+        Files.createDirectories(SCREENSHOTS);
+    }
+
+    @AfterAll
+    static void stop() {
+        if (browser != null) {
+            browser.quit();
+        }
+        if (server != null) {
+            server.close();
+        }
+    }
+
+    private static WebElement await(By by) {
+        return new WebDriverWait(browser, Duration.ofSeconds(10)).until(ExpectedConditions.visibilityOfElementLocated(by));
+    }
+
+    private static void screenshot(String page) throws Exception {
+        for (Map.Entry<String, Dimension> size : Map.of("desktop", new Dimension(1280, 900),
+                "phone", new Dimension(390, 844)).entrySet()) {
+            browser.manage().window().setSize(size.getValue());
+            Thread.sleep(200);
+            byte[] png = ((ChromeDriver) browser).getScreenshotAs(OutputType.BYTES);
+            Files.write(SCREENSHOTS.resolve(page + "-" + size.getKey() + ".png"), png);
+        }
+        browser.manage().window().setSize(new Dimension(1280, 900));
+    }
+
+    @Test
+    void anOwner_signsIn_createsAKeySeenOnce_usesIt_revokesIt_andSeesOnlyItsTenant() throws Exception {
+        String tenant = tenants.tenant("console-owner");
+        Tenants.Key owner = tenants.key(tenant, "owner");
+        String otherTenant = tenants.tenant("console-other");
+        Tenants.Key foreign = tenants.key(otherTenant, "member");
+
+        browser.get(server.baseUrl() + "/console/");
+        WebElement keyField = await(By.id("api-key"));
+        screenshot("sign-in");
+        keyField.sendKeys("atr-wrong");
+        browser.findElement(By.cssSelector("#sign-in-form button[type=submit]")).click();
+        new WebDriverWait(browser, Duration.ofSeconds(10)).until(ExpectedConditions.textToBePresentInElementLocated(
+                By.id("sign-in-error"), "not valid"));
+        keyField.clear();
+        keyField.sendKeys(owner.secret());
+        browser.findElement(By.cssSelector("#sign-in-form button[type=submit]")).click();
+        await(By.id("keys"));
+        new WebDriverWait(browser, Duration.ofSeconds(10)).until(driver -> !driver.findElements(
+                By.cssSelector("#key-rows tr")).isEmpty());
+
+        // the key is in no cookie, no storage, no page: the browser holds a session
+        assertThat(browser.manage().getCookies()).allSatisfy(cookie -> {
+            assertThat(cookie.getValue()).doesNotContain(owner.secret());
+            assertThat(cookie.isHttpOnly()).isTrue();
+        });
+        assertThat(script("return JSON.stringify(localStorage) + JSON.stringify(sessionStorage)"))
+                .doesNotContain(owner.secret());
+        assertThat(browser.getPageSource()).doesNotContain(owner.secret());
+        List<String> tenantsShown = browser.findElements(By.cssSelector("#key-rows td[data-label=Tenant]")).stream()
+                .map(WebElement::getText).distinct().toList();
+        assertThat(tenantsShown).containsExactly(tenant);
+        assertThat(browser.findElements(By.cssSelector("#key-rows tr[data-key-id='" + foreign.id() + "']")))
+                .isEmpty();
+
+        assertThat(browser.findElement(By.id("key-tenant")).isDisplayed()).as("an owner's keys are its tenant's")
+                .isFalse();
+        browser.findElement(By.id("key-name")).sendKeys("made in the console");
+        new org.openqa.selenium.support.ui.Select(browser.findElement(By.id("key-role"))).selectByValue("member");
+        browser.findElement(By.cssSelector("#create-key button[type=submit]")).click();
+        String secret = await(By.id("new-secret-value")).getText();
+        assertThat(secret).startsWith("atr-");
+        screenshot("keys");
+        assertThat(admin.withKey(secret).get("/v1/models").status()).isEqualTo(200);
+        browser.findElement(By.id("new-secret-done")).click();
+        assertThat(browser.getPageSource()).doesNotContain(secret);
+        browser.navigate().refresh();
+        await(By.id("keys"));
+        assertThat(browser.getPageSource()).as("shown once: not after a reload").doesNotContain(secret);
+
+        String createdId = admin.get("/admin/keys?tenant=" + tenant).json().path("keys").valueStream()
+                .filter(key -> key.path("name").asString().equals("made in the console"))
+                .findFirst().orElseThrow().path("id").asString();
+        WebElement revoke = await(By.cssSelector("#key-rows tr[data-key-id='" + createdId + "'] button"));
+        revoke.click();
+        browser.switchTo().alert().accept();
+        new WebDriverWait(browser, Duration.ofSeconds(10)).until(ExpectedConditions.textToBePresentInElementLocated(
+                By.cssSelector("#key-rows tr[data-key-id='" + createdId + "'] td[data-label=Status]"), "revoked"));
+        assertThat(admin.withKey(secret).get("/v1/models").status()).isEqualTo(401);
+
+        // nothing came from anywhere but the server
+        @SuppressWarnings("unchecked")
+        List<String> fetched = (List<String>) ((ChromeDriver) browser).executeScript(
+                "return performance.getEntriesByType('resource').map(e => e.name)"
+                        + ".concat([location.href])");
+        assertThat(fetched).isNotEmpty().allSatisfy(url -> assertThat(url).startsWith(server.baseUrl() + "/"));
+
+        browser.findElement(By.id("sign-out")).click();
+        await(By.id("api-key"));
+        assertThat(browser.manage().getCookieNamed(ConsoleSessions.COOKIE)).isNull();
+        browser.navigate().refresh();
+        await(By.id("api-key"));
+    }
+
+    private static String script(String source) {
+        return String.valueOf(((ChromeDriver) browser).executeScript(source));
+    }
+}
