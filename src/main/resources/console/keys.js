@@ -46,7 +46,6 @@ async function refresh() {
 
 export async function showKeys(session, signedOut) {
   onSignedOut = signedOut;
-  document.getElementById('keys').hidden = false;
   const tenant = document.getElementById('key-tenant');
   const isAdmin = session.key.role === 'admin';
   tenant.hidden = !isAdmin;

@@ -201,8 +201,14 @@ public final class AdminMeteringService implements HttpService {
         Caller caller = Caller.current();
         requireAdmin(caller);
         Optional<String> tenant = AdminJson.parameter(request, "tenant").map(this::tenantId);
-        Json.send(response, Status.OK_200, UsageSummary.of(metering.ledger(), tenant.orElse(null), tenant.isEmpty(),
-                name -> AdminJson.parameter(request, name)));
+        UsageSummary summary = UsageSummary.of(metering.ledger(), tenant.orElse(null), tenant.isEmpty(),
+                name -> AdminJson.parameter(request, name));
+        if (AdminJson.parameter(request, "format").filter("csv"::equals).isPresent()) {
+            response.header(HeaderValues.create("Content-Type", "text/csv; charset=utf-8"));
+            response.send(summary.toCsv().getBytes(StandardCharsets.UTF_8));
+            return;
+        }
+        Json.send(response, Status.OK_200, summary);
     }
 
     private void records(ServerRequest request, ServerResponse response) {

@@ -42,8 +42,21 @@ public final class ConsoleService implements HttpService {
     private static final long MAX_SIGN_IN_BYTES = 4096;
     private static final Map<String, String> TYPES = Map.of("html", "text/html; charset=utf-8",
             "js", "text/javascript; charset=utf-8", "css", "text/css; charset=utf-8", "svg", "image/svg+xml");
-    /** The console's files, under {@code console/} on the class path. */
-    static final List<String> FILES = List.of("index.html", "console.css", "app.js", "api.js", "keys.js");
+    /** The console's files by the name they are served under, and where they are on the class path. */
+    static final Map<String, String> FILES = files();
+
+    private static Map<String, String> files() {
+        Map<String, String> files = new LinkedHashMap<>();
+        for (String name : List.of("index.html", "console.css", "app.js", "api.js", "keys.js", "usage.js",
+                "invoices.js")) {
+            files.put(name, "/console/" + name);
+        }
+        // uPlot, from its WebJar
+        String uplot = "/META-INF/resources/webjars/uplot/1.6.30/dist/";
+        files.put("lib/uPlot.esm.js", uplot + "uPlot.esm.js");
+        files.put("lib/uPlot.min.css", uplot + "uPlot.min.css");
+        return java.util.Collections.unmodifiableMap(files);
+    }
 
     private final Tenancy tenancy;
     private final ConsoleSessions sessions;
@@ -59,12 +72,13 @@ public final class ConsoleService implements HttpService {
         this.audit = requireNonNull(audit, "audit is null");
         this.clock = requireNonNull(clock, "clock is null");
         this.tls = tls;
-        for (String name : FILES) {
-            try (InputStream in = ConsoleService.class.getResourceAsStream("/console/" + name)) {
+        for (Map.Entry<String, String> file : FILES.entrySet()) {
+            try (InputStream in = ConsoleService.class.getResourceAsStream(file.getValue())) {
                 if (in == null) {
-                    throw new IllegalStateException("the console file " + name + " is not on the class path");
+                    throw new IllegalStateException("the console file " + file.getValue() + " is not on the class"
+                            + " path");
                 }
-                files.put(name, in.readAllBytes());
+                files.put(file.getKey(), in.readAllBytes());
             } catch (IOException e) {
                 throw new UncheckedIOException(e);
             }
@@ -77,6 +91,8 @@ public final class ConsoleService implements HttpService {
                 .post("/session", this::signIn)
                 .get("/session", this::current)
                 .delete("/session", this::signOut)
+                .get("/lib/{file}", (request, response) -> file("lib/" + request.path().pathParameters().get("file"),
+                        response))
                 .get("/{file}", (request, response) -> file(request.path().pathParameters().get("file"), response));
     }
 

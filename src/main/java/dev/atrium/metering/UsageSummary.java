@@ -49,6 +49,34 @@ public record UsageSummary(String bucket, String groupBy, Instant from, Instant 
                         plain(row.cost()))).toList(), plain(total));
     }
 
+    /**
+     * The same rows as CSV (RFC 4180, UTC times): one line per bucket, group and currency of its cost (a row that
+     * cost nothing has one line with an empty currency and a cost of 0).
+     */
+    public String toCsv() {
+        StringBuilder csv = new StringBuilder("start,group,requests,input_tokens,output_tokens,compute_ms,audio_ms,"
+                + "images,rows,currency,cost\r\n");
+        for (Row row : data) {
+            Map<String, String> costs = row.cost().isEmpty() ? Map.of("", "0") : row.cost();
+            costs.forEach((currency, cost) -> csv.append(row.start()).append(',').append(csvField(row.group()))
+                    .append(',').append(row.requests()).append(',').append(row.inputTokens()).append(',')
+                    .append(row.outputTokens()).append(',').append(row.computeMs()).append(',').append(row.audioMs())
+                    .append(',').append(row.images()).append(',').append(row.rows()).append(',')
+                    .append(csvField(currency)).append(',').append(cost).append("\r\n"));
+        }
+        return csv.toString();
+    }
+
+    private static String csvField(String value) {
+        if (value == null) {
+            return "";
+        }
+        // a leading =, +, - or @ would be a formula in a spreadsheet: quoted and prefixed, it is text
+        String text = !value.isEmpty() && "=+-@".indexOf(value.charAt(0)) >= 0 ? "'" + value : value;
+        return text.contains(",") || text.contains("\"") || text.contains("\n") || text.contains("\r")
+                || !text.equals(value) ? "\"" + text.replace("\"", "\"\"") + "\"" : text;
+    }
+
     /** Amounts by currency as exact decimal strings. */
     public static Map<String, String> plain(Map<String, BigDecimal> amounts) {
         Map<String, String> plain = new TreeMap<>();

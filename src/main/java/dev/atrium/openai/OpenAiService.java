@@ -106,8 +106,14 @@ public final class OpenAiService implements HttpService {
         if (caller.role() == dev.atrium.tenancy.Role.MEMBER) {
             throw new AtriumException(ErrorCode.PERMISSION_DENIED, "a member key cannot read usage");
         }
-        Json.send(response, Status.OK_200, UsageSummary.of(metering.ledger(), caller.key().tenantId(), false,
-                name -> request.query().first(name).asOptional().filter(value -> !value.isEmpty())));
+        UsageSummary summary = UsageSummary.of(metering.ledger(), caller.key().tenantId(), false,
+                name -> request.query().first(name).asOptional().filter(value -> !value.isEmpty()));
+        if (request.query().first("format").asOptional().filter("csv"::equals).isPresent()) {
+            response.header(io.helidon.http.HeaderNames.CONTENT_TYPE, "text/csv; charset=utf-8");
+            response.send(summary.toCsv().getBytes(java.nio.charset.StandardCharsets.UTF_8));
+            return;
+        }
+        Json.send(response, Status.OK_200, summary);
     }
 
     /** The longest number {@link #writeFloats} writes, with its comma: {@code -0.0000000123456789,}. */

@@ -132,13 +132,63 @@ class ConsoleBrowserTest {
         assertThat(admin.withKey(secret).get("/v1/models").status()).isEqualTo(200);
         browser.findElement(By.id("new-secret-done")).click();
         assertThat(browser.getPageSource()).doesNotContain(secret);
+
+        // requests with it, seen in the usage chart as /v1/usage counts them, and on the invoice
+        String createdId = admin.get("/admin/keys?tenant=" + tenant).json().path("keys").valueStream()
+                .filter(key -> key.path("name").asString().equals("made in the console"))
+                .findFirst().orElseThrow().path("id").asString();
+        assertThat(admin.postJson("/admin/prices", Map.of("model", "all-minilm-l6-v2", "tenant", tenant,
+                "per_request", "0.25", "currency", "USD")).status()).isIn(200, 201);
+        Http member = admin.withKey(secret);
+        for (int i = 0; i < 5; i++) {
+            assertThat(member.postJson("/v1/embeddings", Map.of("model", "all-minilm-l6-v2", "input",
+                    "seen in the console " + i)).status()).isEqualTo(200);
+        }
+        browser.get(server.baseUrl() + "/console/#usage");
+        await(By.id("usage-form"));
+        new org.openqa.selenium.support.ui.Select(browser.findElement(By.id("usage-group"))).selectByValue("key");
+        browser.findElement(By.cssSelector("#usage-form button[type=submit]")).click();
+        new WebDriverWait(browser, Duration.ofSeconds(10)).until(driver -> script(
+                "return JSON.stringify((window.atriumConsole || {}).usage || null)").contains(createdId));
+        Thread.sleep(300);
+        @SuppressWarnings("unchecked")
+        Map<String, Object> drawn = (Map<String, Object>) ((ChromeDriver) browser).executeScript(
+                "return window.atriumConsole.usage");
+        String usageUrl = browser.findElement(By.id("usage-csv")).getDomAttribute("href");
+        tools.jackson.databind.JsonNode api = admin.withKey(owner.secret())
+                .get(usageUrl.replace("&format=csv", "")).json();
+        Map<String, Long> apiByGroup = new java.util.TreeMap<>();
+        api.path("data").forEach(row -> apiByGroup.merge(row.path("group").asString(), row.path("requests")
+                .asLong(), Long::sum));
+        Map<String, Long> drawnByGroup = new java.util.TreeMap<>();
+        List<?> groups = (List<?>) drawn.get("groups");
+        List<?> series = (List<?>) drawn.get("series");
+        for (int g = 0; g < groups.size(); g++) {
+            drawnByGroup.put((String) groups.get(g), ((List<?>) series.get(g)).stream()
+                    .mapToLong(value -> ((Number) value).longValue()).sum());
+        }
+        assertThat(drawnByGroup).isEqualTo(apiByGroup).containsEntry(createdId, 5L);
+        List<?> drawnX = (List<?>) ((List<?>) drawn.get("drawn")).get(0);
+        assertThat(drawnX).hasSameSizeAs((List<?>) drawn.get("starts"));
+        assertThat(fetchInBrowser(usageUrl)).isEqualTo(admin.withKey(owner.secret()).get(usageUrl).text());
+        screenshot("usage");
+
+        browser.get(server.baseUrl() + "/console/#invoices");
+        new WebDriverWait(browser, Duration.ofSeconds(10)).until(driver -> !driver.findElements(
+                By.cssSelector("#invoice-rows tr")).isEmpty());
+        assertThat(browser.findElement(By.id("invoice-total")).getText()).contains("1.25 USD");
+        String invoiceUrl = browser.findElement(By.id("invoice-csv")).getDomAttribute("href");
+        String invoiceCsv = fetchInBrowser(invoiceUrl);
+        assertThat(invoiceCsv).isEqualTo(admin.withKey(owner.secret()).get(invoiceUrl).text())
+                .isEqualTo(admin.get("/admin/invoices?tenant=" + tenant + "&month="
+                        + java.time.YearMonth.now(java.time.ZoneOffset.UTC) + "&format=csv").text());
+        screenshot("invoices");
+        browser.get(server.baseUrl() + "/console/#keys");
+        await(By.id("keys"));
         browser.navigate().refresh();
         await(By.id("keys"));
         assertThat(browser.getPageSource()).as("shown once: not after a reload").doesNotContain(secret);
 
-        String createdId = admin.get("/admin/keys?tenant=" + tenant).json().path("keys").valueStream()
-                .filter(key -> key.path("name").asString().equals("made in the console"))
-                .findFirst().orElseThrow().path("id").asString();
         WebElement revoke = await(By.cssSelector("#key-rows tr[data-key-id='" + createdId + "'] button"));
         revoke.click();
         browser.switchTo().alert().accept();
@@ -158,6 +208,16 @@ class ConsoleBrowserTest {
         assertThat(browser.manage().getCookieNamed(ConsoleSessions.COOKIE)).isNull();
         browser.navigate().refresh();
         await(By.id("api-key"));
+    }
+
+    /** What the signed-in browser gets at a path of the server (with its session, as a download would). */
+    private static String fetchInBrowser(String path) {
+        // as JSON, so that the text comes back byte for byte (the driver's own strings lose carriage returns)
+        String json = String.valueOf(((ChromeDriver) browser).executeAsyncScript(
+                "const done = arguments[arguments.length - 1];"
+                        + "fetch(arguments[0], {credentials: 'same-origin'}).then(r => r.text())"
+                        + ".then(t => done(JSON.stringify(t)), e => done(JSON.stringify('failed: ' + e)))", path));
+        return dev.atrium.server.Json.MAPPER.readValue(json, String.class);
     }
 
     private static String script(String source) {

@@ -77,6 +77,7 @@ class AccessMatrixTest {
         routes.put("GET /health", Access.OPEN);
         routes.put("GET /console", Access.SESSION);
         routes.put("GET /console/{file}", Access.SESSION);
+        routes.put("GET /console/lib/{file}", Access.SESSION);
         routes.put("POST /console/session", Access.SESSION);
         routes.put("GET /console/session", Access.SESSION);
         routes.put("DELETE /console/session", Access.SESSION);
