@@ -2,10 +2,11 @@ import { api, ApiError, setSession } from './api.js';
 import { showKeys } from './keys.js';
 import { showUsage } from './usage.js';
 import { showInvoices } from './invoices.js';
+import { showAudit } from './audit.js';
 
 const signIn = document.getElementById('sign-in');
 const nav = document.getElementById('nav');
-const pages = { keys: showKeys, usage: showUsage, invoices: showInvoices };
+const pages = { keys: showKeys, usage: showUsage, invoices: showInvoices, audit: showAudit };
 let session = null;
 
 function signedOut() {
@@ -17,7 +18,7 @@ function signedOut() {
   document.getElementById('api-key').focus();
 }
 
-// the page the address names (#keys, #usage, #invoices), the keys page by default
+// the page the address names (#keys, #usage, #invoices, #audit), the keys page by default
 async function route() {
   if (!session) {
     return;

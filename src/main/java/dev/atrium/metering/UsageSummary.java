@@ -58,23 +58,13 @@ public record UsageSummary(String bucket, String groupBy, Instant from, Instant 
                 + "images,rows,currency,cost\r\n");
         for (Row row : data) {
             Map<String, String> costs = row.cost().isEmpty() ? Map.of("", "0") : row.cost();
-            costs.forEach((currency, cost) -> csv.append(row.start()).append(',').append(csvField(row.group()))
+            costs.forEach((currency, cost) -> csv.append(row.start()).append(',').append(dev.atrium.server.Csv.field(row.group()))
                     .append(',').append(row.requests()).append(',').append(row.inputTokens()).append(',')
                     .append(row.outputTokens()).append(',').append(row.computeMs()).append(',').append(row.audioMs())
                     .append(',').append(row.images()).append(',').append(row.rows()).append(',')
-                    .append(csvField(currency)).append(',').append(cost).append("\r\n"));
+                    .append(dev.atrium.server.Csv.field(currency)).append(',').append(cost).append("\r\n"));
         }
         return csv.toString();
-    }
-
-    private static String csvField(String value) {
-        if (value == null) {
-            return "";
-        }
-        // a leading =, +, - or @ would be a formula in a spreadsheet: quoted and prefixed, it is text
-        String text = !value.isEmpty() && "=+-@".indexOf(value.charAt(0)) >= 0 ? "'" + value : value;
-        return text.contains(",") || text.contains("\"") || text.contains("\n") || text.contains("\r")
-                || !text.equals(value) ? "\"" + text.replace("\"", "\"\"") + "\"" : text;
     }
 
     /** Amounts by currency as exact decimal strings. */

@@ -196,6 +196,27 @@ class ConsoleBrowserTest {
                 By.cssSelector("#key-rows tr[data-key-id='" + createdId + "'] td[data-label=Status]"), "revoked"));
         assertThat(admin.withKey(secret).get("/v1/models").status()).isEqualTo(401);
 
+        // the audit log shows the console's own actions, and exports them as the API does
+        browser.get(server.baseUrl() + "/console/#audit");
+        await(By.id("audit-form"));
+        new WebDriverWait(browser, Duration.ofSeconds(10)).until(driver -> !driver.findElements(
+                By.cssSelector("#audit-rows tr")).isEmpty());
+        List<String> actions = browser.findElements(By.cssSelector("#audit-rows td[data-label=Action]")).stream()
+                .map(WebElement::getText).toList();
+        assertThat(actions).contains("key.create", "key.revoke", "console.sign_in");
+        browser.findElement(By.id("audit-action")).sendKeys("key.revoke");
+        browser.findElement(By.cssSelector("#audit-form button[type=submit]")).click();
+        // read in one script: the rows are replaced while the filter applies
+        new WebDriverWait(browser, Duration.ofSeconds(10)).until(driver -> script("return [...document"
+                + ".querySelectorAll('#audit-rows td[data-label=Action]')].map(c => c.textContent).join('|')")
+                .equals("key.revoke"));
+        String auditUrl = browser.findElement(By.id("audit-csv")).getDomAttribute("href");
+        String auditCsv = fetchInBrowser(auditUrl);
+        assertThat(auditCsv).isEqualTo(admin.withKey(owner.secret()).get(auditUrl).text()).contains(createdId)
+                .doesNotContain(foreign.id()).doesNotContain(otherTenant);
+        assertThat(auditCsv.lines().skip(1)).hasSize(1).allSatisfy(line -> assertThat(line).contains(",key.revoke,"));
+        screenshot("audit");
+
         // nothing came from anywhere but the server
         @SuppressWarnings("unchecked")
         List<String> fetched = (List<String>) ((ChromeDriver) browser).executeScript(
