@@ -72,7 +72,8 @@ class ConsoleBrowserTest {
     }
 
     private static WebElement await(By by) {
-        return new WebDriverWait(browser, Duration.ofSeconds(10)).until(ExpectedConditions.visibilityOfElementLocated(by));
+        return new WebDriverWait(browser, Duration.ofSeconds(10))
+                .until(ExpectedConditions.visibilityOfElementLocated(by));
     }
 
     private static void screenshot(String page) throws Exception {

@@ -8,7 +8,10 @@ import java.util.Map;
 import java.util.TreeMap;
 import org.junit.jupiter.api.Test;
 
-/** The usage CSV the console exports: one line per bucket, group and currency; fields a spreadsheet would run are text. */
+/**
+ * The usage CSV the console exports: one line per bucket, group and currency; fields a spreadsheet would run are
+ * text.
+ */
 class UsageSummaryCsvTest {
     @Test
     void toCsv_hasALinePerCurrency_andQuotesWhatASpreadsheetWouldMisread() {

@@ -361,6 +361,7 @@ public final class OnnxEngine implements ArtifactEngine, EmbeddingEngine, Tensor
             return new PreparedEmbedding(deployment, request, sequences, tokens, tokens);
         } finally {
             model.release();
+            residency.prepared(deployment.key()); // its run comes next: kept from evictions meanwhile
         }
     }
 
@@ -437,6 +438,7 @@ public final class OnnxEngine implements ArtifactEngine, EmbeddingEngine, Tensor
                     images.size());
         } finally {
             model.release();
+            residency.prepared(deployment.key()); // its run comes next: kept from evictions meanwhile
         }
     }
 
@@ -487,6 +489,7 @@ public final class OnnxEngine implements ArtifactEngine, EmbeddingEngine, Tensor
                     yield new PreparedClassification(deployment, request, new ImageWork(tensor), 0, images.size());
                 } finally {
                     model.release();
+                    residency.prepared(deployment.key()); // its run comes next: kept from evictions meanwhile
                 }
             }
             default -> throw AtriumException.withParam(ErrorCode.UNSUPPORTED_BY_MODEL, "model", "model '" + name
@@ -591,6 +594,7 @@ public final class OnnxEngine implements ArtifactEngine, EmbeddingEngine, Tensor
             return new dev.atrium.engine.PreparedPrediction(deployment, rows, rows.rowCount());
         } finally {
             model.release();
+            residency.prepared(deployment.key()); // its run comes next: kept from evictions meanwhile
         }
     }
 

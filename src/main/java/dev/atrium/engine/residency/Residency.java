@@ -110,6 +110,9 @@ public final class Residency implements AutoCloseable {
         }
     }
 
+    /** How long a version a request has just prepared on is kept from budget evictions, waiting for its run. */
+    static final Duration PREPARED_GRACE = Duration.ofSeconds(2);
+
     private static final class Entry {
         final VersionKey key;
         final String kind;
@@ -118,6 +121,8 @@ public final class Residency implements AutoCloseable {
         final Instant loadedAt;
         final Holder holder;
         volatile Instant lastUsed;
+        /** When a request's preparation (tokenizing, decoding) last let go of it, by {@link System#nanoTime}. */
+        volatile long preparedNanos = Long.MIN_VALUE;
 
         Entry(VersionKey key, String kind, long bytes, long loadNanos, Instant loadedAt, Holder holder) {
             this.key = key;
@@ -242,6 +247,24 @@ public final class Residency implements AutoCloseable {
         }
     }
 
+    /**
+     * A request's preparation let go of the version and its run is about to take it again (after admission): for
+     * {@link #PREPARED_GRACE} a load that needs room does not evict it, so that the request does not find its model
+     * gone and load it again (a request refused meanwhile simply lets the grace run out).
+     */
+    public void prepared(VersionKey key) {
+        Entry entry = entries.get(key);
+        if (entry != null) {
+            entry.lastUsed = clock.instant();
+            entry.preparedNanos = System.nanoTime();
+        }
+    }
+
+    private static boolean justPrepared(Entry entry) {
+        long prepared = entry.preparedNanos;
+        return prepared != Long.MIN_VALUE && System.nanoTime() - prepared < PREPARED_GRACE.toNanos();
+    }
+
     /** The engine unloaded the version by itself (by hand, deleted, reconfigured, closing). */
     public void unloaded(VersionKey key) {
         entries.remove(key);
@@ -347,7 +370,8 @@ public final class Residency implements AutoCloseable {
                     continue;
                 }
                 evictable = true;
-                if (entry.holder.inFlight(entry.key) == 0 && (victim == null || older(entry, victim))) {
+                if (entry.holder.inFlight(entry.key) == 0 && !justPrepared(entry)
+                        && (victim == null || older(entry, victim))) {
                     victim = entry;
                 }
             }

@@ -125,6 +125,33 @@ class ResidencyTest {
     }
 
     @Test
+    void load_sparesAVersionARequestJustPreparedOn_untilItsGracePasses() throws Exception {
+        Residency residency = residency(300);
+        load(residency, 1, 100);
+        clock.advance(Duration.ofSeconds(1));
+        load(residency, 2, 100);
+        clock.advance(Duration.ofSeconds(1));
+        load(residency, 3, 100);
+        clock.advance(Duration.ofSeconds(1));
+        residency.prepared(key(1)); // tokenized; its run follows admission
+        clock.advance(Duration.ofSeconds(1));
+        residency.used(key(2));
+        clock.advance(Duration.ofSeconds(1));
+        residency.used(key(3));
+        clock.advance(Duration.ofSeconds(1));
+
+        load(residency, 4, 100);
+        assertThat(loadedModels(residency)).as("1 is the least recently used, but its run is coming")
+                .containsExactly(1L, 3L, 4L);
+
+        Thread.sleep(Residency.PREPARED_GRACE.toMillis() + 100);
+        clock.advance(Duration.ofSeconds(1));
+        load(residency, 5, 100);
+        assertThat(loadedModels(residency)).as("past the grace, it is evicted as any idle version")
+                .containsExactly(3L, 4L, 5L);
+    }
+
+    @Test
     void load_neverEvictsAPinnedVersion() {
         Residency residency = residency(300);
         load(residency, 1, 100);
