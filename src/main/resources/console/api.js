@@ -53,3 +53,8 @@ export function element(tag, text, attributes = {}) {
   }
   return node;
 }
+
+// a datetime-local input's value (no zone) read as UTC
+export function fromInput(value) {
+  return value ? new Date(`${value}:00Z`).toISOString() : null;
+}

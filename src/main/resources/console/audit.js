@@ -1,11 +1,7 @@
-import { api, element } from './api.js';
+import { api, element, fromInput } from './api.js';
 
 let session = null;
 let next = null;
-
-function fromInput(value) {
-  return value ? new Date(`${value}:00Z`).toISOString() : null;
-}
 
 function params() {
   const form = document.getElementById('audit-form');

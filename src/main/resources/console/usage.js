@@ -1,14 +1,9 @@
 import uPlot from '/console/lib/uPlot.esm.js';
-import { api, element } from './api.js';
+import { api, element, fromInput } from './api.js';
 
 let session = null;
 let chart = null;
 const palette = ['#0b5cad', '#b35900', '#1a7f37', '#8250df', '#a4161a', '#57606a'];
-
-// a datetime-local value (no zone) read as UTC, and back
-function fromInput(value) {
-  return value ? new Date(`${value}:00Z`).toISOString() : null;
-}
 
 function toInput(date) {
   return date.toISOString().slice(0, 16);
