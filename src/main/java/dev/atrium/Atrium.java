@@ -331,9 +331,9 @@ public final class Atrium implements AutoCloseable {
             // the web console: files and sign-in at /console, sessions in the store (shared by replicas)
             dev.atrium.console.ConsoleSessions sessions = new dev.atrium.console.ConsoleSessions(database.jdbi(),
                     clock);
-            services.put("/console", List.of(new dev.atrium.console.ConsoleService(tenancy, sessions, audit, clock,
-                    config.usesTls())));
             gateway = new GatewayFilter(tenancy, sessions, limiter, audit, metrics, config.metricsOpen(), clock);
+            services.put("/console", List.of(new dev.atrium.console.ConsoleService(tenancy, sessions, audit, clock,
+                    config.usesTls(), gateway)));
             retention = new AuditRetention(audit, config.auditRetention(), clock, Duration.ofHours(1));
             Set<RouteTable.Route> registered = ConcurrentHashMap.newKeySet();
             WebServer server = AtriumServer.start(config.bindAddress(), config.port(),

@@ -63,15 +63,21 @@ public final class ConsoleService implements HttpService {
     private final AuditLog audit;
     private final Clock clock;
     private final boolean tls;
+    private final GatewayFilter gateway;
     private final Map<String, byte[]> files = new LinkedHashMap<>();
 
-    /** @param tls whether the server is reached over TLS (then the cookie is Secure) */
-    public ConsoleService(Tenancy tenancy, ConsoleSessions sessions, AuditLog audit, Clock clock, boolean tls) {
+    /**
+     * @param tls whether the server is reached over TLS (then the cookie is Secure)
+     * @param gateway where failed sign-ins are counted, as the gateway counts its own
+     */
+    public ConsoleService(Tenancy tenancy, ConsoleSessions sessions, AuditLog audit, Clock clock, boolean tls,
+            GatewayFilter gateway) {
         this.tenancy = requireNonNull(tenancy, "tenancy is null");
         this.sessions = requireNonNull(sessions, "sessions is null");
         this.audit = requireNonNull(audit, "audit is null");
         this.clock = requireNonNull(clock, "clock is null");
         this.tls = tls;
+        this.gateway = requireNonNull(gateway, "gateway is null");
         for (Map.Entry<String, String> file : FILES.entrySet()) {
             try (InputStream in = ConsoleService.class.getResourceAsStream(file.getValue())) {
                 if (in == null) {
@@ -109,8 +115,10 @@ public final class ConsoleService implements HttpService {
         secure(response);
         JsonNode body = Json.readObject(request, MAX_SIGN_IN_BYTES);
         Json.rejectUnknownFields(body, List.of("key"), "a sign-in");
-        Optional<ApiKey> key = Json.optionalString(body, "key").flatMap(tenancy::authenticate);
+        Optional<String> secret = Json.optionalString(body, "key");
+        Optional<ApiKey> key = secret.flatMap(tenancy::authenticate);
         if (key.isEmpty()) {
+            gateway.signInFailed(secret.orElse(null), "POST /console/session", source(request));
             throw new AtriumException(ErrorCode.UNAUTHENTICATED, GatewayFilter.UNAUTHENTICATED_MESSAGE);
         }
         ConsoleSessions.Started started = sessions.start(key.get().id());
@@ -169,14 +177,16 @@ public final class ConsoleService implements HttpService {
     }
 
     private void record(ApiKey key, String action, ServerRequest request, int status) {
-        String source;
-        try {
-            source = request.remotePeer().host();
-        } catch (RuntimeException e) {
-            source = null;
-        }
         audit.record(new AuditEvent(0, clock.instant(), key.id(), key.prefix(), key.tenantId(), action, key.id(),
-                source, AuditEvent.outcome(status), status));
+                source(request), AuditEvent.outcome(status), status));
+    }
+
+    private static String source(ServerRequest request) {
+        try {
+            return request.remotePeer().host();
+        } catch (RuntimeException e) {
+            return null;
+        }
     }
 
     private static AtriumException signedOut() {

@@ -105,6 +105,15 @@ public final class GatewayFilter implements Filter, AutoCloseable {
         failures.close();
     }
 
+    /**
+     * Counts a failed sign-in made elsewhere (the console's) as the gateway counts its own failures: in the metric
+     * and the audit log's per-source rows, by the key's prefix when it was well formed.
+     */
+    public void signInFailed(String secret, String target, String source) {
+        failures.failed(Optional.ofNullable(secret).filter(KeySecrets::isWellFormed).map(KeySecrets::prefix)
+                .orElse(null), target, source);
+    }
+
     @Override
     public void filter(FilterChain chain, RoutingRequest request, RoutingResponse response) {
         String path = request.path().absolute().path();

@@ -64,19 +64,27 @@ class ConsoleSessionTest {
     }
 
     @Test
-    void noSessionWithoutAValidKey_andNoCookieForARefusal() {
+    void noSessionWithoutAValidKey_andNoCookieForARefusal_andFailuresAreCounted() throws Exception {
+        double failuresBefore = authFailures();
         for (String bad : List.of("", "atr-not-a-real-key", "x".repeat(300))) {
             Http.Reply refused = signIn(bad);
             assertThat(refused.status()).as(bad).isEqualTo(401);
             assertThat(refused.header("set-cookie")).isNull();
             assertThat(refused.json().path("error").path("code").asString()).isEqualTo("invalid_api_key");
         }
+        // counted as the gateway counts failed keys
+        assertThat(authFailures() - failuresBefore).as("failed sign-ins counted").isEqualTo(3);
         Http.Reply noBody = admin.withKey(null).post("/console/session", "application/json", new byte[0]);
         assertThat(noBody.status()).isEqualTo(400);
         assertThat(withCookie(ConsoleSessions.COOKIE + "=" + "A".repeat(43), "GET", "/admin/keys", null, null)
                 .status()).as("a made-up session id").isEqualTo(401);
         assertThat(withCookie(ConsoleSessions.COOKIE + "=" + "A".repeat(43), "GET", "/console/session", null, null)
                 .status()).isEqualTo(401);
+    }
+
+    private static double authFailures() {
+        return admin.get("/metrics").text().lines().filter(line -> line.startsWith("atrium_auth_failures_total"))
+                .mapToDouble(line -> Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1))).sum();
     }
 
     @Test
