@@ -3,10 +3,11 @@ import { showKeys } from './keys.js';
 import { showUsage } from './usage.js';
 import { showInvoices } from './invoices.js';
 import { showAudit } from './audit.js';
+import { showJobs } from './jobs.js';
 
 const signIn = document.getElementById('sign-in');
 const nav = document.getElementById('nav');
-const pages = { keys: showKeys, usage: showUsage, invoices: showInvoices, audit: showAudit };
+const pages = { keys: showKeys, usage: showUsage, invoices: showInvoices, jobs: showJobs, audit: showAudit };
 let session = null;
 
 function signedOut() {
@@ -18,7 +19,7 @@ function signedOut() {
   document.getElementById('api-key').focus();
 }
 
-// the page the address names (#keys, #usage, #invoices, #audit), the keys page by default
+// the page the address names (#keys, #usage, #invoices, #jobs, #audit), the keys page by default
 async function route() {
   if (!session) {
     return;

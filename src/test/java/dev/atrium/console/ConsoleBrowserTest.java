@@ -184,6 +184,30 @@ class ConsoleBrowserTest {
                 .isEqualTo(admin.get("/admin/invoices?tenant=" + tenant + "&month="
                         + java.time.YearMonth.now(java.time.ZoneOffset.UTC) + "&format=csv").text());
         screenshot("invoices");
+
+        // a training job of the tenant, its progress and events
+        StringBuilder rows = new StringBuilder("x,y\n");
+        java.util.Random random = new java.util.Random(3);
+        for (int i = 0; i < 300; i++) {
+            double x = random.nextDouble();
+            rows.append(x).append(',').append(Math.sin(5 * x)).append('\n');
+        }
+        String file = member.uploadTrainingFile("rows.csv", rows.toString()).json().path("id").asString();
+        Http.Reply job = member.postJson("/v1/fine_tuning/jobs", Map.of("model", "gradient-boosted-trees",
+                "training_file", file, "suffix", "console", "method", Map.of("type", "tabular-regression"),
+                "hyperparameters", Map.of("target", "y", "n_rounds", 30, "learning_rate", 0.3)));
+        assertThat(job.status()).as(job.toString()).isEqualTo(200);
+        String jobId = job.json().path("id").asString();
+        assertThat(member.awaitJobEnd(jobId, Duration.ofSeconds(60)).path("status").asString())
+                .isEqualTo("succeeded");
+        browser.get(server.baseUrl() + "/console/#jobs");
+        WebElement open = await(By.cssSelector("#job-rows tr[data-job-id='" + jobId + "'] button"));
+        assertThat(browser.findElement(By.cssSelector("#job-rows tr[data-job-id='" + jobId
+                + "'] td[data-label=Status]")).getText()).isEqualTo("succeeded");
+        open.click();
+        new WebDriverWait(browser, Duration.ofSeconds(10)).until(ExpectedConditions.textToBePresentInElementLocated(
+                By.id("job-events"), "successfully completed"));
+        screenshot("jobs");
         browser.get(server.baseUrl() + "/console/#keys");
         await(By.id("keys"));
         browser.navigate().refresh();
