@@ -416,6 +416,10 @@ public final class FineTuningJobs implements AutoCloseable {
             } else {
                 meter.finish(millis, outcome);
                 run.dropState();
+                if (run.succeeded != null) {
+                    // after its record: a client that sees the job succeeded finds its usage too
+                    run.succeeded.run();
+                }
             }
         }
     }
@@ -446,13 +450,15 @@ public final class FineTuningJobs implements AutoCloseable {
                 promote(job, Integer.parseInt(reference.substring(reference.lastIndexOf(':') + 1)));
             }
             ObjectNode metrics = trained.metrics();
-            jdbi.useHandle(handle -> handle.createUpdate("""
-                    UPDATE fine_tuning_jobs SET status = 'succeeded', fine_tuned_model = :model, metrics = :metrics,
-                        leaderboard = :leaderboard, finished_at = :now WHERE id = :id""")
-                    .bind("id", job.id()).bind("model", reference).bind("metrics", metrics.toString())
-                    .bind("leaderboard", trained.leaderboard() == null ? null : trained.leaderboard().toString())
-                    .bind("now", EpochMicros.of(clock.instant())).execute());
-            event(job.id(), "info", "The job has successfully completed: " + reference, metrics);
+            run.succeeded = () -> {
+                jdbi.useHandle(handle -> handle.createUpdate("""
+                        UPDATE fine_tuning_jobs SET status = 'succeeded', fine_tuned_model = :model, metrics = :metrics,
+                            leaderboard = :leaderboard, finished_at = :now WHERE id = :id""")
+                        .bind("id", job.id()).bind("model", reference).bind("metrics", metrics.toString())
+                        .bind("leaderboard", trained.leaderboard() == null ? null : trained.leaderboard().toString())
+                        .bind("now", EpochMicros.of(clock.instant())).execute());
+                event(job.id(), "info", "The job has successfully completed: " + reference, metrics);
+            };
             return dev.atrium.metering.Outcome.OK;
         } catch (CancellationException e) {
             if (stoppedWithTheServer(job)) {
@@ -636,6 +642,8 @@ public final class FineTuningJobs implements AutoCloseable {
         /** When this run last kept a state: states are kept at most once every {@link #STATE_INTERVAL}. */
         private long savedAtNanos;
         private boolean savedOnce;
+        /** Marks the job succeeded: run once its usage record is written, so that no client sees it before. */
+        private Runnable succeeded;
 
         JobRun(FineTuningJob job, long startNanos) {
             this.job = job;
