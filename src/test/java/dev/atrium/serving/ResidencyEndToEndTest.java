@@ -143,6 +143,16 @@ class ResidencyEndToEndTest {
     }
 
     /** One look at {@code /admin/loaded}: each loaded model's version as listed. */
+    /**
+     * Each test's resident memory is measured from its own start (after a collection): the tests before it in this
+     * JVM grow the heap and the native allocator's pools, which no test's models account for.
+     */
+    @org.junit.jupiter.api.BeforeEach
+    void measureFromHere() {
+        System.gc();
+        residentBefore = residentBytes();
+    }
+
     private record Look(long loadedBytes, long resident, Map<String, JsonNode> versions) {}
 
     private static Look look() {
