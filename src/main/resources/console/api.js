@@ -58,3 +58,54 @@ export function element(tag, text, attributes = {}) {
 export function fromInput(value) {
   return value ? new Date(`${value}:00Z`).toISOString() : null;
 }
+
+// a time as UTC text to the second: ISO-8601 text or epoch seconds; empty for none
+export function utc(value) {
+  if (value === null || value === undefined || value === '') {
+    return '';
+  }
+  const date = typeof value === 'number' ? new Date(value * 1000) : new Date(value);
+  return date.toISOString().replace('T', ' ').replace(/\.\d+Z$/, '');
+}
+
+// amounts by currency as text ("1.25 USD, 0.50 EUR"; "0" for none)
+export function costText(cost) {
+  const entries = Object.entries(cost || {});
+  return entries.length ? entries.map(([currency, amount]) => `${amount} ${currency}`).join(', ') : '0';
+}
+
+export function mib(bytes) {
+  return bytes === null || bytes === undefined ? '' : `${(bytes / 1048576).toFixed(1)} MiB`;
+}
+
+export function ms(value) {
+  return value === null || value === undefined ? '—' : `${Number(value).toFixed(1)} ms`;
+}
+
+// a table row of text cells, each labelled for the narrow layout
+export function row(cells, attributes = {}) {
+  const tr = element('tr', null, attributes);
+  for (const [label, value] of cells) {
+    tr.append(element('td', value, { 'data-label': label }));
+  }
+  return tr;
+}
+
+// one poller for the page in view: the router stops it when the page changes; a hidden tab is not polled
+let timer = null;
+
+export function live(millis, refresh) {
+  stopLive();
+  timer = setInterval(() => {
+    if (!document.hidden) {
+      refresh().catch(() => {});
+    }
+  }, millis);
+}
+
+export function stopLive() {
+  if (timer !== null) {
+    clearInterval(timer);
+    timer = null;
+  }
+}

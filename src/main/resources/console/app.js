@@ -1,16 +1,23 @@
-import { api, ApiError, setSession } from './api.js';
+import { api, ApiError, setSession, stopLive } from './api.js';
 import { showKeys } from './keys.js';
 import { showUsage } from './usage.js';
 import { showInvoices } from './invoices.js';
 import { showAudit } from './audit.js';
 import { showJobs } from './jobs.js';
+import { showModels } from './models.js';
+import { showOverview } from './overview.js';
+import { showTenants } from './tenants.js';
 
 const signIn = document.getElementById('sign-in');
 const nav = document.getElementById('nav');
-const pages = { keys: showKeys, usage: showUsage, invoices: showInvoices, jobs: showJobs, audit: showAudit };
+const pages = { overview: showOverview, models: showModels, keys: showKeys, usage: showUsage,
+  invoices: showInvoices, jobs: showJobs, audit: showAudit, tenants: showTenants };
+// pages only the platform admin has
+const adminPages = new Set(['tenants']);
 let session = null;
 
 function signedOut() {
+  stopLive();
   session = null;
   setSession(null);
   nav.hidden = true;
@@ -19,12 +26,17 @@ function signedOut() {
   document.getElementById('api-key').focus();
 }
 
-// the page the address names (#keys, #usage, #invoices, #jobs, #audit), the keys page by default
+function allowed(page) {
+  return Object.hasOwn(pages, page) && (!adminPages.has(page) || session.key.role === 'admin');
+}
+
+// the page the address names (#overview, #models, #keys, ...), the overview by default
 async function route() {
   if (!session) {
     return;
   }
-  const page = Object.hasOwn(pages, location.hash.slice(1)) ? location.hash.slice(1) : 'keys';
+  stopLive();
+  const page = allowed(location.hash.slice(1)) ? location.hash.slice(1) : 'overview';
   for (const name of Object.keys(pages)) {
     document.getElementById(name).hidden = name !== page;
     const link = nav.querySelector(`a[href="#${name}"]`);
@@ -39,6 +51,11 @@ async function route() {
   } catch (e) {
     if (e instanceof ApiError && e.status === 401) {
       signedOut();
+    } else {
+      const error = document.getElementById(`${page}-error`);
+      if (error) {
+        error.textContent = e.message;
+      }
     }
   }
 }
@@ -48,6 +65,7 @@ async function signedIn(current) {
   setSession(current);
   signIn.hidden = true;
   nav.hidden = false;
+  nav.querySelectorAll('[data-admin-only]').forEach((link) => { link.hidden = current.key.role !== 'admin'; });
   const key = current.key;
   document.getElementById('who').textContent =
     `${key.name} (${key.role}${key.tenant ? `, tenant ${key.tenant}` : ''})`;
@@ -55,6 +73,12 @@ async function signedIn(current) {
 }
 
 window.addEventListener('hashchange', route);
+
+// the skip link moves focus to the content, leaving the address (and so the page shown) as it is
+document.querySelector('.skip').addEventListener('click', (event) => {
+  event.preventDefault();
+  document.getElementById('main').focus();
+});
 
 document.getElementById('sign-in-form').addEventListener('submit', async (event) => {
   event.preventDefault();

@@ -1,4 +1,4 @@
-import { api, ApiError, element } from './api.js';
+import { api, ApiError, element, fromInput, utc } from './api.js';
 
 let onSignedOut = () => {};
 
@@ -10,11 +10,27 @@ function handle(e, errorNode) {
   }
 }
 
-function row(key) {
+function limitsText(limits) {
+  const set = [['rpm', limits.rpm], ['tpm', limits.tpm], ['concurrent', limits.max_concurrent]]
+    .filter(([, value]) => value !== null && value !== undefined);
+  return set.length ? set.map(([name, value]) => `${name} ${value}`).join(', ') : "the tenant's";
+}
+
+function statusText(key) {
+  if (key.revoked) {
+    return 'revoked';
+  }
+  return key.expires_at && Date.parse(key.expires_at) <= Date.now() ? 'expired' : 'active';
+}
+
+function row(key, budget) {
   const tr = element('tr', null, { 'data-key-id': key.id });
   const cells = [['Name', key.name], ['Prefix', key.prefix], ['Role', key.role], ['Tenant', key.tenant || '—'],
-    ['Created (UTC)', key.created_at ? key.created_at.replace('T', ' ').replace(/\.\d+Z$|Z$/, '') : ''],
-    ['Status', key.revoked ? 'revoked' : 'active']];
+    ['Models', key.models && key.models.length ? key.models.join(', ') : 'all'],
+    ['Limits', limitsText(key.limits || {})],
+    ['Budget this month', budget ? `${budget.spent} of ${budget.monthly_limit} ${budget.currency}` : 'none'],
+    ['Created (UTC)', utc(key.created_at)], ['Expires (UTC)', key.expires_at ? utc(key.expires_at) : 'never'],
+    ['Status', statusText(key)]];
   for (const [label, value] of cells) {
     tr.append(element('td', value, { 'data-label': label }));
   }
@@ -40,8 +56,9 @@ function row(key) {
 }
 
 async function refresh() {
-  const list = await api('GET', '/admin/keys');
-  document.getElementById('key-rows').replaceChildren(...list.keys.map(row));
+  const [list, budgets] = await Promise.all([api('GET', '/admin/keys'), api('GET', '/admin/budgets')]);
+  const byKey = new Map(budgets.budgets.filter((budget) => budget.key).map((budget) => [budget.key, budget]));
+  document.getElementById('key-rows').replaceChildren(...list.keys.map((key) => row(key, byKey.get(key.id))));
 }
 
 export async function showKeys(session, signedOut) {
@@ -70,8 +87,26 @@ document.getElementById('create-key').addEventListener('submit', async (event) =
   if (models.length) {
     body.models = models;
   }
+  for (const name of ['rpm', 'tpm', 'max_concurrent']) {
+    if (form.elements[name].value.trim() !== '') {
+      body[name] = Number(form.elements[name].value);
+    }
+  }
+  const expires = fromInput(form.expires_at.value);
+  if (expires) {
+    body.expires_at = expires;
+  }
+  const budget = form.budget.value.trim();
   try {
     const created = await api('POST', '/admin/keys', body);
+    if (budget) {
+      try {
+        await api('POST', '/admin/budgets', { key: created.id, monthly_limit: budget,
+          currency: form.currency.value.trim().toUpperCase() });
+      } catch (e) {
+        error.textContent = `The key was made, but not its budget: ${e.message}`;
+      }
+    }
     document.getElementById('new-secret-value').textContent = created.key;
     const shown = document.getElementById('new-secret');
     shown.hidden = false;

@@ -1,5 +1,5 @@
 import uPlot from '/console/lib/uPlot.esm.js';
-import { api, element, fromInput } from './api.js';
+import { api, costText, element, fromInput } from './api.js';
 
 let session = null;
 let chart = null;
@@ -19,11 +19,6 @@ function query() {
   if (session.key.role === 'admin' && form.tenant.value.trim()) params.set('tenant', form.tenant.value.trim());
   const base = session.key.role === 'admin' ? '/admin/usage' : '/v1/usage';
   return { json: `${base}?${params}`, csv: `${base}?${params}&format=csv` };
-}
-
-function costText(cost) {
-  const entries = Object.entries(cost || {});
-  return entries.length ? entries.map(([currency, amount]) => `${amount} ${currency}`).join(', ') : '0';
 }
 
 const STEPS = { minute: 60, hour: 3600, day: 86400 };

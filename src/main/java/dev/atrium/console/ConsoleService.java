@@ -48,7 +48,7 @@ public final class ConsoleService implements HttpService {
     private static Map<String, String> files() {
         Map<String, String> files = new LinkedHashMap<>();
         for (String name : List.of("index.html", "console.css", "app.js", "api.js", "keys.js", "usage.js",
-                "invoices.js", "audit.js", "jobs.js")) {
+                "invoices.js", "audit.js", "jobs.js", "overview.js", "models.js", "tenants.js")) {
             files.put(name, "/console/" + name);
         }
         // uPlot, from its WebJar

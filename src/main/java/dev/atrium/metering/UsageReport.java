@@ -47,9 +47,18 @@ public final class UsageReport {
         }
     }
 
-    /** One bucket of one group. */
+    /**
+     * One bucket of one group.
+     *
+     * @param errors the calls that ended in an engine or upstream failure or at their deadline
+     * @param durationMillis the calls' wall time summed, from their start to their end
+     */
     public record Row(Instant start, String group, long requests, long inputTokens, long outputTokens,
-            long computeMillis, long audioMillis, long images, long rows, Map<String, BigDecimal> cost) {}
+            long computeMillis, long audioMillis, long images, long rows, long errors, long durationMillis,
+            Map<String, BigDecimal> cost) {}
+
+    private static final java.util.Set<String> FAILURES = java.util.Set.of(Outcome.ENGINE_ERROR.wireName(),
+            Outcome.UPSTREAM_ERROR.wireName(), Outcome.DEADLINE.wireName());
 
     private UsageReport() {}
 
@@ -66,7 +75,7 @@ public final class UsageReport {
             }
             Instant start = record.startedAt().truncatedTo(bucket.unit);
             String group = groupBy.key.apply(record);
-            long[] sums = counts.computeIfAbsent(start, s -> new TreeMap<>()).computeIfAbsent(group, g -> new long[7]);
+            long[] sums = counts.computeIfAbsent(start, s -> new TreeMap<>()).computeIfAbsent(group, g -> new long[9]);
             sums[0] += record.usage().requests();
             sums[1] += record.usage().inputTokens();
             sums[2] += record.usage().outputTokens();
@@ -74,6 +83,8 @@ public final class UsageReport {
             sums[4] += record.usage().audioMillis();
             sums[5] += record.usage().images();
             sums[6] += record.usage().rows();
+            sums[7] += FAILURES.contains(record.outcome()) ? 1 : 0;
+            sums[8] += java.time.Duration.between(record.startedAt(), record.endedAt()).toMillis();
             if (record.charge().total().signum() > 0) {
                 costs.computeIfAbsent(start, s -> new TreeMap<>()).computeIfAbsent(group, g -> new TreeMap<>())
                         .merge(record.charge().currency(), record.charge().total(), BigDecimal::add);
@@ -81,7 +92,7 @@ public final class UsageReport {
         });
         List<Row> rows = new ArrayList<>();
         counts.forEach((start, groups) -> groups.forEach((group, sums) -> rows.add(new Row(start, group, sums[0],
-                sums[1], sums[2], sums[3], sums[4], sums[5], sums[6],
+                sums[1], sums[2], sums[3], sums[4], sums[5], sums[6], sums[7], sums[8],
                 costs.getOrDefault(start, Map.of()).getOrDefault(group, Map.of())))));
         return rows;
     }

@@ -1,6 +1,7 @@
 package dev.atrium.metering;
 
 import dev.atrium.AtriumException;
+import dev.atrium.server.Csv;
 import java.math.BigDecimal;
 import java.time.Instant;
 import java.time.YearMonth;
@@ -20,9 +21,14 @@ import java.util.function.Function;
 public record UsageSummary(String bucket, String groupBy, Instant from, Instant to, List<Row> data,
         Map<String, String> totalCost) {
 
-    /** One bucket of one group; costs as decimal strings by currency. */
+    /**
+     * One bucket of one group; costs as decimal strings by currency.
+     *
+     * @param errors the calls that ended in an engine or upstream failure or at their deadline
+     * @param durationMs the calls' wall time summed (divided by {@code requests}: their mean latency)
+     */
     public record Row(Instant start, String group, long requests, long inputTokens, long outputTokens, long computeMs,
-            long audioMs, long images, long rows, Map<String, String> cost) {}
+            long audioMs, long images, long rows, long errors, long durationMs, Map<String, String> cost) {}
 
     /**
      * @param parameter the query's parameters by name: {@code bucket} (minute, hour, day), {@code group_by}
@@ -35,7 +41,8 @@ public record UsageSummary(String bucket, String groupBy, Instant from, Instant 
                 .orElse(UsageReport.Bucket.DAY);
         UsageReport.GroupBy groupBy = parameter.apply("group_by").map(text -> UsageReport.GroupBy.fromWireName(text)
                         .filter(g -> allTenants || g != UsageReport.GroupBy.TENANT)
-                        .orElseThrow(() -> AtriumException.invalidParam("group_by", "'group_by' is model, key or endpoint")))
+                        .orElseThrow(() -> AtriumException.invalidParam("group_by",
+                                "'group_by' is model, key or endpoint")))
                 .orElse(UsageReport.GroupBy.MODEL);
         Instant to = parameter.apply("to").map(text -> instant(text, "to")).orElse(Instant.now());
         Instant from = parameter.apply("from").map(text -> instant(text, "from"))
@@ -46,7 +53,7 @@ public record UsageSummary(String bucket, String groupBy, Instant from, Instant 
         return new UsageSummary(bucket.name().toLowerCase(Locale.ROOT), groupBy.name().toLowerCase(Locale.ROOT), from,
                 to, rows.stream().map(row -> new Row(row.start(), row.group(), row.requests(), row.inputTokens(),
                         row.outputTokens(), row.computeMillis(), row.audioMillis(), row.images(), row.rows(),
-                        plain(row.cost()))).toList(), plain(total));
+                        row.errors(), row.durationMillis(), plain(row.cost()))).toList(), plain(total));
     }
 
     /**
@@ -55,14 +62,15 @@ public record UsageSummary(String bucket, String groupBy, Instant from, Instant 
      */
     public String toCsv() {
         StringBuilder csv = new StringBuilder("start,group,requests,input_tokens,output_tokens,compute_ms,audio_ms,"
-                + "images,rows,currency,cost\r\n");
+                + "images,rows,errors,duration_ms,currency,cost\r\n");
         for (Row row : data) {
             Map<String, String> costs = row.cost().isEmpty() ? Map.of("", "0") : row.cost();
-            costs.forEach((currency, cost) -> csv.append(row.start()).append(',').append(dev.atrium.server.Csv.field(row.group()))
-                    .append(',').append(row.requests()).append(',').append(row.inputTokens()).append(',')
-                    .append(row.outputTokens()).append(',').append(row.computeMs()).append(',').append(row.audioMs())
-                    .append(',').append(row.images()).append(',').append(row.rows()).append(',')
-                    .append(dev.atrium.server.Csv.field(currency)).append(',').append(cost).append("\r\n"));
+            String counts = String.join(",", Csv.field(row.group()), String.valueOf(row.requests()),
+                    String.valueOf(row.inputTokens()), String.valueOf(row.outputTokens()),
+                    String.valueOf(row.computeMs()), String.valueOf(row.audioMs()), String.valueOf(row.images()),
+                    String.valueOf(row.rows()), String.valueOf(row.errors()), String.valueOf(row.durationMs()));
+            costs.forEach((currency, cost) -> csv.append(row.start()).append(',').append(counts).append(',')
+                    .append(Csv.field(currency)).append(',').append(cost).append("\r\n"));
         }
         return csv.toString();
     }
