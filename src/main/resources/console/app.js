@@ -12,8 +12,13 @@ const signIn = document.getElementById('sign-in');
 const nav = document.getElementById('nav');
 const pages = { overview: showOverview, models: showModels, keys: showKeys, usage: showUsage,
   invoices: showInvoices, jobs: showJobs, audit: showAudit, tenants: showTenants };
-// pages only the platform admin has
-const adminPages = new Set(['tenants']);
+// the pages each role can use, as the server's roles allow their APIs (the server checks again)
+const rolePages = {
+  admin: new Set(Object.keys(pages)),
+  owner: new Set(Object.keys(pages).filter((page) => page !== 'tenants')),
+  reader: new Set(['overview', 'models', 'usage', 'jobs']),
+  member: new Set(['models', 'jobs']),
+};
 let session = null;
 
 function signedOut() {
@@ -27,7 +32,11 @@ function signedOut() {
 }
 
 function allowed(page) {
-  return Object.hasOwn(pages, page) && (!adminPages.has(page) || session.key.role === 'admin');
+  return Object.hasOwn(pages, page) && (rolePages[session.key.role] || new Set()).has(page);
+}
+
+function firstPage() {
+  return Object.keys(pages).find(allowed);
 }
 
 // the page the address names (#overview, #models, #keys, ...), the overview by default
@@ -36,7 +45,7 @@ async function route() {
     return;
   }
   stopLive();
-  const page = allowed(location.hash.slice(1)) ? location.hash.slice(1) : 'overview';
+  const page = allowed(location.hash.slice(1)) ? location.hash.slice(1) : firstPage();
   for (const name of Object.keys(pages)) {
     document.getElementById(name).hidden = name !== page;
     const link = nav.querySelector(`a[href="#${name}"]`);
@@ -65,7 +74,7 @@ async function signedIn(current) {
   setSession(current);
   signIn.hidden = true;
   nav.hidden = false;
-  nav.querySelectorAll('[data-admin-only]').forEach((link) => { link.hidden = current.key.role !== 'admin'; });
+  nav.querySelectorAll('a').forEach((link) => { link.hidden = !allowed(link.getAttribute('href').slice(1)); });
   const key = current.key;
   document.getElementById('who').textContent =
     `${key.name} (${key.role}${key.tenant ? `, tenant ${key.tenant}` : ''})`;

@@ -24,7 +24,15 @@ async function detail(id) {
   return job;
 }
 
+let drawn = null;
+
+// the rows, redrawn only when a job changed (a redraw would take the keyboard's focus off its button)
 function rows(jobs, error) {
+  const signature = JSON.stringify(jobs.data.map((job) => [job.id, job.status, job.fine_tuned_model]));
+  if (signature === drawn) {
+    return;
+  }
+  drawn = signature;
   document.getElementById('job-rows').replaceChildren(...jobs.data.map((job) => {
     const tr = element('tr', null, { 'data-job-id': job.id });
     const open = element('button', job.id, { type: 'button', class: 'link',
@@ -52,6 +60,7 @@ async function refresh(error) {
 }
 
 export async function showJobs() {
+  drawn = null;
   const error = document.getElementById('jobs-error');
   error.textContent = '';
   try {

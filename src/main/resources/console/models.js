@@ -84,8 +84,8 @@ function comparisonTable(rollout) {
 }
 
 function rolloutSection(model, rollout) {
-  const section = element('section', null, { 'data-rollout': rollout.alias, 'aria-label':
-    `Rollout of ${model.name}:${rollout.alias}` });
+  const section = element('section', null, { 'data-rollout': rollout.alias, 'data-rollout-key': rolloutKey(rollout),
+    'aria-label': `Rollout of ${model.name}:${rollout.alias}` });
   section.append(element('p', `${rollout.alias}: version ${rollout.canary} over ${rollout.baseline}, `
     + `${rollout.state} at ${rollout.weight} % (steps ${rollout.plan.steps.join(', ')} every ${rollout.plan.interval})`,
   { 'data-rollout-state': rollout.state }));
@@ -131,6 +131,30 @@ async function drawRollouts(model) {
   container.replaceChildren(...(found.length ? found.map((rollout) => rolloutSection(model, rollout))
     : [element('p', 'No rollout on any alias of this model.')]));
   return found.some((rollout) => rollout.state === 'running');
+}
+
+// a live refresh: only the comparison tables change while their rollouts keep their state and steps (so that
+// focus stays on a button); anything else redraws the rollouts
+async function refreshRollouts(model) {
+  const found = await rollouts(model);
+  const same = found.every((rollout) => {
+    const section = document.querySelector(`#rollouts [data-rollout="${CSS.escape(rollout.alias)}"]`);
+    return section && section.dataset.rolloutKey === rolloutKey(rollout);
+  });
+  if (!same) {
+    await drawRollouts(model);
+    return;
+  }
+  for (const rollout of found.filter((r) => r.comparison)) {
+    const table = document.querySelector(`#rollouts [data-rollout-comparison="${CSS.escape(rollout.alias)}"]`);
+    if (table) {
+      table.replaceWith(comparisonTable(rollout));
+    }
+  }
+}
+
+function rolloutKey(rollout) {
+  return `${rollout.id}:${rollout.state}:${rollout.weight}:${rollout.steps.length}`;
 }
 
 async function open(name) {
@@ -187,7 +211,7 @@ async function open(name) {
   document.getElementById('model-detail').hidden = false;
   if (await drawRollouts(model)) {
     // a running rollout's comparison, live
-    live(3000, () => drawRollouts(model).catch(failed));
+    live(3000, () => refreshRollouts(model).catch(failed));
   }
 }
 

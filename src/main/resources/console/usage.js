@@ -68,6 +68,14 @@ function draw(usage) {
   window.atriumConsole.usage.drawn = chart.data;
 }
 
+// the chart follows its container's width (a phone turned, a window resized)
+new ResizeObserver(() => {
+  const container = document.getElementById('usage-chart');
+  if (chart && container.clientWidth && Math.abs(chart.width - container.clientWidth) > 1) {
+    chart.setSize({ width: Math.max(280, container.clientWidth), height: 300 });
+  }
+}).observe(document.getElementById('usage-chart'));
+
 function table(usage) {
   const rows = usage.data.map((row) => {
     const tr = element('tr');

@@ -18,6 +18,7 @@ import org.junit.jupiter.api.Test;
 import org.openqa.selenium.By;
 import org.openqa.selenium.Dimension;
 import org.openqa.selenium.Keys;
+import org.openqa.selenium.StaleElementReferenceException;
 import org.openqa.selenium.WebDriver;
 import org.openqa.selenium.WebElement;
 import org.openqa.selenium.chrome.ChromeDriver;
@@ -85,12 +86,30 @@ class ConsoleBrowserTest {
         assertAccessible(page);
         for (Map.Entry<String, Dimension> size : Map.of("desktop", new Dimension(1280, 900),
                 "phone", new Dimension(390, 844)).entrySet()) {
-            browser.manage().window().setSize(size.getValue());
-            Thread.sleep(200);
+            resize(size.getValue());
+            // nothing wider than the screen: no sideways scrolling at phone width
+            assertThat(script("return [...document.querySelectorAll('body *')].filter(e => e.getBoundingClientRect()"
+                    + ".right > document.documentElement.clientWidth + 1).map(e => e.tagName + '#' + e.id + '.'"
+                    + " + e.className).slice(0, 5).join(' ')")).as(page + " at " + size.getKey() + " width").isEmpty();
             byte[] png = fullPage();
             Files.write(SCREENSHOTS.resolve(page + "-" + size.getKey() + ".png"), png);
         }
-        browser.manage().window().setSize(new Dimension(1280, 900));
+        resize(new Dimension(1280, 900));
+    }
+
+    /**
+     * Lays the page out at a width (the device metrics Chrome emulates: a headless window is never narrower than
+     * 500 px) and waits until it has (a click waits for it too).
+     */
+    private static void resize(Dimension size) {
+        ((ChromeDriver) browser).executeCdpCommand("Emulation.setDeviceMetricsOverride", Map.of("width",
+                size.getWidth(), "height", size.getHeight(), "deviceScaleFactor", 1, "mobile", false));
+        new WebDriverWait(browser, Duration.ofSeconds(10)).withMessage(() -> "the page is " + script(
+                "return window.innerWidth") + " wide, not " + size.getWidth()).until(driver -> script(
+                        "return window.innerWidth").equals(String.valueOf(size.getWidth())));
+        // two frames: the layout at the new width is done and painted
+        ((ChromeDriver) browser).executeAsyncScript("const done = arguments[arguments.length - 1];"
+                + " requestAnimationFrame(() => requestAnimationFrame(() => done(null)))");
     }
 
     @Test
@@ -158,6 +177,8 @@ class ConsoleBrowserTest {
         screenshot("keys");
         assertThat(admin.withKey(secret).get("/v1/models").status()).isEqualTo(200);
         browser.findElement(By.id("new-secret-done")).click();
+        new WebDriverWait(browser, Duration.ofSeconds(10)).until(ExpectedConditions.invisibilityOfElementLocated(
+                By.id("new-secret")));
         assertThat(browser.getPageSource()).doesNotContain(secret);
 
         // its limits, budget and expiry, as the API has them and the list shows them
@@ -223,14 +244,14 @@ class ConsoleBrowserTest {
                 + midnight).json();
         long today = todays.path("data").valueStream().mapToLong(row -> row.path("requests").asLong()).sum();
         assertThat(today).isEqualTo(5);
-        new WebDriverWait(browser, Duration.ofSeconds(10)).until(ExpectedConditions.textToBePresentInElementLocated(
+        new WebDriverWait(browser, Duration.ofSeconds(10)).until(ExpectedConditions.textToBe(
                 By.cssSelector("#overview-today dd[data-figure=Requests]"), "5"));
-        assertThat(browser.findElement(By.cssSelector("#overview-today dd[data-figure=Spend]")).getText())
+        assertThat(text(By.cssSelector("#overview-today dd[data-figure=Spend]")))
                 .isEqualTo(todays.path("total_cost").path("USD").asString() + " USD");
         assertThat(new java.math.BigDecimal(todays.path("total_cost").path("USD").asString()))
                 .isEqualByComparingTo("1.25");
-        assertThat(browser.findElement(By.cssSelector("#overview-models tr[data-model=all-minilm-l6-v2]"
-                + " td[data-label=Requests]")).getText()).isEqualTo("5");
+        assertThat(text(By.cssSelector("#overview-models tr[data-model=all-minilm-l6-v2] td[data-label=Requests]")))
+                .isEqualTo("5");
         assertThat(browser.findElements(By.cssSelector("#overview-loaded tr"))).as("no model of its own is loaded")
                 .isEmpty();
         screenshot("overview-owner");
@@ -318,6 +339,29 @@ class ConsoleBrowserTest {
         assertThat(browser.manage().getCookieNamed(ConsoleSessions.COOKIE)).isNull();
         browser.navigate().refresh();
         await(By.id("api-key"));
+
+        // the tenant's reader: the pages its role can read, and nothing on them that changes things
+        await(By.id("api-key")).sendKeys(tenants.key(tenant, "reader").secret() + Keys.ENTER);
+        await(By.id("overview"));
+        assertThat(browser.findElements(By.cssSelector("nav a")).stream().filter(WebElement::isDisplayed)
+                .map(WebElement::getText).toList()).containsExactly("Overview", "Models", "Usage", "Training jobs");
+        // (the tenant's requests today: the five above and the training job's record)
+        long readerToday = admin.withKey(owner.secret()).get("/v1/usage?bucket=day&from=" + midnight).json()
+                .path("data").valueStream().mapToLong(row -> row.path("requests").asLong()).sum();
+        assertThat(readerToday).isGreaterThan(today);
+        new WebDriverWait(browser, Duration.ofSeconds(10)).until(ExpectedConditions.textToBe(
+                By.cssSelector("#overview-today dd[data-figure=Requests]"), String.valueOf(readerToday)));
+        browser.get(server.baseUrl() + "/console/#keys");
+        await(By.id("overview"));
+        browser.get(server.baseUrl() + "/console/#models");
+        await(By.cssSelector("#model-rows tr[data-model=all-minilm-l6-v2] button")).click();
+        await(By.cssSelector("#version-rows tr[data-version='1']"));
+        assertThat(browser.findElements(By.cssSelector("#version-rows button"))).isEmpty();
+        assertThat(browser.findElements(By.cssSelector("#models .manage")).stream().filter(WebElement::isDisplayed)
+                .toList()).isEmpty();
+        assertAccessible("models-reader");
+        browser.findElement(By.id("sign-out")).click();
+        await(By.id("api-key"));
     }
 
     @Test
@@ -395,14 +439,13 @@ class ConsoleBrowserTest {
                     .toInstant(java.time.ZoneOffset.UTC).toString();
             long today = admin.get("/admin/usage?bucket=day&from=" + midnight).json().path("data").valueStream()
                     .mapToLong(row -> row.path("requests").asLong()).sum();
-            new WebDriverWait(browser, Duration.ofSeconds(15)).until(ExpectedConditions.textToBePresentInElementLocated(
+            new WebDriverWait(browser, Duration.ofSeconds(15)).until(ExpectedConditions.textToBe(
                     By.cssSelector("#overview-today dd[data-figure=Requests]"), String.valueOf(today)));
-            WebElement resident = await(By.cssSelector("#overview-loaded tr[data-version='all-minilm-l6-v2:1']"));
-            // memory as last measured (a version's footprint is measured again as it serves)
-            new WebDriverWait(browser, Duration.ofSeconds(15)).until(driver -> resident.findElement(By.cssSelector(
-                    "td[data-label=Memory]")).getText().equals(mib(loaded("all-minilm-l6-v2").path("bytes").asLong())));
-            new WebDriverWait(browser, Duration.ofSeconds(15)).until(driver -> !resident(driver)
-                    .equals("—"));
+            // memory as last measured (a version's footprint is measured again as it serves); the rows are redrawn
+            // every 5 s, so each look finds them again
+            new WebDriverWait(browser, Duration.ofSeconds(15)).ignoring(StaleElementReferenceException.class)
+                    .until(driver -> resident(driver, "Memory").equals(mib(loaded("all-minilm-l6-v2").path("bytes")
+                            .asLong())) && !resident(driver, "p99").equals("—"));
             screenshot("overview");
 
             // a traffic split, written in the console as "1=70,2=30"
@@ -447,8 +490,13 @@ class ConsoleBrowserTest {
             assertThat(comparison.path("baseline").path("calls").asLong() + comparison.path("canary").path("calls")
                     .asLong()).isEqualTo(24);
             screenshot("models");
-            browser.findElement(By.cssSelector("#rollouts [data-rollout=production] button[aria-label^=Promote]"))
-                    .click();
+            // focus and the buttons stay put through the live refreshes: only the comparison is redrawn
+            WebElement promote = browser.findElement(By.cssSelector(
+                    "#rollouts [data-rollout=production] button[aria-label^=Promote]"));
+            script("document.querySelector('#rollouts [data-rollout=production] button[aria-label^=Promote]').focus()");
+            Thread.sleep(3500);
+            assertThat(script("return document.activeElement.textContent")).isEqualTo("Promote");
+            promote.click();
             await(By.cssSelector("#rollouts [data-rollout=production] [data-rollout-state=promoted]"));
             assertThat(browser.findElement(By.id("model-error")).getText()).isEmpty();
             assertThat(admin.get("/admin/models/console-chat").json().path("aliases").path("production").asInt())
@@ -458,7 +506,10 @@ class ConsoleBrowserTest {
 
             // unload from the console: gone from memory
             browser.findElement(By.cssSelector("#model-rows tr[data-model=all-minilm-l6-v2] button")).click();
-            WebElement unload = new WebDriverWait(browser, Duration.ofSeconds(10)).until(driver -> {
+            new WebDriverWait(browser, Duration.ofSeconds(10)).until(ExpectedConditions.textToBePresentInElementLocated(
+                    By.id("model-detail-title"), "all-minilm-l6-v2"));
+            WebElement unload = new WebDriverWait(browser, Duration.ofSeconds(10))
+                    .ignoring(StaleElementReferenceException.class).until(driver -> {
                 WebElement button = driver.findElement(By.cssSelector("#version-rows tr[data-version='1'] button"));
                 return button.getText().equals("Unload") ? button : null;
             });
@@ -494,12 +545,23 @@ class ConsoleBrowserTest {
         assertThat(priceRow.findElement(By.cssSelector("td[data-label='Per request']")).getText())
                 .isEqualTo("0.0000125");
         screenshot("tenants");
+        @SuppressWarnings("unchecked")
+        List<String> fetched = (List<String>) ((ChromeDriver) browser).executeScript(
+                "return performance.getEntriesByType('resource').map(e => e.name).concat([location.href])");
+        assertThat(fetched).isNotEmpty().allSatisfy(url -> assertThat(url).startsWith(server.baseUrl() + "/"));
         signOutInBrowser();
     }
 
-    private static String resident(WebDriver driver) {
+    /** The text of an element of a page that redraws itself: found again if it was replaced meanwhile. */
+    private static String text(By by) {
+        return new WebDriverWait(browser, Duration.ofSeconds(10)).ignoring(StaleElementReferenceException.class)
+                .until(driver -> driver.findElement(by).getText());
+    }
+
+    /** A cell of the bundled model's row among the overview's loaded versions. */
+    private static String resident(WebDriver driver, String column) {
         return driver.findElement(By.cssSelector("#overview-loaded tr[data-version='all-minilm-l6-v2:1']"
-                + " td[data-label=p99]")).getText();
+                + " td[data-label=" + column + "]")).getText();
     }
 
     /** The loaded entry of a model's version 1, as /admin/loaded lists it; null when it is not loaded. */
