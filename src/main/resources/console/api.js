@@ -109,3 +109,10 @@ export function stopLive() {
     timer = null;
   }
 }
+
+// a key's or tenant's rate limits as text; the fallback when none is set
+export function limitsText(limits, fallback) {
+  const set = [['rpm', limits.rpm], ['tpm', limits.tpm], ['concurrent', limits.max_concurrent]]
+    .filter(([, value]) => value !== null && value !== undefined);
+  return set.length ? set.map(([name, value]) => `${name} ${value}`).join(', ') : fallback;
+}

@@ -1,4 +1,4 @@
-import { api, ApiError, element, fromInput, utc } from './api.js';
+import { api, ApiError, element, fromInput, limitsText, utc } from './api.js';
 
 let onSignedOut = () => {};
 
@@ -8,12 +8,6 @@ function handle(e, errorNode) {
   } else if (errorNode) {
     errorNode.textContent = e.message;
   }
-}
-
-function limitsText(limits) {
-  const set = [['rpm', limits.rpm], ['tpm', limits.tpm], ['concurrent', limits.max_concurrent]]
-    .filter(([, value]) => value !== null && value !== undefined);
-  return set.length ? set.map(([name, value]) => `${name} ${value}`).join(', ') : "the tenant's";
 }
 
 function statusText(key) {
@@ -27,7 +21,7 @@ function row(key, budget) {
   const tr = element('tr', null, { 'data-key-id': key.id });
   const cells = [['Name', key.name], ['Prefix', key.prefix], ['Role', key.role], ['Tenant', key.tenant || '—'],
     ['Models', key.models && key.models.length ? key.models.join(', ') : 'all'],
-    ['Limits', limitsText(key.limits || {})],
+    ['Limits', limitsText(key.limits || {}, "the tenant's")],
     ['Budget this month', budget ? `${budget.spent} of ${budget.monthly_limit} ${budget.currency}` : 'none'],
     ['Created (UTC)', utc(key.created_at)], ['Expires (UTC)', key.expires_at ? utc(key.expires_at) : 'never'],
     ['Status', statusText(key)]];

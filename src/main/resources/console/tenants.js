@@ -1,15 +1,9 @@
-import { api, row, utc } from './api.js';
-
-function limitsText(limits) {
-  const set = [['rpm', limits.rpm], ['tpm', limits.tpm], ['concurrent', limits.max_concurrent]]
-    .filter(([, value]) => value !== null && value !== undefined);
-  return set.length ? set.map(([name, value]) => `${name} ${value}`).join(', ') : 'server defaults';
-}
+import { api, limitsText, row, utc } from './api.js';
 
 async function refresh() {
   const [tenants, prices] = await Promise.all([api('GET', '/admin/tenants'), api('GET', '/admin/prices')]);
   document.getElementById('tenant-rows').replaceChildren(...tenants.tenants.map((tenant) => row([
-    ['Name', tenant.name], ['Id', tenant.id], ['Limits', limitsText(tenant.limits)],
+    ['Name', tenant.name], ['Id', tenant.id], ['Limits', limitsText(tenant.limits, 'server defaults')],
     ['Signed uploads', tenant.require_signed_uploads ? 'required' : 'not required'],
     ['Created (UTC)', utc(tenant.created_at)]], { 'data-tenant-id': tenant.id })));
   const newest = prices.prices.slice().sort((a, b) => b.id - a.id);
