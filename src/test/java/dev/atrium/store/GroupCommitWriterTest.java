@@ -82,6 +82,34 @@ class GroupCommitWriterTest {
         assertThat(commits.get()).as("rows share commits").isLessThan(400);
     }
 
+    /**
+     * As when a batch of model calls ends: its records arrive a few tens of microseconds apart. Without the
+     * writer's linger the first row commits alone (it wakes the writer) and the rest share a second commit.
+     */
+    @Test
+    void rowsArrivingMomentsApart_shareOneCommit() throws Exception {
+        GroupCommitWriter.Table<String> ledger = table("ledger", false, new AtomicInteger());
+        int bursts = 5;
+        for (int burst = 0; burst < bursts; burst++) {
+            int before = commits.get();
+            List<CompletableFuture<Void>> futures = new java.util.ArrayList<>();
+            for (int i = 0; i < 8; i++) {
+                futures.add(writer.append(ledger, burst + "-" + i, Duration.ofSeconds(1)));
+                long until = System.nanoTime() + 20_000;
+                while (System.nanoTime() < until) {
+                    Thread.onSpinWait();
+                }
+            }
+            for (CompletableFuture<Void> future : futures) {
+                future.get(10, TimeUnit.SECONDS);
+            }
+            assertThat(commits.get() - before).as("commits of burst %d", burst).isPositive();
+        }
+        assertThat(count("ledger")).isEqualTo(8 * bursts);
+        // one commit per burst; one burst may be split by a pause of this thread on a busy machine
+        assertThat(commits.get()).as("commits for %d bursts of 8 rows", bursts).isLessThanOrEqualTo(bursts + 1);
+    }
+
     @Test
     void aFailingTableThatRetries_isWrittenLater_andDoesNotFailTheOtherTable() throws Exception {
         GroupCommitWriter.Table<String> ledger = table("ledger", false, new AtomicInteger());
