@@ -312,7 +312,7 @@ public final class Atrium implements AutoCloseable {
                             new dev.atrium.admin.UploadSigning(publishers, config.requireSignedUploads(),
                                     tenancy::requiresSignedUploads)),
                     new dev.atrium.admin.AdminPublishersService(publishers, config.maxRequestBytes()),
-                    new dev.atrium.admin.AdminQuantizeService(registry, rollouts, config.maxRequestBytes(),
+                    new dev.atrium.admin.AdminQuantizeService(registry, serving, rollouts, config.maxRequestBytes(),
                             config.maxUploadBytes()),
                     new dev.atrium.admin.AdminRolloutsService(rollouts, shadows, config.maxRequestBytes()),
                     new dev.atrium.admin.AdminBundleService(registry, dev.atrium.registry.SigningKey.whenNeeded(

@@ -18,6 +18,7 @@ import dev.atrium.engine.ModelOptions;
 import dev.atrium.engine.ModelTask;
 import dev.atrium.engine.RunContext;
 import dev.atrium.gateway.Caller;
+import dev.atrium.metering.Outcome;
 import dev.atrium.registry.ArtifactFile;
 import dev.atrium.registry.Model;
 import dev.atrium.registry.ModelReference;
@@ -28,6 +29,9 @@ import dev.atrium.registry.ResolvedModel;
 import dev.atrium.registry.StagedArtifact;
 import dev.atrium.rollout.Rollouts;
 import dev.atrium.server.Json;
+import dev.atrium.server.RequestContext;
+import dev.atrium.serving.Endpoint;
+import dev.atrium.serving.Serving;
 import dev.atrium.training.quantize.Int8Quantizer;
 import io.helidon.http.Status;
 import io.helidon.webserver.http.HttpRules;
@@ -40,6 +44,7 @@ import java.io.OutputStream;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -71,16 +76,24 @@ public final class AdminQuantizeService implements HttpService {
     private static final long TEXT_TIMEOUT_NANOS = 60_000_000_000L;
     /** The method a quantized version's lineage names. */
     static final String METHOD = "int8-dynamic";
+    /**
+     * The longest a quantization may run: its compute-seconds are reserved for this long before it starts, and its
+     * measurement is cut here.
+     */
+    static final Duration MAX_TIME = Duration.ofMinutes(10);
 
     private final ModelRegistry registry;
+    private final Serving serving;
     private final Rollouts rollouts;
     private final long maxRequestBytes;
     private final long maxModelBytes;
     private final Semaphore running = new Semaphore(1);
 
     /** @param maxModelBytes the largest model quantized: the upload limit */
-    public AdminQuantizeService(ModelRegistry registry, Rollouts rollouts, long maxRequestBytes, long maxModelBytes) {
+    public AdminQuantizeService(ModelRegistry registry, Serving serving, Rollouts rollouts, long maxRequestBytes,
+            long maxModelBytes) {
         this.registry = requireNonNull(registry, "registry is null");
+        this.serving = requireNonNull(serving, "serving is null");
         this.rollouts = requireNonNull(rollouts, "rollouts is null");
         this.maxRequestBytes = maxRequestBytes;
         this.maxModelBytes = maxModelBytes;
@@ -117,7 +130,8 @@ public final class AdminQuantizeService implements HttpService {
         ModelVersion made;
         JsonNode lineage;
         try {
-            Made result = quantize(scope, source, order, caller.key().tenantId());
+            Made result = metered(caller, source, deadline -> quantize(scope, source, order, caller.key().tenantId(),
+                    deadline));
             made = result.version();
             lineage = result.lineage();
         } finally {
@@ -132,7 +146,38 @@ public final class AdminQuantizeService implements HttpService {
 
     private record Made(ModelVersion version, JsonNode lineage) {}
 
-    private Made quantize(ModelScope scope, ResolvedModel source, Order order, String tenantId) {
+    /**
+     * The quantization as one call on the serving path, on the caller's key: its compute-seconds (priced by the
+     * model's {@code per_compute_second}) reserved for {@link #MAX_TIME} before anything runs (a budget that
+     * cannot cover them refuses it, 429), then one usage record with the time it took and how it ended. A request
+     * the quantizer refuses (4xx: nothing in the model to quantize, say) gives the reservation back unrecorded.
+     */
+    private Made metered(Caller caller, ResolvedModel source, java.util.function.LongFunction<Made> work) {
+        Serving.JobCall call = serving.openJob(caller, RequestContext.current().serverRequestId(),
+                source.model().name(), source.version().version(), MAX_TIME, Endpoint.QUANTIZE);
+        long start = System.nanoTime();
+        Outcome outcome = Outcome.ENGINE_ERROR;
+        try {
+            Made made = work.apply(start + call.maxTime().toNanos());
+            outcome = Outcome.OK;
+            return made;
+        } catch (AtriumException e) {
+            if (e.code() == ErrorCode.DEADLINE_EXCEEDED) {
+                outcome = Outcome.DEADLINE;
+            } else if (e.code().httpStatus() < 500) {
+                outcome = null; // refused for what it was asked: nothing was made
+            }
+            throw e;
+        } finally {
+            if (outcome == null) {
+                call.release();
+            } else {
+                call.finish((System.nanoTime() - start) / 1_000_000, outcome);
+            }
+        }
+    }
+
+    private Made quantize(ModelScope scope, ResolvedModel source, Order order, String tenantId, long deadline) {
         Path sourceFile = source.deployment().files().model();
         Int8Quantizer.Options options = Int8Quantizer.Options.perChannel(order.perChannel(), maxModelBytes);
         Int8Quantizer.Quantized quantized = Int8Quantizer.quantize(sourceFile, options);
@@ -145,7 +190,7 @@ public final class AdminQuantizeService implements HttpService {
             JsonNode config = configOf(source.version());
             ModelOptions modelOptions = AdminModelsService.embeddingOptions(config);
             Deployment trial = registry.trial(source, onnx, modelOptions);
-            Comparison comparison = compare(source, trial, order.sample(), tenantId);
+            Comparison comparison = compare(source, trial, order.sample(), tenantId, deadline);
             Optional<ArtifactFile> tokenizer = source.version().file(ArtifactFile.TOKENIZER);
             if (tokenizer.isPresent()) {
                 try (InputStream in = Files.newInputStream(registry.artifacts().path(tokenizer.get().sha256()))) {
@@ -214,32 +259,35 @@ public final class AdminQuantizeService implements HttpService {
      * so a text batched with longer ones would come out a little differently), after a warm-up; the speed is the
      * better of two timed passes each, taken in turn so that both see the same machine.
      */
-    private Comparison compare(ResolvedModel source, Deployment trial, List<String> sample, String tenantId) {
+    private Comparison compare(ResolvedModel source, Deployment trial, List<String> sample, String tenantId,
+            long deadline) {
         Engine engine = registry.engine(source.model());
         Deployment original = source.deployment();
         boolean wasLoaded = engine.isLoaded(original.key());
         String owner = tenantId == null ? "" : tenantId;
         Metric metric = source.model().task() == ModelTask.EMBEDDING ? Metric.COSINE : Metric.AGREEMENT;
         Answer answer = switch (metric) {
-            case COSINE -> (deployment, text) -> embed((EmbeddingEngine) engine, deployment, text, owner);
-            case AGREEMENT -> (deployment, text) -> topLabel((ClassificationEngine) engine, deployment, text, owner);
+            case COSINE -> (deployment, text) -> embed((EmbeddingEngine) engine, deployment, text,
+                    context(owner, deadline));
+            case AGREEMENT -> (deployment, text) -> topLabel((ClassificationEngine) engine, deployment, text,
+                    context(owner, deadline));
         };
         try {
             engine.load(original);
             engine.load(trial);
             List<String> warmUp = sample.subList(0, Math.min(4, sample.size()));
-            answers(answer, original, warmUp);
-            answers(answer, trial, warmUp);
+            answers(answer, original, warmUp, deadline);
+            answers(answer, trial, warmUp, deadline);
             long floatNanos = Long.MAX_VALUE;
             long quantizedNanos = Long.MAX_VALUE;
             List<Object> floats = null;
             List<Object> quantized = null;
             for (int pass = 0; pass < 2; pass++) {
                 long start = System.nanoTime();
-                floats = answers(answer, original, sample);
+                floats = answers(answer, original, sample, deadline);
                 floatNanos = Math.min(floatNanos, System.nanoTime() - start);
                 start = System.nanoTime();
-                quantized = answers(answer, trial, sample);
+                quantized = answers(answer, trial, sample, deadline);
                 quantizedNanos = Math.min(quantizedNanos, System.nanoTime() - start);
             }
             double[] scores = new double[sample.size()];
@@ -259,27 +307,34 @@ public final class AdminQuantizeService implements HttpService {
         }
     }
 
-    private static List<Object> answers(Answer answer, Deployment deployment, List<String> texts) {
+    private static List<Object> answers(Answer answer, Deployment deployment, List<String> texts, long deadline) {
         List<Object> answers = new ArrayList<>(texts.size());
         for (String text : texts) {
+            if (System.nanoTime() - deadline > 0) {
+                throw new AtriumException(ErrorCode.DEADLINE_EXCEEDED, "the quantization ran longer than its "
+                        + MAX_TIME.toMinutes() + " minutes; the new version was not made");
+            }
             answers.add(answer.of(deployment, text));
         }
         return answers;
     }
 
-    private static float[] embed(EmbeddingEngine engine, Deployment deployment, String text, String owner) {
+    private static float[] embed(EmbeddingEngine engine, Deployment deployment, String text, RunContext context) {
         var prepared = engine.prepare(deployment, new EmbeddingRequest(List.of(new EmbeddingInput.Text(text)), true));
-        return engine.embed(prepared, context(owner)).vectors().getFirst();
+        return engine.embed(prepared, context).vectors().getFirst();
     }
 
-    private static String topLabel(ClassificationEngine engine, Deployment deployment, String text, String owner) {
+    private static String topLabel(ClassificationEngine engine, Deployment deployment, String text,
+            RunContext context) {
         var prepared = engine.prepare(deployment, new ClassificationRequest(List.of(
                 new ClassificationInput.Text(text)), 1, List.of()));
-        return engine.classify(prepared, context(owner)).labels().getFirst().getFirst().label();
+        return engine.classify(prepared, context).labels().getFirst().getFirst().label();
     }
 
-    private static RunContext context(String owner) {
-        return new RunContext(owner, System.nanoTime() + TEXT_TIMEOUT_NANOS, () -> { });
+    /** A text's call: within the text's own timeout and the quantization's deadline. */
+    private static RunContext context(String owner, long deadline) {
+        long textDeadline = System.nanoTime() + TEXT_TIMEOUT_NANOS;
+        return new RunContext(owner, textDeadline - deadline < 0 ? textDeadline : deadline, () -> { });
     }
 
 

@@ -25,7 +25,12 @@ public enum Endpoint {
      * A fine-tuning job, one call from its creation to its end (on a trainer, not an engine's capability: no
      * engine serves it here; its ledger rule is checked by the training ledger test).
      */
-    FINE_TUNING("/v1/fine_tuning/jobs");
+    FINE_TUNING("/v1/fine_tuning/jobs"),
+    /**
+     * A version quantized to int8, one call from the rewrite to the end of its measurement (the platform's work for
+     * the model's owner, on its key, priced by the model's {@code per_compute_second}; no engine serves it).
+     */
+    QUANTIZE("/admin/models/{name}/versions/{version}/quantize");
 
     private final String wireName;
 
@@ -43,7 +48,7 @@ public enum Endpoint {
             case CLASSIFICATIONS -> engine instanceof ClassificationEngine || engine instanceof EmbeddingEngine;
             case TRANSCRIPTIONS -> engine instanceof TranscriptionEngine;
             case PREDICTIONS -> engine instanceof PredictionEngine;
-            case FINE_TUNING -> false;
+            case FINE_TUNING, QUANTIZE -> false;
         };
     }
 

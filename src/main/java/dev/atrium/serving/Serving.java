@@ -297,11 +297,12 @@ public final class Serving {
         return new Predicted(resolved, ran.result(), ran.used(), ran.alerts());
     }
 
-    // ---- fine-tuning jobs ---------------------------------------------------------------------------------------
+    // ---- jobs: fine-tuning, quantization ------------------------------------------------------------------------
 
     /**
-     * A fine-tuning job as one model call: its compute-seconds reserved for its longest run when it is created (a
-     * budget that cannot cover them refuses it, 429, before it exists), and one usage record when it ends.
+     * A job as one model call (a fine-tuning job, a quantization): its compute-seconds reserved for its longest run
+     * before it starts (a budget that cannot cover them refuses it, 429, before anything runs), and one usage record
+     * when it ends.
      */
     public static final class JobCall {
         private final Metering.Meter meter;
@@ -312,7 +313,12 @@ public final class Serving {
             this.maxTime = maxTime;
         }
 
-        /** Records the job's end: its compute time on the training thread (cut to its reservation) and outcome. */
+        /** The longest the job may run: what its reservation covers. */
+        public Duration maxTime() {
+            return maxTime;
+        }
+
+        /** Records the job's end: its compute time on the job's thread (cut to its reservation) and outcome. */
         public void finish(long computeMillis, Outcome outcome) {
             meter.finish(new Usage(0, 0, 1, Math.min(maxTime.toMillis(), computeMillis)), outcome);
         }
@@ -330,9 +336,25 @@ public final class Serving {
      * @param jobId the job, which its usage record names as its request
      */
     public JobCall openJob(Caller caller, String jobId, String pricedModel, Duration maxTime) {
+        return openJob(caller, jobId, pricedModel, 0, maxTime, Endpoint.FINE_TUNING);
+    }
+
+    /**
+     * Opens a job's call for the caller (its key pays), priced by the {@code per_compute_second} of
+     * {@code pricedModel}.
+     *
+     * @param jobId the job, which its usage record names as its request
+     * @param version the version it works on, 0 for none
+     * @param endpoint what kind of job: an entry point that no engine serves
+     */
+    public JobCall openJob(Caller caller, String jobId, String pricedModel, int version, Duration maxTime,
+            Endpoint endpoint) {
+        if (!(endpoint == Endpoint.FINE_TUNING || endpoint == Endpoint.QUANTIZE)) {
+            throw new IllegalArgumentException(endpoint + " is not a job");
+        }
         caller.requireCallsModels();
         Metering.Meter meter = metering.start(new Metering.Subject(jobId, null, caller.key().tenantId(),
-                caller.key().id(), pricedModel, 0, Endpoint.FINE_TUNING.wireName()));
+                caller.key().id(), pricedModel, version, endpoint.wireName()));
         meter.reserve(new Usage(0, 0, 1, maxTime.toMillis()));
         return new JobCall(meter, maxTime);
     }

@@ -7,7 +7,9 @@ import dev.atrium.testing.BundledFiles;
 import dev.atrium.testing.Http;
 import dev.atrium.testing.OnnxModelWriter;
 import dev.atrium.testing.OnnxModelWriter.ElementType;
+import dev.atrium.testing.Tenants;
 import dev.atrium.testing.TestServer;
+import java.math.BigDecimal;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -40,6 +42,7 @@ class QuantizeClassifierTest {
     static Path files;
     private static TestServer server;
     private static Http http;
+    private static Map<String, byte[]> parts;
 
     @BeforeAll
     static void start() throws Exception {
@@ -79,7 +82,7 @@ class QuantizeClassifierTest {
                 .toBytes();
         assertThat(http.postJson("/admin/models", Map.of("name", "sentiment", "task", "text-classification"))
                 .status()).isEqualTo(201);
-        Map<String, byte[]> parts = new LinkedHashMap<>();
+        parts = new LinkedHashMap<>();
         parts.put("onnx", model);
         parts.put("tokenizer", Files.readAllBytes(tokenizerFile));
         parts.put("config", ("{\"labels\": [\"positive\", \"negative\"], \"output_kind\": \"logits\","
@@ -113,6 +116,59 @@ class QuantizeClassifierTest {
                 .path("config"));
         assertThat(labels("sentiment:2")).isEqualTo(labels("sentiment:1"))
                 .containsExactly("positive", "negative", "positive", "negative", "positive", "negative", "positive");
+    }
+
+    /**
+     * A quantization is one call on the owner's key: its compute-seconds reserved before it runs (a budget that
+     * cannot cover them refuses it and nothing is made), then one usage record, charged, with the reservation given
+     * back.
+     */
+    @Test
+    void quantize_isOneMeteredCall_reservedBeforeItRuns_andRecordedOnce() {
+        Tenants tenants = new Tenants(http);
+        String tenant = tenants.tenant("quantizing-owner");
+        Http owner = server.http().withKey(tenants.key(tenant, "owner").secret());
+        assertThat(owner.postJson("/admin/models", Map.of("name", "own-sentiment", "task", "text-classification"))
+                .status()).isEqualTo(201);
+        Http.Reply upload = owner.post("/admin/models/own-sentiment/versions", "multipart/form-data; boundary="
+                + Http.BOUNDARY, Http.multipart(parts));
+        assertThat(upload.status()).as(upload.text()).isEqualTo(201);
+        assertThat(http.postJson("/admin/prices", Map.of("model", "own-sentiment", "tenant", tenant,
+                "per_compute_second", "0.01", "currency", "USD")).status()).isEqualTo(201);
+        // ten minutes reserved at 0.01 a second is 6: a budget of 5 cannot cover it
+        assertThat(http.postJson("/admin/budgets", Map.of("tenant", tenant, "monthly_limit", "5", "currency",
+                "USD")).status()).isEqualTo(200);
+        Map<String, Object> order = Map.of("sample", SAMPLE, "per_channel", false);
+
+        Http.Reply refused = owner.postJson("/admin/models/own-sentiment/versions/1/quantize", order);
+        assertThat(refused.status()).as(refused.text()).isEqualTo(429);
+        assertThat(refused.json().path("error").path("code").asString()).isEqualTo("insufficient_quota");
+        assertThat(owner.get("/admin/models/own-sentiment/versions/2").status()).as("nothing was made").isEqualTo(404);
+        assertThat(records(tenant, refused.header("x-request-id"))).isEmpty();
+
+        assertThat(http.postJson("/admin/budgets", Map.of("tenant", tenant, "monthly_limit", "100", "currency",
+                "USD")).status()).isEqualTo(200);
+        Http.Reply made = owner.postJson("/admin/models/own-sentiment/versions/1/quantize", order);
+        assertThat(made.status()).as(made.text()).isEqualTo(201);
+        JsonNode records = records(tenant, made.header("x-request-id"));
+        assertThat(records).hasSize(1);
+        JsonNode record = records.get(0);
+        assertThat(record.path("endpoint").asString()).isEqualTo("/admin/models/{name}/versions/{version}/quantize");
+        assertThat(record.path("model").asString()).isEqualTo("own-sentiment");
+        assertThat(record.path("version").asInt()).isEqualTo(1);
+        assertThat(record.path("outcome").asString()).isEqualTo("ok");
+        BigDecimal charge = new BigDecimal(record.path("charge").asString());
+        assertThat(charge).isPositive().isLessThanOrEqualTo(new BigDecimal("6"));
+        JsonNode budget = http.get("/admin/budgets?tenant=" + tenant).json().path("budgets").get(0);
+        assertThat(new BigDecimal(budget.path("reserved").asString())).isEqualByComparingTo("0");
+        assertThat(new BigDecimal(budget.path("spent").asString())).isEqualByComparingTo(charge);
+    }
+
+    private static JsonNode records(String tenant, String requestId) {
+        assertThat(requestId).isNotBlank();
+        Http.Reply reply = http.get("/admin/usage/records?tenant=" + tenant + "&request_id=" + requestId);
+        assertThat(reply.status()).as(reply.text()).isEqualTo(200);
+        return reply.json().path("data");
     }
 
     private static List<String> labels(String model) {
