@@ -17,6 +17,7 @@ import dev.atrium.scheduling.Timeouts;
 import dev.atrium.store.EpochMicros;
 import dev.atrium.store.GroupCommitWriter;
 import java.time.Duration;
+import java.sql.Connection;
 import java.sql.PreparedStatement;
 import org.jdbi.v3.core.Handle;
 import org.jdbi.v3.core.Jdbi;
@@ -41,9 +42,23 @@ public final class UsageLedger implements AutoCloseable {
     private final boolean ownsWriter;
     /** Usage records, in the store's shared writer: a record that cannot be committed fails its request. */
     private final GroupCommitWriter.Table<Entry> table = new GroupCommitWriter.Table<>() {
+        /** The insert, prepared once per connection: the writer keeps its connection between commits. */
+        private Connection preparedOn;
+        private PreparedStatement insert;
+
         @Override
         public void insert(Handle handle, List<Entry> rows) {
-            write(handle, rows);
+            Connection connection = handle.getConnection();
+            try {
+                if (connection != preparedOn || insert.isClosed()) {
+                    insert = connection.prepareStatement(INSERT);
+                    preparedOn = connection;
+                }
+            } catch (SQLException e) {
+                preparedOn = null;
+                throw new UnableToExecuteStatementException(e, null);
+            }
+            write(insert, handle, rows);
         }
 
         @Override
@@ -135,10 +150,12 @@ public final class UsageLedger implements AutoCloseable {
     /**
      * Inserts the rows in the writer's transaction with one JDBC batch and positional parameters: Jdbi's named
      * binding cost more per row than the insert itself, on a statement every request pays for.
+     *
+     * @param insert {@link #INSERT}, prepared on the handle's connection
      */
-    private static void write(Handle handle, List<Entry> batch) {
+    private static void write(PreparedStatement insert, Handle handle, List<Entry> batch) {
         int[] written;
-        try (PreparedStatement insert = handle.getConnection().prepareStatement(INSERT)) {
+        try {
             for (Entry entry : batch) {
                 UsageRecord record = entry.record();
                 Charge charge = record.charge();
@@ -173,6 +190,11 @@ public final class UsageLedger implements AutoCloseable {
             }
             written = insert.executeBatch();
         } catch (SQLException e) {
+            try {
+                insert.clearBatch(); // a batch cut short must not be added to the next one
+            } catch (SQLException ignored) {
+                // the statement is unusable: the writer discards its connection after a failure
+            }
             throw new UnableToExecuteStatementException(e, null);
         }
         for (int i = 0; i < batch.size(); i++) {

@@ -85,11 +85,12 @@ class GroupCommitWriterTest {
     /**
      * As when a batch of model calls ends: its records arrive a few tens of microseconds apart. Without the
      * writer's linger the first row commits alone (it wakes the writer) and the rest share a second commit.
+     * A row alone does not wait for company: it commits as soon as the writer wakes.
      */
     @Test
     void rowsArrivingMomentsApart_shareOneCommit() throws Exception {
         GroupCommitWriter.Table<String> ledger = table("ledger", false, new AtomicInteger());
-        int bursts = 5;
+        int bursts = 8;
         for (int burst = 0; burst < bursts; burst++) {
             int before = commits.get();
             List<CompletableFuture<Void>> futures = new java.util.ArrayList<>();
@@ -106,8 +107,9 @@ class GroupCommitWriterTest {
             assertThat(commits.get() - before).as("commits of burst %d", burst).isPositive();
         }
         assertThat(count("ledger")).isEqualTo(8 * bursts);
-        // one commit per burst; one burst may be split by a pause of this thread on a busy machine
-        assertThat(commits.get()).as("commits for %d bursts of 8 rows", bursts).isLessThanOrEqualTo(bursts + 1);
+        // one commit per burst once bursts are seen (the first burst's first row commits alone), and one burst
+        // may be split by a pause of this thread on a busy machine; without the linger every burst takes two
+        assertThat(commits.get()).as("commits for %d bursts of 8 rows", bursts).isLessThanOrEqualTo(bursts + 2);
     }
 
     @Test
