@@ -388,7 +388,7 @@ public final class AdminModelsService implements HttpService {
                 dev.atrium.ErrorCode.NOT_FOUND, "role", "version " + version.version() + " of model '" + name
                         + "' has no " + role + " file; it has " + String.join(", ", version.files().stream()
                                 .map(ArtifactFile::role).toList())));
-        java.nio.file.Path path = registry.artifacts().path(file.sha256());
+        java.nio.file.Path path = registry.artifacts().path(file);
         String extension = role.equals(ArtifactFile.TOKENIZER) ? ".json" : role.equals(ArtifactFile.ONNX)
                 || role.equals(ArtifactFile.VAD) ? ".onnx" : ".gguf";
         response.status(Status.OK_200);

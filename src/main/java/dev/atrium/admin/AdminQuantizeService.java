@@ -193,7 +193,7 @@ public final class AdminQuantizeService implements HttpService {
             Comparison comparison = compare(source, trial, order.sample(), tenantId, deadline);
             Optional<ArtifactFile> tokenizer = source.version().file(ArtifactFile.TOKENIZER);
             if (tokenizer.isPresent()) {
-                try (InputStream in = Files.newInputStream(registry.artifacts().path(tokenizer.get().sha256()))) {
+                try (InputStream in = Files.newInputStream(registry.artifacts().path(tokenizer.get()))) {
                     staged.put(ArtifactFile.TOKENIZER, registry.artifacts().stage(in, Long.MAX_VALUE));
                 }
             }

@@ -224,10 +224,15 @@ public final class ArtifactStore {
      * staging, checked against its hash, then moved into place); concurrent calls for one hash share one download.
      * Without one, the path is answered whether or not the file is there.
      *
+     * A download reads at most the artifact's recorded size (and one byte more, to see that it is longer): what
+     * the remote store holds is not trusted to be bounded.
+     *
      * @throws AtriumException {@code STORE_UNAVAILABLE} when the remote store cannot be reached, {@code INTERNAL}
-     *     when it has no such object or its bytes do not match its hash (then nothing is cached)
+     *     when it has no such object or its bytes do not match its hash or its recorded size (then nothing is
+     *     cached)
      */
-    public Path path(String sha256) {
+    public Path path(ArtifactFile file) {
+        String sha256 = file.sha256();
         Path cached = cachePath(sha256);
         if (remote == null || Files.isRegularFile(cached)) {
             return cached;
@@ -243,7 +248,7 @@ public final class ArtifactStore {
         }
         try {
             // a download that ended just before this one began has left the file in place
-            Path path = Files.isRegularFile(cached) ? cached : download(sha256, cached);
+            Path path = Files.isRegularFile(cached) ? cached : download(sha256, file.sizeBytes(), cached);
             mine.complete(path);
             return path;
         } catch (RuntimeException e) {
@@ -254,7 +259,7 @@ public final class ArtifactStore {
         }
     }
 
-    private Path download(String sha256, Path target) {
+    private Path download(String sha256, long recordedSize, Path target) {
         if (!SHA256.matcher(sha256).matches()) {
             throw new IllegalArgumentException("not a sha256 hash: " + sha256);
         }
@@ -272,7 +277,15 @@ public final class ArtifactStore {
             }
             StagedArtifact downloaded;
             try (InputStream in = opened.get()) {
-                downloaded = write(in, file, Long.MAX_VALUE);
+                downloaded = write(in, file, recordedSize);
+            } catch (AtriumException e) {
+                if (e.code() != ErrorCode.PAYLOAD_TOO_LARGE) {
+                    throw e;
+                }
+                LOG.error("refused artifact {} from {}: longer than its recorded {} bytes (altered in the store)",
+                        sha256, remote.location(), recordedSize);
+                throw AtriumException.internal("artifact " + sha256 + " in " + remote.location() + " is longer than"
+                        + " its recorded " + recordedSize + " bytes; refused", null);
             }
             long size = downloaded.sizeBytes();
             String actual = downloaded.sha256();

@@ -737,9 +737,9 @@ public final class ModelRegistry {
                     SchedulingOptions.none(), secret);
         }
         ArtifactFiles files = new ArtifactFiles(
-                artifacts.path(version.artifact().sha256()),
-                version.file(ArtifactFile.TOKENIZER).map(file -> artifacts.path(file.sha256())),
-                version.file(ArtifactFile.VAD).map(file -> artifacts.path(file.sha256())));
+                artifacts.path(version.artifact()),
+                version.file(ArtifactFile.TOKENIZER).map(file -> artifacts.path(file)),
+                version.file(ArtifactFile.VAD).map(file -> artifacts.path(file)));
         return new Deployment(key, model.task(), files, version.metadata(), version.scheduling(), null,
                 config(version), parts(model, version));
     }

@@ -77,7 +77,7 @@ class SharedArtifactsTest {
         assertThat(Files.readAllBytes(onAPath)).isEqualTo(content);
         assertThat(s3.keys(bucket)).containsExactly("models/sha256/" + staged.sha256());
         assertThat(onB.contains(staged.sha256())).isFalse();
-        Path fetched = onB.path(staged.sha256());
+        Path fetched = onB.path(file(staged));
         assertThat(Files.readAllBytes(fetched)).isEqualTo(content);
         assertThat(onB.contains(staged.sha256())).isTrue();
         // the second commit of the same bytes finds the object there and sends nothing
@@ -100,7 +100,7 @@ class SharedArtifactsTest {
         altered[100] ^= 1;
         Files.write(object, altered);
 
-        assertThatThrownBy(() -> onB.path(staged.sha256())).isInstanceOfSatisfying(AtriumException.class, e -> {
+        assertThatThrownBy(() -> onB.path(file(staged))).isInstanceOfSatisfying(AtriumException.class, e -> {
             assertThat(e.code()).isEqualTo(ErrorCode.INTERNAL);
             assertThat(e.getMessage()).contains("does not match its sha256");
         });
@@ -108,6 +108,36 @@ class SharedArtifactsTest {
         try (var staging = Files.list(onB.stagingDirectory())) {
             assertThat(staging).isEmpty();
         }
+    }
+
+    /**
+     * An object grown in the bucket (here by 64 MB past its recorded size) is refused as soon as it passes that size:
+     * a download reads what the registry recorded, not what the bucket offers.
+     */
+    @Test
+    void anObjectLongerInTheBucketThanRecorded_isRefusedAtItsRecordedSize_andNeverCached() throws Exception {
+        StagedArtifact staged = onA.stage(new ByteArrayInputStream(bytes(50_000, 3)), Long.MAX_VALUE);
+        onA.commit(staged);
+        Path object = s3.file(bucket, "models/sha256/" + staged.sha256());
+        try (var out = Files.newOutputStream(object, java.nio.file.StandardOpenOption.APPEND)) {
+            byte[] block = new byte[1 << 20];
+            for (int i = 0; i < 64; i++) {
+                out.write(block);
+            }
+        }
+
+        assertThatThrownBy(() -> onB.path(file(staged))).isInstanceOfSatisfying(AtriumException.class, e -> {
+            assertThat(e.code()).isEqualTo(ErrorCode.INTERNAL);
+            assertThat(e.getMessage()).contains("longer than its recorded 50000 bytes");
+        });
+        assertThat(onB.contains(staged.sha256())).isFalse();
+        try (var staging = Files.list(onB.stagingDirectory())) {
+            assertThat(staging).isEmpty();
+        }
+    }
+
+    private static ArtifactFile file(StagedArtifact staged) {
+        return new ArtifactFile(ArtifactFile.ONNX, staged.sha256(), staged.sizeBytes());
     }
 
     @Test
@@ -125,13 +155,13 @@ class SharedArtifactsTest {
             });
             assertThat(onA.contains(refused.sha256())).isFalse();
             onA.discard(refused.path());
-            assertThatThrownBy(() -> onA.path(elsewhere.sha256())).isInstanceOfSatisfying(AtriumException.class,
+            assertThatThrownBy(() -> onA.path(file(elsewhere))).isInstanceOfSatisfying(AtriumException.class,
                     e -> assertThat(e.code()).isEqualTo(ErrorCode.STORE_UNAVAILABLE));
-            assertThat(onA.path(cached.sha256())).isEqualTo(cachedPath);
+            assertThat(onA.path(file(cached))).isEqualTo(cachedPath);
         } finally {
             s3.restart();
         }
-        assertThat(Files.exists(onA.path(elsewhere.sha256()))).isTrue();
+        assertThat(Files.exists(onA.path(file(elsewhere)))).isTrue();
     }
 
     @Test
@@ -154,7 +184,7 @@ class SharedArtifactsTest {
         onA.retainOnly(Set.of(kept.sha256()));
 
         assertThat(s3.keys(bucket)).containsExactly("models/sha256/" + kept.sha256());
-        assertThat(Files.exists(onB.path(kept.sha256()))).isTrue();
+        assertThat(Files.exists(onB.path(file(kept)))).isTrue();
     }
 
     @Test
@@ -170,7 +200,7 @@ class SharedArtifactsTest {
         shared.retainOnly(Set.of(staged.sha256()));
 
         assertThat(s3.keys(bucket)).containsExactly("models/sha256/" + staged.sha256());
-        assertThat(Files.readAllBytes(onB.path(staged.sha256()))).isEqualTo(content);
+        assertThat(Files.readAllBytes(onB.path(file(staged)))).isEqualTo(content);
     }
 
     private static byte[] bytes(int size, long seed) {
