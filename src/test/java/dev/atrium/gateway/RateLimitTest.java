@@ -191,7 +191,9 @@ class RateLimitTest {
 
     @Test
     void openAiSdk_retriesAfterA429_andSucceeds() {
-        try (TestServer shortWindows = TestServer.start(Map.of("rate-limit-window", "2s"))) {
+        // 2 requests per 10 s: a request comes back every 5 s, so the refused one is still refused when the
+        // retrying client first tries, even on a slow machine (with 2 s windows a slow first call let it through)
+        try (TestServer shortWindows = TestServer.start(Map.of("rate-limit-window", "10s"))) {
             String key = new Tenants(shortWindows.http()).key(null, "admin", Map.of("rpm", 2)).secret();
             EmbeddingCreateParams params = EmbeddingCreateParams.builder().model("all-minilm-l6-v2").input("retry me").build();
             OpenAIClient noRetries = OpenAIOkHttpClient.builder().baseUrl(shortWindows.baseUrl() + "/v1").apiKey(key)
