@@ -175,6 +175,7 @@ public final class GroupCommitWriter implements AutoCloseable {
                 notFull.signalAll();
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
+                discardHandle();
                 return;
             } finally {
                 lock.unlock();
