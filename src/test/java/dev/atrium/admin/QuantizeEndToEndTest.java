@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.atrium.testing.Http;
 import dev.atrium.testing.TestServer;
 import dev.atrium.testing.Vectors;
+import dev.atrium.training.quantize.QuantizationSample;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;

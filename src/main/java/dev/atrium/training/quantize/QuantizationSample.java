@@ -1,4 +1,4 @@
-package dev.atrium.admin;
+package dev.atrium.training.quantize;
 
 import java.util.List;
 
@@ -6,8 +6,8 @@ import java.util.List;
  * The sentences a quantized embedding model is compared on when the caller gives none: short and long, questions
  * and statements, several domains, digits, code and a few other languages, so that one weak spot shows.
  */
-final class QuantizationSample {
-    static final List<String> SENTENCES = List.of(
+public final class QuantizationSample {
+    public static final List<String> SENTENCES = List.of(
             "How do I reset my password?",
             "The mitochondria is the powerhouse of the cell.",
             "Atrium hosts models for many tenants and bills them exactly.",
