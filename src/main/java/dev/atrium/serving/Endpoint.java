@@ -48,8 +48,13 @@ public enum Endpoint {
             case CLASSIFICATIONS -> engine instanceof ClassificationEngine || engine instanceof EmbeddingEngine;
             case TRANSCRIPTIONS -> engine instanceof TranscriptionEngine;
             case PREDICTIONS -> engine instanceof PredictionEngine;
-            case FINE_TUNING, QUANTIZE -> false;
+            case FINE_TUNING, QUANTIZE -> false; // jobs (isJob)
         };
+    }
+
+    /** Whether this is a job: one call over work that no engine's capability serves, metered by its compute time. */
+    public boolean isJob() {
+        return this == FINE_TUNING || this == QUANTIZE;
     }
 
     /** The name in usage records and metrics. */

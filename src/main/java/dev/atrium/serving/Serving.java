@@ -349,7 +349,7 @@ public final class Serving {
      */
     public JobCall openJob(Caller caller, String jobId, String pricedModel, int version, Duration maxTime,
             Endpoint endpoint) {
-        if (!(endpoint == Endpoint.FINE_TUNING || endpoint == Endpoint.QUANTIZE)) {
+        if (!endpoint.isJob()) {
             throw new IllegalArgumentException(endpoint + " is not a job");
         }
         caller.requireCallsModels();
