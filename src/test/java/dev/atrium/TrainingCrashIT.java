@@ -135,7 +135,10 @@ class TrainingCrashIT {
 
     private static Process start(Path data, int port, Path log) throws IOException {
         String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-        return new ProcessBuilder(java, "--enable-native-access=ALL-UNNAMED", "-jar", "target/atrium.jar", "serve",
+        // its temporary files beside its log: a server killed with SIGKILL cannot delete what it unpacked there
+        Path temporary = Files.createDirectories(log.resolveSibling("tmp"));
+        return new ProcessBuilder(java, "--enable-native-access=ALL-UNNAMED", "-Djava.io.tmpdir=" + temporary,
+                "-jar", "target/atrium.jar", "serve",
                 "--port", Integer.toString(port), "--data-dir", data.toString(), "--preload", "none")
                 .redirectErrorStream(true)
                 .redirectOutput(log.toFile())

@@ -7,6 +7,7 @@ import dev.atrium.ErrorCode;
 import dev.atrium.store.ObjectStore;
 import dev.atrium.store.ObjectStoreException;
 import dev.atrium.store.PrivateFiles;
+import dev.atrium.store.StoreUnavailable;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -128,14 +129,14 @@ public final class ArtifactStore {
      * Streams one upload into staging, hashing it.
      *
      * @throws AtriumException {@code PAYLOAD_TOO_LARGE} past {@code maxBytes}, {@code INVALID_REQUEST} when the
-     *     stream breaks off; in both cases nothing is left behind
+     *     stream breaks off, {@code STORE_UNAVAILABLE} when the disk refuses the write; nothing is left behind
      */
     public StagedArtifact stage(InputStream in, long maxBytes) {
         Path file;
         try {
             file = Files.createTempFile(staging, "upload-", ".part");
         } catch (IOException e) {
-            throw AtriumException.internal("cannot create a staging file", e);
+            throw StoreUnavailable.diskWriteFailed("the upload", e);
         }
         try {
             return write(in, file, maxBytes);
@@ -163,12 +164,25 @@ public final class ArtifactStore {
                             "the upload is larger than the limit of " + maxBytes + " bytes");
                 }
                 digest.update(buffer, 0, read);
-                out.write(buffer, 0, read);
+                writeToDisk(out, buffer, read);
             }
-            out.flush();
-            channel.force(true);
+            try {
+                out.flush();
+                channel.force(true);
+            } catch (IOException e) {
+                throw StoreUnavailable.diskWriteFailed("the model file", e);
+            }
         }
         return new StagedArtifact(file, HexFormat.of().formatHex(digest.digest()), size);
+    }
+
+    /** A failure here is this server's disk, not the stream: it is told apart from a client that went away. */
+    private static void writeToDisk(OutputStream out, byte[] buffer, int length) {
+        try {
+            out.write(buffer, 0, length);
+        } catch (IOException e) {
+            throw StoreUnavailable.diskWriteFailed("the model file", e);
+        }
     }
 
     /**

@@ -113,8 +113,9 @@ public final class EncryptedFiles {
      *
      * @param fileId the file's id, e.g. {@code file-abc123}: letters, digits, '_' and '-'
      * @throws AtriumException {@link ErrorCode#PAYLOAD_TOO_LARGE} past {@code maxBytes}; {@link ErrorCode#CONFLICT}
-     *     when the tenant already has a file of that id
-     * @throws IOException when {@code in} fails (a client that went away) or the disk does
+     *     when the tenant already has a file of that id; {@link ErrorCode#STORE_UNAVAILABLE} when the disk refuses
+     *     the write
+     * @throws IOException when {@code in} fails (a client that went away)
      */
     public StoredFile write(String tenantId, String fileId, InputStream in, long maxBytes) throws IOException {
         TenantKeys.checkTenantId(tenantId);
@@ -162,7 +163,11 @@ public final class EncryptedFiles {
                     plain[0] = (byte) next;
                     length = 1 + input.fill(plain, 1);
                 }
-                out.force(true);
+                try {
+                    out.force(true);
+                } catch (IOException e) {
+                    throw StoreUnavailable.diskWriteFailed("the file", e);
+                }
             } catch (GeneralSecurityException e) {
                 throw new IllegalStateException("AES-GCM is not available", e);
             }
@@ -559,9 +564,14 @@ public final class EncryptedFiles {
         }
     }
 
-    private static void writeFully(FileChannel out, ByteBuffer bytes) throws IOException {
-        while (bytes.hasRemaining()) {
-            out.write(bytes);
+    /** A failure here is this server's disk (full, mostly), told apart from a client that went away. */
+    private static void writeFully(FileChannel out, ByteBuffer bytes) {
+        try {
+            while (bytes.hasRemaining()) {
+                out.write(bytes);
+            }
+        } catch (IOException e) {
+            throw StoreUnavailable.diskWriteFailed("the file", e);
         }
     }
 

@@ -19,6 +19,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 import org.slf4j.LoggerFactory;
 
 /**
@@ -28,7 +29,7 @@ import org.slf4j.LoggerFactory;
  */
 class CanaryKeyTest {
     @Test
-    void canarySecret_appearsNowhere_butItsHashIsStored() throws Exception {
+    void canarySecret_appearsNowhere_butItsHashIsStored(@TempDir Path dataDir) throws Exception {
         Logger root = (Logger) LoggerFactory.getLogger(org.slf4j.Logger.ROOT_LOGGER_NAME);
         ListAppender<ILoggingEvent> logs = new ListAppender<>();
         logs.setContext((LoggerContext) LoggerFactory.getILoggerFactory());
@@ -39,7 +40,8 @@ class CanaryKeyTest {
         List<String> seen = new ArrayList<>();
         List<Path> storeFiles;
         String secret;
-        try (TestServer server = TestServer.start()) {
+        // a data directory that outlives the server, so that its files are read after the server stopped
+        try (TestServer server = TestServer.start(dataDir, Map.of(), Map.of())) {
             Http admin = server.http();
             Tenants tenants = new Tenants(admin);
             String tenant = tenants.tenant("canary-tenant-5f1c");

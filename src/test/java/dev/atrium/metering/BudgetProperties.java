@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.atrium.AtriumException;
 import dev.atrium.ErrorCode;
 import dev.atrium.store.Database;
+import dev.atrium.testing.TempDirectories;
 import java.math.BigDecimal;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -31,7 +32,7 @@ class BudgetProperties {
 
     @BeforeContainer
     static void open() throws Exception {
-        Path directory = Files.createTempDirectory("atrium-budgets-");
+        Path directory = TempDirectories.create("atrium-budgets-");
         database = Database.openSqlite(directory.resolve("atrium.db"));
         ledger = new UsageLedger(database.jdbi(), new dev.atrium.observe.AtriumMetrics());
         budgets = new Budgets(database, ledger, Clock.systemUTC());

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.atrium.cli.AtriumCommand;
+import dev.atrium.testing.TempDirectories;
 import dev.atrium.testing.BundledFiles;
 import dev.atrium.testing.Http;
 import dev.atrium.testing.Tenants;
@@ -212,7 +213,7 @@ class BundleTest {
 
     @Test
     void signingKey_keptAcrossRestarts_andAnotherSecretsKey_failsOnlyTheSigning() throws Exception {
-        Path data = Files.createTempDirectory("atrium-signing-");
+        Path data = TempDirectories.create("atrium-signing-");
         String firstId;
         try (TestServer first = TestServer.start(data, Map.of("preload", "none"), Map.of())) {
             firstId = first.http().get("/admin/signing-key").json().path("key_id").asString();

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.atrium.Atrium;
 import dev.atrium.config.ServerConfigLoader;
+import dev.atrium.testing.TempDirectories;
 import dev.atrium.testing.Http;
 import dev.atrium.testing.TestServer;
 import java.io.IOException;
@@ -216,7 +217,7 @@ class ConnectionGuardTest {
     @Test
     void listenerFailure_outsideAShutdown_isReported_andAShutdownIsNot() throws Exception {
         Map<String, String> flags = new HashMap<>(Map.of("preload", "none", "port", "0", "header-timeout", "500ms",
-                "data-dir", Files.createTempDirectory("atrium-test-").toString()));
+                "data-dir", TempDirectories.create("atrium-test-").toString()));
         CountDownLatch failed = new CountDownLatch(1);
         Atrium atrium = Atrium.start(ServerConfigLoader.load(flags, Map.of()), failed::countDown);
         try {

@@ -2,6 +2,7 @@ package dev.atrium.server;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.atrium.testing.TempDirectories;
 import dev.atrium.testing.FuzzInput;
 import dev.atrium.testing.FuzzTries;
 import dev.atrium.testing.Http;
@@ -46,7 +47,7 @@ class HttpFuzzProperties {
                 .input("x", OnnxModelWriter.ElementType.FLOAT, -1, 2)
                 .output("y", OnnxModelWriter.ElementType.FLOAT, -1, 2)
                 .node("Identity", List.of("x"), List.of("y"))
-                .write(Files.createTempDirectory("atrium-fuzz-").resolve("identity.onnx"));
+                .write(TempDirectories.create("atrium-fuzz-").resolve("identity.onnx"));
         assertThat(admin.postJson("/admin/models", Map.of("name", "fuzz-tensor", "task", "tensor")).status())
                 .isEqualTo(201);
         assertThat(admin.upload("/admin/models/fuzz-tensor/versions", Map.of("onnx", tensor)).status()).isEqualTo(201);

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import dev.atrium.testing.TempDirectories;
 import dev.atrium.testing.TestServer;
 import java.io.IOException;
 import java.io.InputStream;
@@ -77,7 +78,7 @@ class TlsTest {
         certificate = new JcaX509CertificateConverter().getCertificate(
                 builder.build(new JcaContentSignerBuilder("SHA256withECDSA").build(keys.getPrivate())));
 
-        Path directory = Files.createTempDirectory("atrium-tls-");
+        Path directory = TempDirectories.create("atrium-tls-");
         Path chain = Files.writeString(directory.resolve("chain.pem"), pem("CERTIFICATE", certificate.getEncoded()));
         Path key = Files.writeString(directory.resolve("key.pem"), pem("PRIVATE KEY", keys.getPrivate().getEncoded()));
 

@@ -3,6 +3,7 @@ package dev.atrium.serving;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.atrium.engine.llama.LlamaNatives;
+import dev.atrium.testing.TempDirectories;
 import dev.atrium.testing.BundledFiles;
 import dev.atrium.testing.Http;
 import dev.atrium.testing.PrometheusText;
@@ -63,7 +64,7 @@ class ResidencyEndToEndTest {
             System.out.println("ResidencyEndToEndTest: the GGUF model is left out: it needs the llama.cpp libraries in "
                     + LlamaNatives.defaults().path() + " (scripts/llama-natives.sh) and " + GGUF);
         }
-        Path data = Files.createTempDirectory("atrium-residency-");
+        Path data = TempDirectories.create("atrium-residency-");
         Map<String, Long> measured = new LinkedHashMap<>();
         try (TestServer calibration = TestServer.start(data, Map.of("preload", "none", "memory-budget", "none"),
                 Map.of())) {
@@ -328,7 +329,7 @@ class ResidencyEndToEndTest {
      */
     @Test
     void twentyLoadAndEvictCycles_leaveResidentMemoryFlat() throws IOException {
-        Path files = Files.createTempDirectory("atrium-residency-cycle-");
+        Path files = TempDirectories.create("atrium-residency-cycle-");
         byte[] onnx = Files.readAllBytes(BundledFiles.onnx(files));
         byte[] tokenizer = Files.readAllBytes(BundledFiles.tokenizer(files));
         List<String> cycle = new ArrayList<>(models.stream().filter(model -> !model.equals("mini-1")).toList());

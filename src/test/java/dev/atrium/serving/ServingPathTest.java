@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.fail;
 import dev.atrium.engine.Engine;
 import dev.atrium.engine.EngineKind;
 import dev.atrium.server.Json;
+import dev.atrium.testing.TempDirectories;
 import dev.atrium.testing.FakeUpstream;
 import dev.atrium.testing.Http;
 import dev.atrium.testing.OnnxModelWriter;
@@ -120,7 +121,7 @@ class ServingPathTest {
                 .input("shape", OnnxModelWriter.ElementType.INT64, 2)
                 .output("y", OnnxModelWriter.ElementType.FLOAT, -1, -1)
                 .node("Reshape", List.of("x", "shape"), List.of("y"))
-                .write(Files.createTempDirectory("atrium-serving-").resolve("reshape.onnx"));
+                .write(TempDirectories.create("atrium-serving-").resolve("reshape.onnx"));
         assertThat(admin.postJson("/admin/models", Map.of("name", "reshaper", "task", "tensor", "engine", "onnx"))
                 .status()).isEqualTo(201);
         assertThat(admin.upload("/admin/models/reshaper/versions", Map.of("onnx", reshaper)).status()).isEqualTo(201);
@@ -200,7 +201,7 @@ class ServingPathTest {
                 .initializer("w", new float[] {0.5f, -2f}, 2, 1)
                 .node("MatMul", List.of("x", "w"), List.of("variable"))
                 .output("variable", OnnxModelWriter.ElementType.FLOAT, -1, 1)
-                .write(Files.createTempDirectory("atrium-serving-").resolve("linear.onnx"));
+                .write(TempDirectories.create("atrium-serving-").resolve("linear.onnx"));
         assertThat(admin.postJson("/admin/models", Map.of("name", "rows", "task", "tabular")).status()).isEqualTo(201);
         Http.Reply tabular = admin.post("/admin/models/rows/versions", "multipart/form-data; boundary=" + Http.BOUNDARY,
                 Http.multipart(Map.of("onnx", Files.readAllBytes(linear), "config", ("{\"features\": [{\"name\": \"a\","

@@ -2,6 +2,7 @@ package dev.atrium.store;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.atrium.testing.TempDirectories;
 import dev.atrium.testing.Http;
 import dev.atrium.testing.PostgresServer;
 import dev.atrium.testing.TestServer;
@@ -36,9 +37,9 @@ class ReplicaChangesTest {
     static void start() throws Exception {
         postgres = dev.atrium.testing.Stores.postgres();
         String store = postgres.newDatabase();
-        Path one = Files.createTempDirectory("atrium-replica-");
+        Path one = TempDirectories.create("atrium-replica-");
         first = TestServer.start(one, Map.of("store", store), postgres.environment());
-        second = TestServer.start(Files.createTempDirectory("atrium-replica-"), Map.of("store", store,
+        second = TestServer.start(TempDirectories.create("atrium-replica-"), Map.of("store", store,
                 "secrets-key-file", one.resolve("secrets.key").toString()), postgres.environment());
         admin = first.http();
         adminThere = new Http(second.baseUrl(), first.adminKey());
@@ -166,7 +167,7 @@ class ReplicaChangesTest {
             java.util.List<java.util.concurrent.Future<TestServer>> starts = new java.util.ArrayList<>();
             for (int i = 0; i < 3; i++) {
                 starts.add(threads.submit(() -> {
-                    Path directory = Files.createTempDirectory("atrium-replica-");
+                    Path directory = TempDirectories.create("atrium-replica-");
                     together.await();
                     TestServer server = TestServer.start(directory, Map.of("store", store), environment);
                     started.add(server);

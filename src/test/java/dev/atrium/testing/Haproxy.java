@@ -35,7 +35,7 @@ public final class Haproxy implements AutoCloseable {
 
     public static Haproxy start(List<Integer> replicaPorts) {
         try {
-            Path directory = Files.createTempDirectory("atrium-haproxy-");
+            Path directory = TempDirectories.create("atrium-haproxy-");
             Files.writeString(directory.resolve("503.http"), "HTTP/1.1 503 Service Unavailable\r\n"
                     + "Content-Type: application/json\r\nRetry-After: 2\r\nCache-Control: no-cache\r\n"
                     + "Connection: close\r\n\r\n{\"error\":{\"message\":\"no replica is ready; retry shortly\","

@@ -32,11 +32,15 @@ public final class ReplicaProcess implements AutoCloseable {
     /** Starts a replica with settings by flag name and an environment; it is not yet ready (see {@link #awaitReady}). */
     public static ReplicaProcess start(Map<String, String> settings, Map<String, String> environment) {
         try {
-            Path directory = Files.createTempDirectory("atrium-replica-");
+            Path directory = TempDirectories.create("atrium-replica-");
+            // its own temporary files too (ONNX Runtime unpacks its native library there), so that a replica
+            // killed with SIGKILL leaves nothing behind once this directory is deleted
+            Path temporary = Files.createDirectory(directory.resolve("tmp"));
             int port = Haproxy.freePort();
             List<String> command = new ArrayList<>(List.of(
                     Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                     "--enable-native-access=ALL-UNNAMED", "-Xmx768m", "-XX:+UseSerialGC",
+                    "-Djava.io.tmpdir=" + temporary,
                     "-cp", System.getProperty("java.class.path"), "dev.atrium.Atrium", "serve",
                     "--port", Integer.toString(port), "--data-dir", directory.resolve("data").toString()));
             settings.forEach((flag, value) -> {
@@ -113,17 +117,19 @@ public final class ReplicaProcess implements AutoCloseable {
         }
     }
 
-    /** SIGTERM, then SIGKILL if it has not stopped within 15 seconds. */
+    /** SIGTERM, then SIGKILL if it has not stopped within 15 seconds; then its directory is deleted. */
     @Override
     public void close() {
         process.destroy();
         try {
             if (!process.waitFor(15, TimeUnit.SECONDS)) {
                 process.destroyForcibly();
+                process.waitFor(10, TimeUnit.SECONDS);
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             process.destroyForcibly();
         }
+        TempDirectories.delete(directory);
     }
 }

@@ -17,33 +17,43 @@ public final class TestServer implements AutoCloseable {
     private final Path dataDir;
     private final Map<String, String> settings;
     private final Map<String, String> environment;
+    /** Whether the data directory is this server's own, made for it and deleted when it is closed. */
+    private final boolean ownsDataDir;
     private Atrium atrium;
 
-    private TestServer(Path dataDir, Map<String, String> settings, Map<String, String> environment) {
+    private TestServer(Path dataDir, Map<String, String> settings, Map<String, String> environment,
+            boolean ownsDataDir) {
         this.dataDir = dataDir;
         this.settings = settings;
         this.environment = environment;
+        this.ownsDataDir = ownsDataDir;
     }
 
     public static TestServer start() {
         return start(Map.of());
     }
 
-    /** @param settings server settings by flag name, over the defaults */
+    /**
+     * A server over a new data directory of its own, deleted when the server is closed.
+     *
+     * @param settings server settings by flag name, over the defaults
+     */
     public static TestServer start(Map<String, String> settings) {
-        try {
-            return start(Files.createTempDirectory("atrium-test-"), settings, Map.of());
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
+        return start(TempDirectories.create("atrium-test-"), settings, Map.of(), true);
     }
 
     /**
      * A server over a given data directory (another node sharing the store, say), with an environment. With the
      * system property {@code atrium.test.store=postgresql}, a server given no {@code store} gets a new database in
-     * the shared {@link PostgresServer} (so that the whole suite can be run on PostgreSQL).
+     * the shared {@link PostgresServer} (so that the whole suite can be run on PostgreSQL). The directory stays
+     * when the server is closed: it is the caller's.
      */
     public static TestServer start(Path dataDir, Map<String, String> settings, Map<String, String> environment) {
+        return start(dataDir, settings, environment, false);
+    }
+
+    private static TestServer start(Path dataDir, Map<String, String> settings, Map<String, String> environment,
+            boolean ownsDataDir) {
         Map<String, String> flags = new HashMap<>(settings);
         Map<String, String> env = new HashMap<>(environment);
         if (!flags.containsKey("store") && "postgresql".equals(System.getProperty("atrium.test.store"))) {
@@ -52,7 +62,7 @@ public final class TestServer implements AutoCloseable {
                     dir -> postgres.newDatabase()));
             env.putAll(postgres.environment());
         }
-        TestServer server = new TestServer(dataDir, flags, Map.copyOf(env));
+        TestServer server = new TestServer(dataDir, flags, Map.copyOf(env), ownsDataDir);
         server.restart();
         return server;
     }
@@ -107,11 +117,15 @@ public final class TestServer implements AutoCloseable {
         }
     }
 
+    /** Stops the server; a data directory made for it is deleted. */
     @Override
     public void close() {
         if (atrium != null) {
             atrium.close();
             atrium = null;
+        }
+        if (ownsDataDir) {
+            TempDirectories.delete(dataDir);
         }
     }
 }

@@ -6,6 +6,7 @@ import ch.qos.logback.classic.Logger;
 import ch.qos.logback.classic.spi.ILoggingEvent;
 import ch.qos.logback.core.read.ListAppender;
 import dev.atrium.store.SecretCipher;
+import dev.atrium.testing.TempDirectories;
 import dev.atrium.testing.FakeUpstream;
 import dev.atrium.testing.Http;
 import dev.atrium.testing.Tenants;
@@ -199,7 +200,7 @@ class RemoteModelAdminTest {
 
     @Test
     void sealedKey_survivesARestart_andAnotherServerKeyCannotOpenIt() throws IOException {
-        Path data = Files.createTempDirectory("atrium-secrets-");
+        Path data = TempDirectories.create("atrium-secrets-");
         try (TestServer first = TestServer.start(data, Map.of("preload", "none"), Map.of())) {
             Http firstAdmin = first.http();
             assertThat(firstAdmin.postJson("/admin/upstreams", Map.of("host", "127.0.0.1:" + upstream.port())).status())
