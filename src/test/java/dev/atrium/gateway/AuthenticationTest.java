@@ -135,7 +135,7 @@ class AuthenticationTest {
     @Test
     void allowlist_hidesEveryOtherModel_as404() throws Exception {
         Path model = OnnxModelWriter.identities(List.of(OnnxModelWriter.ElementType.FLOAT), -1)
-                .write(Files.createTempFile("other", ".onnx"));
+                .write(server.dataDir().resolve("other.onnx"));
         admin.postJson("/admin/models", Map.of("name", "other-model", "task", "tensor"));
         assertThat(admin.upload("/admin/models/other-model/versions", Map.of("onnx", model)).status()).isEqualTo(201);
         Tenants.Key limited = tenants.key(tenant, "member", Tenants.models("all-minilm-*"));
