@@ -302,8 +302,10 @@ public final class Atrium implements AutoCloseable {
                     new OpenAiFilesService(trainingFiles),
                     new OpenAiFineTuningService(jobs, serving, config.maxRequestBytes()),
                     new dev.atrium.openai.OpenAiEvaluationService(scorer, config.maxRequestBytes())));
+            // not ready while the shared store is out of reach, or the store refuses writes (a full disk): a balancer
+            // then sends the calls elsewhere, which this server would refuse
             services.put("/v2", List.of(new V2Service(registry, serving, lifecycle, config.maxRequestBytes(), VERSION,
-                    database.changes()::reachable)));
+                    () -> database.changes().reachable() && writer.takesWrites())));
             // the publisher keys uploads may be signed by (supply chain)
             dev.atrium.registry.PublisherKeys publishers = new dev.atrium.registry.PublisherKeys(database.jdbi(),
                     clock);

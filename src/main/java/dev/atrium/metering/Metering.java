@@ -5,6 +5,7 @@ import static java.util.Objects.requireNonNull;
 import dev.atrium.audit.AuditEvent;
 import dev.atrium.audit.AuditLog;
 import dev.atrium.observe.AtriumMetrics;
+import dev.atrium.store.StoreUnavailable;
 import java.math.BigDecimal;
 import java.time.Clock;
 import java.time.Instant;
@@ -51,7 +52,12 @@ public final class Metering {
     public record Subject(String requestId, String clientRequestId, String tenantId, String keyId, String model,
             int version, String endpoint) {}
 
+    /**
+     * @throws AtriumException {@code STORE_UNAVAILABLE} while the store refuses writes (a full disk, say): the call
+     *     must not reach a model whose usage record could not be written
+     */
     public Meter start(Subject subject) {
+        checkLedgerTakesWrites();
         return new Meter(subject, clock.instant(), false);
     }
 
@@ -60,7 +66,14 @@ public final class Metering {
      * any call, with its usage, but free and outside every budget.
      */
     public Meter startInternal(Subject subject) {
+        checkLedgerTakesWrites();
         return new Meter(subject, clock.instant(), true);
+    }
+
+    private void checkLedgerTakesWrites() {
+        if (!ledger.takesWrites()) {
+            throw StoreUnavailable.refusingWrites();
+        }
     }
 
     /** One request's metering, from reservation to record. */

@@ -81,6 +81,11 @@ public final class UsageLedger implements AutoCloseable {
         this.ownsWriter = true;
     }
 
+    /** Whether the store takes writes, as far as its writer knows ({@link GroupCommitWriter#takesWrites}). */
+    public boolean takesWrites() {
+        return writer.takesWrites();
+    }
+
     /**
      * Writes a record and returns once it is committed.
      *

@@ -37,7 +37,7 @@ public final class ErrorResponses {
     static void handle(ServerRequest request, ServerResponse response, AtriumException failure) {
         AtriumException e = failure;
         if (e.code().category() == ErrorCode.Category.INTERNAL && StoreUnavailable.causedBy(e)) {
-            LOG.warn("request {} failed: the store cannot be reached", RequestContext.currentRequestId());
+            LOG.warn("request {} failed: the store cannot be reached or refuses writes", RequestContext.currentRequestId());
             e = StoreUnavailable.refusal();
         }
         ErrorCode code = e.code();

@@ -52,6 +52,10 @@ public final class GroupCommitWriter implements AutoCloseable {
      */
     private static final long LINGER_STEP_NANOS = 150_000;
     private static final long LINGER_MAX_NANOS = 1_000_000;
+    /** While the store refuses writes and no row is waiting, the writer tries a one-row write this often. */
+    private static final long PROBE_INTERVAL_NANOS = 1_000_000_000L;
+    private static final String PROBE = "INSERT INTO store_probe (id, written_at) VALUES (1, :at)"
+            + " ON CONFLICT (id) DO UPDATE SET written_at = excluded.written_at";
 
     /** Told of each commit, for metrics. */
     @FunctionalInterface
@@ -93,6 +97,13 @@ public final class GroupCommitWriter implements AutoCloseable {
     private Handle handle;
     /** Rows in the last commit: more than one, and the writer lingers for more (only the writer thread). */
     private int lastCommitRows;
+    /**
+     * Whether the last write failed because the store cannot take writes (a full disk, a database that cannot be
+     * reached: {@link StoreUnavailable#causedBy}); cleared by the next write that commits, the writer's probe
+     * included.
+     */
+    private volatile boolean refusingWrites;
+    private long lastProbeNanos;
 
     /**
      * @param capacity rows that may wait at once
@@ -143,6 +154,14 @@ public final class GroupCommitWriter implements AutoCloseable {
         return committed;
     }
 
+    /**
+     * Whether the store takes writes, as far as the last write knows. While it does not, model calls are refused
+     * before they run ({@code Metering}): a call whose usage record cannot be written must not reach a model.
+     */
+    public boolean takesWrites() {
+        return !refusingWrites;
+    }
+
     /** Rows waiting to be written. */
     public int waiting() {
         lock.lock();
@@ -156,23 +175,32 @@ public final class GroupCommitWriter implements AutoCloseable {
     private void writeLoop() {
         while (true) {
             List<Pending<?>> batch = new ArrayList<>();
+            boolean probe = false;
             lock.lock();
             try {
                 while (queue.isEmpty() && !closing) {
+                    if (refusingWrites && System.nanoTime() - lastProbeNanos >= PROBE_INTERVAL_NANOS) {
+                        probe = true;
+                        break;
+                    }
                     notEmpty.await(100, TimeUnit.MILLISECONDS);
                 }
-                if (queue.isEmpty()) {
+                if (probe) {
+                    lastProbeNanos = System.nanoTime();
+                } else if (queue.isEmpty()) {
                     discardHandle();
                     return; // closing, and nothing left
                 }
-                if (lastCommitRows > 1) {
-                    linger();
+                if (!probe) {
+                    if (lastCommitRows > 1) {
+                        linger();
+                    }
+                    while (!queue.isEmpty() && batch.size() < MAX_BATCH) {
+                        batch.add(queue.pollFirst());
+                    }
+                    lastCommitRows = batch.size();
+                    notFull.signalAll();
                 }
-                while (!queue.isEmpty() && batch.size() < MAX_BATCH) {
-                    batch.add(queue.pollFirst());
-                }
-                lastCommitRows = batch.size();
-                notFull.signalAll();
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
                 discardHandle();
@@ -180,8 +208,43 @@ public final class GroupCommitWriter implements AutoCloseable {
             } finally {
                 lock.unlock();
             }
-            write(batch);
+            if (probe) {
+                probe();
+            } else {
+                write(batch);
+            }
         }
+    }
+
+    /** One row rewritten, to learn whether the store takes writes again. */
+    private void probe() {
+        try {
+            handle().useTransaction(transaction -> transaction.createUpdate(PROBE)
+                    .bind("at", EpochMicros.of(java.time.Instant.now())).execute());
+            refusingWrites = false;
+            LOG.info("the store takes writes again");
+        } catch (RuntimeException e) {
+            discardHandle();
+            LOG.debug("the store still refuses writes", e);
+        }
+    }
+
+    /** Notes a failed write: one because the store cannot take writes makes model calls be refused meanwhile. */
+    private void failed(RuntimeException failure) {
+        if (StoreUnavailable.causedBy(failure) && !refusingWrites) {
+            refusingWrites = true;
+            lastProbeNanos = System.nanoTime();
+            LOG.error("the store refuses writes ({}): model calls are refused until it takes them again",
+                    rootMessage(failure));
+        }
+    }
+
+    private static String rootMessage(Throwable failure) {
+        Throwable root = failure;
+        while (root.getCause() != null && root.getCause() != root) {
+            root = root.getCause();
+        }
+        return root.getMessage();
     }
 
     /** With the lock held and rows waiting: lets more rows join while they keep coming (see LINGER_STEP_NANOS). */
@@ -210,10 +273,12 @@ public final class GroupCommitWriter implements AutoCloseable {
         try {
             handle().useTransaction(transaction -> byTable.forEach((table, rows) -> insert(transaction, table, rows)));
             onCommit.committed(System.nanoTime() - start, batch.size());
+            refusingWrites = false;
             batch.forEach(pending -> pending.committed().complete(null));
             return;
         } catch (RuntimeException e) {
             discardHandle(); // its connection may be what failed
+            failed(e);
             LOG.warn("a commit of {} rows failed; writing each table's rows alone", batch.size(), e);
         }
         // one table's rows must not fail another's: each on its own, each failure by its table's policy
@@ -221,9 +286,11 @@ public final class GroupCommitWriter implements AutoCloseable {
         byTable.forEach((table, rows) -> {
             try {
                 handle().useTransaction(transaction -> insert(transaction, table, rows));
+                refusingWrites = false;
                 rows.forEach(pending -> pending.committed().complete(null));
             } catch (RuntimeException failure) {
                 discardHandle();
+                failed(failure);
                 for (Pending<?> pending : rows) {
                     if (table.retries() && pending.attempts() + 1 < MAX_ATTEMPTS) {
                         retried.add(pending.failedOnce());

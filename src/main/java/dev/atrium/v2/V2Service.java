@@ -49,7 +49,7 @@ public final class V2Service implements HttpService {
     private final long maxRequestBytes;
     private final String serverVersion;
 
-    /** @param storeReachable whether the shared store can be reached now (readiness needs it) */
+    /** @param storeReachable whether the store can be reached and takes writes now (readiness needs it) */
     public V2Service(ModelRegistry registry, Serving serving, Lifecycle lifecycle, long maxRequestBytes,
             String serverVersion, java.util.function.BooleanSupplier storeReachable) {
         this.storeReachable = requireNonNull(storeReachable, "storeReachable is null");

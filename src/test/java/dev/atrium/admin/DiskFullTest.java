@@ -13,23 +13,27 @@ import java.util.Map;
 import java.util.Random;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
-import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Assumptions;
-import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 /**
  * A server whose disk is full: an upload it cannot write is refused with 503 and {@code Retry-After} (the server's
- * trouble, not a request "cut off"), leaves nothing behind, and the server goes on serving. The data directory is a
+ * trouble, not a request "cut off"), leaves nothing behind, and the server goes on serving; a model call whose usage
+ * record cannot be written is not answered, and the calls after it are refused before they reach the model until the
+ * store takes writes again. The data directory is a
  * real 8 MiB tmpfs, so the writes fail with the kernel's own ENOSPC.
  */
 class DiskFullTest {
-    private static Path mount;
-    private static TestServer server;
-    private static Http admin;
+    private static final String MODEL = "all-minilm-l6-v2";
+    private Path mount;
+    private TestServer server;
+    private Http admin;
 
-    @BeforeAll
-    static void start() throws Exception {
+    /** Each test on a new small disk, and a new server over it (whose store's files have not grown yet). */
+    @BeforeEach
+    void start() throws Exception {
         mount = TempDirectories.create("atrium-full-");
         String refused = run("mount", "-t", "tmpfs", "-o", "size=48m,mode=0700", "tmpfs", mount.toString());
         if (refused != null) {
@@ -43,8 +47,8 @@ class DiskFullTest {
                 .isEqualTo(201);
     }
 
-    @AfterAll
-    static void stop() throws Exception {
+    @AfterEach
+    void stop() throws Exception {
         if (server != null) {
             server.close();
         }
@@ -85,7 +89,94 @@ class DiskFullTest {
                 .as("a file that fits is taken").isIn(200, 201);
     }
 
-    private static void assertRefusedForTheDisk(Http.Reply reply) {
+    @Test
+    void modelCalls_whileTheLedgerCannotBeWritten_areRefusedBeforeTheyRun_andServeAgainOnceItCan() throws Exception {
+        if ("postgresql".equals(System.getProperty("atrium.test.store"))) {
+            String reason = "skipped on PostgreSQL: the usage records are not on this server's disk there";
+            System.err.println(reason);
+            Assumptions.abort(reason);
+        }
+        Map<String, String> body = Map.of("model", MODEL, "input", "a full disk", "encoding_format", "base64");
+        assertThat(admin.postJson("/v1/embeddings", body).status()).isEqualTo(200);
+        long recordsBefore = records();
+        double batchesBefore = batches();
+        int answered = 0;
+        try {
+            // the disk filled to its last page before each call: the store frees some of its own now and then (a
+            // checkpoint of its write-ahead log), and a call whose record still fits is answered; the first whose
+            // record does not fit is not answered: 503
+            Http.Reply first;
+            while (true) {
+                fill(mount.resolve("filler-" + answered));
+                first = admin.postJson("/v1/embeddings", body);
+                if (first.status() != 200 || answered == 200) {
+                    break;
+                }
+                answered++;
+            }
+            assertThat(first.status()).as(first.toString()).isEqualTo(503);
+            assertThat(first.json().path("error").path("code").asString()).isEqualTo("store_unavailable");
+            assertThat(first.header("Retry-After")).isNotNull();
+            double batchesAfterFirst = batches();
+            // from then on the server knows: calls are refused before they reach the model, and it is not ready
+            for (int i = 0; i < 5; i++) {
+                Http.Reply refused = admin.postJson("/v1/embeddings", body);
+                assertThat(refused.status()).as(refused.toString()).isEqualTo(503);
+                assertThat(refused.json().path("error").path("message").asString()).contains("cannot record usage");
+                assertThat(refused.header("Retry-After")).isNotNull();
+            }
+            assertThat(batches()).as("no refused call ran").isEqualTo(batchesAfterFirst);
+            assertThat(admin.get("/v2/health/ready").status()).isEqualTo(503);
+        } finally {
+            try (Stream<Path> fillers = Files.list(mount)) {
+                for (Path filler : fillers.filter(file -> file.getFileName().toString().startsWith("filler-")).toList()) {
+                    Files.delete(filler);
+                }
+            }
+        }
+        // the writer tries the store each second: once it takes writes, the server is ready and serves again
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (admin.get("/v2/health/ready").status() != 200 && System.nanoTime() < deadline) {
+            Thread.sleep(100);
+        }
+        assertThat(admin.get("/v2/health/ready").status()).isEqualTo(200);
+        assertThat(admin.postJson("/v1/embeddings", body).status()).isEqualTo(200);
+        assertThat(batches()).as("the refused calls never ran").isEqualTo(batchesBefore + answered + 2);
+        assertThat(records()).as("every answered call has its record").isEqualTo(recordsBefore + answered + 1);
+    }
+
+    /** Fills what the disk has left, to its last page. */
+    private void fill(Path filler) throws IOException {
+        try (var out = java.nio.channels.FileChannel.open(filler, java.nio.file.StandardOpenOption.CREATE_NEW,
+                java.nio.file.StandardOpenOption.WRITE)) {
+            for (int size = 1 << 20; size >= 4096; size /= 16) {
+                java.nio.ByteBuffer block = java.nio.ByteBuffer.allocate(size);
+                try {
+                    while (true) {
+                        block.clear();
+                        out.write(block);
+                    }
+                } catch (IOException full) {
+                    // the next, smaller blocks take what this one could not
+                }
+            }
+        }
+        assertThat(Files.getFileStore(mount).getUsableSpace()).isZero();
+    }
+
+    private long records() {
+        return admin.get("/admin/usage/records?limit=1").json().path("data").path(0).path("position").asLong();
+    }
+
+    /** Batches the embedding model ran, from the metrics. */
+    private double batches() {
+        String metrics = admin.get("/metrics").text();
+        return metrics.lines().filter(line -> line.startsWith("atrium_model_batch_size_count{")
+                && line.contains(MODEL)).mapToDouble(line -> Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1)))
+                .sum();
+    }
+
+    private void assertRefusedForTheDisk(Http.Reply reply) {
         assertThat(reply.status()).as(reply.toString()).isEqualTo(503);
         assertThat(reply.header("Retry-After")).isNotNull();
         assertThat(reply.json().path("error").path("code").asString()).isEqualTo("store_unavailable");
@@ -95,14 +186,14 @@ class DiskFullTest {
     }
 
     /** Random bytes (they do not compress) a megabyte more than the disk has left. */
-    private static byte[] moreThanFits() throws IOException {
+    private byte[] moreThanFits() throws IOException {
         long usable = Files.getFileStore(mount).getUsableSpace();
         byte[] bytes = new byte[(int) usable + (1 << 20)];
         new Random(7).nextBytes(bytes);
         return bytes;
     }
 
-    private static long entries(Path directory) throws IOException {
+    private long entries(Path directory) throws IOException {
         try (Stream<Path> files = Files.list(directory)) {
             return files.count();
         }
