@@ -7,7 +7,9 @@
 #   bench/hotpath.sh [SECONDS]       (default 10; needs wrk, curl, python3)
 #   HOTPATH_SKIP_BUILD=1 uses the jars already built; HOTPATH_JAR=path serves another build's jar;
 #   HOTPATH_CEILING="THREADS INTRA_OP BATCH" another ceiling configuration, HOTPATH_SKIP_CEILING=1 none;
-#   HOTPATH_WINDOWS="1 2 3 4 5" other window names (one consecutive window each); ATRIUM_JAVA_OPTS JVM flags.
+#   HOTPATH_WINDOWS="1 2 3 4 5" other window names (one consecutive window each); ATRIUM_JAVA_OPTS JVM flags;
+#   HOTPATH_THREADS=1 adds a line per window with the server's CPU per request by thread group (batch workers,
+#   virtual threads' carriers, store writer, C2, other; from /proc/PID/task/*/stat) and the mean batch size.
 # Prints one key=value line per measurement.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -18,6 +20,19 @@ concurrency=32
 command -v wrk >/dev/null || { echo "hotpath: wrk is needed (apt-get install wrk)" >&2; exit 1; }
 hz="$(getconf CLK_TCK)"
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }   # utime + stime of the process, all its threads
+# each thread's "group ticks" (its name's group and utime + stime), one line per thread
+thread_ticks() {
+  for t in /proc/"$1"/task/*; do
+    awk -v name="$(cat "$t/comm" 2>/dev/null)" -v id="${t##*/}" '{
+      g = name ~ /^batch-/ ? "batch" : name ~ /^ForkJoinPool/ ? "carriers" : name ~ /^store-writer/ ? "writer" \
+        : name ~ /^C2 / ? "c2" : "other"
+      print id, g, $14 + $15 }' "$t/stat" 2>/dev/null || true
+  done
+}
+batch_totals() {   # rows and batches the model ran so far, from /metrics
+  curl -s -H "Authorization: Bearer $ATRIUM_API_KEY" "http://127.0.0.1:$1/metrics" | awk '
+    /^atrium_model_batch_size_sum/ {r += $NF} /^atrium_model_batch_size_count/ {b += $NF} END {print r + 0, b + 0}'
+}
 
 if [ "${HOTPATH_SKIP_BUILD:-}" != 1 ]; then
   ./mvnw -B -q install -DskipTests
@@ -64,6 +79,7 @@ for encoding in float base64; do
   export ATRIUM_API_KEY="$(cat "$data/server/admin.key")" HOTPATH_ENCODING="$encoding"
   for window in ${HOTPATH_WINDOWS:-cold warm steady}; do
     before="$(cpu_ticks "$server")"
+    if [ "${HOTPATH_THREADS:-}" = 1 ]; then threads_before="$(thread_ticks "$server")"; batches_before="$(batch_totals "$port")"; fi
     out="$(/usr/bin/time -f 'wrk_cpu_s=%U+%S' wrk -t 1 -c "$concurrency" -d "${seconds}s" --latency \
       -s bench/hotpath.lua "http://127.0.0.1:$port/v1/embeddings" 2>&1)"
     after="$(cpu_ticks "$server")"
@@ -79,6 +95,17 @@ for encoding in float base64; do
       rate = n / s; cpu = t / hz * 1000 / n
       printf "server encoding=%s window=%s requests_per_s=%.1f ratio=%.2f server_cpu_ms_per_request=%.3f", e, w, rate, rate / c, cpu
       printf " beyond_model_ms=%.3f generator_cores=%.3f p50=%s p99=%s non2xx=%s socket_errors=%s\n", cpu - m, g / s, p50, p99, bad, err }'
+    if [ "${HOTPATH_THREADS:-}" = 1 ]; then
+      batches_after="$(batch_totals "$port")"
+      { echo "$threads_before" | sed 's/^/before /'; thread_ticks "$server" | sed 's/^/after /'; } | awk -v n="$requests" \
+          -v hz="$hz" -v e="$encoding" -v w="$window" -v b0="$batches_before" -v b1="$batches_after" '
+        $1 == "before" {seen[$2] = $4} $1 == "after" {d[$3] += $4 - seen[$2]}
+        END {
+          split(b0, x, " "); split(b1, y, " ")
+          printf "threads encoding=%s window=%s", e, w
+          for (g in d) printf " %s_ms_per_request=%.3f", g, d[g] / hz * 1000 / n
+          printf " batch_mean=%.2f\n", (y[2] - x[2]) > 0 ? (y[1] - x[1]) / (y[2] - x[2]) : 0 }'
+    fi
   done
   stop_server
 done

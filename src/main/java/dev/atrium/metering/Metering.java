@@ -72,6 +72,7 @@ public final class Metering {
 
     private void checkLedgerTakesWrites() {
         if (!ledger.takesWrites()) {
+            metrics.refused("store");
             throw StoreUnavailable.refusingWrites();
         }
     }

@@ -107,7 +107,8 @@ public final class AtriumMetrics implements SchedulerMetrics, VersionMonitors.Me
 
     /** A request refused by admission: {@code rate_limit} or {@code budget}. */
     public void refused(String reason) {
-        Counter.builder("atrium.admission.refusals").description("requests refused by rate limits and budgets")
+        Counter.builder("atrium.admission.refusals")
+                .description("requests refused before they ran: limits, budgets, a store refusing writes")
                 .tag("reason", reason).register(registry).increment();
     }
 
