@@ -421,7 +421,7 @@ public final class ModelRegistry {
 
     /**
      * Changes how a version is scheduled. A loaded version is reloaded with the new settings at once (requests
-     * waiting in its old queue are refused with 503 and {@code Retry-After}); others take them when they load.
+     * waiting in its old queue run there first); others take them when they load.
      */
     public ModelVersion setScheduling(ModelScope scope, String name, int version, SchedulingOptions scheduling) {
         Model model = manageable(scope, name);
