@@ -104,7 +104,8 @@ for encoding in float base64; do
           split(b0, x, " "); split(b1, y, " ")
           printf "threads encoding=%s window=%s", e, w
           for (g in d) printf " %s_ms_per_request=%.3f", g, d[g] / hz * 1000 / n
-          printf " batch_mean=%.2f\n", (y[2] - x[2]) > 0 ? (y[1] - x[1]) / (y[2] - x[2]) : 0 }'
+          mean = y[2] - x[2] > 0 ? (y[1] - x[1]) / (y[2] - x[2]) : 0
+          printf " batch_mean=%.2f\n", mean }'
     fi
   done
   stop_server
