@@ -322,7 +322,8 @@ public final class Atrium implements AutoCloseable {
                     new dev.atrium.admin.AdminMonitoringService(monitors, config.maxRequestBytes()),
                     new dev.atrium.admin.AdminResidencyService(registry, residency, config.maxRequestBytes()),
                     new AdminUpstreamsService(registry.upstreams(), config.maxRequestBytes()),
-                    new AdminTenancyService(tenancy, registry, config.maxRequestBytes(), trainingFiles::deleteTenant),
+                    new AdminTenancyService(tenancy, metering.budgets(), registry, config.maxRequestBytes(),
+                            trainingFiles::deleteTenant),
                     new AdminMeteringService(metering, tenancy, config.maxRequestBytes()),
                     new AdminAuditService(audit, tenancy)));
             ConnectionGuard.Settings connections = new ConnectionGuard.Settings(config.headerTimeout(),

@@ -8,7 +8,6 @@ import dev.atrium.ErrorCode;
 import dev.atrium.audit.AuditTrail;
 import dev.atrium.gateway.Caller;
 import dev.atrium.metering.Budget;
-import dev.atrium.metering.Decimals;
 import dev.atrium.metering.Invoice;
 import dev.atrium.metering.Metering;
 import dev.atrium.metering.Meter;
@@ -30,7 +29,6 @@ import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.time.YearMonth;
 import java.time.format.DateTimeParseException;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -112,7 +110,7 @@ public final class AdminMeteringService implements HttpService {
         try {
             Map<Meter, BigDecimal> unitPrices = new java.util.EnumMap<>(Meter.class);
             for (Meter meter : Meter.values()) {
-                unitPrices.put(meter, amount(body, meter.priceField()));
+                unitPrices.put(meter, BudgetFields.amount(body, meter.priceField()));
             }
             price = metering.prices().set(model, tenant.orElse(null), unitPrices,
                     AdminJson.requiredString(body, "currency"), AdminJson.instant(body, "effective_from"));
@@ -129,17 +127,6 @@ public final class AdminMeteringService implements HttpService {
                 .filter(price -> price.tenantId() == null || caller.sees(price.tenantId()))
                 .toList();
         Json.send(response, Status.OK_200, new PriceListView(prices.stream().map(PriceView::of).toList()));
-    }
-
-    private static BigDecimal amount(JsonNode body, String field) {
-        JsonNode node = body.get(field);
-        if (node == null || node.isNull()) {
-            return BigDecimal.ZERO;
-        }
-        if (!node.isString()) {
-            throw AtriumException.invalidParam(field, "'" + field + "' must be a decimal string such as \"0.02\"");
-        }
-        return Decimals.amount(field, node.stringValue());
     }
 
     // ---- budgets ------------------------------------------------------------------------------------------------
@@ -162,18 +149,11 @@ public final class AdminMeteringService implements HttpService {
             tenantId = tenantId(AdminJson.requiredString(body, "tenant"));
         }
         AuditTrail.note("budget.set", keyId.orElse(tenantId), tenantId);
-        List<String> fractions = AdminJson.strings(body, "alert_at");
-        if (fractions.size() > Budget.MAX_ALERTS) {
-            throw AtriumException.invalidParam("alert_at", "'alert_at' holds at most " + Budget.MAX_ALERTS + " fractions");
-        }
-        List<BigDecimal> alerts = new ArrayList<>();
-        for (String fraction : fractions) {
-            alerts.add(Decimals.fraction("alert_at", fraction));
-        }
+        BudgetFields fields = BudgetFields.of(body);
         Budget budget;
         try {
-            budget = metering.budgets().set(tenantId, keyId.orElse(null), amount(body, "monthly_limit"),
-                    AdminJson.requiredString(body, "currency"), alerts);
+            budget = metering.budgets().set(tenantId, keyId.orElse(null), fields.monthlyLimit(), fields.currency(),
+                    fields.alertAt());
         } catch (IllegalArgumentException e) {
             throw AtriumException.invalidParam("budget", e.getMessage());
         }

@@ -5,6 +5,7 @@ import static java.util.Objects.requireNonNull;
 import dev.atrium.AtriumException;
 import dev.atrium.audit.AuditTrail;
 import dev.atrium.gateway.Caller;
+import dev.atrium.metering.Budgets;
 import dev.atrium.registry.ModelRegistry;
 import dev.atrium.server.Json;
 import dev.atrium.tenancy.ApiKey;
@@ -31,24 +32,26 @@ public final class AdminTenancyService implements HttpService {
             "require_signed_uploads");
     private static final Set<String> PATCHABLE_TENANT_FIELDS = Set.of("require_signed_uploads");
     private static final Set<String> KEY_FIELDS = Set.of("tenant", "role", "name", "models", "rpm", "tpm",
-            "max_concurrent", "expires_at");
+            "max_concurrent", "expires_at", "budget");
+    private static final Set<String> KEY_BUDGET_FIELDS = Set.of("monthly_limit", "currency", "alert_at");
     private static final Set<String> PATCHABLE_FIELDS = Set.of("name", "models", "rpm", "tpm", "max_concurrent",
             "expires_at");
 
     private final Tenancy tenancy;
+    private final Budgets budgets;
     private final ModelRegistry registry;
     private final long maxRequestBytes;
     private final java.util.function.Consumer<String> erase;
 
-    public AdminTenancyService(Tenancy tenancy, ModelRegistry registry, long maxRequestBytes) {
-        this(tenancy, registry, maxRequestBytes, tenant -> { });
-    }
-
-    /** @param erase erases a deleted tenant's data beyond models and keys (its training files and data key) */
-    public AdminTenancyService(Tenancy tenancy, ModelRegistry registry, long maxRequestBytes,
+    /**
+     * @param budgets where a key made with a {@code budget} gets it
+     * @param erase erases a deleted tenant's data beyond models and keys (its training files and data key)
+     */
+    public AdminTenancyService(Tenancy tenancy, Budgets budgets, ModelRegistry registry, long maxRequestBytes,
             java.util.function.Consumer<String> erase) {
         this.erase = erase;
         this.tenancy = requireNonNull(tenancy, "tenancy is null");
+        this.budgets = requireNonNull(budgets, "budgets is null");
         this.registry = requireNonNull(registry, "registry is null");
         this.maxRequestBytes = maxRequestBytes;
     }
@@ -177,8 +180,35 @@ public final class AdminTenancyService implements HttpService {
         KeySpec spec = new KeySpec(AdminJson.optionalString(body, "tenant"), role,
                 AdminJson.optionalString(body, "name").orElse(role.wireName() + " key"),
                 AdminJson.strings(body, "models"), limits(body), AdminJson.instant(body, "expires_at"));
-        CreatedKey created = tenancy.createKey(caller.key(), spec);
+        BudgetFields budget = keyBudget(body);
+        CreatedKey created = tenancy.createKey(caller.key(), spec, tenantId -> {
+            if (budget != null) {
+                if (tenantId == null) {
+                    throw AtriumException.invalidParam("budget", "platform admin keys have no budget");
+                }
+                try {
+                    budgets.check(tenantId, null, budget.monthlyLimit(), budget.currency(), budget.alertAt());
+                } catch (IllegalArgumentException e) {
+                    throw AtriumException.invalidParam("budget", e.getMessage());
+                }
+            }
+        });
         AuditTrail.note("key.create", created.key().id(), created.key().tenantId());
+        if (budget != null) {
+            try {
+                budgets.set(created.key().tenantId(), created.key().id(), budget.monthlyLimit(), budget.currency(),
+                        budget.alertAt());
+            } catch (RuntimeException e) {
+                // checked above, so only the store (or a price set in another currency meanwhile) gets here: the
+                // key goes too, and its secret was never shown
+                try {
+                    tenancy.revokeKey(caller.key(), created.key().id());
+                } catch (RuntimeException revoking) {
+                    e.addSuppressed(revoking);
+                }
+                throw e;
+            }
+        }
         response.header("Location", "/admin/keys/" + created.key().id());
         Json.send(response, Status.CREATED_201, CreatedKeyView.of(created));
     }
@@ -231,6 +261,20 @@ public final class AdminTenancyService implements HttpService {
     }
 
     // ---- request fields -----------------------------------------------------------------------------------------
+
+    /** The {@code budget} a key is made with, or null. */
+    private static BudgetFields keyBudget(JsonNode body) {
+        JsonNode budget = body.get("budget");
+        if (budget == null || budget.isNull()) {
+            return null;
+        }
+        if (!budget.isObject()) {
+            throw AtriumException.invalidParam("budget", "'budget' must be an object with monthly_limit, currency and"
+                    + " alert_at, as POST /admin/budgets takes them");
+        }
+        Json.rejectUnknownFields(budget, KEY_BUDGET_FIELDS, "a key's budget");
+        return BudgetFields.of(budget);
+    }
 
     private static Limits limits(JsonNode body) {
         return new Limits(AdminJson.positiveInteger(body, "rpm"), AdminJson.positiveInteger(body, "tpm"),

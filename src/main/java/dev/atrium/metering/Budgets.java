@@ -19,6 +19,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicBoolean;
+import org.jdbi.v3.core.Handle;
 import org.jdbi.v3.core.Jdbi;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -88,26 +89,46 @@ public final class Budgets {
     // ---- budgets ------------------------------------------------------------------------------------------------
 
     /**
+     * Refuses, as {@link #set} would, a budget that cannot be set now, writing nothing: so that a key and its budget
+     * are made together or not at all ({@code POST /admin/keys} with a {@code budget}).
+     */
+    public void check(String tenantId, String keyId, BigDecimal monthlyLimit, String currency,
+            List<BigDecimal> alertAt) {
+        Instant now = clock.instant();
+        budget(tenantId, keyId, monthlyLimit, currency, alertAt, now);
+        jdbi.useHandle(handle -> refuseOtherCurrencies(handle, tenantId, currency, now));
+    }
+
+    private static Budget budget(String tenantId, String keyId, BigDecimal monthlyLimit, String currency,
+            List<BigDecimal> alertAt, Instant now) {
+        if (!Price.isCurrency(currency)) {
+            throw AtriumException.invalidParam("currency", "'currency' must be a three-letter ISO 4217 code such as USD");
+        }
+        return new Budget(tenantId, keyId, monthlyLimit, currency, alertAt, now);
+    }
+
+    private static void refuseOtherCurrencies(Handle handle, String tenantId, String currency, Instant now) {
+        List<String> others = PriceBook.applying(PriceBook.all(handle), tenantId, now).stream()
+                .map(Price::currency).filter(c -> !c.equals(currency)).distinct().sorted().toList();
+        if (!others.isEmpty()) {
+            throw AtriumException.invalidParam("currency", "a budget in " + currency + " cannot cover this"
+                    + " tenant's requests, which are priced in " + String.join(", ", others) + "; a budget counts"
+                    + " only charges in its own currency");
+        }
+    }
+
+    /**
      * Sets a tenant's budget, or (with a key) one of its keys'.
      *
      * @throws AtriumException 400 on {@code currency} when a price that applies to the tenant (its own or the
      *     model's, in effect now or later) is in another currency: a budget counts only charges in its own
      */
     public Budget set(String tenantId, String keyId, BigDecimal monthlyLimit, String currency, List<BigDecimal> alertAt) {
-        if (!Price.isCurrency(currency)) {
-            throw AtriumException.invalidParam("currency", "'currency' must be a three-letter ISO 4217 code such as USD");
-        }
         Instant now = clock.instant();
-        Budget budget = new Budget(tenantId, keyId, monthlyLimit, currency, alertAt, now);
+        Budget budget = budget(tenantId, keyId, monthlyLimit, currency, alertAt, now);
         // one transaction, begun as a writer: a price set meanwhile waits, so the check holds
         jdbi.useTransaction(handle -> {
-            List<String> others = PriceBook.applying(PriceBook.all(handle), tenantId, now).stream()
-                    .map(Price::currency).filter(c -> !c.equals(currency)).distinct().sorted().toList();
-            if (!others.isEmpty()) {
-                throw AtriumException.invalidParam("currency", "a budget in " + currency + " cannot cover this"
-                        + " tenant's requests, which are priced in " + String.join(", ", others) + "; a budget counts"
-                        + " only charges in its own currency");
-            }
+            refuseOtherCurrencies(handle, tenantId, currency, now);
             handle.createUpdate("""
                 INSERT INTO budgets (scope, tenant_id, monthly_limit, currency, alert_at, updated_at)
                 VALUES (:scope, :tenant_id, :monthly_limit, :currency, :alert_at, :updated_at)

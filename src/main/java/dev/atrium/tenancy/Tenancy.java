@@ -185,6 +185,33 @@ public final class Tenancy {
     // ---- keys ---------------------------------------------------------------------------------------------------
 
     public CreatedKey createKey(ApiKey actor, KeySpec spec) {
+        return createKey(actor, spec, tenantId -> { });
+    }
+
+    /**
+     * Creates a key once {@code before} has accepted it, given the key's tenant (null for a platform key): what
+     * must hold for the key to be made (the budget it is made with, say) is checked there, before anything is
+     * written.
+     */
+    public CreatedKey createKey(ApiKey actor, KeySpec spec, java.util.function.Consumer<String> before) {
+        String tenantId = tenantOfNewKey(actor, spec);
+        checkName(spec.name());
+        ModelPatterns.check(spec.models());
+        Instant now = clock.instant();
+        spec.expiresAt().ifPresent(expiry -> {
+            if (!expiry.isAfter(now)) {
+                throw AtriumException.invalidParam("expires_at", "expires_at must be in the future");
+            }
+        });
+        before.accept(tenantId);
+        String secret = KeySecrets.generate();
+        ApiKey key = new ApiKey(KeySecrets.newId("key"), tenantId, spec.role(), spec.name(), KeySecrets.prefix(secret),
+                spec.models(), spec.limits(), spec.expiresAt().orElse(null), now, null, null);
+        store.insertKey(key, KeySecrets.sha256(secret));
+        return new CreatedKey(key, secret);
+    }
+
+    private String tenantOfNewKey(ApiKey actor, KeySpec spec) {
         requireManager(actor);
         String tenantId;
         if (actor.role() == Role.ADMIN) {
@@ -210,19 +237,7 @@ public final class Tenancy {
             }
             tenantId = own;
         }
-        checkName(spec.name());
-        ModelPatterns.check(spec.models());
-        Instant now = clock.instant();
-        spec.expiresAt().ifPresent(expiry -> {
-            if (!expiry.isAfter(now)) {
-                throw AtriumException.invalidParam("expires_at", "expires_at must be in the future");
-            }
-        });
-        String secret = KeySecrets.generate();
-        ApiKey key = new ApiKey(KeySecrets.newId("key"), tenantId, spec.role(), spec.name(), KeySecrets.prefix(secret),
-                spec.models(), spec.limits(), spec.expiresAt().orElse(null), now, null, null);
-        store.insertKey(key, KeySecrets.sha256(secret));
-        return new CreatedKey(key, secret);
+        return tenantId;
     }
 
     /**

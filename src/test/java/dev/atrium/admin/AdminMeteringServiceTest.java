@@ -116,4 +116,53 @@ class AdminMeteringServiceTest {
         assertThat(admin.postJson("/admin/prices", Map.of("model", MODEL, "tenant", budgeted, "per_request", "1",
                 "currency", "EUR")).status()).isEqualTo(201);
     }
+
+    /**
+     * A key made with a {@code budget} has it from its first request, or is not made: every refusal of the budget
+     * (the checks of {@code POST /admin/budgets}) leaves no key and no budget behind.
+     */
+    @Test
+    void keyWithABudget_isMadeWithIt_orNotAtAll() {
+        String owned = tenants.tenant("key-budgets");
+        assertThat(admin.postJson("/admin/prices", Map.of("model", MODEL, "tenant", owned, "per_request", "1",
+                "currency", "USD")).status()).isEqualTo(201);
+        Http.Reply made = admin.postJson("/admin/keys", Map.of("tenant", owned, "role", "member", "budget",
+                Map.of("monthly_limit", "5.25", "currency", "USD", "alert_at", List.of("0.5", "0.9"))));
+        assertThat(made.status()).as(made.toString()).isEqualTo(201);
+        String id = made.json().path("id").asString();
+        JsonNode budgets = admin.get("/admin/budgets?tenant=" + owned).json().path("budgets");
+        assertThat(budgets).hasSize(1);
+        assertThat(budgets.get(0).path("key").asString()).isEqualTo(id);
+        assertThat(budgets.get(0).path("monthly_limit").asString()).isEqualTo("5.25");
+        assertThat(budgets.get(0).path("currency").asString()).isEqualTo("USD");
+        assertThat(budgets.get(0).path("alert_at").toString()).isEqualTo("[\"0.5\",\"0.9\"]");
+
+        Map<String, Map<String, Object>> refused = new LinkedHashMap<>();
+        refused.put("currency", Map.of("tenant", owned, "role", "member", "budget",
+                Map.of("monthly_limit", "5", "currency", "EUR")));
+        refused.put("monthly_limit", Map.of("tenant", owned, "role", "member", "budget",
+                Map.of("monthly_limit", "1E+10000000", "currency", "USD")));
+        refused.put("alert_at", Map.of("tenant", owned, "role", "member", "budget",
+                Map.of("monthly_limit", "5", "currency", "USD", "alert_at", List.of("1.5"))));
+        refused.put("colour", Map.of("tenant", owned, "role", "member", "budget",
+                Map.of("monthly_limit", "5", "currency", "USD", "colour", "red")));
+        refused.put("budget", Map.of("tenant", owned, "role", "member", "budget", "5"));
+        for (Map.Entry<String, Map<String, Object>> bad : refused.entrySet()) {
+            Http.Reply reply = admin.postJson("/admin/keys", bad.getValue());
+            assertThat(reply.status()).as(bad.getKey() + ": " + reply).isEqualTo(400);
+            assertThat(reply.json().path("error").path("param").asString()).as(reply.toString())
+                    .isEqualTo(bad.getKey());
+        }
+        Http.Reply platform = admin.postJson("/admin/keys", Map.of("role", "admin", "name", "no budget",
+                "budget", Map.of("monthly_limit", "5", "currency", "USD")));
+        assertThat(platform.status()).as(platform.toString()).isEqualTo(400);
+        assertThat(platform.json().path("error").path("param").asString()).isEqualTo("budget");
+
+        // nothing was left of the refused ones: the tenant has the one key and its one budget
+        assertThat(admin.get("/admin/keys?tenant=" + owned).json().path("keys")).hasSize(1);
+        assertThat(admin.get("/admin/budgets?tenant=" + owned).json().path("budgets")).hasSize(1);
+        for (JsonNode key : admin.get("/admin/keys").json().path("keys")) {
+            assertThat(key.path("name").asString()).isNotEqualTo("no budget");
+        }
+    }
 }
