@@ -91,16 +91,12 @@ document.getElementById('create-key').addEventListener('submit', async (event) =
     body.expires_at = expires;
   }
   const budget = form.budget.value.trim();
+  if (budget) {
+    // made with the key, or neither is made
+    body.budget = { monthly_limit: budget, currency: form.currency.value.trim().toUpperCase() };
+  }
   try {
     const created = await api('POST', '/admin/keys', body);
-    if (budget) {
-      try {
-        await api('POST', '/admin/budgets', { key: created.id, monthly_limit: budget,
-          currency: form.currency.value.trim().toUpperCase() });
-      } catch (e) {
-        error.textContent = `The key was made, but not its budget: ${e.message}`;
-      }
-    }
     document.getElementById('new-secret-value').textContent = created.key;
     const shown = document.getElementById('new-secret');
     shown.hidden = false;
