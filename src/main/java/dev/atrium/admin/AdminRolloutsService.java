@@ -175,10 +175,10 @@ public final class AdminRolloutsService implements HttpService {
         if (rollout.reason() != null) {
             node.put("reason", rollout.reason());
         }
-        node.put("started_at", rollout.startedAt().getEpochSecond());
-        node.put("stepped_at", rollout.steppedAt().getEpochSecond());
+        node.put("started_at", rollout.startedAt().toString());
+        node.put("stepped_at", rollout.steppedAt().toString());
         if (rollout.endedAt() != null) {
-            node.put("ended_at", rollout.endedAt().getEpochSecond());
+            node.put("ended_at", rollout.endedAt().toString());
         }
         if (rollout.state() == Rollout.State.RUNNING) {
             node.set("comparison", rollouts.compare(rollout));

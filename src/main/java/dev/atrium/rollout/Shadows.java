@@ -265,7 +265,7 @@ public final class Shadows {
         node.put("alias", shadow.alias());
         node.put("version", shadow.version());
         node.put("fraction", shadow.fraction());
-        node.put("set_at", shadow.setAt().getEpochSecond());
+        node.put("set_at", shadow.setAt().toString());
         node.set("agreement", agreement(shadow).toJson());
         return node;
     }

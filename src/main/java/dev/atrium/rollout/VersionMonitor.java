@@ -511,7 +511,7 @@ final class VersionMonitor {
     /** The units this version served since {@code since}: its calls' inputs, tokens, images and rows. */
     ObjectNode units() {
         ObjectNode node = JsonNodeFactory.instance.objectNode();
-        node.put("since", since.getEpochSecond());
+        node.put("since", since.toString());
         node.put("requests", requests.sum());
         node.put("outputs", outputs.sum());
         node.put("input_tokens", inputTokens.sum());
@@ -538,7 +538,7 @@ final class VersionMonitor {
                 base.put("state", "complete");
                 base.put("source", baseline.source().wireName());
                 base.put("outputs", baseline.size());
-                base.put("completed_at", baseline.completedAt().getEpochSecond());
+                base.put("completed_at", baseline.completedAt().toString());
             }
             ObjectNode recent = node.putObject("recent");
             recent.put("outputs", recentSize);

@@ -176,6 +176,8 @@ class MonitoringTest {
         assertThat(baselined.path("baseline").path("state").asString()).isEqualTo("complete");
         assertThat(baselined.path("baseline").path("source").asString()).isEqualTo("requests");
         assertThat(baselined.path("baseline").path("outputs").asLong()).isEqualTo(60);
+        assertThat(java.time.Instant.parse(baselined.path("baseline").path("completed_at").asString()))
+                .isBeforeOrEqualTo(java.time.Instant.now());
         assertThat(baselined.path("measure").asString()).isEqualTo("class");
 
         // more of the usual: the window fills, and its PSI stays far below the threshold
@@ -227,6 +229,8 @@ class MonitoringTest {
         }
         assertThat(histogram).isEqualTo(30);
         assertThat(view.path("units").path("requests").asLong()).isEqualTo(30);
+        assertThat(java.time.Instant.parse(view.path("units").path("since").asString()))
+                .isBeforeOrEqualTo(java.time.Instant.now());
         assertThat(view.path("units").path("outputs").asLong()).isEqualTo(180);
         assertThat(view.path("units").path("input_tokens").asLong()).isPositive();
 

@@ -247,6 +247,13 @@ class RolloutTest {
         JsonNode promoted = admin.postJson("/admin/models/canaried/aliases/manual/rollout/promote", Map.of()).json();
         assertThat(promoted.path("state").asString()).isEqualTo("promoted");
         assertThat(actions(promoted)).containsExactly("start", "promote");
+        // times as the rest of /admin gives them: ISO-8601 instants, in order
+        java.time.Instant started = java.time.Instant.parse(promoted.path("started_at").asString());
+        assertThat(java.time.Instant.parse(promoted.path("stepped_at").asString())).isAfterOrEqualTo(started);
+        assertThat(java.time.Instant.parse(promoted.path("ended_at").asString())).isAfterOrEqualTo(started);
+        for (JsonNode step : promoted.path("steps")) {
+            assertThat(java.time.Instant.parse(step.path("at").asString())).isAfterOrEqualTo(started);
+        }
         JsonNode model = admin.get("/admin/models/canaried").json();
         assertThat(model.path("aliases").path("manual").asInt()).isEqualTo(3);
         assertThat(model.path("splits").has("manual")).isFalse();

@@ -136,6 +136,8 @@ class ShadowTest {
         Http.Reply set = owner.putJson("/admin/models/searcher/aliases/production/shadow", Map.of("version", 2));
         assertThat(set.status()).as(set.text()).isEqualTo(200);
         assertThat(set.json().path("fraction").decimalValue()).isEqualByComparingTo(BigDecimal.ONE);
+        assertThat(java.time.Instant.parse(set.json().path("set_at").asString()))
+                .isBeforeOrEqualTo(java.time.Instant.now());
         for (int r = 0; r < requests; r++) {
             List<float[]> answered = embed(member, "searcher", sentences(r));
             for (int i = 0; i < answered.size(); i++) {
