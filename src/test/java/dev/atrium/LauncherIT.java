@@ -36,6 +36,12 @@ class LauncherIT {
                 .start();
         try {
             awaitReady(new Http("http://127.0.0.1:" + port, null), server, log);
+            // the launcher recorded the JVM's AOT cache for this build (a training run, once per build) and reads it
+            Path cache = Path.of("target", "atrium.aot");
+            assertThat(cache).as(() -> read(log)).isRegularFile();
+            assertThat(Files.getLastModifiedTime(cache)).isGreaterThan(
+                    Files.getLastModifiedTime(Path.of("target", "atrium.jar")));
+            assertThat(Files.readString(log)).doesNotContain("training run failed");
             // the first start made the platform admin key, printed it once, and saved it for the CLI
             String adminKey = Files.readString(data.resolve("admin.key")).strip();
             assertThat(Files.getPosixFilePermissions(data.resolve("admin.key")))

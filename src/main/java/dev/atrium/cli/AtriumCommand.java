@@ -19,6 +19,7 @@ import picocli.CommandLine.Model.OptionSpec;
                 TaskCommands.Transcribe.class, TaskCommands.Classify.class, TaskCommands.Predict.class,
                 TrainingCommands.Files.class, TrainingCommands.Train.class, TrainingCommands.Jobs.class,
                 TrainingCommands.Evaluate.class, RolloutCommand.class, BundleCommand.class, RunCommand.class,
+                AotTrainCommand.class,
                 StoreCommand.class, CommandLine.HelpCommand.class})
 public final class AtriumCommand implements Runnable {
 

@@ -505,6 +505,14 @@ class HelmChartTest {
         assertThat(lines).contains("EXPOSE " + values.path("server").path("port").asString());
         assertThat(String.join("\n", lines)).contains("--enable-native-access=ALL-UNNAMED")
                 .contains("-jar /opt/atrium/atrium.jar").contains("CMD [\"serve\"]");
+        // the image records the JVM's AOT cache at build time (a training run of the jar it runs), and its entry
+        // point reads that same file
+        String text = String.join("\n", lines);
+        java.util.regex.Matcher recorded = java.util.regex.Pattern.compile("-XX:AOTCacheOutput=(\\S+) .*"
+                + "-jar /opt/atrium/atrium.jar aot-train", java.util.regex.Pattern.DOTALL).matcher(text);
+        assertThat(recorded.find()).as("a RUN that trains the AOT cache").isTrue();
+        String entryPoint = lines.stream().filter(line -> line.startsWith("ENTRYPOINT")).findFirst().orElseThrow();
+        assertThat(entryPoint).contains("-XX:AOTCache=" + recorded.group(1) + " ");
     }
 
     // rendering
