@@ -5,6 +5,7 @@ import static java.util.Objects.requireNonNull;
 import dev.atrium.AtriumException;
 import dev.atrium.audit.AuditTrail;
 import dev.atrium.gateway.Caller;
+import dev.atrium.metering.Budget;
 import dev.atrium.metering.Budgets;
 import dev.atrium.registry.ModelRegistry;
 import dev.atrium.server.Json;
@@ -82,12 +83,15 @@ public final class AdminTenancyService implements HttpService {
     }
 
     /** The answer to a key's creation: the key's view and, this once, its secret. */
+    /** A new key, with its secret (shown once) and the budget it was made with (null for none). */
     record CreatedKeyView(String id, String key, String name, String tenant, String role, String prefix,
-            List<String> models, LimitsView limits, Instant expiresAt, Instant createdAt) {
-        static CreatedKeyView of(CreatedKey created) {
+            List<String> models, LimitsView limits, Instant expiresAt, Instant createdAt, KeyBudgetView budget) {
+        static CreatedKeyView of(CreatedKey created, Budget budget) {
             ApiKey key = created.key();
             return new CreatedKeyView(key.id(), created.secret(), key.name(), key.tenantId(), key.role().wireName(),
-                    key.prefix(), key.models(), LimitsView.of(key.limits()), key.expiresAt(), key.createdAt());
+                    key.prefix(), key.models(), LimitsView.of(key.limits()), key.expiresAt(), key.createdAt(),
+                    budget == null ? null : new KeyBudgetView(budget.monthlyLimit().toPlainString(), budget.currency(),
+                            budget.alertAt().stream().map(java.math.BigDecimal::toPlainString).toList()));
         }
 
         @Override
@@ -95,6 +99,9 @@ public final class AdminTenancyService implements HttpService {
             return "CreatedKeyView[" + id + "]";
         }
     }
+
+    /** A key's budget as {@code POST /admin/budgets} sets it; what it spent is at {@code GET /admin/budgets}. */
+    record KeyBudgetView(String monthlyLimit, String currency, List<String> alertAt) {}
 
     record KeyListView(List<KeyView> keys) {}
 
@@ -194,9 +201,10 @@ public final class AdminTenancyService implements HttpService {
             }
         });
         AuditTrail.note("key.create", created.key().id(), created.key().tenantId());
+        Budget set = null;
         if (budget != null) {
             try {
-                budgets.set(created.key().tenantId(), created.key().id(), budget.monthlyLimit(), budget.currency(),
+                set = budgets.set(created.key().tenantId(), created.key().id(), budget.monthlyLimit(), budget.currency(),
                         budget.alertAt());
             } catch (RuntimeException e) {
                 // checked above, so only the store (or a price set in another currency meanwhile) gets here: the
@@ -210,7 +218,7 @@ public final class AdminTenancyService implements HttpService {
             }
         }
         response.header("Location", "/admin/keys/" + created.key().id());
-        Json.send(response, Status.CREATED_201, CreatedKeyView.of(created));
+        Json.send(response, Status.CREATED_201, CreatedKeyView.of(created, set));
     }
 
     private void listKeys(ServerRequest request, ServerResponse response) {

@@ -130,6 +130,10 @@ class AdminMeteringServiceTest {
                 Map.of("monthly_limit", "5.25", "currency", "USD", "alert_at", List.of("0.5", "0.9"))));
         assertThat(made.status()).as(made.toString()).isEqualTo(201);
         String id = made.json().path("id").asString();
+        // the answer shows the budget the key was made with
+        assertThat(made.json().path("budget").path("monthly_limit").asString()).isEqualTo("5.25");
+        assertThat(made.json().path("budget").path("currency").asString()).isEqualTo("USD");
+        assertThat(made.json().path("budget").path("alert_at").toString()).isEqualTo("[\"0.5\",\"0.9\"]");
         JsonNode budgets = admin.get("/admin/budgets?tenant=" + owned).json().path("budgets");
         assertThat(budgets).hasSize(1);
         assertThat(budgets.get(0).path("key").asString()).isEqualTo(id);
