@@ -9,7 +9,10 @@
 #   HOTPATH_CEILING="THREADS INTRA_OP BATCH" another ceiling configuration, HOTPATH_SKIP_CEILING=1 none;
 #   HOTPATH_WINDOWS="1 2 3 4 5" other window names (one consecutive window each); ATRIUM_JAVA_OPTS JVM flags;
 #   HOTPATH_THREADS=1 adds a line per window with the server's CPU per request by thread group (batch workers,
-#   virtual threads' carriers, store writer, C2, other; from /proc/PID/task/*/stat) and the mean batch size.
+#   virtual threads' carriers, store writer, C2, other; from /proc/PID/task/*/stat), the mean batch size, and
+#   beyond_own_model_ms: the server's CPU per request less its own batch workers' (the model as it ran there) and
+#   less the ceiling's tokenizing per input (which the carriers do) -- unlike beyond_model_ms (the server's CPU less
+#   the ceiling's whole cost per input), it does not move with the ceiling's run-to-run noise on a shared VM.
 # Prints one key=value line per measurement.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -56,7 +59,9 @@ else
   line="$("${java[@]}" dev.atrium.bench.Ceiling $ceiling_config "$seconds" sentence)"
 fi
 ceiling="$(sed -n 's/.*inputs_per_s=\([^ ]*\).*/\1/p' <<<"$line")"
-model_ms="$(sed -n 's/.*cpu_ms_per_input=\([^ ]*\).*/\1/p' <<<"$line")"
+model_ms="$(sed -n 's/.* cpu_ms_per_input=\([^ ]*\).*/\1/p' <<<"$line")"
+tokenize_ms="$(sed -n 's/.*tokenize_ms_per_input=\([^ ]*\).*/\1/p' <<<"$line")"
+tokenize_ms="${tokenize_ms:-0}"
 echo "ceiling $line"
 
 for encoding in float base64; do
@@ -98,14 +103,17 @@ for encoding in float base64; do
     if [ "${HOTPATH_THREADS:-}" = 1 ]; then
       batches_after="$(batch_totals "$port")"
       { echo "$threads_before" | sed 's/^/before /'; thread_ticks "$server" | sed 's/^/after /'; } | awk -v n="$requests" \
-          -v hz="$hz" -v e="$encoding" -v w="$window" -v b0="$batches_before" -v b1="$batches_after" '
+          -v hz="$hz" -v e="$encoding" -v w="$window" -v b0="$batches_before" -v b1="$batches_after" -v tok="$tokenize_ms" '
         $1 == "before" {seen[$2] = $4} $1 == "after" {d[$3] += $4 - seen[$2]}
         END {
           split(b0, x, " "); split(b1, y, " ")
           printf "threads encoding=%s window=%s", e, w
-          for (g in d) printf " %s_ms_per_request=%.3f", g, d[g] / hz * 1000 / n
+          for (g in d) {
+            printf " %s_ms_per_request=%.3f", g, d[g] / hz * 1000 / n
+            if (g != "batch") rest += d[g] / hz * 1000 / n
+          }
           mean = y[2] - x[2] > 0 ? (y[1] - x[1]) / (y[2] - x[2]) : 0
-          printf " batch_mean=%.2f\n", mean }'
+          printf " batch_mean=%.2f beyond_own_model_ms=%.3f\n", mean, rest - tok }'
     fi
   done
   stop_server
