@@ -82,7 +82,6 @@ public final class AdminTenancyService implements HttpService {
         }
     }
 
-    /** The answer to a key's creation: the key's view and, this once, its secret. */
     /** A new key, with its secret (shown once) and the budget it was made with (null for none). */
     record CreatedKeyView(String id, String key, String name, String tenant, String role, String prefix,
             List<String> models, LimitsView limits, Instant expiresAt, Instant createdAt, KeyBudgetView budget) {
@@ -204,8 +203,8 @@ public final class AdminTenancyService implements HttpService {
         Budget set = null;
         if (budget != null) {
             try {
-                set = budgets.set(created.key().tenantId(), created.key().id(), budget.monthlyLimit(), budget.currency(),
-                        budget.alertAt());
+                set = budgets.set(created.key().tenantId(), created.key().id(), budget.monthlyLimit(),
+                        budget.currency(), budget.alertAt());
             } catch (RuntimeException e) {
                 // checked above, so only the store (or a price set in another currency meanwhile) gets here: the
                 // key goes too, and its secret was never shown

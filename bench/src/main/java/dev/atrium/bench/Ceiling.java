@@ -45,7 +45,7 @@ public final class Ceiling {
             Recorder latencies = new Recorder(3);
             AtomicLong inputs = new AtomicLong();
             AtomicLong cpuNanos = new AtomicLong(); // the workers' own CPU: the model's cost even on a shared machine
-            AtomicLong tokenizeNanos = new AtomicLong(); // the part of it spent tokenizing (the server's carriers do it)
+            AtomicLong tokenizeNanos = new AtomicLong(); // the part of it spent tokenizing (the carriers do it)
             var threadBean = java.lang.management.ManagementFactory.getThreadMXBean();
             long warmupEnd = System.nanoTime() + 3_000_000_000L;
             long end = warmupEnd + seconds * 1_000_000_000L;
